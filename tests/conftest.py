@@ -1,0 +1,59 @@
+"""Shared fixtures: settings in a temporary data dir, a running engine, the replay server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from tests.replay import ReplayServer
+from tuiapp.config import Settings, sqlite_url
+from tuiapp.engine import Engine
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> MakeSettings:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": sqlite_url(tmp_path / "data" / "tuiapp.db"),
+            "request_timeout": 5.0,
+            "source_timeout": 10.0,
+            "global_job_timeout": 30.0,
+            "retry_base_delay": 0.01,
+            "retry_max_wait": 2.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def replay(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> ReplayServer:
+    server = ReplayServer()
+    test_server = await aiohttp_server(server.app, host="127.0.0.1")
+    server.base = str(test_server.make_url("")).rstrip("/")
+    return server
+
+
+@pytest.fixture
+async def engine_factory(
+    make_settings: MakeSettings,
+) -> AsyncIterator[Callable[..., Awaitable[Engine]]]:
+    engines: list[Engine] = []
+
+    async def make(**overrides: Any) -> Engine:
+        engine = Engine(make_settings(**overrides))
+        await engine.start()
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        await engine.close()

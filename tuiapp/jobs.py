@@ -1,0 +1,250 @@
+"""The engine's vocabulary: job specs, states and the read-only views clients get back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = [
+    "TERMINAL_JOB_STATES",
+    "TERMINAL_SOURCE_STATES",
+    "AssetInfo",
+    "JobInfo",
+    "JobSourceInfo",
+    "JobSpec",
+    "JobState",
+    "SourceInfo",
+    "SourceState",
+    "UserInfo",
+]
+
+MAX_COUNT = 1000
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    """Every source finished; at least one file was stored or every source found nothing."""
+    FAILED = "failed"
+    """Every source failed."""
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    """GLOBAL_JOB_TIMEOUT ran out; what was stored stays."""
+    INTERRUPTED = "interrupted"
+    """The process died while the job ran; found at the next start."""
+
+
+TERMINAL_JOB_STATES = frozenset(
+    {
+        JobState.DONE,
+        JobState.FAILED,
+        JobState.CANCELLED,
+        JobState.TIMED_OUT,
+        JobState.INTERRUPTED,
+    }
+)
+
+
+class SourceState(enum.StrEnum):
+    """Where one source of a job is."""
+
+    QUEUED = "queued"
+    SEARCHING = "searching"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+TERMINAL_SOURCE_STATES = frozenset(
+    {
+        SourceState.DONE,
+        SourceState.FAILED,
+        SourceState.TIMED_OUT,
+        SourceState.BLOCKED,
+        SourceState.CANCELLED,
+        SourceState.INTERRUPTED,
+    }
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSpec:
+    """What a user asks for: one query (or URL) over some sources.
+
+    Attributes:
+        query: search words, or a URL for sources that take URLs.
+        sources: source names, in the order the user picked them.
+        count: how many files to store per source.
+        options: per-job options (format, audio_only, ...) passed through to the sources.
+    """
+
+    query: str
+    sources: tuple[str, ...]
+    count: int = 10
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Imported here so that jobs stays a leaf module.
+        from tuiapp.errors import InvalidRequestError
+
+        if not self.query.strip():
+            raise InvalidRequestError("the query is empty")
+        if not self.sources:
+            raise InvalidRequestError("pick at least one source")
+        if len(set(self.sources)) != len(self.sources):
+            raise InvalidRequestError("a source is listed twice")
+        if not 1 <= self.count <= MAX_COUNT:
+            raise InvalidRequestError(f"count must be between 1 and {MAX_COUNT}, not {self.count}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "sources": list(self.sources),
+            "count": self.count,
+            "options": dict(self.options),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSourceInfo:
+    """One source's part of a job."""
+
+    source: str
+    state: SourceState
+    found: int = 0
+    stored: int = 0
+    failed: int = 0
+    bytes: int = 0
+    error: str | None = None
+    error_code: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobInfo:
+    """A job as clients see it."""
+
+    id: int
+    query: str
+    sources: tuple[JobSourceInfo, ...]
+    count: int
+    options: dict[str, Any]
+    state: JobState
+    owner_id: int | None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    rerun_of: int | None = None
+
+    @property
+    def stored(self) -> int:
+        return sum(s.stored for s in self.sources)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed for s in self.sources)
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.bytes for s in self.sources)
+
+    @property
+    def spec(self) -> JobSpec:
+        return JobSpec(
+            query=self.query,
+            sources=tuple(s.source for s in self.sources),
+            count=self.count,
+            options=dict(self.options),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "query": self.query,
+            "count": self.count,
+            "options": dict(self.options),
+            "state": self.state.value,
+            "owner_id": self.owner_id,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "error": self.error,
+            "rerun_of": self.rerun_of,
+            "stored": self.stored,
+            "failed": self.failed,
+            "bytes": self.bytes,
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetInfo:
+    """One stored file and where it came from."""
+
+    id: int
+    job_id: int
+    source: str
+    url: str
+    page_url: str | None
+    title: str | None
+    author: str | None
+    author_url: str | None
+    license: str | None
+    width: int | None
+    height: int | None
+    thumbnail_url: str | None
+    kind: str
+    metadata: dict[str, Any]
+    mime: str
+    size: int
+    sha256: str
+    owner_id: int | None
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = _iso(self.created_at)
+        return data
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceInfo:
+    """What the engine knows about one source, for pickers and `tuiapp sources`."""
+
+    name: str
+    kind: str
+    description: str
+    takes_query: bool
+    takes_url: bool
+    key_setting: str | None
+    configured: bool
+    base_url: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserInfo:
+    id: int
+    name: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "created_at": _iso(self.created_at)}

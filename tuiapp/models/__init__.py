@@ -1,0 +1,10 @@
+"""Tortoise models, one aggregate per module; only ``tuiapp.storage`` uses them."""
+
+from __future__ import annotations
+
+from tuiapp.models.asset import Asset
+from tuiapp.models.blob import BlobChunk, MediaBlob
+from tuiapp.models.job import Job, JobSource
+from tuiapp.models.user import User
+
+__all__ = ["Asset", "BlobChunk", "Job", "JobSource", "MediaBlob", "User"]

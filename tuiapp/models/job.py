@@ -1,0 +1,56 @@
+"""A job (one query over some sources) and its per-source state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from tuiapp.models.user import User
+
+
+class Job(Model):
+    id = fields.IntField(primary_key=True)
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="jobs", null=True, on_delete=fields.CASCADE
+    )
+    query = fields.TextField()
+    count = fields.IntField()
+    options = fields.JSONField(default=dict)
+    settings = fields.JSONField(default=dict)
+    """The settings the job ran with (no secrets)."""
+    state = fields.CharField(max_length=16, db_index=True)
+    error = fields.TextField(null=True)
+    rerun_of = fields.IntField(null=True)
+    runner = fields.CharField(max_length=128, null=True)
+    """host:pid of the process running the job, so start-up recovery spares live ones."""
+    created_at = fields.DatetimeField(auto_now_add=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    sources: fields.ReverseRelation[JobSource]
+
+    class Meta:
+        table = "job"
+
+
+class JobSource(Model):
+    id = fields.IntField(primary_key=True)
+    job: fields.ForeignKeyRelation[Job] = fields.ForeignKeyField(
+        "models.Job", related_name="sources", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    source = fields.CharField(max_length=64)
+    state = fields.CharField(max_length=16)
+    found = fields.IntField(default=0)
+    stored = fields.IntField(default=0)
+    failed = fields.IntField(default=0)
+    bytes = fields.BigIntField(default=0)
+    error = fields.TextField(null=True)
+    error_code = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "job_source"
+        unique_together = (("job", "source"),)

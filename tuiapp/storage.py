@@ -1,0 +1,777 @@
+"""The database behind the engine: jobs, users, assets and chunked blobs. The only user of the ORM.
+
+Callers get the dataclasses of :mod:`tuiapp.jobs` back, never model instances.
+
+Blob bytes are written by one writer task that groups the writes of many files into one
+transaction (SQLite's cost is per commit). A file of at most one chunk is written blob, chunk and
+asset in a single transaction. A larger file is written as a *partial* blob whose chunks stream in
+as they arrive; it becomes visible (complete, with its sha256, and with its asset) in one final
+transaction, or is deleted. Start-up deletes partial blobs left by dead processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tortoise import Tortoise, connections
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from tuiapp.errors import InvalidRequestError, NotFoundError
+from tuiapp.jobs import (
+    AssetInfo,
+    JobInfo,
+    JobSourceInfo,
+    JobSpec,
+    JobState,
+    SourceState,
+    UserInfo,
+)
+from tuiapp.models import Asset, Job, JobSource, MediaBlob, User
+
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+__all__ = ["CHUNK_SIZE", "BlobSink", "NewAsset", "Storage", "StoredAsset"]
+
+CHUNK_SIZE = 1 << 20
+"""Bytes per chunk row. Every chunk of a blob but the last has exactly this size."""
+
+_BATCH_OPS = 256
+_ACTIVE_JOB_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
+
+
+def runner_id() -> str:
+    """Identifies this process in rows it is working on, so start-up recovery spares live ones."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _runner_alive(runner: str | None) -> bool:
+    if not runner:
+        return False
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine's worker: not ours to judge (leases handle that)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _owner_q(owner: int | None) -> dict[str, Any]:
+    # A NULL owner is a guest; `owner_id=None` would compare with = NULL.
+    return {"owner_id__isnull": True} if owner is None else {"owner_id": owner}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewAsset:
+    """An asset row to write once its blob is complete."""
+
+    job_id: int
+    source: str
+    kind: str
+    url: str
+    page_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    author_url: str | None = None
+    license: str | None = None
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredAsset:
+    asset_id: int
+    blob_id: int
+    sha256: str
+    size: int
+    mime: str
+    deduplicated: bool
+
+
+# --- writer operations ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Op:
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _StoreSmall(_Op):
+    owner: int | None
+    sha256: str
+    data: bytes
+    mime: str
+    asset: NewAsset
+
+
+@dataclass(slots=True)
+class _Begin(_Op):
+    owner: int | None
+
+
+@dataclass(slots=True)
+class _Chunk(_Op):
+    blob_id: int
+    seq: int
+    data: bytes
+
+
+@dataclass(slots=True)
+class _Finish(_Op):
+    blob_id: int
+    owner: int | None
+    sha256: str
+    size: int
+    mime: str
+    asset: NewAsset
+
+
+@dataclass(slots=True)
+class _Abort(_Op):
+    blob_id: int
+
+
+_INSERT_ASSET = (
+    "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
+    " author_url, license, width, height, thumbnail_url, metadata, created_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+class BlobSink:
+    """Takes one file's bytes in order and stores them; memory stays at about two chunks.
+
+    Use ``write`` for every piece, then ``finish`` (returns the stored asset) or ``abort``.
+    """
+
+    def __init__(self, storage: Storage, owner: int | None) -> None:
+        self._storage = storage
+        self._owner = owner
+        self._hash = hashlib.sha256()
+        self._buf = bytearray()
+        self._size = 0
+        self._blob_id: int | None = None
+        self._seq = 0
+        self._in_flight: asyncio.Future[Any] | None = None
+        self._done = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def write(self, data: bytes) -> None:
+        self._hash.update(data)
+        self._size += len(data)
+        self._buf += data
+        while len(self._buf) > CHUNK_SIZE:
+            # Strictly more than a chunk: a file of exactly one chunk still takes the fast path.
+            await self._flush(bytes(self._buf[:CHUNK_SIZE]))
+            del self._buf[:CHUNK_SIZE]
+
+    async def _flush(self, chunk: bytes) -> None:
+        if self._blob_id is None:
+            self._blob_id = await self._storage._submit(_Begin, owner=self._owner)
+        if self._in_flight is not None:
+            await self._in_flight  # at most one chunk queued behind the one being read
+        self._in_flight = self._storage._submit_nowait(
+            _Chunk, blob_id=self._blob_id, seq=self._seq, data=chunk
+        )
+        self._seq += 1
+
+    async def finish(self, *, mime: str, asset: NewAsset) -> StoredAsset:
+        if self._done:
+            raise RuntimeError("sink already finished")
+        self._done = True
+        sha = self._hash.hexdigest()
+        if self._blob_id is None:
+            result: StoredAsset = await self._storage._submit(
+                _StoreSmall,
+                owner=self._owner,
+                sha256=sha,
+                data=bytes(self._buf),
+                mime=mime,
+                asset=asset,
+            )
+            return result
+        try:
+            if self._buf:
+                await self._flush(bytes(self._buf))
+                self._buf.clear()
+            if self._in_flight is not None:
+                await self._in_flight
+            result = await self._storage._submit(
+                _Finish,
+                blob_id=self._blob_id,
+                owner=self._owner,
+                sha256=sha,
+                size=self._size,
+                mime=mime,
+                asset=asset,
+            )
+        except BaseException:
+            await self._storage._discard(self._blob_id)
+            raise
+        return result
+
+    async def abort(self) -> None:
+        """Drop what was written. Safe to call more than once and after ``finish``."""
+        if self._done:
+            return
+        self._done = True
+        self._buf.clear()
+        if self._in_flight is not None:
+            with contextlib.suppress(Exception):
+                await self._in_flight
+        if self._blob_id is not None:
+            await self._storage._discard(self._blob_id)
+
+
+class Storage:
+    """Opens the database, applies migrations, recovers from crashes, and reads and writes."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.runner = runner_id()
+        self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=64)
+        self._writer: asyncio.Task[None] | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "connections": {"default": self.database_url},
+            "apps": {
+                "models": {
+                    "models": ["tuiapp.models"],
+                    "default_connection": "default",
+                    "migrations": "tuiapp.migrations",
+                }
+            },
+            "use_tz": True,
+            "timezone": "UTC",
+        }
+
+    async def open(self) -> None:
+        """Connect, migrate, recover what a dead process left, start the writer."""
+        if self.database_url.startswith("sqlite://"):
+            path = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        await Tortoise.init(config=self.config, _enable_global_fallback=True)
+        await self._migrate()
+        await self.recover()
+        self._writer = asyncio.create_task(self._write_loop(), name="tuiapp-blob-writer")
+
+    async def _migrate(self) -> None:
+        from tortoise.migrations.executor import MigrationExecutor
+
+        apps = {"models": self.config["apps"]["models"]}
+        await MigrationExecutor(self._conn(), apps).migrate(None)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        await Tortoise.close_connections()
+
+    @staticmethod
+    def _conn() -> BaseDBAsyncClient:
+        return connections.get("default")
+
+    # --- recovery -----------------------------------------------------------------------------
+
+    async def recover(self) -> list[int]:
+        """Mark jobs of dead processes ``interrupted``; delete their partial blobs.
+
+        Returns:
+            The ids of the jobs marked interrupted.
+        """
+        conn = self._conn()
+        _, rows = await conn.execute_query(
+            "SELECT id, runner FROM media_blob WHERE complete = 0", []
+        )
+        dead_blobs = [r["id"] for r in rows if not _runner_alive(r["runner"])]
+        for blob_id in dead_blobs:
+            await self._discard(blob_id, direct=True)
+        jobs = await Job.filter(state__in=_ACTIVE_JOB_STATES).only("id", "runner")
+        interrupted = [j.id for j in jobs if not _runner_alive(j.runner)]
+        if interrupted:
+            now = _now()
+            async with in_transaction():
+                await Job.filter(id__in=interrupted).update(
+                    state=JobState.INTERRUPTED.value,
+                    finished_at=now,
+                    error="the process running this job stopped before it finished",
+                )
+                for job_id in interrupted:
+                    await self._recount(job_id)
+                await JobSource.filter(
+                    job_id__in=interrupted,
+                    state__in=[
+                        SourceState.QUEUED.value,
+                        SourceState.SEARCHING.value,
+                        SourceState.DOWNLOADING.value,
+                    ],
+                ).update(state=SourceState.INTERRUPTED.value)
+        return interrupted
+
+    async def _recount(self, job_id: int) -> None:
+        await self._conn().execute_query(
+            "UPDATE job_source SET stored = (SELECT count(*) FROM asset a"
+            " WHERE a.job_id = job_source.job_id AND a.source = job_source.source),"
+            " bytes = (SELECT coalesce(sum(b.size), 0) FROM asset a JOIN media_blob b"
+            " ON b.id = a.blob_id WHERE a.job_id = job_source.job_id"
+            " AND a.source = job_source.source) WHERE job_id = ?",
+            [job_id],
+        )
+
+    # --- users --------------------------------------------------------------------------------
+
+    async def create_user(self, name: str) -> tuple[UserInfo, str]:
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise InvalidRequestError("a user name has 1 to 64 characters")
+        token = secrets.token_urlsafe(32)
+        try:
+            user = await User.create(name=name, token_hash=_hash_token(token))
+        except IntegrityError:
+            raise InvalidRequestError(f"a user named {name!r} exists already") from None
+        return UserInfo(id=user.id, name=user.name, created_at=user.created_at), token
+
+    async def user_by_token(self, token: str) -> UserInfo | None:
+        user = await User.get_or_none(token_hash=_hash_token(token))
+        return None if user is None else UserInfo(user.id, user.name, user.created_at)
+
+    async def user_by_name(self, name: str) -> UserInfo | None:
+        user = await User.get_or_none(name=name)
+        return None if user is None else UserInfo(user.id, user.name, user.created_at)
+
+    async def list_users(self) -> list[UserInfo]:
+        return [UserInfo(u.id, u.name, u.created_at) for u in await User.all().order_by("id")]
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        spec: JobSpec,
+        *,
+        owner: int | None,
+        settings: dict[str, Any],
+        rerun_of: int | None = None,
+    ) -> JobInfo:
+        async with in_transaction():
+            job = await Job.create(
+                owner_id=owner,
+                query=spec.query,
+                count=spec.count,
+                options=dict(spec.options),
+                settings=settings,
+                state=JobState.QUEUED.value,
+                rerun_of=rerun_of,
+                runner=self.runner,
+            )
+            await JobSource.bulk_create(
+                [
+                    JobSource(job_id=job.id, position=i, source=name, state=SourceState.QUEUED)
+                    for i, name in enumerate(spec.sources)
+                ]
+            )
+        return await self.get_job(job.id, owner)
+
+    async def update_job(self, job_id: int, **values: Any) -> None:
+        await Job.filter(id=job_id).update(**values)
+
+    async def update_job_source(self, job_id: int, source: str, **values: Any) -> None:
+        await JobSource.filter(job_id=job_id, source=source).update(**values)
+
+    async def job_owner(self, job_id: int) -> int | None:
+        """The owner of a job, without an ownership check (engine-internal)."""
+        row = await Job.get_or_none(id=job_id).only("id", "owner_id")
+        if row is None:
+            raise NotFoundError(f"no job {job_id}")
+        return row.owner_id  # type: ignore[attr-defined, no-any-return]
+
+    async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
+        job = await Job.get_or_none(id=job_id, **_owner_q(owner)).prefetch_related("sources")
+        if job is None:
+            raise NotFoundError(f"no job {job_id}")
+        return self._job_info(job)
+
+    async def list_jobs(
+        self,
+        owner: int | None,
+        *,
+        states: Iterable[JobState] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobInfo]:
+        qs = Job.filter(**_owner_q(owner))
+        wanted = [s.value for s in states]
+        if wanted:
+            qs = qs.filter(state__in=wanted)
+        jobs = await qs.order_by("-id").offset(offset).limit(limit).prefetch_related("sources")
+        return [self._job_info(j) for j in jobs]
+
+    async def delete_job(self, job_id: int, owner: int | None) -> None:
+        job = await Job.get_or_none(id=job_id, **_owner_q(owner))
+        if job is None:
+            raise NotFoundError(f"no job {job_id}")
+        blob_ids = await Asset.filter(job_id=job_id).values_list("blob_id", flat=True)
+        async with in_transaction():
+            await Asset.filter(job_id=job_id).delete()
+            await job.delete()
+            await self._collect(set(blob_ids))  # type: ignore[arg-type]
+
+    @staticmethod
+    def _job_info(job: Job) -> JobInfo:
+        sources = sorted(job.sources, key=lambda s: s.position)
+        return JobInfo(
+            id=job.id,
+            query=job.query,
+            count=job.count,
+            options=dict(job.options or {}),
+            state=JobState(job.state),
+            owner_id=job.owner_id,  # type: ignore[attr-defined]
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            error=job.error,
+            rerun_of=job.rerun_of,
+            sources=tuple(
+                JobSourceInfo(
+                    source=s.source,
+                    state=SourceState(s.state),
+                    found=s.found,
+                    stored=s.stored,
+                    failed=s.failed,
+                    bytes=s.bytes,
+                    error=s.error,
+                    error_code=s.error_code,
+                )
+                for s in sources
+            ),
+        )
+
+    # --- assets -------------------------------------------------------------------------------
+
+    async def list_assets(
+        self,
+        owner: int | None,
+        *,
+        job_id: int | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AssetInfo]:
+        qs = Asset.filter(**_owner_q(owner))
+        if job_id is not None:
+            qs = qs.filter(job_id=job_id)
+        if source:
+            qs = qs.filter(source=source)
+        if kind:
+            qs = qs.filter(kind=kind)
+        if text:
+            qs = qs.filter(title__icontains=text)
+        assets = await qs.order_by("id").offset(offset).limit(limit).prefetch_related("blob")
+        return [self._asset_info(a) for a in assets]
+
+    async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
+        asset = await Asset.get_or_none(id=asset_id, **_owner_q(owner)).prefetch_related("blob")
+        if asset is None:
+            raise NotFoundError(f"no asset {asset_id}")
+        return self._asset_info(asset)
+
+    async def delete_asset(self, asset_id: int, owner: int | None) -> None:
+        asset = await Asset.get_or_none(id=asset_id, **_owner_q(owner))
+        if asset is None:
+            raise NotFoundError(f"no asset {asset_id}")
+        blob_id: int = asset.blob_id  # type: ignore[attr-defined]
+        async with in_transaction():
+            await asset.delete()
+            await self._collect({blob_id})
+            await self._recount(asset.job_id)  # type: ignore[attr-defined]
+
+    async def _collect(self, blob_ids: set[int]) -> None:
+        """Delete the blobs no asset points to any more (in the caller's transaction)."""
+        for blob_id in blob_ids:
+            if not await Asset.filter(blob_id=blob_id).exists():
+                await self._conn().execute_query(
+                    "DELETE FROM blob_chunk WHERE blob_id = ?", [blob_id]
+                )
+                await MediaBlob.filter(id=blob_id).delete()
+
+    @staticmethod
+    def _asset_info(asset: Asset) -> AssetInfo:
+        blob = asset.blob
+        return AssetInfo(
+            id=asset.id,
+            job_id=asset.job_id,  # type: ignore[attr-defined]
+            source=asset.source,
+            url=asset.url,
+            page_url=asset.page_url,
+            title=asset.title,
+            author=asset.author,
+            author_url=asset.author_url,
+            license=asset.license,
+            width=asset.width,
+            height=asset.height,
+            thumbnail_url=asset.thumbnail_url,
+            kind=asset.kind,
+            metadata=dict(asset.metadata or {}),
+            mime=blob.mime,
+            size=blob.size,
+            sha256=blob.sha256 or "",
+            owner_id=asset.owner_id,  # type: ignore[attr-defined]
+            created_at=asset.created_at,
+        )
+
+    async def read_blob(
+        self, sha256: str, owner: int | None, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """Stream bytes ``start``..``end`` (exclusive) of a complete blob, a chunk at a time."""
+        blob = await MediaBlob.get_or_none(sha256=sha256, complete=True, **_owner_q(owner))
+        if blob is None:
+            raise NotFoundError("no such file")
+        stop = blob.size if end is None else min(end, blob.size)
+        return self._read_chunks(blob.id, start, stop)
+
+    async def _read_chunks(self, blob_id: int, start: int, stop: int) -> AsyncIterator[bytes]:
+        conn = self._conn()
+        pos = start
+        while pos < stop:
+            seq, skip = divmod(pos, CHUNK_SIZE)
+            _, rows = await conn.execute_query(
+                "SELECT data FROM blob_chunk WHERE blob_id = ? AND seq = ?", [blob_id, seq]
+            )
+            if not rows:
+                raise NotFoundError(f"blob {blob_id} lacks chunk {seq}")
+            data = bytes(rows[0]["data"])
+            piece = data[skip : skip + (stop - pos)]
+            if not piece:
+                break
+            pos += len(piece)
+            yield piece
+
+    # --- the writer ---------------------------------------------------------------------------
+
+    def new_sink(self, owner: int | None) -> BlobSink:
+        return BlobSink(self, owner)
+
+    def _submit_nowait(self, op_type: type[_Op], **kwargs: Any) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        op = op_type(fut, **kwargs)
+        # The queue is bounded; put() is used by the awaiting variant below for back-pressure.
+        # Here the caller awaits the previous future first, so one extra op per sink is fine.
+        try:
+            self._queue.put_nowait(op)
+        except asyncio.QueueFull:
+            task = asyncio.ensure_future(self._queue.put(op))
+            task.add_done_callback(lambda t: t.exception() and None)
+        return fut
+
+    async def _submit(self, op_type: type[_Op], **kwargs: Any) -> Any:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put(op_type(fut, **kwargs))
+        return await fut
+
+    async def _discard(self, blob_id: int, *, direct: bool = False) -> None:
+        if direct or self._writer is None:
+            async with in_transaction() as conn:
+                await self._abort(conn, blob_id)
+        else:
+            await self._submit(_Abort, blob_id=blob_id)
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < _BATCH_OPS and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._run_batch(batch)
+            except Exception:
+                # One bad op must not fail its neighbours: retry one by one.
+                for op in batch:
+                    try:
+                        (result,) = await self._run_batch([op])
+                    except Exception as exc:
+                        if not op.future.done():
+                            op.future.set_exception(exc)
+                    else:
+                        if not op.future.done():
+                            op.future.set_result(result)
+            else:
+                for op, result in zip(batch, results, strict=True):
+                    if not op.future.done():
+                        op.future.set_result(result)
+
+    async def _run_batch(self, batch: list[_Op]) -> list[Any]:
+        async with in_transaction() as conn:
+            return [await self._apply(conn, op) for op in batch]
+
+    async def _apply(self, conn: BaseDBAsyncClient, op: _Op) -> Any:
+        if isinstance(op, _StoreSmall):
+            blob_id, dedup = await self._existing(conn, op.owner, op.sha256)
+            if blob_id is None:
+                blob_id = await conn.execute_insert(
+                    "INSERT INTO media_blob (owner_id, owner_key, sha256, size, mime, complete,"
+                    " created_at) VALUES (?,?,?,?,?,1,?)",
+                    [op.owner, op.owner or 0, op.sha256, len(op.data), op.mime, _now()],
+                )
+                await conn.execute_insert(
+                    "INSERT INTO blob_chunk (blob_id, seq, data) VALUES (?,?,?)",
+                    [blob_id, 0, op.data],
+                )
+            asset_id = await self._insert_asset(conn, op.owner, blob_id, op.asset)
+            return StoredAsset(
+                asset_id=asset_id,
+                blob_id=blob_id,
+                sha256=op.sha256,
+                size=len(op.data),
+                mime=op.mime,
+                deduplicated=dedup,
+            )
+        if isinstance(op, _Begin):
+            return await conn.execute_insert(
+                "INSERT INTO media_blob (owner_id, owner_key, sha256, size, mime, complete,"
+                " runner, created_at) VALUES (?,?,NULL,0,'application/octet-stream',0,?,?)",
+                [op.owner, op.owner or 0, self.runner, _now()],
+            )
+        if isinstance(op, _Chunk):
+            await conn.execute_insert(
+                "INSERT INTO blob_chunk (blob_id, seq, data) VALUES (?,?,?)",
+                [op.blob_id, op.seq, op.data],
+            )
+            return None
+        if isinstance(op, _Finish):
+            existing, dedup = await self._existing(conn, op.owner, op.sha256)
+            if existing is not None:
+                await self._abort(conn, op.blob_id)
+                blob_id = existing
+            else:
+                await conn.execute_query(
+                    "UPDATE media_blob SET sha256 = ?, size = ?, mime = ?, complete = 1,"
+                    " runner = NULL WHERE id = ?",
+                    [op.sha256, op.size, op.mime, op.blob_id],
+                )
+                blob_id = op.blob_id
+            asset_id = await self._insert_asset(conn, op.owner, blob_id, op.asset)
+            return StoredAsset(
+                asset_id=asset_id,
+                blob_id=blob_id,
+                sha256=op.sha256,
+                size=op.size,
+                mime=op.mime,
+                deduplicated=dedup,
+            )
+        if isinstance(op, _Abort):
+            await self._abort(conn, op.blob_id)
+            return None
+        raise TypeError(f"unknown op {op!r}")
+
+    @staticmethod
+    async def _existing(
+        conn: BaseDBAsyncClient, owner: int | None, sha256: str
+    ) -> tuple[int | None, bool]:
+        _, rows = await conn.execute_query(
+            "SELECT id FROM media_blob WHERE owner_key = ? AND sha256 = ? AND complete = 1",
+            [owner or 0, sha256],
+        )
+        return (rows[0]["id"], True) if rows else (None, False)
+
+    @staticmethod
+    async def _abort(conn: BaseDBAsyncClient, blob_id: int) -> None:
+        await conn.execute_query(
+            "DELETE FROM blob_chunk WHERE blob_id = ? AND blob_id IN"
+            " (SELECT id FROM media_blob WHERE complete = 0)",
+            [blob_id],
+        )
+        await conn.execute_query(
+            "DELETE FROM media_blob WHERE id = ? AND complete = 0", [blob_id]
+        )
+
+    @staticmethod
+    async def _insert_asset(
+        conn: BaseDBAsyncClient, owner: int | None, blob_id: int, a: NewAsset
+    ) -> int:
+        import json
+
+        return await conn.execute_insert(
+            _INSERT_ASSET,
+            [
+                a.job_id,
+                owner,
+                blob_id,
+                a.source,
+                a.kind,
+                a.url,
+                a.page_url,
+                a.title,
+                a.author,
+                a.author_url,
+                a.license,
+                a.width,
+                a.height,
+                a.thumbnail_url,
+                json.dumps(a.metadata),
+                _now(),
+            ],
+        )
+
+    async def integrity_report(self) -> dict[str, Any]:
+        """Checks used by tests and drills: sha256 of every blob, orphan chunks, SQLite's own."""
+        conn = self._conn()
+        bad: list[int] = []
+        for blob in await MediaBlob.filter(complete=True).only("id", "sha256", "size"):
+            digest = hashlib.sha256()
+            size = 0
+            async for piece in self._read_chunks(blob.id, 0, blob.size):
+                digest.update(piece)
+                size += len(piece)
+            if digest.hexdigest() != blob.sha256 or size != blob.size:
+                bad.append(blob.id)
+        _, orphans = await conn.execute_query(
+            "SELECT count(*) AS n FROM blob_chunk WHERE blob_id NOT IN (SELECT id FROM media_blob)",
+            [],
+        )
+        _, partial = await conn.execute_query(
+            "SELECT count(*) AS n FROM media_blob WHERE complete = 0", []
+        )
+        check = "ok"
+        if self.database_url.startswith("sqlite"):
+            _, rows = await conn.execute_query("PRAGMA integrity_check", [])
+            check = str(rows[0][0])
+        return {
+            "bad_blobs": bad,
+            "orphan_chunks": int(orphans[0]["n"]),
+            "partial_blobs": int(partial[0]["n"]),
+            "integrity_check": check,
+        }
