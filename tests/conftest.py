@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from tests.replay import ReplayServer
 from tuiapp.config import Settings, sqlite_url
 from tuiapp.engine import Engine
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aiohttp.test_utils import TestServer
 
 MakeSettings = Callable[..., Settings]
 

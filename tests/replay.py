@@ -42,7 +42,10 @@ class Reply:
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         return web.Response(
-            body=self.body, status=self.status, headers=dict(self.headers), content_type=self.content_type
+            body=self.body,
+            status=self.status,
+            headers=dict(self.headers),
+            content_type=self.content_type,
         )
 
 
@@ -121,7 +124,11 @@ class ReplayServer:
         )
         handler = self.routes.get(request.path)
         if handler is None:
-            prefix = max((p for p in self.routes if p.endswith("*") and request.path.startswith(p[:-1])), key=len, default=None)
+            prefix = max(
+                (p for p in self.routes if p.endswith("*") and request.path.startswith(p[:-1])),
+                key=len,
+                default=None,
+            )
             handler = self.routes.get(prefix) if prefix else None
         if handler is None:
             return web.Response(status=404, text=f"no route for {request.path}")

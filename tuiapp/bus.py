@@ -36,7 +36,7 @@ class _Slot:
 class Subscription:
     """One subscriber's view of the bus: an async iterator of events.
 
-    Use as ``async with bus.subscribe() as sub: async for event in sub: ...``.
+    Use as ``with bus.subscribe() as sub: async for event in sub: ...``.
     """
 
     def __init__(self, bus: EventBus, flt: EventFilter | None, max_backlog: int) -> None:
@@ -107,10 +107,10 @@ class Subscription:
         while (event := await self.get()) is not None:
             yield event
 
-    async def __aenter__(self) -> Subscription:
+    def __enter__(self) -> Subscription:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

@@ -20,10 +20,8 @@ import shutil
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
@@ -73,6 +71,9 @@ from tuiapp.sources.base import (
 from tuiapp.storage import NewAsset, Storage, StoredAsset
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Coroutine
+    from pathlib import Path
+
     from tuiapp.config import Settings
     from tuiapp.sources.base import Source
 
@@ -329,9 +330,7 @@ class Engine:
         offset: int = 0,
     ) -> list[JobInfo]:
         infos = await self.storage.list_jobs(owner, states=states, limit=limit, offset=offset)
-        return [
-            self._live_view(i, self._runs[i.id]) if i.id in self._runs else i for i in infos
-        ]
+        return [self._live_view(i, self._runs[i.id]) if i.id in self._runs else i for i in infos]
 
     def _live_view(self, info: JobInfo, run: _JobRun) -> JobInfo:
         """The stored job with the in-memory counters of a running one."""
@@ -400,7 +399,7 @@ class Engine:
         Each file is written to a temporary name and renamed when complete.
         """
         await self.storage.get_job(job_id, owner)
-        directory.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
         written: list[Path] = []
         offset = 0
         while True:
@@ -482,7 +481,11 @@ class Engine:
         job_id = run.info.id
         try:
             for src in run.sources.values():
-                if src.state in (SourceState.QUEUED, SourceState.SEARCHING, SourceState.DOWNLOADING):
+                if src.state in (
+                    SourceState.QUEUED,
+                    SourceState.SEARCHING,
+                    SourceState.DOWNLOADING,
+                ):
                     src.state = SourceState.CANCELLED
                     await self._save_source(run, src)
             await self.storage.update_job(
@@ -635,8 +638,10 @@ class Engine:
         exhausted = False
         try:
             while src.stored < spec.count:
-                if exhausted or len(downloads) >= self.settings.downloads_per_source or (
-                    src.stored + len(downloads) >= spec.count
+                if (
+                    exhausted
+                    or len(downloads) >= self.settings.downloads_per_source
+                    or (src.stored + len(downloads) >= spec.count)
                 ):
                     if not downloads:
                         break
@@ -673,7 +678,9 @@ class Engine:
                 task = asyncio.create_task(self._download(run, src, item, scratch))
                 downloads.add(task)
 
-                def finished(t: asyncio.Task[None], task_set: set[asyncio.Task[None]] = downloads) -> None:
+                def finished(
+                    t: asyncio.Task[None], task_set: set[asyncio.Task[None]] = downloads
+                ) -> None:
                     task_set.discard(t)
                     changed.set()
 
@@ -797,7 +804,7 @@ class Engine:
         def cancelled() -> bool:
             return run.stopping.is_set() or stalled.is_set()
 
-        scratch.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
         tctx = TransferContext(
             scratch_dir=scratch,
             max_size=self.settings.max_file_size,

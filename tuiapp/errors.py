@@ -1,4 +1,4 @@
-"""Every error tuiapp raises on purpose: one tree, each with a stable code and a message for people."""
+"""Every error tuiapp raises on purpose: one tree, each with a stable code and a message."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ __all__ = [
     "BlockedError",
     "ContentRejectedError",
     "FetchError",
-    "FormatChangedError",
     "ForbiddenError",
+    "FormatChangedError",
     "GeoBlockedError",
     "HTTPStatusError",
     "InvalidKeyError",

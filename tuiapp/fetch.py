@@ -14,7 +14,6 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,12 +26,15 @@ from tuiapp.errors import (
     HTTPStatusError,
     NetworkError,
     RateLimitedError,
+    SourceError,
     StalledError,
     TooLargeError,
 )
 from tuiapp.sources.base import HttpResponse, MediaKind
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Collection, Mapping
+
     from tuiapp.config import Settings
 
 __all__ = ["Download", "Fetcher", "accepts", "sniff"]
@@ -68,7 +70,9 @@ def sniff(head: bytes, declared: str | None) -> str | None:
         return str(kind.mime)
     declared_type = (declared or "").split(";", 1)[0].strip().lower()
     text = head.lstrip()[:256].lower()
-    if declared_type == "image/svg+xml" and (text.startswith((b"<svg", b"<?xml")) and b"<svg" in text):
+    if declared_type == "image/svg+xml" and (
+        text.startswith((b"<svg", b"<?xml")) and b"<svg" in text
+    ):
         return "image/svg+xml"
     return None
 
@@ -171,15 +175,17 @@ class Fetcher:
         """GET a page or an API answer, fully read (at most 32 MB)."""
 
         async def once() -> HttpResponse:
-            async with _translate(url):
-                async with self.session.get(url, params=params, headers=headers) as resp:
-                    body = await _read_limited(resp, MAX_PAGE_SIZE)
-                    result = HttpResponse(
-                        status=resp.status,
-                        url=str(resp.url),
-                        headers={k.lower(): v for k, v in resp.headers.items()},
-                        body=body,
-                    )
+            async with (
+                _translate(url),
+                self.session.get(url, params=params, headers=headers) as resp,
+            ):
+                body = await _read_limited(resp, MAX_PAGE_SIZE)
+                result = HttpResponse(
+                    status=resp.status,
+                    url=str(resp.url),
+                    headers={k.lower(): v for k, v in resp.headers.items()},
+                    body=body,
+                )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
             error = HTTPStatusError(result.status, result.url, result.preview(80))
@@ -255,7 +261,11 @@ class Fetcher:
                         progress(size, total)
                 if total is not None and size != total:
                     raise NetworkError(f"{url} ended after {size:,} of {total:,} bytes")
-                return Download(mime=mime or declared or "application/octet-stream", size=size, url=str(resp.url))
+                return Download(
+                    mime=mime or declared or "application/octet-stream",
+                    size=size,
+                    url=str(resp.url),
+                )
 
         return await self._retrying(url, once)
 
@@ -268,7 +278,7 @@ class _Retryable(Exception):
         self.error = error
         self.retry_after = retry_after
 
-    def final(self, extra: str = "") -> FetchError:
+    def final(self, extra: str = "") -> SourceError:
         err = self.error
         if isinstance(err, HTTPStatusError) and err.status == 429:
             text = f"rate limited by {err.url}" + (f" ({extra})" if extra else "")
@@ -286,7 +296,9 @@ class _translate:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         if exc is None or isinstance(exc, (FetchError, _Retryable, asyncio.CancelledError)):
             return
         if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):

@@ -17,7 +17,6 @@ import hashlib
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,8 @@ from tuiapp.jobs import (
 from tuiapp.models import Asset, Job, JobSource, MediaBlob, User
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+
     from tortoise.backends.base.client import BaseDBAsyncClient
 
 __all__ = ["CHUNK_SIZE", "BlobSink", "NewAsset", "Storage", "StoredAsset"]
@@ -303,7 +304,8 @@ class Storage:
 
     @staticmethod
     def _conn() -> BaseDBAsyncClient:
-        return connections.get("default")
+        conn: BaseDBAsyncClient = connections.get("default")
+        return conn
 
     # --- recovery -----------------------------------------------------------------------------
 
@@ -367,14 +369,25 @@ class Storage:
 
     async def user_by_token(self, token: str) -> UserInfo | None:
         user = await User.get_or_none(token_hash=_hash_token(token))
-        return None if user is None else UserInfo(user.id, user.name, user.created_at)
+        return (
+            None
+            if user is None
+            else UserInfo(id=user.id, name=user.name, created_at=user.created_at)
+        )
 
     async def user_by_name(self, name: str) -> UserInfo | None:
         user = await User.get_or_none(name=name)
-        return None if user is None else UserInfo(user.id, user.name, user.created_at)
+        return (
+            None
+            if user is None
+            else UserInfo(id=user.id, name=user.name, created_at=user.created_at)
+        )
 
     async def list_users(self) -> list[UserInfo]:
-        return [UserInfo(u.id, u.name, u.created_at) for u in await User.all().order_by("id")]
+        return [
+            UserInfo(id=u.id, name=u.name, created_at=u.created_at)
+            for u in await User.all().order_by("id")
+        ]
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -714,9 +727,7 @@ class Storage:
             " (SELECT id FROM media_blob WHERE complete = 0)",
             [blob_id],
         )
-        await conn.execute_query(
-            "DELETE FROM media_blob WHERE id = ? AND complete = 0", [blob_id]
-        )
+        await conn.execute_query("DELETE FROM media_blob WHERE id = ? AND complete = 0", [blob_id])
 
     @staticmethod
     async def _insert_asset(
@@ -724,7 +735,7 @@ class Storage:
     ) -> int:
         import json
 
-        return await conn.execute_insert(
+        asset_id: int = await conn.execute_insert(
             _INSERT_ASSET,
             [
                 a.job_id,
@@ -745,6 +756,7 @@ class Storage:
                 _now(),
             ],
         )
+        return asset_id
 
     async def integrity_report(self) -> dict[str, Any]:
         """Checks used by tests and drills: sha256 of every blob, orphan chunks, SQLite's own."""

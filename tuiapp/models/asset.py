@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -35,7 +35,7 @@ class Asset(Model):
     width = fields.IntField(null=True)
     height = fields.IntField(null=True)
     thumbnail_url = fields.TextField(null=True)
-    metadata = fields.JSONField(default=dict)
+    metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -18,8 +18,8 @@ class Job(Model):
     )
     query = fields.TextField()
     count = fields.IntField()
-    options = fields.JSONField(default=dict)
-    settings = fields.JSONField(default=dict)
+    options: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     """The settings the job ran with (no secrets)."""
     state = fields.CharField(max_length=16, db_index=True)
     error = fields.TextField(null=True)

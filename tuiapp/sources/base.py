@@ -12,13 +12,13 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from tuiapp.errors import FormatChangedError
 
 if TYPE_CHECKING:
     import logging
+    from pathlib import Path
 
 __all__ = [
     "DownloadedFile",
@@ -158,7 +158,7 @@ class SourceContext:
 
     http: HttpClient
     base_url: str
-    """The site's base URL without a trailing slash (a setting, so tests and mirrors can move it)."""
+    """The site's base URL, no trailing slash (a setting, so tests and mirrors can move it)."""
     api_key: str | None
     user_agent: str
     scratch_dir: Path

@@ -7,12 +7,14 @@ content check turns that into a clear per-file error.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote_plus
 
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 from tuiapp.sources.palette import SIZES, colour_pair
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 FORMATS = ("png", "gif", "jpg")
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import FormatChangedError
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 PAGE_SIZE = 30
 CATALOGUE_PAGES = 30
@@ -69,6 +71,7 @@ class PicsumSource(Source):
             raise FormatChangedError(f"picsum item without id/width/height: {info!r:.120}") from exc
         w = min(width, full_w)
         h = max(1, round(full_h * w / full_w))
+        thumb_h = max(1, round(full_h * 200 / full_w))
         return Found(
             url=f"{base_url}/id/{photo_id}/{w}/{h}.jpg",
             page_url=info.get("url"),
@@ -77,6 +80,6 @@ class PicsumSource(Source):
             license="Unsplash License",
             width=w,
             height=h,
-            thumbnail_url=f"{base_url}/id/{photo_id}/200/{max(1, round(full_h * 200 / full_w))}.jpg",
+            thumbnail_url=f"{base_url}/id/{photo_id}/200/{thumb_h}.jpg",
             metadata={"picsum_id": photo_id, "original_width": full_w, "original_height": full_h},
         )

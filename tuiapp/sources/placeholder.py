@@ -7,12 +7,14 @@ placehold.co answers SVG unless asked otherwise, so a raster format is always as
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 from tuiapp.sources.palette import SIZES, colour_pair
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 FORMATS = ("png", "jpeg", "gif", "webp")
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
 SETS = ("set1", "set2", "set3", "set4", "set5")
-SET_NAMES = {"set1": "robot", "set2": "monster", "set3": "robot head", "set4": "cat", "set5": "human"}
+SET_NAMES = {
+    "set1": "robot",
+    "set2": "monster",
+    "set3": "robot head",
+    "set4": "cat",
+    "set5": "human",
+}
 
 
 class RobohashSource(Source):

@@ -1,0 +1,289 @@
+"""The `tuiapp` command: the TUI by default, and sub-commands for scripts.
+
+A thin client of the engine: it parses arguments, calls one engine method and prints. Heavy
+modules are imported inside the commands so that `tuiapp --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tuiapp.config import Settings
+    from tuiapp.engine import Engine
+    from tuiapp.events import Event
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    from tuiapp.config import load_settings
+
+    return load_settings()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"tuiapp: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _run(settings: Settings, body: Callable[[Engine, int | None], Awaitable[T]]) -> T:
+    """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close."""
+    from tuiapp.engine import Engine
+
+    async def main() -> T:
+        async with Engine(settings) as engine:
+            owner = None
+            if settings.user:
+                owner = (await engine.user_named(settings.user)).id
+            return await body(engine, owner)
+
+    return asyncio.run(main())
+
+
+class _Group(click.Group):
+    """Turns our errors into one clear line and an exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from tuiapp.errors import SettingsError, TuiappError
+
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            _fail(f"bad setting {exc}")
+        except TuiappError as exc:
+            _fail(str(exc), 1)
+
+
+@click.group(cls=_Group, invoke_without_command=True)
+@click.version_option(package_name="tuiapp")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Search many media sources at once and keep everything in a database.
+
+    With no command, opens the full-screen terminal app (with the HTTP API inside).
+    """
+    if ctx.invoked_subcommand is None:
+        import importlib
+
+        importlib.import_module("tuiapp.app").run_app(_settings())
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-s", "--source", "sources", multiple=True, help="A source to use (repeat).")
+@click.option("-n", "--count", default=10, show_default=True, help="Files per source.")
+@click.option("-o", "--option", "options", multiple=True, help="Source option KEY=VALUE (repeat).")
+def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ...]) -> None:
+    """Run one job headless: progress on stderr, a JSON summary on stdout.
+
+    QUERY is search words, or a URL (the source is then picked from the URL when -s is not
+    given). Exits 1 when nothing was stored.
+    """
+    from tuiapp.jobs import JobSpec
+
+    settings = _settings()
+    opts: dict[str, Any] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            _fail(f"--option takes KEY=VALUE, not {item!r}")
+        opts[key.strip()] = value
+
+    async def body(engine: Engine, owner: int | None) -> dict[str, Any]:
+        picked = sources
+        if not picked:
+            routed = engine.source_for_url(query)
+            if routed is None:
+                _fail("pick at least one source with -s (see `tuiapp sources`)")
+            picked = (str(routed),)
+        spec = JobSpec(query=query, sources=tuple(picked), count=count, options=opts)
+        with engine.subscribe(owner=owner) as sub:
+            job = await engine.submit(spec, owner)
+            printer = asyncio.create_task(_print_progress(sub, job.id))
+            final = await engine.wait(job.id, owner)
+            await asyncio.sleep(0)  # let the printer see the last events
+            printer.cancel()
+        assets = await engine.list_assets(owner, job_id=job.id, limit=10_000)
+        return {
+            "job": final.to_dict(),
+            "assets": [
+                {
+                    k: a.to_dict()[k]
+                    for k in ("id", "source", "url", "title", "mime", "size", "sha256")
+                }
+                for a in assets
+            ],
+        }
+
+    summary = _run(settings, body)
+    click.echo(json.dumps(summary, indent=2))
+    if summary["job"]["stored"] == 0:
+        sys.exit(1)
+
+
+async def _print_progress(sub: Any, job_id: int) -> None:
+    from tuiapp.events import (
+        AssetStored,
+        ItemFailed,
+        JobFinished,
+        SourceFinished,
+        SourceProgress,
+        SourceStarted,
+    )
+
+    tty = sys.stderr.isatty()
+
+    def line(text: str) -> None:
+        click.echo(("\r\x1b[2K" if tty else "") + text, err=True)
+
+    event: Event
+    async for event in sub:
+        if event.job_id != job_id:
+            continue
+        if isinstance(event, SourceStarted):
+            line(f"{event.source}: searching")
+        elif isinstance(event, AssetStored):
+            note = " (already stored)" if event.deduplicated else ""
+            line(f"{event.source}: stored {event.title or event.url} [{_size(event.size)}]{note}")
+        elif isinstance(event, ItemFailed):
+            line(f"{event.source}: failed {event.url}: {event.error}")
+        elif isinstance(event, SourceProgress) and tty:
+            click.echo(
+                f"\r\x1b[2K{event.source}: {event.state} {event.stored} stored,"
+                f" {_size(event.bytes)} at {_size(int(event.speed))}/s",
+                err=True,
+                nl=False,
+            )
+        elif isinstance(event, SourceFinished):
+            why = f": {event.error}" if event.error else ""
+            line(
+                f"{event.source}: {event.state}, {event.stored} stored, {event.failed} failed{why}"
+            )
+        elif isinstance(event, JobFinished):
+            line(f"job {event.job_id}: {event.state} in {event.elapsed:.1f} s")
+            return
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def sources(as_json: bool) -> None:
+    """List the sources: name, kind, whether they need a key and whether it is set."""
+    from tuiapp.engine import Engine
+
+    engine = Engine(_settings())  # no start(): listing sources needs no database
+    infos = engine.sources()
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    click.echo(f"{'NAME':<20} {'KIND':<16} {'INPUT':<12} KEY")
+    for info in infos:
+        takes = "+".join(
+            t for t, ok in (("words", info.takes_query), ("URL", info.takes_url)) if ok
+        )
+        if info.key_setting is None:
+            key = "not needed"
+        else:
+            key = f"{info.key_setting} {'set' if info.configured else 'NOT SET'}"
+        click.echo(f"{info.name:<20} {info.kind:<16} {takes:<12} {key}")
+
+
+@cli.command()
+@click.option("--state", "states", multiple=True, help="Only jobs in this state (repeat).")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def jobs(states: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """List jobs, newest first."""
+    from tuiapp.jobs import JobState
+
+    try:
+        wanted = tuple(JobState(s) for s in states)
+    except ValueError:
+        _fail(f"--state takes one of {', '.join(s.value for s in JobState)}")
+
+    async def body(engine: Engine, owner: int | None) -> list[Any]:
+        return await engine.list_jobs(owner, states=wanted, limit=limit)
+
+    infos = _run(_settings(), body)
+    if as_json:
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        return
+    for info in infos:
+        names = ",".join(s.source for s in info.sources)
+        when = info.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(
+            f"{info.id:>5}  {when}  {info.state.value:<11} {info.stored:>4} stored"
+            f"  {_size(info.bytes):>9}  {info.query!r} [{names}]"
+        )
+
+
+@cli.command()
+@click.argument("job_id", type=int)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export(job_id: int, directory: Path) -> None:
+    """Write a job's files into DIRECTORY under safe names."""
+
+    async def body(engine: Engine, owner: int | None) -> list[Path]:
+        return await engine.export_job(job_id, owner, directory)
+
+    paths = _run(_settings(), body)
+    for path in paths:
+        click.echo(str(path))
+    click.echo(f"{len(paths)} files written to {directory}", err=True)
+
+
+@cli.group()
+def user() -> None:
+    """Manage users (each sees only their own jobs and files)."""
+
+
+@user.command("add")
+@click.argument("name")
+def user_add(name: str) -> None:
+    """Create a user and print its API token (shown only this once)."""
+
+    async def body(engine: Engine, owner: int | None) -> tuple[Any, str]:
+        return await engine.create_user(name)
+
+    settings = _settings()
+    # Creating a user needs no acting user: ignore TUIAPP_USER here.
+    from dataclasses import replace
+
+    info, token = _run(replace(settings, user=None), body)
+    click.echo(token)
+    click.echo(f"user {info.name!r} created; keep the token above, it is not shown again", err=True)
+
+
+@user.command("list")
+def user_list() -> None:
+    """List users."""
+    from dataclasses import replace
+
+    async def body(engine: Engine, owner: int | None) -> list[Any]:
+        return await engine.list_users()
+
+    for info in _run(replace(_settings(), user=None), body):
+        click.echo(f"{info.id:>4}  {info.name}")
+
+
+def main() -> None:
+    cli(prog_name="tuiapp")
