@@ -278,14 +278,13 @@ class Storage:
         }
 
     async def open(self) -> None:
-        """Connect, migrate, recover what a dead process left, start the writer."""
+        """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
         if self.database_url.startswith("sqlite://"):
             path = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         await Tortoise.init(config=self.config, _enable_global_fallback=True)
         await self._migrate()
-        await self.recover()
         self._writer = asyncio.create_task(self._write_loop(), name="tuiapp-blob-writer")
 
     async def _migrate(self) -> None:

@@ -1,0 +1,183 @@
+"""Chunked blobs: streaming writes and reads, dedup per owner (guests too), nothing partial visible."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tuiapp.engine import Engine
+from tuiapp.jobs import JobSpec, JobState, SourceState
+from tuiapp.models import Job, JobSource, MediaBlob
+from tuiapp.storage import CHUNK_SIZE, NewAsset, Storage
+
+EngineFactory = Callable[..., Awaitable[Engine]]
+
+
+@pytest.fixture
+async def storage(engine_factory: EngineFactory) -> Storage:
+    return (await engine_factory()).storage
+
+
+async def _job(storage: Storage, owner: int | None = None) -> int:
+    info = await storage.create_job(
+        JobSpec(query="q", sources=("picsum",), count=1), owner=owner, settings={}
+    )
+    return info.id
+
+
+async def _store(
+    storage: Storage, data: bytes, owner: int | None, job_id: int, piece: int = 100_000
+) -> int:
+    sink = storage.new_sink(owner)
+    for i in range(0, len(data), piece):
+        await sink.write(data[i : i + piece])
+    stored = await sink.finish(
+        mime="image/png", asset=NewAsset(job_id=job_id, source="picsum", kind="image", url="u")
+    )
+    return stored.asset_id
+
+
+async def _read(chunks: AsyncIterator[bytes]) -> bytes:
+    return b"".join([c async for c in chunks])
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 12345])
+async def test_bytes_come_back_exactly_whatever_the_size(storage: Storage, size: int) -> None:
+    data = os.urandom(size)
+    job_id = await _job(storage)
+    asset_id = await _store(storage, data, None, job_id)
+    asset = await storage.get_asset(asset_id, None)
+    assert asset.size == size and asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert await _read(await storage.read_blob(asset.sha256, None)) == data
+    chunks = await MediaBlob.get(sha256=asset.sha256).prefetch_related("chunks")
+    assert len(chunks.chunks) == max(1, -(-size // CHUNK_SIZE))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"), [(0, 10), (CHUNK_SIZE - 5, CHUNK_SIZE + 5), (2 * CHUNK_SIZE, None), (7, 7)]
+)
+async def test_ranges_read_only_what_was_asked(
+    storage: Storage, start: int, end: int | None
+) -> None:
+    data = os.urandom(2 * CHUNK_SIZE + 999)
+    asset_id = await _store(storage, data, None, await _job(storage))
+    asset = await storage.get_asset(asset_id, None)
+    assert await _read(await storage.read_blob(asset.sha256, None, start, end)) == data[start:end]
+
+
+async def test_two_guest_downloads_of_the_same_bytes_make_one_blob(storage: Storage) -> None:
+    """SQL UNIQUE treats NULL owners as distinct; the owner_key column makes guests dedup too."""
+    data = os.urandom(5000)
+    big = os.urandom(CHUNK_SIZE * 2 + 1)
+    for payload in (data, big):
+        first = await _store(storage, payload, None, await _job(storage))
+        second = await _store(storage, payload, None, await _job(storage))
+        assert first != second
+    assert await MediaBlob.filter(owner_id__isnull=True).count() == 2
+    report = await storage.integrity_report()
+    assert report["partial_blobs"] == 0 and report["orphan_chunks"] == 0
+
+
+async def test_each_user_keeps_their_own_copy_and_never_sees_another_users(
+    storage: Storage,
+) -> None:
+    alice, _ = await storage.create_user("alice")
+    bob, _ = await storage.create_user("bob")
+    data = os.urandom(3000)
+    a1 = await _store(storage, data, alice.id, await _job(storage, alice.id))
+    a2 = await _store(storage, data, alice.id, await _job(storage, alice.id))
+    b1 = await _store(storage, data, bob.id, await _job(storage, bob.id))
+    g1 = await _store(storage, data, None, await _job(storage))
+    assert await MediaBlob.filter(sha256=hashlib.sha256(data).hexdigest()).count() == 3
+    assert {a.id for a in await storage.list_assets(alice.id)} == {a1, a2}
+    assert {a.id for a in await storage.list_assets(bob.id)} == {b1}
+    assert {a.id for a in await storage.list_assets(None)} == {g1}
+    assert len(await storage.list_jobs(alice.id)) == 2
+    assert len(await storage.list_jobs(None)) == 1
+    from tuiapp.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        await storage.get_asset(a1, bob.id)
+    with pytest.raises(NotFoundError):
+        await storage.get_asset(a1, None)
+    with pytest.raises(NotFoundError):
+        await storage.delete_asset(b1, alice.id)
+    with pytest.raises(NotFoundError):
+        await storage.read_blob(hashlib.sha256(data).hexdigest(), 999)
+
+
+async def test_a_blob_is_invisible_until_finished_and_gone_after_abort(storage: Storage) -> None:
+    job_id = await _job(storage)
+    sink = storage.new_sink(None)
+    await sink.write(os.urandom(3 * CHUNK_SIZE))
+    assert await MediaBlob.filter(complete=False).count() == 1
+    assert await storage.list_assets(None) == []
+    await sink.abort()
+    assert await MediaBlob.all().count() == 0
+    report = await storage.integrity_report()
+    assert report["orphan_chunks"] == 0
+    assert job_id
+
+
+async def test_deleting_the_last_asset_of_a_blob_deletes_the_blob(storage: Storage) -> None:
+    data = os.urandom(CHUNK_SIZE + 10)
+    a1 = await _store(storage, data, None, await _job(storage))
+    a2 = await _store(storage, data, None, await _job(storage))
+    await storage.delete_asset(a1, None)
+    assert await MediaBlob.all().count() == 1
+    await storage.delete_asset(a2, None)
+    assert await MediaBlob.all().count() == 0
+    assert (await storage.integrity_report())["orphan_chunks"] == 0
+
+
+async def test_start_up_marks_jobs_of_dead_processes_interrupted_and_drops_their_partial_blobs(
+    engine_factory: EngineFactory, tmp_path: Path
+) -> None:
+    engine = await engine_factory()
+    storage = engine.storage
+    job_id = await _job(storage)
+    kept = await _store(storage, os.urandom(2000), None, job_id)
+    # What a process killed mid-job leaves behind: a running job and a half-written blob.
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
+    await Job.filter(id=job_id).update(state=JobState.RUNNING, runner=dead)
+    await JobSource.filter(job_id=job_id).update(state=SourceState.DOWNLOADING)
+    sink = storage.new_sink(None)
+    await sink.write(os.urandom(2 * CHUNK_SIZE + 1))
+    await MediaBlob.filter(complete=False).update(runner=dead)
+    live_job = await _job(storage)
+    await Job.filter(id=live_job).update(state=JobState.RUNNING)  # runner: this live process
+    await engine.close()
+
+    again = await engine_factory()
+    assert again.interrupted == [job_id]
+    info = await again.get_job(job_id, None)
+    assert info.state is JobState.INTERRUPTED
+    assert info.sources[0].state is SourceState.INTERRUPTED
+    assert info.sources[0].stored == 1  # recounted from what was really stored
+    assert (await again.get_job(live_job, None)).state is JobState.RUNNING
+    report = await again.integrity_report()
+    assert report == {
+        "bad_blobs": [],
+        "orphan_chunks": 0,
+        "partial_blobs": 0,
+        "integrity_check": "ok",
+    }
+    assert (await again.get_asset(kept, None)).size == 2000
+
+
+def _dead_pid() -> int:
+    """A pid that no process has right now."""
+    pid = 4_000_000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
