@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 MakeSettings = Callable[..., Settings]
 
+pytest_plugins = ["tests.fake_sources"]
+
 
 @pytest.fixture
 def make_settings(tmp_path: Path) -> MakeSettings:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 
 def rss_bytes() -> int:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from tests.fake_sources import Script, scripted  # noqa: F401  (fixture)
+from tests.fake_sources import Script
 from tests.images import png
-from tests.replay import Reply, ReplayServer, Sequence, stall_after_headers, stream
-from tuiapp.bus import Subscription
+from tests.replay import ReplayServer, Reply, Sequence, stall_after_headers, stream
 from tuiapp.engine import Engine
-from tuiapp.events import Event, ItemFailed, JobFinished, SourceFinished
+from tuiapp.events import Event, ItemFailed, JobFinished, SourceFinished, TransferProgress
 from tuiapp.jobs import JobSpec, JobState, SourceState
+
+if TYPE_CHECKING:
+    from tuiapp.bus import Subscription
 
 EngineFactory = Callable[..., Awaitable[Engine]]
 Scripted = Callable[..., Script]
@@ -133,11 +136,14 @@ async def test_cancel_stops_the_downloads_and_leaves_no_partial_file(
     engine = await engine_factory()
     with engine.subscribe() as sub:
         job = await engine.submit(JobSpec(query="q", sources=("fake_a",), count=1))
-        while (await engine.get_job(job.id, None)).bytes < 2 * 1024 * 1024:
-            await asyncio.sleep(0.05)
+        events = []
+        async for event in sub:  # wait until 2 MiB went through, then cancel
+            events.append(event)
+            if isinstance(event, TransferProgress) and event.downloaded > 2 * 1024 * 1024:
+                break
         await engine.cancel(job.id, None)
         final = await engine.wait(job.id, None)
-        events = [e async for e in _drain(sub)]
+        events += [e async for e in _drain(sub)]
     assert final.state is JobState.CANCELLED
     assert final.sources[0].state is SourceState.CANCELLED
     assert final.stored == 0

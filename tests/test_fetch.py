@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
 
 from tests.images import jpeg, png
-from tests.replay import Reply, ReplayServer, Sequence, stall_after_headers, stream
-from tuiapp.config import Settings
+from tests.replay import ReplayServer, Reply, Sequence, stall_after_headers, stream
 from tuiapp.errors import (
     ContentRejectedError,
     HTTPStatusError,
@@ -20,6 +19,11 @@ from tuiapp.errors import (
     TooLargeError,
 )
 from tuiapp.fetch import Fetcher, sniff
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from tuiapp.config import Settings
 
 
 @pytest.fixture

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tests.fake_sources import Script, scripted  # noqa: F401  (fixture)
 from tests.memory import PeakRSS
-from tests.replay import ReplayServer
-from tuiapp.engine import Engine
 from tuiapp.jobs import JobSpec, JobState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from tests.fake_sources import Script
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
 
 MiB = 1 << 20
 SIZE_MIB = 300

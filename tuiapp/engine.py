@@ -460,9 +460,10 @@ class Engine:
                     src.task = tg.create_task(
                         self._run_source(run, src, spec, url_input), name=f"job-{job_id}-{name}"
                     )
-            outcomes = {s.state for s in run.sources.values()}
-            if outcomes and outcomes <= {SourceState.FAILED, SourceState.BLOCKED}:
-                state = JobState.FAILED
+            if not any(s.stored for s in run.sources.values()) and any(
+                s.error is not None for s in run.sources.values()
+            ):
+                state = JobState.FAILED  # nothing stored, and not because nothing was found
         except asyncio.CancelledError:
             state = run.stop_reason or JobState.CANCELLED
             # Source tasks were cancelled with us; wait for their bookkeeping to end.
@@ -631,8 +632,10 @@ class Engine:
         items = source.iterate(query, ctx).__aiter__()
         budget = self.settings.source_timeout
         seen: set[str] = set()
-        # Give up on a source that yields far more candidates than it can deliver.
+        # Give up on a source that yields far more candidates (or repeats) than it can deliver.
         max_candidates = spec.count * 4 + 20
+        max_pulls = spec.count * 10 + 100
+        pulls = 0
         downloads: set[asyncio.Task[None]] = set()
         changed = asyncio.Event()
         exhausted = False
@@ -648,9 +651,10 @@ class Engine:
                     changed.clear()
                     await changed.wait()
                     continue
-                if src.found >= max_candidates:
+                if src.found >= max_candidates or pulls >= max_pulls:
                     exhausted = True
                     continue
+                pulls += 1
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget):

@@ -1,0 +1,158 @@
+"""`tuiapp` as a user runs it: a real process against the local replay server."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.images import jpeg
+from tests.replay import ReplayServer, Reply, json_reply
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def _picsum(replay: ReplayServer, n: int = 40) -> dict[str, str]:
+    """A picsum catalogue of ``n`` photos; returns image path -> sha256."""
+    items = [
+        {"id": str(i), "author": f"Author {i}", "width": 1000, "height": 500,
+         "url": f"https://unsplash.com/photos/{i}", "download_url": f"https://picsum.photos/id/{i}/1000/500"}
+        for i in range(n)
+    ]  # fmt: skip
+
+    async def listing(request: object) -> object:
+        from aiohttp import web
+
+        assert isinstance(request, web.Request)
+        page, limit = int(request.query["page"]), int(request.query["limit"])
+        return web.json_response(items[(page - 1) * limit : page * limit])
+
+    replay.add("/v2/list", listing)  # type: ignore[arg-type]
+    hashes = {}
+    for i in range(n):
+        body = jpeg(seed=i)
+        replay.add(f"/id/{i}/1000/500.jpg", Reply(body, content_type="image/jpeg"))
+        hashes[f"/id/{i}/1000/500.jpg"] = hashlib.sha256(body).hexdigest()
+    return hashes
+
+
+async def _tuiapp(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tuiapp", *args,
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def env(tmp_path: Path, replay: ReplayServer) -> dict[str, str]:
+    return {
+        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
+        "TUIAPP_PICSUM_BASE_URL": replay.url(),
+        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
+        "HOME": str(tmp_path),
+    }
+
+
+async def test_get_stores_the_files_and_export_writes_them_byte_identical(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    hashes = _picsum(replay)
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum", "-n", "5")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["job"]["state"] == "done"
+    assert summary["job"]["stored"] == 5
+    assert len(summary["assets"]) == 5
+    assert all(a["mime"] == "image/jpeg" for a in summary["assets"])
+    assert "picsum: done, 5 stored" in err
+    for asset in summary["assets"]:
+        path = asset["url"].removeprefix(replay.url())
+        assert asset["sha256"] == hashes[path]
+
+    code, out, err = await _tuiapp(env, "export", str(summary["job"]["id"]), str(tmp_path / "out"))
+    assert code == 0, err
+    files = sorted((tmp_path / "out").iterdir())
+    assert len(files) == 5
+    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    assert exported == {a["sha256"] for a in summary["assets"]}
+    assert all(f.suffix == ".jpg" and "/" not in f.name for f in files)
+
+    code, out, _ = await _tuiapp(env, "jobs", "--json")
+    assert code == 0 and [j["stored"] for j in json.loads(out)] == [5]
+
+
+async def test_get_exits_1_when_nothing_was_stored(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    replay.add(
+        "/v2/list", json_reply([{"id": "1", "author": "a", "width": 10, "height": 10, "url": "u"}])
+    )
+    replay.add("/id/1/10/10.jpg", Reply(b"<html>not an image</html>", content_type="image/jpeg"))
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum", "-n", "1")
+    assert code == 1
+    assert json.loads(out)["job"]["state"] == "failed"
+    assert "expected an image" in err
+
+
+async def test_a_bad_setting_stops_with_a_message_naming_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    code, _, err = await _tuiapp({**env, "REQUEST_TIMEOUT": "soon"}, "jobs")
+    assert code == 2
+    assert "REQUEST_TIMEOUT" in err and "soon" in err
+    assert "Traceback" not in err
+
+
+async def test_settings_come_from_the_env_file(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "no.env").write_text("PEXELS_API_KEY=abc\nMAX_CONCURRENT_SOURCES=0\n")
+    code, _, err = await _tuiapp(env, "jobs")
+    assert code == 2 and "MAX_CONCURRENT_SOURCES" in err
+
+
+async def test_sources_lists_every_source_with_its_key_status(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    code, out, _ = await _tuiapp(env, "sources", "--json")
+    assert code == 0
+    infos = {s["name"]: s for s in json.loads(out)}
+    assert {"picsum", "placeholder", "dummyimage", "robohash"} <= set(infos)
+    assert infos["picsum"]["base_url"] == env["TUIAPP_PICSUM_BASE_URL"]
+    assert all(s["configured"] for s in infos.values() if s["key_setting"] is None)
+
+
+async def test_an_unknown_source_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "no.env").write_text("")
+    code, _, err = await _tuiapp(env, "get", "cats", "-s", "nosuch")
+    assert code == 1 and "unknown source 'nosuch'" in err
+
+
+async def test_users_get_a_token_once_and_see_only_their_jobs(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    _picsum(replay)
+    code, out, _ = await _tuiapp(env, "user", "add", "alice")
+    assert code == 0 and len(out.strip()) >= 40
+    code, _, _ = await _tuiapp(
+        {**env, "TUIAPP_USER": "alice"}, "get", "dogs", "-s", "picsum", "-n", "1"
+    )
+    assert code == 0
+    _, alice_jobs, _ = await _tuiapp({**env, "TUIAPP_USER": "alice"}, "jobs", "--json")
+    _, guest_jobs, _ = await _tuiapp(env, "jobs", "--json")
+    assert [j["query"] for j in json.loads(alice_jobs)] == ["dogs"]
+    assert json.loads(guest_jobs) == []
+    code, _, err = await _tuiapp({**env, "TUIAPP_USER": "mallory"}, "jobs")
+    assert code == 1 and "no user named 'mallory'" in err
