@@ -85,6 +85,10 @@ _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _PROGRESS_INTERVAL = 0.1
 """Seconds between progress events of one source or one transfer (they are coalesced anyway)."""
 _FILE_READ = 1 << 20
+_STORE_BACKLOG = 256
+_STORE_BACKLOG_BYTES = 32 * 1024 * 1024
+"""Files (and bytes) of one source fetched but not yet committed: bounds memory when the
+database lags behind the network, while letting the writer commit large batches."""
 
 
 def is_url(text: str) -> bool:
@@ -124,6 +128,8 @@ class _SourceRun:
     cancel_requested: bool = False
     speed: _Speed = field(default_factory=_Speed)
     last_progress: float = 0.0
+    unstored_bytes: int = 0
+    """Bytes fetched and waiting for the database."""
 
 
 @dataclass(slots=True)
@@ -637,13 +643,23 @@ class Engine:
         max_pulls = spec.count * 10 + 100
         pulls = 0
         downloads: set[asyncio.Task[None]] = set()
+        transferring: set[str] = set()
+        """URLs whose bytes are still on the network. A file handed to the database no longer
+        holds a download slot, so connections don't sit idle while a batch commits."""
         changed = asyncio.Event()
         exhausted = False
+
+        def fetched(url: str) -> None:
+            transferring.discard(url)
+            changed.set()
+
         try:
             while src.stored < spec.count:
                 if (
                     exhausted
-                    or len(downloads) >= self.settings.downloads_per_source
+                    or len(transferring) >= self.settings.downloads_per_source
+                    or len(downloads) - len(transferring) >= _STORE_BACKLOG
+                    or src.unstored_bytes >= _STORE_BACKLOG_BYTES
                     or (src.stored + len(downloads) >= spec.count)
                 ):
                     if not downloads:
@@ -679,14 +695,17 @@ class Engine:
                 if src.state is SourceState.SEARCHING:
                     src.state = SourceState.DOWNLOADING
                 self._progress(run, src)
-                task = asyncio.create_task(self._download(run, src, item, scratch))
+                transferring.add(item.url)
+                task = asyncio.create_task(self._download(run, src, item, scratch, fetched))
                 downloads.add(task)
 
                 def finished(
-                    t: asyncio.Task[None], task_set: set[asyncio.Task[None]] = downloads
+                    t: asyncio.Task[None],
+                    task_set: set[asyncio.Task[None]] = downloads,
+                    url: str = item.url,
                 ) -> None:
                     task_set.discard(t)
-                    changed.set()
+                    fetched(url)
 
                 task.add_done_callback(finished)
         finally:
@@ -702,7 +721,14 @@ class Engine:
             src.error = SourceError(f"none of the {src.failed} files found could be stored")
             raise src.error
 
-    async def _download(self, run: _JobRun, src: _SourceRun, item: Found, scratch: Path) -> None:
+    async def _download(
+        self,
+        run: _JobRun,
+        src: _SourceRun,
+        item: Found,
+        scratch: Path,
+        fetched: Callable[[str], None],
+    ) -> None:
         sink = self.storage.new_sink(run.owner)
         stored: StoredAsset | None = None
         added = 0
@@ -741,7 +767,14 @@ class Engine:
                     progress=progress,
                 )
                 mime, metadata = result.mime, {}
-            stored = await sink.finish(mime=mime, asset=_new_asset(run, src, item, mime, metadata))
+            src.unstored_bytes += sink.size
+            fetched(item.url)
+            try:
+                stored = await sink.finish(
+                    mime=mime, asset=_new_asset(run, src, item, mime, metadata)
+                )
+            finally:
+                src.unstored_bytes -= sink.size
         except SourceError as exc:
             await sink.abort()
             src.bytes -= added

@@ -22,7 +22,7 @@ __all__ = [
     "UserInfo",
 ]
 
-MAX_COUNT = 1000
+MAX_COUNT = 10_000
 
 
 class JobState(enum.StrEnum):
