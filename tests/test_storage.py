@@ -184,3 +184,17 @@ def _dead_pid() -> int:
         except PermissionError:
             pass
         pid += 1
+
+
+async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(storage: Storage) -> None:
+    conn = storage._conn()
+    values = {}
+    for pragma in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys"):
+        _, rows = await conn.execute_query(f"PRAGMA {pragma}", [])
+        values[pragma] = rows[0][0]
+    assert values == {
+        "journal_mode": "wal",
+        "busy_timeout": 5000,
+        "synchronous": 1,
+        "foreign_keys": 1,
+    }
