@@ -6,15 +6,19 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from tests.images import jpeg
 from tests.replay import ReplayServer, Reply, stream
-from tuiapp.engine import Engine
 from tuiapp.jobs import JobState, SourceState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from tuiapp.engine import Engine
 
 
 async def test_kill_9_during_a_job_leaves_it_interrupted_and_the_database_whole(
