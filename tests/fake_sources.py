@@ -27,6 +27,8 @@ class Script:
     error: Exception | None = None
     """Raised after the URLs."""
     expect: str = "image"
+    notice: str | None = None
+    """Told to the user through ``ctx.notice`` before searching."""
     active: int = 0
     max_active: int = 0
     calls: int = 0
@@ -46,6 +48,8 @@ class ScriptedSource(Source):
         script = self.script
         script.calls += 1
         script.contexts.append(ctx)
+        if script.notice:
+            ctx.notice(script.notice)
         script.active += 1
         script.max_active = max(script.max_active, _total_active())
         try:

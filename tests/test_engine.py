@@ -11,7 +11,14 @@ from tests.fake_sources import Script
 from tests.images import png
 from tests.replay import ReplayServer, Reply, Sequence, stall_after_headers, stream
 from tuiapp.engine import Engine
-from tuiapp.events import Event, ItemFailed, JobFinished, SourceFinished, TransferProgress
+from tuiapp.events import (
+    Event,
+    ItemFailed,
+    JobFinished,
+    SourceFinished,
+    SourceNotice,
+    TransferProgress,
+)
 from tuiapp.jobs import JobSpec, JobState, SourceState
 
 if TYPE_CHECKING:
@@ -298,3 +305,17 @@ async def _drain(sub: Subscription) -> AsyncIterator[Event]:
     """The events waiting in ``sub`` now (the job is over: nothing more is coming)."""
     while (event := sub.get_nowait()) is not None:
         yield event
+
+
+async def test_what_a_source_tells_the_user_becomes_an_event(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=_images(replay, 1), notice="rate limit: 49 of 50 requests left")
+    engine = await engine_factory()
+    with engine.subscribe() as sub:
+        job = await engine.submit(JobSpec(query="q", sources=("fake_a",), count=1))
+        await engine.wait(job.id, None)
+        notices = [e for e in [e async for e in _drain(sub)] if isinstance(e, SourceNotice)]
+    assert [(n.source, n.message) for n in notices] == [
+        ("fake_a", "rate limit: 49 of 50 requests left")
+    ]

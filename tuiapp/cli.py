@@ -27,9 +27,21 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """Load settings and send logs to a file: the terminal belongs to the TUI or the output."""
+    import logging.handlers
+
     from tuiapp.config import load_settings
 
-    return load_settings()
+    settings = load_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        settings.data_dir / "tuiapp.log", maxBytes=5_000_000, backupCount=2, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return settings
 
 
 def _fail(message: str, code: int = 2) -> None:

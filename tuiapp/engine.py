@@ -47,6 +47,7 @@ from tuiapp.events import (
     JobStarted,
     JobSubmitted,
     SourceFinished,
+    SourceNotice,
     SourceProgress,
     SourceStarted,
     TransferProgress,
@@ -528,6 +529,12 @@ class Engine:
             error_code=None if src.error is None else src.error.code,
         )
 
+    def _notice(self, run: _JobRun, src: _SourceRun, text: str) -> None:
+        log.info("job %s, %s: %s", run.info.id, src.name, text)
+        self._publish(
+            SourceNotice(job_id=run.info.id, owner_id=run.owner, source=src.name, message=text)
+        )
+
     def _progress(self, run: _JobRun, src: _SourceRun, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - src.last_progress < _PROGRESS_INTERVAL:
@@ -628,7 +635,7 @@ class Engine:
             scratch_dir=scratch,
             log=source_log,
             cancelled=run.stopping.is_set,
-            notice=lambda text: source_log.info("%s", text),
+            notice=lambda text: self._notice(run, src, text),
             options=dict(spec.options),
             settings=dict(self.settings.source_settings.get(src.name, {})),
         )

@@ -21,6 +21,7 @@ __all__ = [
     "JobStarted",
     "JobSubmitted",
     "SourceFinished",
+    "SourceNotice",
     "SourceProgress",
     "SourceStarted",
     "TransferProgress",
@@ -110,6 +111,15 @@ class TransferProgress(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceNotice(Event):
+    """Something a source wants the user to know (rate-limit status, a fallback taken)."""
+
+    kind: ClassVar[str] = "source_notice"
+    source: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AssetStored(Event):
     kind: ClassVar[str] = "asset_stored"
     source: str
@@ -169,6 +179,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SourceStarted,
         SourceProgress,
         TransferProgress,
+        SourceNotice,
         AssetStored,
         ItemFailed,
         SourceFinished,
