@@ -30,6 +30,7 @@ __all__ = [
     "format_changed",
     "https_url",
     "invalid_key",
+    "json_body",
     "mapping",
     "parse_html",
     "rate_limit_notice",
@@ -132,6 +133,18 @@ def format_changed(
         f"{source}: {problem} (HTTP {resp.status}, {len(resp.body)} bytes starting"
         f" {resp.preview(80)!r}); the site may have changed its format"
     )
+
+
+def json_body(ctx: SourceContext, source: str, resp: HttpResponse) -> Any:
+    """The body as JSON.
+
+    Raises:
+        FormatChangedError: the body is not JSON (logged with status and first bytes).
+    """
+    try:
+        return resp.json()
+    except FormatChangedError as exc:
+        raise format_changed(ctx, source, resp, "the answer is not JSON") from exc
 
 
 def blocked(

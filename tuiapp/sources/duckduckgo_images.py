@@ -20,6 +20,7 @@ from tuiapp.sources._common import (
     contains_any,
     format_changed,
     https_url,
+    json_body,
     to_int,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
@@ -28,10 +29,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 
+# Tokens look like "4-2118703965…": digits and dashes only, so prose mentioning vqd never matches.
 _VQD = (
-    re.compile(r'vqd="([^"]+)"'),
+    re.compile(r'vqd="([\d-]+)"'),
     re.compile(r"vqd=([\d-]+)&"),
-    re.compile(r"vqd='([^']+)'"),
+    re.compile(r"vqd='([\d-]+)'"),
 )
 BOT_MARKERS = ("anomaly-modal", "bots use duckduckgo too", "/anomaly.js", "challenge-form")
 SAFE_SEARCH = {"on": "1", "moderate": "1", "strict": "1", "off": "-1"}
@@ -84,7 +86,7 @@ class DuckDuckGoImagesSource(Source):
                     "duckduckgo_images: DuckDuckGo answered HTTP 202 (it is slowing this client"
                     " down); try again in a few minutes"
                 )
-            data = resp.json()
+            data = json_body(ctx, self.name, resp)
             results = data.get("results") if isinstance(data, dict) else None
             if not isinstance(results, list):
                 raise format_changed(ctx, self.name, resp, 'i.js answer without a "results" list')

@@ -18,6 +18,7 @@ from tuiapp.sources._common import (
     format_changed,
     https_url,
     invalid_key,
+    json_body,
     mapping,
     rate_limit_notice,
     to_int,
@@ -65,7 +66,7 @@ class PexelsSource(Source):
             if resp.status in (401, 403):
                 raise invalid_key(KEY_SETTING, resp)
             rate_limit_notice(ctx, self.name, resp, reset="epoch")
-            data = resp.json()
+            data = json_body(ctx, self.name, resp)
             photos = data.get("photos") if isinstance(data, dict) else None
             if not isinstance(photos, list):
                 raise format_changed(ctx, self.name, resp, 'answer without a "photos" list')

@@ -17,6 +17,7 @@ from tuiapp.sources._common import (
     format_changed,
     https_url,
     invalid_key,
+    json_body,
     rate_limit_notice,
     to_int,
 )
@@ -85,7 +86,7 @@ class PixabaySource(Source):
             resp = _safe(resp, key)
             _check(resp, key)
             rate_limit_notice(ctx, self.name, resp, reset="seconds")
-            data = resp.json()
+            data = json_body(ctx, self.name, resp)
             hits = data.get("hits") if isinstance(data, dict) else None
             if not isinstance(hits, list):
                 raise format_changed(ctx, self.name, resp, 'answer without "hits"')

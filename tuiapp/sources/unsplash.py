@@ -18,6 +18,7 @@ from tuiapp.sources._common import (
     format_changed,
     https_url,
     invalid_key,
+    json_body,
     mapping,
     rate_limit_notice,
     to_int,
@@ -68,7 +69,7 @@ class UnsplashSource(Source):
             )
             _check(resp)
             rate_limit_notice(ctx, self.name, resp)
-            data = resp.json()
+            data = json_body(ctx, self.name, resp)
             results = data.get("results") if isinstance(data, dict) else None
             if not isinstance(results, list):
                 raise format_changed(ctx, self.name, resp, 'answer without a "results" list')
