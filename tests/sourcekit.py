@@ -12,6 +12,7 @@ import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from tests import images
 from tests.replay import LOCAL_FIXTURES, SHARED_FIXTURES, Reply
@@ -108,8 +109,11 @@ def fixture_text(where: str, source: str, name: str) -> str:
 
 
 def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:
-    """``{BASE}`` and every ``https://<host>`` in ``hosts`` replaced by the replay server's URL."""
-    text = text.replace("{BASE}", base)
+    """``{BASE}`` and every ``https://<host>`` in ``hosts`` replaced by the replay server's URL.
+
+    ``{BASE_QUOTED}`` is the URL percent-encoded, as it appears inside another URL's query.
+    """
+    text = text.replace("{BASE_QUOTED}", quote(base, safe="")).replace("{BASE}", base)
     for host in hosts:
         text = text.replace(f"https://{host}", base)
     return text
