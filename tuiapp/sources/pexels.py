@@ -55,6 +55,7 @@ class PexelsSource(Source):
         for option in FILTERS:
             if query.options.get(option):
                 params[option] = str(query.options[option])
+        seen: set[str] = set()
         page: int | None = 1
         while page is not None and not ctx.cancelled():
             resp = await ctx.http.get(
@@ -74,6 +75,11 @@ class PexelsSource(Source):
             if photos and not items:
                 raise format_changed(ctx, self.name, resp, "no photo held a src URL")
             for found in items:
+                # Results shift between pages as photos are added; never hand one over twice.
+                photo_id = str(found.metadata.get("pexels_id") or found.url)
+                if photo_id in seen:
+                    continue
+                seen.add(photo_id)
                 yield found
             page = _next_page(data.get("next_page"), page) if photos else None
 

@@ -59,6 +59,7 @@ class UnsplashSource(Source):
             if query.options.get(option):
                 params[option] = str(query.options[option])
         track = str(ctx.settings.get("track_downloads", "1")).lower() not in {"0", "false", "no"}
+        seen: set[str] = set()
         page = 1
         while not ctx.cancelled():
             resp = await ctx.http.get(
@@ -77,6 +78,11 @@ class UnsplashSource(Source):
             if results and not items:
                 raise format_changed(ctx, self.name, resp, "no result held a photo URL")
             for found, photo in items:
+                # Results shift between pages as photos are added; never hand one over twice.
+                photo_id = str(photo.get("id") or found.url)
+                if photo_id in seen:
+                    continue
+                seen.add(photo_id)
                 if track:
                     await _track_download(ctx, photo, headers)
                 yield found
