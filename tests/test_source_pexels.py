@@ -196,7 +196,8 @@ async def test_the_engine_refuses_to_run_without_the_key(
     job = await run_job(engine, "nature", (NAME,), 2)
     (src,) = job.sources
     assert (src.state, src.error_code) == (SourceState.FAILED, "missing_key")
-    assert src.error is not None and "PEXELS_API_KEY" in src.error
+    assert src.error is not None
+    assert "PEXELS_API_KEY" in src.error
     assert replay.requests == []
 
 

@@ -93,7 +93,8 @@ async def test_recorded_hits_keep_user_tags_licence_and_scaled_size(
     # largeImageURL is at most 1280 px on its longest side.
     assert (daffodils.width, daffodils.height) == (1280, 853)
     assert daffodils.metadata["original_width"] == 4320
-    assert daffodils.thumbnail_url is not None and daffodils.thumbnail_url.endswith("_150.jpg")
+    assert daffodils.thumbnail_url is not None
+    assert daffodils.thumbnail_url.endswith("_150.jpg")
     assert bridge.author == "jusuf111"
 
 

@@ -95,7 +95,8 @@ async def test_recorded_photos_keep_author_licence_size_and_links(
     assert labrador.page_url == "https://unsplash.com/photos/Sg3XwuEpybU"
     assert labrador.license == "Unsplash License"
     assert (labrador.width, labrador.height) == (3742, 6000)
-    assert labrador.thumbnail_url is not None and "w=200" in labrador.thumbnail_url
+    assert labrador.thumbnail_url is not None
+    assert "w=200" in labrador.thumbnail_url
     assert labrador.metadata["unsplash_id"] == "Sg3XwuEpybU"
     assert labrador.metadata["sponsored"] is False
     assert ad.metadata["sponsored"] is True  # the first hit is an ad: labelled, not hidden
@@ -247,7 +248,8 @@ async def test_the_engine_refuses_to_run_without_the_key(
     (src,) = job.sources
     assert src.state is SourceState.FAILED
     assert src.error_code == "missing_key"
-    assert src.error is not None and "UNSPLASH_ACCESS_KEY" in src.error
+    assert src.error is not None
+    assert "UNSPLASH_ACCESS_KEY" in src.error
     assert replay.requests == []
 
 
