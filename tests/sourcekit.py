@@ -123,10 +123,15 @@ def html_reply(text: str, status: int = 200, headers: Mapping[str, str] | None =
     return Reply(text.encode(), status, headers or {}, "text/html")
 
 
-def serve_images(replay: ReplayServer, paths: list[str], *, jpeg: bool = False) -> dict[str, str]:
-    """Serve a distinct real image at each path; returns path -> its full replay URL."""
+def serve_images(
+    replay: ReplayServer, paths: list[str], *, jpeg: bool = False, first_seed: int = 0
+) -> dict[str, str]:
+    """Serve a distinct real image at each path; returns path -> its full replay URL.
+
+    Images of different calls differ when their ``first_seed`` ranges do not overlap.
+    """
     urls: dict[str, str] = {}
-    for seed, path in enumerate(paths):
+    for seed, path in enumerate(paths, start=first_seed):
         body = images.jpeg(seed=seed) if jpeg else images.png(seed=seed)
         replay.add(path, Reply(body, 200, {}, "image/jpeg" if jpeg else "image/png"))
         urls[path] = replay.url(path)
