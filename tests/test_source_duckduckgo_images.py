@@ -82,6 +82,7 @@ async def test_the_token_comes_from_the_search_page_and_goes_with_browser_header
     assert ijs.headers["Sec-GPC"] == "1"
     assert ijs.headers["Priority"] == "u=4"
     assert ijs.headers["Accept-Language"] == "en-US,en;q=0.5"
+    assert ijs.headers["Accept"] == "*/*"
 
 
 async def test_results_of_the_golden_page_are_read(

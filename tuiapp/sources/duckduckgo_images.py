@@ -53,7 +53,7 @@ class DuckDuckGoImagesSource(Source):
         safe = SAFE_SEARCH.get(str(query.options.get("safe", "moderate")).lower(), "1")
         headers = {
             "User-Agent": ctx.user_agent,
-            "Accept": "application/json, text/javascript, */*; q=0.01",
+            "Accept": "*/*",
             "Accept-Language": "en-US,en;q=0.5",
             "Referer": f"{ctx.base_url}/",
             "Sec-Fetch-Dest": "empty",
