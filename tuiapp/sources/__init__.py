@@ -16,6 +16,16 @@ MODULES: tuple[str, ...] = (
     "placeholder",
     "dummyimage",
     "robohash",
+    # Keyless image search (scraped pages; most stable first).
+    "bing_images",
+    "duckduckgo_images",
+    "yahoo_images",
+    "yandex_images",
+    "google_images",
+    # Image APIs that need the user's key.
+    "unsplash",
+    "pexels",
+    "pixabay",
 )
 """Module names under ``tuiapp.sources``; each defines exactly one source named like its module."""
 

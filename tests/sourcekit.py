@@ -1,0 +1,145 @@
+"""Helpers for the per-source tests: a real context on the replay server, fixtures, images, jobs.
+
+A source under test gets the engine's own HTTP client (``Fetcher``) pointed at the replay
+server, so retries, status handling and headers are the real ones. Fixtures whose image URLs
+name a remote host are rebased onto the replay server before they are served, so every download
+in a test stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from tests import images
+from tests.replay import LOCAL_FIXTURES, SHARED_FIXTURES, Reply
+from tuiapp.fetch import Fetcher
+from tuiapp.jobs import JobSpec
+from tuiapp.sources.base import Found, Source, SourceContext, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
+
+    from tests.replay import ReplayServer
+    from tuiapp.config import Settings
+    from tuiapp.engine import Engine
+    from tuiapp.jobs import JobInfo
+
+__all__ = [
+    "Probe",
+    "collect",
+    "fixture_text",
+    "html_reply",
+    "probe",
+    "rebased",
+    "run_job",
+    "serve_images",
+]
+
+
+@dataclass(slots=True)
+class Probe:
+    """A source context wired to the replay server, and what the source told the user."""
+
+    ctx: SourceContext
+    notices: list[str] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def probe(
+    settings: Settings,
+    base_url: str,
+    *,
+    api_key: str | None = None,
+    source_settings: Mapping[str, Any] | None = None,
+) -> AsyncIterator[Probe]:
+    fetcher = Fetcher(settings)
+    await fetcher.start()
+    notices: list[str] = []
+    ctx = SourceContext(
+        http=fetcher,
+        base_url=base_url,
+        api_key=api_key,
+        user_agent=settings.user_agent,
+        scratch_dir=settings.data_dir / "scratch",
+        log=logging.getLogger("tests.sources"),
+        cancelled=lambda: False,
+        notice=notices.append,
+        settings=dict(source_settings or {}),
+    )
+    try:
+        yield Probe(ctx, notices)
+    finally:
+        await fetcher.close()
+
+
+async def collect(
+    source: Source,
+    ctx: SourceContext,
+    text: str,
+    *,
+    limit: int | None = None,
+    count: int = 10,
+    options: Mapping[str, Any] | None = None,
+) -> list[Found]:
+    """Pull items the way the engine does: lazily, stopping after ``limit``."""
+    query = SourceQuery(text=text, count=count, options=dict(options or {}))
+    items = source.iterate(query, ctx)
+    found: list[Found] = []
+    try:
+        async for item in items:
+            found.append(item)
+            if limit is not None and len(found) >= limit:
+                break
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    return found
+
+
+def fixture_text(where: str, source: str, name: str) -> str:
+    """A fixture file: ``where`` is ``shared`` (recorded, read-only) or ``local`` (ours)."""
+    root: Path = SHARED_FIXTURES if where == "shared" else LOCAL_FIXTURES
+    return (root / source / name).read_text(encoding="utf-8")
+
+
+def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:
+    """``{BASE}`` and every ``https://<host>`` in ``hosts`` replaced by the replay server's URL.
+
+    ``{BASE_QUOTED}`` is the URL percent-encoded, as it appears inside another URL's query.
+    """
+    text = text.replace("{BASE_QUOTED}", quote(base, safe="")).replace("{BASE}", base)
+    for host in hosts:
+        text = text.replace(f"https://{host}", base)
+    return text
+
+
+def html_reply(text: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Reply:
+    return Reply(text.encode(), status, headers or {}, "text/html")
+
+
+def serve_images(
+    replay: ReplayServer, paths: list[str], *, jpeg: bool = False, first_seed: int = 0
+) -> dict[str, str]:
+    """Serve a distinct real image at each path; returns path -> its full replay URL.
+
+    Images of different calls differ when their ``first_seed`` ranges do not overlap.
+    """
+    urls: dict[str, str] = {}
+    for seed, path in enumerate(paths, start=first_seed):
+        body = images.jpeg(seed=seed) if jpeg else images.png(seed=seed)
+        replay.add(path, Reply(body, 200, {}, "image/jpeg" if jpeg else "image/png"))
+        urls[path] = replay.url(path)
+    return urls
+
+
+async def run_job(
+    engine: Engine, query: str, sources: tuple[str, ...], count: int, **options: Any
+) -> JobInfo:
+    job = await engine.submit(JobSpec(query=query, sources=sources, count=count, options=options))
+    return await engine.wait(job.id, None)

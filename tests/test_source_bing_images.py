@@ -1,0 +1,233 @@
+"""bing_images: request shape, a.iusc[m] parsing, dedupe across pages, blocks, format changes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import pytest
+from aiohttp import web
+
+from tests.replay import SHARED_FIXTURES
+from tests.sourcekit import (
+    collect,
+    fixture_text,
+    html_reply,
+    probe,
+    rebased,
+    run_job,
+    serve_images,
+)
+from tuiapp.errors import BlockedError, FormatChangedError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.bing_images import BingImagesSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "bing_images"
+
+
+def golden(replay: ReplayServer) -> str:
+    """The shared 2026 golden, its example.test image URLs moved onto the replay server."""
+    text = (SHARED_FIXTURES / NAME / "async_golden_structure_2026.html").read_text()
+    return rebased(text, replay.url(), hosts=("example.test",))
+
+
+def paged(replay: ReplayServer) -> None:
+    """Page 1 and 2 of the hand-written fragments by ``first``; later pages repeat page 2."""
+    pages = {
+        "1": fixture_text("local", NAME, "async_page1_handwritten.html"),
+        "36": fixture_text("local", NAME, "async_page2_handwritten.html"),
+    }
+    last = pages["36"]
+
+    async def handler(request: web.Request) -> web.Response:
+        body = pages.get(request.query.get("first", ""), last)
+        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
+
+    replay.add("/images/async", handler)
+
+
+async def test_the_request_asks_the_async_endpoint_like_a_browser(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/images/async", html_reply(golden(replay)))
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(BingImagesSource(), p.ctx, "red panda", limit=1, options={"safe": "strict"})
+    (hit,) = replay.hits("/images/async")
+    assert hit.query["q"] == "red panda"
+    assert hit.query["first"] == "1"
+    assert hit.query["count"] == "35"
+    assert hit.query["async"] == "1"
+    assert hit.query["adlt"] == "strict"
+    assert hit.headers["User-Agent"].startswith("Mozilla/5.0")
+    assert hit.headers["Accept-Language"].startswith("en-US")
+    assert hit.headers["Referer"] == f"{replay.url()}/"
+
+
+async def test_every_iusc_anchor_of_the_golden_fragment_is_read(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/images/async", html_reply(golden(replay)))
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(BingImagesSource(), p.ctx, "red panda")
+    assert [i.url for i in items] == [
+        replay.url("/images/red-panda-1.jpg"),
+        replay.url("/images/red-panda-2.png"),
+        replay.url("/images/red-panda-3.webp"),
+    ]
+    assert [i.title for i in items] == [
+        "Red panda climbing a tree",
+        "Red panda eating bamboo",
+        None,
+    ]
+    assert items[0].thumbnail_url == "https://tse1.example.test/th?id=OIP.a1b2c3"
+    assert items[0].metadata["description"] == "Example caption"
+    assert items[0].metadata["md5"] == "0123456789abcdef0123456789abcdef"
+
+
+async def test_the_card_around_a_result_gives_size_site_and_a_clean_title(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(BingImagesSource(), p.ctx, "mountain lake", limit=3)
+    first, second, third = items
+    assert first.title == "Mountain lake at dawn"  # highlight markers removed
+    assert (first.width, first.height) == (3442, 2972)
+    assert first.page_url == "https://lakes.example.org/moraine"
+    assert first.metadata["site"] == "lakes.example.org"
+    assert first.metadata["format"] == "jpeg"
+    assert second.title == "Alpine lake & reflections"  # tags and entities removed
+    assert (second.width, second.height) == (1920, 1080)  # the sign, not the letter
+    assert third.title is None
+    assert "description" not in second.metadata  # an empty desc is not kept
+
+
+async def test_pages_are_deduplicated_and_the_search_stops_when_nothing_is_new(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(BingImagesSource(), p.ctx, "mountain lake")
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == [
+        "lake-1.jpg",
+        "lake-2.png",
+        "lake-3.jpg",
+        "lake-4.jpg",
+    ]
+    assert [h.query["first"] for h in replay.hits("/images/async")] == ["1", "36", "71"]
+
+
+async def test_the_next_page_is_asked_for_only_when_the_engine_wants_more(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(BingImagesSource(), p.ctx, "mountain lake", limit=2)
+    assert len(items) == 2
+    assert len(replay.hits("/images/async")) == 1
+
+
+async def test_a_captcha_page_is_reported_as_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/images/async", html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(BingImagesSource(), p.ctx, "red panda")
+
+
+async def test_a_redirect_to_the_captcha_challenge_is_reported_as_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/turing/captcha/challenge")
+
+    replay.add("/images/async", redirect)
+    replay.add("/turing/captcha/challenge", html_reply("<html><body>challenge</body></html>"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(BingImagesSource(), p.ctx, "red panda")
+
+
+async def test_http_403_is_reported_as_a_bot_check(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/images/async", html_reply("<html>Forbidden</html>", status=403))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+            await collect(BingImagesSource(), p.ctx, "red panda")
+
+
+async def test_a_page_without_results_or_notice_is_a_format_change_and_is_logged(
+    replay: ReplayServer, make_settings: MakeSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = "<html><body><div class='newgrid'><img src='x.jpg'></div></body></html>"
+    replay.add("/images/async", html_reply(page))
+    caplog.set_level(logging.WARNING, logger="tests.sources")
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(
+            FormatChangedError, match=r"HTTP 200.*<html><body><div class='newgrid'>"
+        ):
+            await collect(BingImagesSource(), p.ctx, "red panda")
+    assert "newgrid" in caplog.text
+    assert "HTTP 200" in caplog.text
+
+
+async def test_anchors_whose_json_is_broken_are_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(
+        "/images/async", html_reply('<ul><li><a class="iusc" m="{murl: nope">x</a></li></ul>')
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match="murl"):
+            await collect(BingImagesSource(), p.ctx, "red panda")
+
+
+async def test_a_search_without_hits_is_empty_not_an_error(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(
+        "/images/async", html_reply(fixture_text("local", NAME, "no_results_handwritten.html"))
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(BingImagesSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_a_job_stores_the_images_with_their_titles(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    paged(replay)
+    serve_images(replay, ["/img/lake-1.jpg", "/img/lake-2.png", "/img/lake-3.jpg"], jpeg=True)
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [a.title for a in assets] == ["Mountain lake at dawn", "Alpine lake & reflections", None]
+    assert assets[0].page_url == "https://lakes.example.org/moraine"
+    assert (assets[0].width, assets[0].height) == (3442, 2972)
+    assert assets[0].metadata["site"] == "lakes.example.org"
+    assert all(a.mime == "image/jpeg" for a in assets)
+
+
+@pytest.mark.live
+async def test_live_bing_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    if src.state is SourceState.BLOCKED:
+        pytest.skip(f"bing blocked this client: {src.error}")
+    assert src.stored >= 1, src.error
+    assets = await engine.list_assets(None, job_id=job.id)
+    assert any(a.title for a in assets)

@@ -1,0 +1,266 @@
+"""duckduckgo_images: the vqd token step, i.js headers, the next cursor, blocks, format changes."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+
+from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.sourcekit import (
+    collect,
+    fixture_text,
+    html_reply,
+    probe,
+    rebased,
+    run_job,
+    serve_images,
+)
+from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.duckduckgo_images import DuckDuckGoImagesSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "duckduckgo_images"
+TOKEN = "4-211870396542377815924318064741862185401"
+FRESH_TOKEN = "4-999999999999999999999999999999999999999"
+
+
+def search_page() -> Reply:
+    return html_reply(fixture_text("local", NAME, "search_page_handwritten.html"))
+
+
+def page(replay: ReplayServer, where: str, name: str) -> dict[str, Any]:
+    if where == "shared":
+        text = (SHARED_FIXTURES / NAME / name).read_text()
+    else:
+        text = fixture_text(where, NAME, name)
+    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("example.test",)))
+    return data
+
+
+def by_offset(replay: ReplayServer, pages: dict[str, dict[str, Any]]) -> None:
+    """i.js answers by its ``s`` offset; an unknown offset gets an empty (last) page."""
+
+    async def handler(request: web.Request) -> web.Response:
+        data = pages.get(request.query.get("s", ""), {"results": []})
+        return web.json_response(data)
+
+    replay.add("/", search_page())
+    replay.add("/i.js", handler)
+
+
+async def test_the_token_comes_from_the_search_page_and_goes_with_browser_headers(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    (first,) = replay.hits("/")
+    assert first.query["q"] == "red panda"
+    ijs = replay.hits("/i.js")[0]
+    assert ijs.query["o"] == "json"
+    assert ijs.query["q"] == "red panda"
+    assert ijs.query["vqd"] == TOKEN
+    assert ijs.query["l"] == "us-en"
+    assert ijs.query["p"] == "1"
+    assert ijs.query["s"] == "0"
+    # The token is bound to the User-Agent: both steps must send the same one.
+    assert first.headers["User-Agent"] == ijs.headers["User-Agent"] == "TestBrowser/1.0"
+    assert ijs.headers["Referer"] == f"{replay.url()}/"
+    assert ijs.headers["Sec-Fetch-Mode"] == "cors"
+    assert ijs.headers["Sec-Fetch-Dest"] == "empty"
+    assert ijs.headers["Sec-Fetch-Site"] == "same-origin"
+    assert ijs.headers["Sec-GPC"] == "1"
+    assert ijs.headers["Priority"] == "u=4"
+    assert ijs.headers["Accept-Language"] == "en-US,en;q=0.5"
+    assert ijs.headers["Accept"] == "*/*"
+
+
+async def test_results_of_the_golden_page_are_read(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=3)
+    assert [i.url for i in items] == [
+        replay.url("/images/red-panda-1.jpg"),
+        replay.url("/images/red-panda-2.png"),
+        replay.url("/images/red-panda-3.webp"),
+    ]
+    assert [i.title for i in items] == [
+        "Red panda climbing a tree",
+        "Red panda eating bamboo",
+        None,
+    ]
+    assert [(i.width, i.height) for i in items] == [(1920, 1080), (1200, 800), (800, 600)]
+    assert items[0].page_url == replay.url("/page1")
+    assert items[0].thumbnail_url == "https://tse1.example.test/th?id=OIP.a1b2c3"
+    assert items[0].metadata["provider"] == "Bing"
+
+
+async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    second = page(replay, "local", "ijs_page2_handwritten.json")
+    second["next"] = "i.js?q=red+panda&o=json&p=1&s=200&u=bing&f=,,,,,&l=us-en&vqd=x"
+    by_offset(
+        replay,
+        {"0": page(replay, "shared", "ijs_golden_structure_2026.json"), "100": second},
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == [
+        "red-panda-1.jpg",
+        "red-panda-2.png",
+        "red-panda-3.webp",
+        "red-panda-4.jpg",
+    ]
+    assert items[3].width == 2048  # sizes given as strings
+    hits = replay.hits("/i.js")
+    assert [h.query["s"] for h in hits] == ["0", "100", "200"]
+    assert [h.query["vqd"] for h in hits] == [TOKEN, TOKEN, FRESH_TOKEN]
+    assert len(replay.hits("/")) == 1  # one token for the whole search
+
+
+async def test_a_page_without_next_is_the_last(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "local", "ijs_page2_handwritten.json")})
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(items) == 2
+    assert len(replay.hits("/i.js")) == 1
+
+
+async def test_a_bot_check_instead_of_the_search_page_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", html_reply(fixture_text("local", NAME, "anomaly_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert replay.hits("/i.js") == []
+
+
+@pytest.mark.parametrize("status", [403, 418])
+async def test_ijs_refusing_the_token_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings, status: int
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", json_reply({"error": "forbidden"}, status=status))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=rf"HTTP {status}"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+
+
+async def test_http_202_is_a_soft_rate_limit(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", Reply(b"", 202))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(RateLimitedError, match="202"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+
+
+async def test_429_after_the_retries_is_rate_limited(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", Reply(b"slow down", 429))
+    async with probe(make_settings(retries=2), replay.url()) as p:
+        with pytest.raises(RateLimitedError, match="rate limited"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(replay.hits("/i.js")) == 3
+
+
+async def test_a_search_page_without_token_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", html_reply("<html><body><div id='new-app'></div></body></html>"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match=r"vqd.*HTTP 200.*new-app"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>not json</html>", b'{"items": []}', b'{"results": [{"thumbnail": "x"}]}'],
+    ids=["html", "no-results-key", "results-without-image"],
+)
+async def test_an_ijs_answer_that_cannot_be_read_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings, body: bytes
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", Reply(body, 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match="HTTP 200"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+
+
+async def test_zero_results_is_an_empty_search(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", json_reply({"results": [], "response_type": "images"}))
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(DuckDuckGoImagesSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_a_job_stores_the_images_with_their_titles(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    serve_images(
+        replay, ["/images/red-panda-1.jpg", "/images/red-panda-2.png", "/images/red-panda-3.webp"]
+    )
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "red panda", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [a.title for a in assets] == [
+        "Red panda climbing a tree",
+        "Red panda eating bamboo",
+        None,
+    ]
+    assert assets[0].page_url == replay.url("/page1")
+    assert (assets[0].width, assets[0].height) == (1920, 1080)
+    assert all(a.mime == "image/png" for a in assets)
+
+
+@pytest.mark.live
+async def test_live_duckduckgo_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    if src.state is SourceState.BLOCKED:
+        pytest.skip(f"duckduckgo blocked this client: {src.error}")
+    assert src.stored >= 1, src.error
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [f'vqd="{TOKEN}"', f"vqd={TOKEN}&p=1", f"vqd='{TOKEN}'"],
+    ids=["double-quoted", "query-string", "single-quoted"],
+)
+async def test_the_token_is_found_in_each_form_the_page_uses(
+    replay: ReplayServer, make_settings: MakeSettings, snippet: str
+) -> None:
+    replay.add("/", html_reply(f"<html><script>var x = 1; {snippet}; </script></html>"))
+    replay.add("/i.js", json_reply({"results": []}))
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert replay.hits("/i.js")[0].query["vqd"] == TOKEN

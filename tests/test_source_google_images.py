@@ -1,0 +1,179 @@
+"""google_images: the WML request, /imgres parsing, paging, /sorry/ captchas, format changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from aiohttp import web
+
+from tests.replay import Reply
+from tests.sourcekit import (
+    collect,
+    fixture_text,
+    html_reply,
+    probe,
+    rebased,
+    run_job,
+    serve_images,
+)
+from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.google_images import NOKIA_USER_AGENT, GoogleImagesSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "google_images"
+SEARCH = "/wml/search"
+
+
+def paged(replay: ReplayServer) -> None:
+    """Page 1 (no ``start``) and ``start=10``; later pages repeat the second."""
+    pages = {
+        "": fixture_text("local", NAME, "wml_page1_handwritten.html"),
+        "10": fixture_text("local", NAME, "wml_page2_handwritten.html"),
+    }
+
+    async def handler(request: web.Request) -> web.Response:
+        body = pages.get(request.query.get("start", ""), pages["10"])
+        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+
+
+async def test_the_request_is_the_wml_search_of_an_old_phone(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(
+            GoogleImagesSource(), p.ctx, "mountain lake", limit=1, options={"time": "week"}
+        )
+    (hit,) = replay.hits(SEARCH)
+    assert hit.query["q"] == "mountain lake"
+    assert hit.query["tbm"] == "isch"
+    assert hit.query["ie"] == hit.query["oe"] == "utf8"
+    assert hit.query["tbs"] == "qdr:w"
+    assert "start" not in hit.query
+    assert hit.headers["User-Agent"] == NOKIA_USER_AGENT
+    assert hit.headers["Cookie"] == "CONSENT=YES+"
+
+
+async def test_imgres_links_give_image_page_size_and_thumbnail(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(GoogleImagesSource(), p.ctx, "mountain lake", limit=3)
+    first, _, no_img = items
+    assert first.url == replay.url("/img/g-1.jpg")
+    assert first.page_url == "https://lakes.example.org/dawn"
+    assert (first.width, first.height) == (2400, 1600)
+    assert first.thumbnail_url == "https://encrypted-tbn0.gstatic.com/images?q=tbn:gA1b2C3"
+    assert first.title == "g-1.jpg"  # WML has no titles: the file name stands in
+    assert first.metadata["tbnid"] == "gA1b2C3"
+    # Without an <img>, the thumbnail is built from tbnid.
+    assert no_img.thumbnail_url == "https://encrypted-tbn0.gstatic.com/images?q=tbn:gG7h8I9"
+
+
+async def test_pages_go_by_start_and_stop_when_nothing_is_new(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == ["g-1.jpg", "g-2.png", "g-3.jpg", "g-4.jpg"]
+    assert [h.query.get("start") for h in replay.hits(SEARCH)] == [None, "10", "20"]
+
+
+async def test_a_redirect_to_the_sorry_captcha_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/sorry/index?continue=x&q=y")
+
+    replay.add(SEARCH, redirect)
+    replay.add(
+        "/sorry/index", html_reply(fixture_text("local", NAME, "sorry_handwritten.html"), 429)
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    assert len(replay.hits("/sorry/index")) == 1  # a captcha is not retried
+
+
+async def test_a_small_page_pointing_at_sorry_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    page = (
+        '<html><body><a href="https://www.google.com/sorry/index?continue=x">go</a></body></html>'
+    )
+    replay.add(SEARCH, html_reply(page))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_plain_429_is_rate_limited_without_hammering(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Google's 429s come with captchas; retrying them only digs deeper, so none are retried."""
+    replay.add(SEARCH, Reply(b"Too Many Requests", 429))
+    async with probe(make_settings(retries=3), replay.url()) as p:
+        with pytest.raises(RateLimitedError, match="429"):
+            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    assert len(replay.hits(SEARCH)) == 1
+
+
+async def test_the_javascript_shell_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    shell = "<!doctype html><html><head><script>(function(){window.google={}})();</script>"
+    replay.add(SEARCH, html_reply(shell + "<noscript>Enable JavaScript</noscript>" + " " * 3000))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match=r"HTTP 200.*<!doctype html>"):
+            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_search_without_hits_is_empty_not_an_error(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(GoogleImagesSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_a_job_stores_the_images_with_their_names_and_pages(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    paged(replay)
+    serve_images(replay, ["/img/g-1.jpg", "/img/g-2.png", "/img/g-3.jpg"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [a.title for a in assets] == ["g-1.jpg", "g-2.png", "g-3.jpg"]
+    assert [a.page_url for a in assets] == [
+        "https://lakes.example.org/dawn",
+        "https://photos.example.net/alps/lake",
+        "https://blog.example.com/2026/hike",
+    ]
+
+
+@pytest.mark.live
+async def test_live_google_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    if src.state is SourceState.BLOCKED:
+        pytest.skip(f"google blocked this client: {src.error}")
+    assert src.stored >= 1, src.error

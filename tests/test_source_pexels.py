@@ -1,0 +1,239 @@
+"""pexels: key placement, recorded answers, next_page paging, quota notices, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+
+from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.sourcekit import collect, probe, rebased, run_job, serve_images
+from tuiapp.errors import (
+    FormatChangedError,
+    InvalidKeyError,
+    MissingKeyError,
+    RateLimitedError,
+)
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.pexels import PexelsSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "pexels"
+KEY = "test-pexels-key"
+SEARCH = "/v1/search"
+
+
+def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
+    """A recorded answer, its images.pexels.com URLs moved onto the replay server."""
+    text = (SHARED_FIXTURES / NAME / f"{name}.json").read_text()
+    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.pexels.com",)))
+    return data
+
+
+def three_pages(replay: ReplayServer) -> None:
+    """The recorded first, second and last pages, by ``page``, with rate-limit headers."""
+    pages = {
+        "1": recorded(replay, "search_photos"),
+        "2": recorded(replay, "search_photos_second_page"),
+        "3": recorded(replay, "search_photos_last_page"),
+    }
+    headers = {
+        "X-Ratelimit-Limit": "20000",
+        "X-Ratelimit-Remaining": "19999",
+        "X-Ratelimit-Reset": str(int(time.time()) + 3600),
+    }
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.json_response(pages[request.query.get("page", "1")], headers=headers)
+
+    replay.add(SEARCH, handler)
+
+
+async def test_the_raw_key_goes_in_the_authorization_header(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    three_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(
+            PexelsSource(), p.ctx, "nature", limit=1, count=40, options={"orientation": "square"}
+        )
+    (hit,) = replay.hits(SEARCH)
+    assert hit.headers["Authorization"] == KEY  # no "Bearer"
+    assert hit.query == {"query": "nature", "page": "1", "per_page": "40", "orientation": "square"}
+
+
+async def test_recorded_photos_keep_photographer_licence_and_size(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    three_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        (photo,) = await collect(PexelsSource(), p.ctx, "nature", limit=1)
+    assert photo.url == replay.url("/photos/3573351/pexels-photo-3573351.png")
+    assert photo.title == "Brown Rocks During Golden Hour"
+    assert photo.author == "Lukas Rodriguez"
+    assert photo.author_url == "https://www.pexels.com/@lukas-rodriguez-1845331"
+    assert photo.page_url == "https://www.pexels.com/photo/trees-during-day-3573351/"
+    assert photo.license == "Pexels License"
+    assert (photo.width, photo.height) == (3066, 3968)
+    assert photo.metadata["avg_color"] == "#374824"
+    assert photo.metadata["credit"] == "Photos provided by Pexels"
+
+
+async def test_a_resized_variant_does_not_claim_the_original_size(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    three_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        (photo,) = await collect(
+            PexelsSource(), p.ctx, "nature", limit=1, options={"variant": "large"}
+        )
+    assert photo.url.endswith("?auto=compress&cs=tinysrgb&h=650&w=940")
+    assert (photo.width, photo.height) == (None, None)
+    assert photo.metadata["original_width"] == 3066
+
+
+async def test_pages_follow_next_page_until_it_is_gone(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    three_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        photos = await collect(PexelsSource(), p.ctx, "nature")
+    # The last page repeats the first page's photo: handed over once.
+    assert [ph.metadata["pexels_id"] for ph in photos] == [3573351, 1547813]
+    assert [h.query["page"] for h in replay.hits(SEARCH)] == ["1", "2", "3"]
+
+
+async def test_a_trimmed_answer_without_optional_keys_is_one_page(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply(recorded(replay, "search_webeweb_trimmed")))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        (photo,) = await collect(PexelsSource(), p.ctx, "laptop")
+    assert photo.title is None
+    assert photo.author == "Christina Morillo"
+    assert "avg_color" not in photo.metadata
+    assert len(replay.hits(SEARCH)) == 1
+
+
+async def test_the_remaining_quota_and_reset_are_shown(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    three_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(PexelsSource(), p.ctx, "nature", limit=1)
+    (notice,) = p.notices
+    assert re.fullmatch(
+        r"pexels: 19999 of 20000 requests left, the limit resets in 3\d{3} s", notice
+    )
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_key_names_the_setting(
+    replay: ReplayServer, make_settings: MakeSettings, status: int
+) -> None:
+    replay.add(SEARCH, json_reply({"error": "Unauthorized"}, status=status))
+    async with probe(make_settings(), replay.url(), api_key="wrong") as p:
+        with pytest.raises(InvalidKeyError, match=r"^invalid key: check PEXELS_API_KEY"):
+            await collect(PexelsSource(), p.ctx, "nature")
+
+
+async def test_429_after_the_retries_is_rate_limited(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, Reply(b"Too Many Requests", 429, {"X-Ratelimit-Remaining": "0"}))
+    async with probe(make_settings(retries=1), replay.url(), api_key=KEY) as p:
+        with pytest.raises(RateLimitedError, match="rate limited"):
+            await collect(PexelsSource(), p.ctx, "nature")
+    assert len(replay.hits(SEARCH)) == 2
+
+
+async def test_without_a_key_nothing_is_asked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async with probe(make_settings(), replay.url(), api_key=None) as p:
+        with pytest.raises(MissingKeyError, match="PEXELS_API_KEY"):
+            await collect(PexelsSource(), p.ctx, "nature")
+    assert replay.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>oops</html>", b'{"results": []}', b'{"photos": [{"id": 1, "src": {}}]}'],
+    ids=["html", "no-photos-key", "photos-without-src"],
+)
+async def test_an_answer_that_cannot_be_read_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings, body: bytes
+) -> None:
+    replay.add(SEARCH, Reply(body, 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(FormatChangedError, match="HTTP 200"):
+            await collect(PexelsSource(), p.ctx, "nature")
+
+
+async def test_zero_results_is_an_empty_search(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply({"page": 1, "per_page": 15, "photos": [], "total_results": 0}))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        assert await collect(PexelsSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_the_engine_refuses_to_run_without_the_key(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "nature", (NAME,), 2)
+    (src,) = job.sources
+    assert (src.state, src.error_code) == (SourceState.FAILED, "missing_key")
+    assert src.error is not None
+    assert "PEXELS_API_KEY" in src.error
+    assert replay.requests == []
+
+
+async def test_a_job_stores_the_photos_with_photographer_and_licence(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    three_pages(replay)
+    serve_images(
+        replay,
+        [
+            "/photos/3573351/pexels-photo-3573351.png",
+            "/photos/1547813/pexels-photo-1547813.jpeg",
+        ],
+    )
+    engine = await engine_factory(base_urls={NAME: replay.url()}, api_keys={"PEXELS_API_KEY": KEY})
+    job = await run_job(engine, "nature", (NAME,), 2)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 2)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [(a.title, a.author, a.license) for a in assets] == [
+        ("Red Trees", "Artem Saranin", "Pexels License"),
+        ("Brown Rocks During Golden Hour", "Lukas Rodriguez", "Pexels License"),
+    ]
+
+
+@pytest.mark.live
+async def test_live_pexels_finds_and_stores_photos(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    key = os.environ.get("PEXELS_API_KEY")
+    if not key:
+        pytest.skip("set PEXELS_API_KEY to run against the real API")
+    engine = await engine_factory(api_keys={"PEXELS_API_KEY": key})
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    assert src.stored >= 1, src.error
+    assets = await engine.list_assets(None, job_id=job.id)
+    assert all(a.author and a.license == "Pexels License" for a in assets)

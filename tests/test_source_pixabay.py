@@ -1,0 +1,251 @@
+"""pixabay: key in the query (and never in messages), recorded answers, paging, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+
+from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.sourcekit import collect, probe, run_job, serve_images
+from tuiapp.errors import (
+    FormatChangedError,
+    HTTPStatusError,
+    InvalidKeyError,
+    MissingKeyError,
+    RateLimitedError,
+    SourceError,
+)
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.pixabay import PixabaySource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "pixabay"
+KEY = "12345678-secretpixabaykey0000"
+SEARCH = "/api/"
+QUOTA = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset": "60"}
+
+
+def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
+    """A recorded answer, its pixabay.com/get/ image URLs moved onto the replay server."""
+    text = (SHARED_FIXTURES / NAME / f"{name}.json").read_text()
+    data: dict[str, Any] = json.loads(text.replace("https://pixabay.com/get/", replay.url("/get/")))
+    return data
+
+
+def two_pages(replay: ReplayServer) -> None:
+    """The 2020 capture as page 1 of 30 reachable hits; the docs example as page 2."""
+    first = recorded(replay, "search_nature_london_2020")
+    second = recorded(replay, "search_docs_example_full_access")
+    first["totalHits"] = second["totalHits"] = 30
+
+    async def handler(request: web.Request) -> web.Response:
+        data = second if request.query.get("page") == "2" else first
+        return web.json_response(data, headers=QUOTA)
+
+    replay.add(SEARCH, handler)
+
+
+async def test_the_key_goes_in_the_query_string_only(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(PixabaySource(), p.ctx, "x" * 150, limit=1, options={"image_type": "photo"})
+    (hit,) = replay.hits(SEARCH)
+    assert hit.query == {
+        "key": KEY,
+        "q": "x" * 100,  # Pixabay takes at most 100 characters
+        "page": "1",
+        "per_page": "20",
+        "image_type": "photo",
+    }
+    assert "Authorization" not in hit.headers
+
+
+async def test_recorded_hits_keep_user_tags_licence_and_scaled_size(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        daffodils, bridge, _ = await collect(PixabaySource(), p.ctx, "nature", limit=3)
+    assert daffodils.url == replay.url(
+        "/get/52e9d4434b56a514f6da8c7dda793679123ed8e050566c4870267cd1974dc75aba_1280.jpg"
+    )
+    assert daffodils.title == "daffodils, spring, 2020-03-07"
+    assert daffodils.metadata["tags"] == ["daffodils", "spring", "2020-03-07"]
+    assert daffodils.author == "Meatle"
+    assert daffodils.author_url == "https://pixabay.com/users/Meatle-9394834/"
+    assert daffodils.page_url == (
+        "https://pixabay.com/photos/daffodils-spring-2020-03-07-garden-4910149/"
+    )
+    assert daffodils.license == "Pixabay Content License"
+    # largeImageURL is at most 1280 px on its longest side.
+    assert (daffodils.width, daffodils.height) == (1280, 853)
+    assert daffodils.metadata["original_width"] == 4320
+    assert daffodils.thumbnail_url is not None
+    assert daffodils.thumbnail_url.endswith("_150.jpg")
+    assert bridge.author == "jusuf111"
+
+
+async def test_full_size_is_used_when_asked_and_the_key_has_it(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply(recorded(replay, "search_docs_example_full_access")))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        (hit,) = await collect(PixabaySource(), p.ctx, "flower", limit=1, options={"size": "full"})
+    assert hit.url == replay.url("/get/ed6a9364a9fd0a76647.jpg")
+    assert (hit.width, hit.height) == (4000, 2250)
+
+
+async def test_pages_stop_at_the_reachable_hits(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        hits = await collect(PixabaySource(), p.ctx, "nature")
+    assert [h.metadata["pixabay_id"] for h in hits] == [4910149, 5046798, 4744181, 195893]
+    assert [r.query["page"] for r in replay.hits(SEARCH)] == ["1", "2"]
+
+
+async def test_the_remaining_quota_is_shown(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(PixabaySource(), p.ctx, "nature", limit=1)
+    assert p.notices == ["pixabay: 99 of 100 requests left, the limit resets in 60 s"]
+
+
+async def test_a_refused_key_names_the_setting_but_not_the_key(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, Reply(b"[ERROR 400] Invalid or missing API key", 400, {}, "text/plain"))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(InvalidKeyError, match=r"^invalid key: check PIXABAY_API_KEY") as info:
+            await collect(PixabaySource(), p.ctx, "nature")
+    assert "Invalid or missing API key" in str(info.value)
+    assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(b'[ERROR 400] "per_page" is out of valid range.', 400), HTTPStatusError),
+        (Reply(b"not here", 404), HTTPStatusError),
+        (Reply(b"server trouble", 503), HTTPStatusError),
+        (Reply(b"Too Many Requests", 429), RateLimitedError),
+        (Reply(b"<html>new site</html>", 200, {}, "text/html"), FormatChangedError),
+        (Reply(b'{"hits": [{"id": 1}]}', 200, {}, "application/json"), FormatChangedError),
+    ],
+    ids=["bad-param", "not-found", "server-error", "rate-limited", "not-json", "no-image"],
+)
+async def test_no_error_message_or_log_line_reveals_the_key(
+    replay: ReplayServer,
+    make_settings: MakeSettings,
+    caplog: pytest.LogCaptureFixture,
+    reply: Reply,
+    error: type[SourceError],
+) -> None:
+    """The key travels in the URL and error messages are stored with the job."""
+    replay.add(SEARCH, reply)
+    caplog.set_level(logging.DEBUG)
+    async with probe(make_settings(retries=1), replay.url(), api_key=KEY) as p:
+        with pytest.raises(error) as info:
+            await collect(PixabaySource(), p.ctx, "nature")
+    assert KEY not in str(info.value)
+    # The replay server's access log and the fetcher's retry notes are not the source's lines.
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("tests.sources")]
+    assert not [line for line in ours if KEY in line]
+    if isinstance(info.value, HTTPStatusError):
+        assert info.value.status == reply.status
+        assert KEY not in info.value.url
+        assert "key=***" in info.value.url
+
+
+async def test_without_a_key_nothing_is_asked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async with probe(make_settings(), replay.url(), api_key=None) as p:
+        with pytest.raises(MissingKeyError, match="PIXABAY_API_KEY"):
+            await collect(PixabaySource(), p.ctx, "nature")
+    assert replay.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"total": 1}', b'{"hits": [{"id": 1, "pageURL": "https://pixabay.com/x"}]}'],
+    ids=["no-hits-key", "hits-without-image"],
+)
+async def test_an_answer_that_cannot_be_read_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings, body: bytes
+) -> None:
+    replay.add(SEARCH, Reply(body, 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(FormatChangedError, match="HTTP 200"):
+            await collect(PixabaySource(), p.ctx, "nature")
+
+
+async def test_zero_hits_is_an_empty_search(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply({"total": 0, "totalHits": 0, "hits": []}))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        assert await collect(PixabaySource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_the_engine_refuses_to_run_without_the_key(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "nature", (NAME,), 2)
+    (src,) = job.sources
+    assert (src.state, src.error_code) == (SourceState.FAILED, "missing_key")
+    assert replay.requests == []
+
+
+async def test_a_job_stores_the_images_with_user_tags_and_licence(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    two_pages(replay)
+    data = recorded(replay, "search_nature_london_2020")
+    paths = [h["largeImageURL"].removeprefix(replay.url()) for h in data["hits"]]
+    serve_images(replay, paths, jpeg=True)
+    engine = await engine_factory(base_urls={NAME: replay.url()}, api_keys={"PIXABAY_API_KEY": KEY})
+    job = await run_job(engine, "nature", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assert src.error is None
+    assets = {a.author: a for a in await engine.list_assets(None, job_id=job.id)}
+    assert set(assets) == {"Meatle", "jusuf111", "unitea"}
+    assert assets["unitea"].title == "walk, lovers, couple"
+    assert assets["unitea"].license == "Pixabay Content License"
+    assert assets["unitea"].metadata["tags"] == ["walk", "lovers", "couple"]
+    job_info = await engine.get_job(job.id, None)
+    assert KEY not in json.dumps(job_info.to_dict())
+
+
+@pytest.mark.live
+async def test_live_pixabay_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    key = os.environ.get("PIXABAY_API_KEY")
+    if not key:
+        pytest.skip("set PIXABAY_API_KEY to run against the real API")
+    engine = await engine_factory(api_keys={"PIXABAY_API_KEY": key})
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    assert src.stored >= 1, src.error
+    assets = await engine.list_assets(None, job_id=job.id)
+    assert all(a.author and a.license == "Pixabay Content License" for a in assets)

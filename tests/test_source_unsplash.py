@@ -1,0 +1,298 @@
+"""unsplash: key placement, recorded answers, paging, download tracking, quota notices, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+
+from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.sourcekit import collect, probe, rebased, run_job, serve_images
+from tuiapp.errors import (
+    FormatChangedError,
+    InvalidKeyError,
+    MissingKeyError,
+    RateLimitedError,
+)
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.unsplash import UnsplashSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "unsplash"
+KEY = "test-access-key"
+SEARCH = "/search/photos"
+FIXTURES = SHARED_FIXTURES / NAME
+
+
+def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
+    """A recorded answer, its images.unsplash.com URLs moved onto the replay server."""
+    text = (FIXTURES / f"{name}.json").read_text()
+    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.unsplash.com",)))
+    return data
+
+
+def recorded_headers(name: str) -> dict[str, str]:
+    """The rate-limit and paging headers recorded with an answer."""
+    raw = json.loads((FIXTURES / f"{name}.headers.json").read_text())["response_headers"]
+    return {
+        k: v[0]
+        for k, v in raw.items()
+        if k.lower().startswith(("x-ratelimit", "x-total", "x-per-page", "link"))
+    }
+
+
+def two_pages(replay: ReplayServer) -> None:
+    """Page 1 recorded; page 2 the recorded portrait answer, made the last page."""
+    first = recorded(replay, "search_photos_dog_p1_pp3")
+    second = recorded(replay, "search_photos_dog_portrait_pp3")
+    second["total_pages"] = 2
+    headers = recorded_headers("search_photos_dog_p1_pp3")
+
+    async def handler(request: web.Request) -> web.Response:
+        data = second if request.query.get("page") == "2" else first
+        return web.json_response(data, headers=headers)
+
+    replay.add(SEARCH, handler)
+    replay.add("/photos/*", json_reply({"url": "tracked"}))
+
+
+async def test_the_key_goes_in_the_client_id_header_with_the_api_version(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(
+            UnsplashSource(), p.ctx, "dog", limit=1, count=3, options={"orientation": "portrait"}
+        )
+    (hit,) = replay.hits(SEARCH)
+    assert hit.headers["Authorization"] == f"Client-ID {KEY}"
+    assert hit.headers["Accept-Version"] == "v1"
+    assert hit.query == {"query": "dog", "page": "1", "per_page": "10", "orientation": "portrait"}
+    assert KEY not in json.dumps(hit.query)
+
+
+async def test_recorded_photos_keep_author_licence_size_and_links(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        items = await collect(UnsplashSource(), p.ctx, "dog", limit=3)
+    ad, labrador, _ = items
+    assert labrador.url.startswith(replay.url("/photo-1552053831-71594a27632d?"))
+    assert "ixid=" in labrador.url  # Unsplash asks that the ixid parameter be kept
+    assert labrador.title == "yellow Labrador retriever biting yellow tulip flower"
+    assert labrador.author == "Richard Brutyo"
+    assert labrador.author_url == "https://unsplash.com/@richardbrutyo"
+    assert labrador.page_url == "https://unsplash.com/photos/Sg3XwuEpybU"
+    assert labrador.license == "Unsplash License"
+    assert (labrador.width, labrador.height) == (3742, 6000)
+    assert labrador.thumbnail_url is not None
+    assert "w=200" in labrador.thumbnail_url
+    assert labrador.metadata["unsplash_id"] == "Sg3XwuEpybU"
+    assert labrador.metadata["sponsored"] is False
+    assert ad.metadata["sponsored"] is True  # the first hit is an ad: labelled, not hidden
+
+
+async def test_a_smaller_size_reports_its_scaled_dimensions(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        (item,) = await collect(
+            UnsplashSource(), p.ctx, "dog", limit=1, options={"size": "regular"}
+        )
+    assert "w=1080" in item.url
+    assert (item.width, item.height) == (1080, 720)  # 5472 x 3648 scaled to 1080 wide
+    assert item.metadata["original_width"] == 5472
+
+
+async def test_pages_follow_until_the_last_and_repeats_are_dropped(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        items = await collect(UnsplashSource(), p.ctx, "dog")
+    assert [i.metadata["unsplash_id"] for i in items] == [
+        "NqkTxxK_2ZY",
+        "Sg3XwuEpybU",
+        "N04FIfHhv_k",
+        "WX4i1Jq_o0Y",  # page 2 repeats Sg3XwuEpybU first: dropped
+        "Mv9hjnEUHR4",
+    ]
+    assert [h.query["page"] for h in replay.hits(SEARCH)] == ["1", "2"]
+
+
+async def test_only_the_pages_the_engine_pulls_are_asked_for(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+    assert len(replay.hits(SEARCH)) == 1
+
+
+async def test_each_photo_handed_over_is_tracked_on_the_configured_host(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+    pings = [r for r in replay.requests if r.path.startswith("/photos/")]
+    assert [r.path for r in pings] == [
+        "/photos/NqkTxxK_2ZY/download",
+        "/photos/Sg3XwuEpybU/download",
+    ]
+    assert pings[0].query["ixid"].startswith("M3wy")
+    assert pings[0].headers["Authorization"] == f"Client-ID {KEY}"
+
+
+async def test_tracking_can_be_turned_off_and_its_failures_do_not_stop_the_search(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(
+        make_settings(), replay.url(), api_key=KEY, source_settings={"track_downloads": "0"}
+    ) as p:
+        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+    assert not [r for r in replay.requests if r.path.startswith("/photos/")]
+    replay.add("/photos/*", Reply(b"gone", 404))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        assert len(await collect(UnsplashSource(), p.ctx, "dog", limit=3)) == 3
+
+
+async def test_the_remaining_quota_is_shown(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        await collect(UnsplashSource(), p.ctx, "dog", limit=1)
+    assert p.notices == ["unsplash: 4991 of 5000 requests left"]
+
+
+async def test_a_refused_key_names_the_setting(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    body = (FIXTURES / "error_401_invalid_token.json").read_bytes()
+    replay.add(SEARCH, Reply(body, 401, {}, "application/json"))
+    async with probe(make_settings(), replay.url(), api_key="wrong") as p:
+        with pytest.raises(
+            InvalidKeyError, match=r"^invalid key: check UNSPLASH_ACCESS_KEY.*OAuth"
+        ):
+            await collect(UnsplashSource(), p.ctx, "dog")
+
+
+async def test_403_rate_limit_exceeded_is_rate_limited(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply({"errors": ["Rate Limit Exceeded"]}, status=403))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(RateLimitedError, match="Rate Limit Exceeded"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+
+
+async def test_429_after_the_retries_is_rate_limited(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, Reply(b"Too Many Requests", 429))
+    async with probe(make_settings(retries=2), replay.url(), api_key=KEY) as p:
+        with pytest.raises(RateLimitedError, match="rate limited"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+    assert len(replay.hits(SEARCH)) == 3
+
+
+async def test_without_a_key_nothing_is_asked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async with probe(make_settings(), replay.url(), api_key=None) as p:
+        with pytest.raises(MissingKeyError, match="UNSPLASH_ACCESS_KEY"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+    assert replay.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>maintenance</html>", b'{"photos": []}', b'{"results": [{"id": "x"}]}'],
+    ids=["html", "no-results-key", "results-without-urls"],
+)
+async def test_an_answer_that_cannot_be_read_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings, body: bytes
+) -> None:
+    replay.add(SEARCH, Reply(body, 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(FormatChangedError, match="HTTP 200"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+
+
+async def test_zero_results_is_an_empty_search(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, json_reply({"total": 0, "total_pages": 0, "results": []}))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        assert await collect(UnsplashSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_the_engine_refuses_to_run_without_the_key(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "dog", (NAME,), 2)
+    (src,) = job.sources
+    assert src.state is SourceState.FAILED
+    assert src.error_code == "missing_key"
+    assert src.error is not None
+    assert "UNSPLASH_ACCESS_KEY" in src.error
+    assert replay.requests == []
+
+
+async def test_a_job_stores_the_photos_with_author_and_licence(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    two_pages(replay)
+    serve_images(
+        replay,
+        [
+            "/photo-1687360440731-d124aea41a3e",
+            "/photo-1552053831-71594a27632d",
+            "/photo-1561037404-61cd46aa615b",
+        ],
+        jpeg=True,
+    )
+    engine = await engine_factory(
+        base_urls={NAME: replay.url()}, api_keys={"UNSPLASH_ACCESS_KEY": KEY}
+    )
+    job = await run_job(engine, "dog", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = {a.metadata["unsplash_id"]: a for a in await engine.list_assets(None, job_id=job.id)}
+    assert set(assets) == {"NqkTxxK_2ZY", "Sg3XwuEpybU", "N04FIfHhv_k"}
+    dog = assets["N04FIfHhv_k"]
+    assert dog.title == "black and white short coated dog"
+    assert dog.author == "Victor Grabarczyk"
+    assert dog.author_url == "https://unsplash.com/@victor_vector"
+    assert dog.license == "Unsplash License"
+    assert dog.mime == "image/jpeg"
+
+
+@pytest.mark.live
+async def test_live_unsplash_finds_and_stores_photos(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    key = os.environ.get("UNSPLASH_ACCESS_KEY")
+    if not key:
+        pytest.skip("set UNSPLASH_ACCESS_KEY to run against the real API")
+    engine = await engine_factory(api_keys={"UNSPLASH_ACCESS_KEY": key})
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    assert src.stored >= 1, src.error
+    assets = await engine.list_assets(None, job_id=job.id)
+    assert all(a.author and a.license == "Unsplash License" for a in assets)

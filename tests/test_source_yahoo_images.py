@@ -1,0 +1,196 @@
+"""yahoo_images: request shape, li.ld parsing both ways, paging, consent wall, format changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from aiohttp import web
+
+from tests.sourcekit import (
+    collect,
+    fixture_text,
+    html_reply,
+    probe,
+    rebased,
+    run_job,
+    serve_images,
+)
+from tuiapp.errors import BlockedError, FormatChangedError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.yahoo_images import YahooImagesSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "yahoo_images"
+SEARCH = "/search/images"
+
+
+def paged(replay: ReplayServer) -> None:
+    """Pages by their ``b`` offset; later offsets repeat page 2."""
+    pages = {
+        "1": fixture_text("local", NAME, "search_page1_handwritten.html"),
+        "61": fixture_text("local", NAME, "search_page2_handwritten.html"),
+    }
+
+    async def handler(request: web.Request) -> web.Response:
+        body = pages.get(request.query.get("b", ""), pages["61"])
+        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+
+
+async def test_the_request_carries_the_query_and_the_offset(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(
+            YahooImagesSource(), p.ctx, "mountain lake", limit=1, options={"imgsz": "large"}
+        )
+    (hit,) = replay.hits(SEARCH)
+    assert hit.query["p"] == "mountain lake"
+    assert hit.query["b"] == "1"
+    assert hit.query["imgsz"] == "large"
+    assert hit.headers["User-Agent"].startswith("Mozilla/5.0")
+    assert hit.headers["Referer"] == f"{replay.url()}/"
+
+
+async def test_results_are_read_from_the_data_attribute_and_from_the_link(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YahooImagesSource(), p.ctx, "mountain lake", limit=3)
+    both, link_only, data_only = items
+    assert both.url == replay.url("/img/y-1.jpg")
+    assert both.title == "Moraine Lake in summer"
+    assert both.page_url == "https://lakes.example.org/moraine"
+    assert (both.width, both.height) == (2048, 1365)
+    assert both.thumbnail_url == "https://tse1.mm.bing.net/th?id=OIP.y1&pid=Api&P=0&w=300&h=300"
+    assert both.metadata["file_size"] == "512.4KB"
+    assert link_only.url == replay.url("/img/y-2.png")
+    assert link_only.title == "Alpine lake at dusk"
+    assert link_only.thumbnail_url == "https://tse2.mm.bing.net/th?id=OIP.y2&pid=Api"
+    assert data_only.url == replay.url("/img/y-3.jpg")
+    assert data_only.title == "Lake from the trail"
+    assert (data_only.width, data_only.height) == (800, 600)
+    assert data_only.thumbnail_url == "https://tse3.mm.bing.net/th?id=OIP.y3&pid=Api"
+
+
+async def test_an_image_url_without_scheme_gets_https(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    page = (
+        '<ul id="sres"><li class="ld"><a href="/images/view?imgurl=cdn.example.org%2Fa%2Fb.jpg'
+        '&amp;rurl=https%3A%2F%2Fexample.org%2F&amp;name=B">x</a></li></ul>'
+    )
+    replay.add(SEARCH, html_reply(page))
+    async with probe(make_settings(), replay.url()) as p:
+        (item,) = await collect(YahooImagesSource(), p.ctx, "b", limit=1)
+    assert item.url == "https://cdn.example.org/a/b.jpg"
+
+
+async def test_pages_are_deduplicated_and_the_search_stops_when_nothing_is_new(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == ["y-1.jpg", "y-2.png", "y-3.jpg", "y-4.jpg"]
+    assert [h.query["b"] for h in replay.hits(SEARCH)] == ["1", "61", "121"]
+
+
+async def test_a_redirect_to_the_consent_wall_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/consent/collectConsent?sessionId=3_cc-session_local")
+
+    replay.add(SEARCH, redirect)
+    replay.add(
+        "/consent/collectConsent",
+        html_reply(fixture_text("local", NAME, "consent_handwritten.html")),
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_consent_page_in_place_of_results_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "consent_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_http_403_is_a_bot_check(replay: ReplayServer, make_settings: MakeSettings) -> None:
+    replay.add(SEARCH, html_reply("<html>denied</html>", status=403))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_page_without_result_list_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply("<html><body><main id='grid-v3'></main></body></html>"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match=r"HTTP 200.*grid-v3"):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_result_items_without_image_urls_are_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply('<ul id="sres"><li class="ld"><a href="/x?p=1">x</a></li></ul>'))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match="image URL"):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_search_without_hits_is_empty_not_an_error(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(YahooImagesSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_a_job_stores_the_images_with_their_titles(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    paged(replay)
+    serve_images(replay, ["/img/y-1.jpg", "/img/y-2.png", "/img/y-3.jpg"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [a.title for a in assets] == [
+        "Moraine Lake in summer",
+        "Alpine lake at dusk",
+        "Lake from the trail",
+    ]
+    assert assets[0].page_url == "https://lakes.example.org/moraine"
+    assert assets[0].metadata["provider"] == "Yahoo"
+
+
+@pytest.mark.live
+async def test_live_yahoo_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    if src.state is SourceState.BLOCKED:
+        pytest.skip(f"yahoo blocked this client: {src.error}")
+    assert src.stored >= 1, src.error

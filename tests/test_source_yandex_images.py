@@ -1,0 +1,199 @@
+"""yandex_images: request shape, both state layouts, entity variants, paging, captcha, changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from aiohttp import web
+
+from tests.sourcekit import (
+    collect,
+    fixture_text,
+    html_reply,
+    probe,
+    rebased,
+    run_job,
+    serve_images,
+)
+from tuiapp.errors import BlockedError, FormatChangedError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.yandex_images import YandexImagesSource
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "yandex_images"
+SEARCH = "/images/search"
+
+
+def paged(replay: ReplayServer) -> None:
+    """Page 0 (no ``p``) and page 1; later pages repeat page 1."""
+    pages = {
+        "": fixture_text("local", NAME, "search_page1_datastate_handwritten.html"),
+        "1": fixture_text("local", NAME, "search_page2_inline_handwritten.html"),
+    }
+
+    async def handler(request: web.Request) -> web.Response:
+        body = pages.get(request.query.get("p", ""), pages["1"])
+        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+
+
+async def test_the_request_carries_text_screen_and_settings_cookie(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(YandexImagesSource(), p.ctx, "mountain lake", limit=1)
+    (hit,) = replay.hits(SEARCH)
+    assert hit.query["text"] == "mountain lake"
+    assert hit.query["uinfo"].startswith("sw-1920-sh-1080")
+    assert "p" not in hit.query
+    assert hit.headers["Cookie"].startswith("yp=")
+    assert hit.headers["User-Agent"].startswith("Mozilla/5.0")
+
+
+async def test_entities_of_every_known_shape_are_read_from_the_data_state(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YandexImagesSource(), p.ctx, "mountain lake", limit=3)
+    orig, viewer, href_only = items
+    assert orig.url == replay.url("/img/ya-1.jpg")
+    assert (orig.width, orig.height) == (2560, 1600)
+    assert orig.title == "Mountain lake at sunrise"
+    assert orig.page_url == "https://lakes.example.org/sunrise"
+    assert orig.thumbnail_url == "https://avatars.mds.yandex.net/i?id=ya1&n=13"
+    assert orig.metadata["site"] == "lakes.example.org"
+    # The largest of dups and previews wins.
+    assert viewer.url == replay.url("/img/ya-2.jpg")
+    assert (viewer.width, viewer.height) == (1920, 1280)
+    assert viewer.title == "Lake & peaks"
+    assert viewer.page_url == "https://photos.example.net/peaks"
+    # Empty dups and previews fall back to img_href.
+    assert href_only.url == replay.url("/img/ya-3.png")
+    assert href_only.title == "Frozen lake"
+
+
+async def test_the_inline_state_is_found_by_its_markers_and_pages_are_deduplicated(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    paged(replay)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == [
+        "ya-1.jpg",
+        "ya-2.jpg",
+        "ya-3.png",
+        "ya-4.jpg",
+    ]
+    assert items[3].title == "Lake seen from the ridge"
+    assert [h.query.get("p") for h in replay.hits(SEARCH)] == [None, "1", "2"]
+
+
+async def test_the_captcha_header_means_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(
+        SEARCH,
+        html_reply(
+            fixture_text("local", NAME, "captcha_handwritten.html"),
+            headers={"X-Yandex-Captcha": "captcha"},
+        ),
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_redirect_to_showcaptcha_means_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/showcaptcha?cc=1&retpath=x")
+
+    replay.add(SEARCH, redirect)
+    replay.add("/showcaptcha", html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_captcha_page_without_the_header_is_still_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        ("<html><body><div id='app'></div></body></html>", "no /images/search/ state"),
+        (
+            '<div data-state="{&quot;location&quot;:&quot;/images/search/&quot;,'
+            '&quot;initialState&quot;:{&quot;serp&quot;:{}}}"></div>',
+            "serpList",
+        ),
+        (
+            '<div data-state="{&quot;location&quot;:&quot;/images/search/&quot;,'
+            "&quot;initialState&quot;:{&quot;serpList&quot;:{&quot;items&quot;:{&quot;entities"
+            '&quot;:{&quot;a&quot;:{&quot;pos&quot;:0}}}}}}"></div>',
+            "image URL",
+        ),
+    ],
+    ids=["no-state", "no-entities", "entities-without-images"],
+)
+async def test_a_page_that_cannot_be_read_is_a_format_change(
+    replay: ReplayServer, make_settings: MakeSettings, page: str, problem: str
+) -> None:
+    replay.add(SEARCH, html_reply(page))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(FormatChangedError, match=problem) as info:
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    assert "HTTP 200" in str(info.value)
+
+
+async def test_a_search_without_hits_is_empty_not_an_error(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(YandexImagesSource(), p.ctx, "zzqxv glorp") == []
+
+
+async def test_a_job_stores_the_images_with_their_titles(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    paged(replay)
+    serve_images(replay, ["/img/ya-1.jpg", "/img/ya-2.jpg", "/img/ya-3.png"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 3)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    assert [a.title for a in assets] == ["Mountain lake at sunrise", "Lake & peaks", "Frozen lake"]
+    assert assets[0].page_url == "https://lakes.example.org/sunrise"
+    assert (assets[1].width, assets[1].height) == (1920, 1280)
+
+
+@pytest.mark.live
+async def test_live_yandex_finds_and_stores_images(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    job = await run_job(engine, "mountain lake", (NAME,), 2)
+    (src,) = job.sources
+    if src.state is SourceState.BLOCKED:
+        pytest.skip(f"yandex blocked this client: {src.error}")
+    assert src.stored >= 1, src.error

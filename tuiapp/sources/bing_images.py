@@ -1,0 +1,161 @@
+"""Bing image search, through the ``/images/async`` result fragments (no key).
+
+Each result is an ``a.iusc`` anchor whose ``m`` attribute holds HTML-escaped JSON with the full
+image URL (``murl``), the thumbnail (``turl``), the hosting page (``purl``) and the title (``t``).
+Every ``a.iusc[m]`` in the fragment is read, wherever it sits, because the surrounding markup
+drifts. Bing repeats results across pages, so results are deduplicated by ``murl`` and the search
+ends at the first page that brings nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tuiapp.sources._common import (
+    blocked,
+    browser_headers,
+    clean_text,
+    contains_any,
+    format_changed,
+    https_url,
+    parse_html,
+    to_int,
+)
+from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from selectolax.lexbor import LexborNode
+
+    from tuiapp.sources.base import HttpResponse
+
+PAGE_SIZE = 35
+MAX_OFFSET = 1000
+"""Bing serves no results past about the thousandth."""
+SAFE_SEARCH = {"off": "off", "moderate": "moderate", "strict": "strict"}
+CAPTCHA_MARKERS = ("/turing/captcha", "b_captcha", "solve the challenge", "verify you are human")
+NO_RESULTS_MARKERS = ("there are no results for", "we didn't find any results", "dg_nr")
+_SIZE = re.compile(r"(\d+)\s*[x×]\s*(\d+)")
+
+
+class BingImagesSource(Source):
+    name = "bing_images"
+    kind: ClassVar[SourceKind] = "image_search"
+    description = "Bing image search (no key; images belong to their sites, licence unknown)"
+    base_url = "https://www.bing.com"
+    example = "red panda"
+
+    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
+        params: dict[str, str | int] = {
+            "q": query.text,
+            "async": 1,
+            "count": PAGE_SIZE,
+            "mmasync": 1,
+            "mkt": str(query.options.get("market", "en-US")),
+        }
+        safe = SAFE_SEARCH.get(str(query.options.get("safe", "")).lower())
+        if safe:
+            params["adlt"] = safe
+        if query.options.get("filters"):
+            params["qft"] = str(query.options["filters"])
+        seen: set[str] = set()
+        first = 1
+        while first <= MAX_OFFSET and not ctx.cancelled():
+            resp = await ctx.http.get(
+                f"{ctx.base_url}/images/async",
+                params={**params, "first": first},
+                headers=headers,
+                allow_status=(403,),
+            )
+            items = parse_page(resp, ctx, first_page=first == 1)
+            new = [item for item in items if item.url not in seen]
+            if not new:
+                return
+            for item in new:
+                seen.add(item.url)
+                yield item
+            first += PAGE_SIZE
+
+
+def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> list[Found]:
+    """The results of one async fragment.
+
+    Raises:
+        BlockedError: a captcha or bot check instead of results.
+        FormatChangedError: the first page holds neither results nor a "no results" notice.
+    """
+    text = resp.text()
+    if resp.status == 403 or "/turing/captcha" in resp.url:
+        raise blocked(ctx, "bing_images", resp, "bot check" if resp.status == 403 else "captcha")
+    tree = parse_html(text)
+    anchors = tree.css("a.iusc[m]")
+    items = [found for a in anchors if (found := _found(a)) is not None]
+    if items:
+        return items
+    if contains_any(text, CAPTCHA_MARKERS):
+        raise blocked(ctx, "bing_images", resp, "captcha")
+    if anchors:
+        raise format_changed(ctx, "bing_images", resp, "no a.iusc[m] result held a usable murl")
+    if not first_page or contains_any(text, NO_RESULTS_MARKERS):
+        return []  # past the last page, or a search without hits
+    raise format_changed(ctx, "bing_images", resp, "no a.iusc[m] result anchors in the page")
+
+
+def _found(anchor: LexborNode) -> Found | None:
+    try:
+        meta: Any = json.loads(anchor.attrs.sget("m"))
+    except ValueError:
+        return None
+    if not isinstance(meta, dict):
+        return None
+    url = https_url(meta.get("murl"))
+    if url is None:
+        return None
+    card = _card(anchor)
+    width = height = None
+    file_format = None
+    domain = None
+    title = clean_text(meta.get("t"))
+    if card is not None:
+        size_node = card.css_first("div.img_info span.nowrap")
+        if size_node is not None:
+            size_text = size_node.text(strip=True)
+            if match := _SIZE.search(size_text):
+                width, height = to_int(match.group(1)), to_int(match.group(2))
+            file_format = clean_text(size_text.rsplit("·", 1)[-1]) if "·" in size_text else None
+        domain_node = card.css_first("div.lnkw a")
+        domain = clean_text(domain_node.text()) if domain_node is not None else None
+        if title is None:
+            title_node = card.css_first("div.infnmpt a")
+            title = clean_text(title_node.text()) if title_node is not None else None
+    metadata: dict[str, Any] = {"provider": "Bing"}
+    for key, value in (
+        ("description", clean_text(meta.get("desc"))),
+        ("site", domain),
+        ("format", file_format),
+        ("bing_id", meta.get("mid") or meta.get("cid")),
+        ("md5", meta.get("md5")),
+    ):
+        if value:
+            metadata[key] = value
+    return Found(
+        url=url,
+        page_url=https_url(meta.get("purl")),
+        title=title,
+        width=width,
+        height=height,
+        thumbnail_url=https_url(meta.get("turl")),
+        metadata=metadata,
+    )
+
+
+def _card(anchor: LexborNode) -> LexborNode | None:
+    """The list item around a result anchor, where the size and the site's name sit."""
+    node = anchor.parent
+    while node is not None and node.tag not in {"li", "body", "html"}:
+        node = node.parent
+    return node if node is not None and node.tag == "li" else None

@@ -1,0 +1,168 @@
+"""Pixabay image search through the official API (needs ``PIXABAY_API_KEY``).
+
+``GET /api/?key=<key>&q=…`` - the key travels in the query string, so every error raised here
+has it blanked out of its message (an error message is stored with the job). Error answers are
+plain text, never JSON. At most 500 hits are reachable per query (``totalHits``). Remaining quota
+(``X-RateLimit-*``, the reset in seconds from now) is shown as a notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tuiapp.errors import HTTPStatusError, MissingKeyError, SourceError
+from tuiapp.sources._common import (
+    clean_text,
+    format_changed,
+    https_url,
+    invalid_key,
+    json_body,
+    rate_limit_notice,
+    to_int,
+)
+from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tuiapp.sources.base import HttpResponse
+
+KEY_SETTING = "PIXABAY_API_KEY"
+MAX_PER_PAGE = 200
+MAX_HITS = 500
+MAX_QUERY = 100
+SIZES = {"large": ("largeImageURL", 1280), "web": ("webformatURL", 640), "full": ("imageURL", 0)}
+"""Option ``size`` -> the hit's URL field and the longest side it is scaled to (0: original)."""
+FILTERS = (
+    "image_type",
+    "orientation",
+    "category",
+    "min_width",
+    "min_height",
+    "colors",
+    "editors_choice",
+    "safesearch",
+    "order",
+    "lang",
+)
+LICENSE = "Pixabay Content License"
+
+
+class PixabaySource(Source):
+    name = "pixabay"
+    kind: ClassVar[SourceKind] = "image_api"
+    description = "Free images from pixabay.com (API key PIXABAY_API_KEY; Pixabay Content License)"
+    base_url = "https://pixabay.com"
+    example = "mountain lake"
+    key_setting = KEY_SETTING
+
+    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        key = ctx.api_key
+        if not key:  # the engine refuses first; never search without the user's key
+            raise MissingKeyError(KEY_SETTING)
+        size = str(query.options.get("size", "large")).lower()
+        if size not in SIZES:
+            size = "large"
+        per_page = min(MAX_PER_PAGE, max(20, query.count))
+        params: dict[str, str | int] = {
+            "key": key,
+            "q": query.text[:MAX_QUERY],
+            "per_page": per_page,
+        }
+        for option in FILTERS:
+            if query.options.get(option):
+                params[option] = str(query.options[option])
+        page = 1
+        while not ctx.cancelled():
+            try:
+                resp = await ctx.http.get(
+                    f"{ctx.base_url}/api/",
+                    params={**params, "page": page},
+                    allow_status=(400, 401, 403),
+                )
+            except SourceError as exc:
+                raise _redacted(exc, key) from None
+            resp = _safe(resp, key)
+            _check(resp, key)
+            rate_limit_notice(ctx, self.name, resp, reset="seconds")
+            data = json_body(ctx, self.name, resp)
+            hits = data.get("hits") if isinstance(data, dict) else None
+            if not isinstance(hits, list):
+                raise format_changed(ctx, self.name, resp, 'answer without "hits"')
+            items = [found for hit in hits if (found := _found(hit, size))]
+            if hits and not items:
+                raise format_changed(ctx, self.name, resp, "no hit held an image URL")
+            for found in items:
+                yield found
+            reachable = min(MAX_HITS, to_int(data.get("totalHits")) or 0)
+            if not hits or page * per_page >= reachable:
+                return
+            page += 1
+
+
+def _check(resp: HttpResponse, key: str) -> None:
+    """Pixabay refuses a bad key with 400 "[ERROR 400] Invalid or missing API key" (or 401/403).
+
+    ``resp`` already has the key blanked out of its URL; the body may echo it too.
+    """
+    if resp.status < 400:
+        return
+    text = resp.preview(200).replace(key, "***").strip()
+    if resp.status in (401, 403) or "key" in text.lower():
+        raise invalid_key(KEY_SETTING, resp, text)
+    raise HTTPStatusError(resp.status, resp.url, text[:80])
+
+
+def _safe(resp: HttpResponse, key: str) -> HttpResponse:
+    """The response with the key blanked out of its URL, for messages and logs."""
+    return replace(resp, url=resp.url.replace(key, "***"))
+
+
+def _redacted(exc: SourceError, key: str) -> SourceError:
+    """The same error with the key blanked out of its message (and URL)."""
+    message = str(exc).replace(key, "***")
+    exc.args = (message,)
+    exc.message = message
+    if isinstance(exc, HTTPStatusError):
+        exc.url = exc.url.replace(key, "***")
+    return exc
+
+
+def _found(hit: Any, size: str) -> Found | None:
+    if not isinstance(hit, dict):
+        return None
+    field, longest = SIZES[size]
+    url = https_url(hit.get(field)) or https_url(hit.get("largeImageURL"))
+    if url is None:
+        return None
+    if url != https_url(hit.get(field)):
+        longest = SIZES["large"][1]
+    full_w, full_h = to_int(hit.get("imageWidth")), to_int(hit.get("imageHeight"))
+    width, height = full_w, full_h
+    if longest and full_w and full_h and max(full_w, full_h) > longest:
+        scale = longest / max(full_w, full_h)
+        width, height = max(1, round(full_w * scale)), max(1, round(full_h * scale))
+    tags = [t.strip() for t in str(hit.get("tags") or "").split(",") if t.strip()]
+    user, user_id = clean_text(hit.get("user")), hit.get("user_id")
+    metadata: dict[str, Any] = {
+        "pixabay_id": hit.get("id"),
+        "tags": tags,
+        "original_width": full_w,
+        "original_height": full_h,
+    }
+    for key in ("type", "views", "downloads", "likes", "imageSize"):
+        if hit.get(key) is not None:
+            metadata[key] = hit[key]
+    return Found(
+        url=url,
+        page_url=https_url(hit.get("pageURL")),
+        title=", ".join(tags) or None,
+        author=user,
+        author_url=f"https://pixabay.com/users/{user}-{user_id}/" if user and user_id else None,
+        license=LICENSE,
+        width=width,
+        height=height,
+        thumbnail_url=https_url(hit.get("previewURL")),
+        metadata=metadata,
+    )

@@ -1,0 +1,152 @@
+"""Yahoo image search (no key), scraped from ``/search/images`` result pages.
+
+Results sit in ``ul#sres > li.ld``. Each item is read two ways and the answers merged: the
+``data`` attribute (JSON with ``iurl``/``ourl``) and the query string of the item's link
+(``imgurl``, ``rurl``, ``w``, ``h``, ``name``, ``turl``), because Yahoo moves fields between the
+two. European visitors may be sent to a consent wall instead; that is reported as blocked.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from tuiapp.sources._common import (
+    blocked,
+    browser_headers,
+    clean_text,
+    contains_any,
+    format_changed,
+    https_url,
+    parse_html,
+    to_int,
+)
+from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from selectolax.lexbor import LexborNode
+
+    from tuiapp.sources.base import HttpResponse
+
+PAGE_SIZE = 60
+MAX_OFFSET = 1000
+CONSENT_MARKERS = ("consent.yahoo.com", "guce.yahoo.com", 'name="agree"', "consent-page")
+CAPTCHA_MARKERS = ("/captcha", "g-recaptcha", "unusual traffic")
+NO_RESULTS_MARKERS = ("we did not find results for", "zero-result", "no results for")
+
+
+class YahooImagesSource(Source):
+    name = "yahoo_images"
+    kind: ClassVar[SourceKind] = "image_search"
+    description = "Yahoo image search (no key; images belong to their sites, licence unknown)"
+    base_url = "https://images.search.yahoo.com"
+    example = "red panda"
+
+    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        search_url = f"{ctx.base_url}/search/images"
+        headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
+        params: dict[str, str | int] = {"p": query.text, "ei": "UTF-8"}
+        for option in ("imgsz", "imgc", "imgty", "imga", "imgf", "imgt", "imgl"):
+            if query.options.get(option):
+                params[option] = str(query.options[option])
+        seen: set[str] = set()
+        offset = 1
+        while offset <= MAX_OFFSET and not ctx.cancelled():
+            resp = await ctx.http.get(
+                search_url, params={**params, "b": offset}, headers=headers, allow_status=(403,)
+            )
+            items = parse_page(resp, ctx, first_page=offset == 1)
+            new = [item for item in items if item.url not in seen]
+            if not new:
+                return
+            for item in new:
+                seen.add(item.url)
+                yield item
+            offset += PAGE_SIZE
+
+
+def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> list[Found]:
+    """The results of one page.
+
+    Raises:
+        BlockedError: a consent wall, captcha or bot check instead of results.
+        FormatChangedError: the first page holds neither results nor a "no results" notice.
+    """
+    parts = urlsplit(resp.url)
+    host = (parts.hostname or "").lower()
+    if host.startswith(("consent.", "guce.")) or parts.path.startswith(("/consent", "/guce")):
+        raise blocked(ctx, "yahoo_images", resp, "consent wall")
+    if resp.status == 403:
+        raise blocked(ctx, "yahoo_images", resp, "bot check")
+    text = resp.text()
+    tree = parse_html(text)
+    cards = tree.css("#sres li.ld") or tree.css("li.ld")
+    items = [found for card in cards if (found := _found(card)) is not None]
+    if items:
+        return items
+    if contains_any(text, CONSENT_MARKERS):
+        raise blocked(ctx, "yahoo_images", resp, "consent wall")
+    if contains_any(text, CAPTCHA_MARKERS):
+        raise blocked(ctx, "yahoo_images", resp, "captcha")
+    if cards:
+        raise format_changed(ctx, "yahoo_images", resp, "no li.ld result held an image URL")
+    if not first_page or contains_any(text, NO_RESULTS_MARKERS):
+        return []
+    raise format_changed(ctx, "yahoo_images", resp, "no #sres li.ld results in the page")
+
+
+def _found(card: LexborNode) -> Found | None:
+    data: dict[str, Any] = {}
+    raw = card.attrs.get("data")
+    if raw:
+        try:
+            loaded = json.loads(raw)
+        except ValueError:
+            loaded = None
+        if isinstance(loaded, dict):
+            data = loaded
+    link: dict[str, str] = {}
+    anchor = card.css_first("a[href]")
+    if anchor is not None:
+        query = urlsplit(anchor.attrs.sget("href")).query
+        link = {k: v[0] for k, v in parse_qs(query).items() if v}
+    url = _image_url(data.get("iurl")) or _image_url(data.get("ourl"))
+    url = url or _image_url(link.get("imgurl"))
+    if url is None:
+        return None
+    img = card.css_first("img")
+    thumb = https_url(link.get("turl")) or https_url(data.get("turl"))
+    if thumb is None and img is not None:
+        thumb = https_url(img.attrs.get("data-src")) or https_url(img.attrs.get("src"))
+    title = (
+        clean_text(link.get("name"))
+        or clean_text(data.get("alt"))
+        or clean_text(data.get("title"))
+        or (clean_text(img.attrs.get("alt")) if img is not None else None)
+    )
+    metadata: dict[str, Any] = {"provider": "Yahoo"}
+    size = clean_text(link.get("size")) or clean_text(data.get("size"))
+    if size:
+        metadata["file_size"] = size
+    return Found(
+        url=url,
+        page_url=https_url(link.get("rurl")) or https_url(data.get("rurl")),
+        title=title,
+        width=to_int(link.get("w")) or to_int(data.get("w")),
+        height=to_int(link.get("h")) or to_int(data.get("h")),
+        thumbnail_url=thumb,
+        metadata=metadata,
+    )
+
+
+def _image_url(value: Any) -> str | None:
+    """Yahoo sometimes leaves the scheme off image URLs (``host/path.jpg``)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip()
+    if "://" not in url and not url.startswith("//"):
+        url = "https://" + url
+    return https_url(url)

@@ -1,0 +1,192 @@
+"""Yandex image search (no key): the page's embedded JSON state, read defensively.
+
+The result page carries its whole state as JSON: in the ``data-state`` attribute of the app's
+root element (``{"location": "/images/search/", "initialState": …}``), or inline in a script.
+Results are ``initialState.serpList.items.entities``; their keys vary by A/B bucket, so the image
+URL is the first of ``origUrl``, the largest of ``viewerData.dups``/``preview``/``thumb``, and
+``img_href``. Yandex answers bots with a captcha (header ``x-yandex-captcha`` or a redirect to
+``/showcaptcha``), reported as blocked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from tuiapp.sources._common import (
+    BROWSER_ACCEPT,
+    blocked,
+    browser_headers,
+    clean_text,
+    contains_any,
+    format_changed,
+    https_url,
+    mapping,
+    parse_html,
+    to_int,
+)
+from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tuiapp.sources.base import HttpResponse
+
+MAX_PAGES = 30
+SCREEN = "sw-1920-sh-1080-ww-1125-wh-999"
+# Family filter off and a desktop screen size, as the site's own settings cookie says it.
+SETTINGS_COOKIE = "yp=1716337604.sp.family%3A0#1685406411.szm.1:1920x1080:1920x999"
+STATE_START = '{"location":"/images/search/'
+STATE_ENDS = ('advRsyaSearchColumn":null}}', "false}}}")
+CAPTCHA_MARKERS = ("showcaptcha", "smartcaptcha", "checkbox-captcha", "captcha-page")
+
+
+class YandexImagesSource(Source):
+    name = "yandex_images"
+    kind: ClassVar[SourceKind] = "image_search"
+    description = "Yandex image search (no key; captcha-prone; licence unknown)"
+    base_url = "https://yandex.com"
+    example = "red panda"
+
+    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        headers = browser_headers(ctx, referer=f"{ctx.base_url}/images/", accept=BROWSER_ACCEPT)
+        headers["Cookie"] = SETTINGS_COOKIE
+        seen: set[str] = set()
+        page = 0
+        while page < MAX_PAGES and not ctx.cancelled():
+            params: dict[str, str | int] = {"text": query.text, "uinfo": SCREEN}
+            if page:
+                params["p"] = page
+            resp = await ctx.http.get(
+                f"{ctx.base_url}/images/search", params=params, headers=headers, allow_status=(403,)
+            )
+            items = parse_page(resp, ctx)
+            new = [item for item in items if item.url not in seen]
+            if not new:
+                return
+            for item in new:
+                seen.add(item.url)
+                yield item
+            page += 1
+
+
+def parse_page(resp: HttpResponse, ctx: SourceContext) -> list[Found]:
+    """The results of one page; an empty list for a search without hits.
+
+    Raises:
+        BlockedError: a captcha instead of results.
+        FormatChangedError: no result state could be found in the page.
+    """
+    captcha_header = (resp.header("x-yandex-captcha") or "").lower()
+    if captcha_header == "captcha" or "/showcaptcha" in resp.url:
+        raise blocked(ctx, "yandex_images", resp, "captcha")
+    if resp.status == 403:
+        raise blocked(ctx, "yandex_images", resp, "bot check")
+    text = resp.text()
+    state = _state(text)
+    if state is None:
+        if contains_any(text, CAPTCHA_MARKERS):
+            raise blocked(ctx, "yandex_images", resp, "captcha")
+        raise format_changed(ctx, "yandex_images", resp, "no /images/search/ state in the page")
+    entities = _dig(state, "initialState", "serpList", "items", "entities")
+    if entities is None:
+        raise format_changed(
+            ctx, "yandex_images", resp, "the page state has no serpList.items.entities"
+        )
+    if isinstance(entities, dict):
+        values = list(entities.values())
+    elif isinstance(entities, list):
+        values = entities
+    else:
+        raise format_changed(ctx, "yandex_images", resp, "serpList entities are not a collection")
+    items = [found for entity in values if (found := _found(entity)) is not None]
+    if values and not items:
+        raise format_changed(ctx, "yandex_images", resp, "no result entity held an image URL")
+    return items
+
+
+def _state(text: str) -> dict[str, Any] | None:
+    """The page's JSON state: from a ``data-state`` attribute, else cut out of the page."""
+    tree = parse_html(text)
+    for node in tree.css("[data-state]"):
+        try:
+            state = json.loads(node.attrs.sget("data-state"))
+        except ValueError:
+            continue
+        if isinstance(state, dict) and str(state.get("location", "")).startswith("/images/search"):
+            return state
+    page = html.unescape(text)
+    start = page.find(STATE_START)
+    if start < 0:
+        return None
+    for marker in STATE_ENDS:
+        end = page.find(marker, start)
+        if end < 0:
+            continue
+        try:
+            state = json.loads(page[start : end + len(marker)])
+        except ValueError:
+            continue
+        if isinstance(state, dict):
+            return state
+    return None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _found(entity: Any) -> Found | None:
+    if not isinstance(entity, dict):
+        return None
+    viewer = mapping(entity.get("viewerData"))
+    url = https_url(entity.get("origUrl"))
+    width = to_int(entity.get("origWidth"))
+    height = to_int(entity.get("origHeight"))
+    if url is None:
+        best = _largest(viewer.get("dups"), viewer.get("preview"), [viewer.get("thumb")])
+        if best is not None:
+            url, width, height = best
+    url = url or https_url(viewer.get("img_href")) or https_url(entity.get("img_href"))
+    if url is None:
+        return None
+    snippet = mapping(entity.get("snippet")) or mapping(viewer.get("snippet"))
+    thumb = entity.get("image") or _dig(entity, "thumb", "url") or _dig(viewer, "thumb", "url")
+    metadata: dict[str, Any] = {"provider": "Yandex"}
+    if description := clean_text(snippet.get("text")):
+        metadata["description"] = description
+    if domain := clean_text(snippet.get("domain")):
+        metadata["site"] = domain
+    return Found(
+        url=url,
+        page_url=https_url(snippet.get("url")),
+        title=clean_text(snippet.get("title")) or clean_text(entity.get("alt")),
+        width=width,
+        height=height,
+        thumbnail_url=https_url(thumb),
+        metadata=metadata,
+    )
+
+
+def _largest(*groups: Any) -> tuple[str, int | None, int | None] | None:
+    """The biggest picture among ``{url, w, h}`` entries (``dups``/``preview`` may be empty)."""
+    best: tuple[int, str, int | None, int | None] | None = None
+    for group in groups:
+        if not isinstance(group, list):
+            continue
+        for entry in group:
+            if not isinstance(entry, dict):
+                continue
+            url = https_url(entry.get("url")) or https_url(entry.get("origUrl"))
+            if url is None:
+                continue
+            w, h = to_int(entry.get("w")), to_int(entry.get("h"))
+            area = (w or 0) * (h or 0)
+            if best is None or area > best[0]:
+                best = (area, url, w, h)
+    return None if best is None else (best[1], best[2], best[3])
