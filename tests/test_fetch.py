@@ -236,3 +236,13 @@ def test_svg_is_an_image_only_when_declared_and_shaped_like_one() -> None:
     assert sniff(svg, "image/svg+xml") == "image/svg+xml"
     assert sniff(svg, "text/html") is None
     assert sniff(b"<html><svg></svg></html>", "image/svg+xml") is None
+
+
+async def test_api_keys_in_urls_never_reach_error_messages(
+    fetcher: Fetcher, replay: ReplayServer
+) -> None:
+    replay.add("/api", Reply(b"[ERROR 400] bad", status=400))
+    with pytest.raises(HTTPStatusError) as info:
+        await fetcher.get(replay.url("/api"), params={"key": "s3cret-key", "q": "cats"})
+    assert "s3cret-key" not in str(info.value)
+    assert "key=***" in str(info.value) and "q=cats" in str(info.value)

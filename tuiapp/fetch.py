@@ -14,6 +14,7 @@ import email.utils
 import logging
 import random
 import time
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
 
-__all__ = ["Download", "Fetcher", "accepts", "sniff"]
+__all__ = ["Download", "Fetcher", "accepts", "redact", "sniff"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,21 @@ def sniff(head: bytes, declared: str | None) -> str | None:
     ):
         return "image/svg+xml"
     return None
+
+
+_SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "client_id", "access_token", "token"})
+
+
+def redact(url: str) -> str:
+    """The URL with secret query values (API keys) replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (k, "***" if k.lower() in _SECRET_PARAMS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def accepts(expect: MediaKind, mime: str | None) -> bool:
@@ -158,7 +174,7 @@ class Fetcher:
                     wait = self._backoff(attempt)
                 elif wait > self.settings.retry_max_wait:
                     raise exc.final(f"asked to wait {wait:.0f} s before retrying") from None
-                log.info("retrying %s in %.2f s: %s", url, wait, exc.error)
+                log.info("retrying %s in %.2f s: %s", redact(url), wait, exc.error)
                 attempt += 1
                 await asyncio.sleep(wait)
 
@@ -188,7 +204,7 @@ class Fetcher:
                 )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
-            error = HTTPStatusError(result.status, result.url, result.preview(80))
+            error = HTTPStatusError(result.status, redact(result.url), result.preview(80))
             if result.status in _RETRY_STATUS:
                 raise _Retryable(error, _retry_after(result.header("retry-after")))
             raise error
@@ -222,7 +238,7 @@ class Fetcher:
             async with guard, self.session.get(url, headers=headers) as resp:
                 if resp.status >= 400 or resp.status < 200:
                     preview = (await resp.content.read(200)).decode("utf-8", "replace")
-                    error = HTTPStatusError(resp.status, str(resp.url), preview[:80])
+                    error = HTTPStatusError(resp.status, redact(str(resp.url)), preview[:80])
                     if resp.status in _RETRY_STATUS:
                         raise _Retryable(error, _retry_after(resp.headers.get("Retry-After")))
                     raise error
