@@ -1,57 +1,46 @@
-"""`make bench`: ingest benchmarks, each printing one line of figures next to its target."""
+"""`make bench`: each benchmark runs in a process of its own and prints one line with its target.
+
+Run one: `python -m bench small|medium|large|large4|startup`. Figures depend on the machine; the
+README keeps the last ones and where they came from.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import random
 import resource
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.corpus import make_picsum_corpus
 from bench.origin import Origin
-from tuiapp.config import Settings, sqlite_url
-from tuiapp.engine import Engine
-from tuiapp.jobs import JobSpec, JobState
 
-JPEG_HEAD = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
-
-
-def make_picsum_corpus(
-    root: Path, files: int, size: int, width: int = 1200, height: int = 600
-) -> None:
-    """A picsum-shaped catalogue of ``files`` distinct files of ``size`` bytes each."""
-    rng = random.Random(1)
-    per_page = 30
-    (root / "list").mkdir(parents=True)
-    items = []
-    for i in range(files):
-        folder = root / "id" / str(i) / str(width)
-        folder.mkdir(parents=True)
-        (folder / f"{height}.jpg").write_bytes(JPEG_HEAD + rng.randbytes(size - len(JPEG_HEAD)))
-        items.append(
-            {"id": str(i), "author": "bench", "width": width, "height": height, "url": "u"}
-        )
-    for page in range(1, files // per_page + 3):
-        chunk = items[(page - 1) * per_page : page * per_page]
-        (root / "list" / f"page-{page}.json").write_text(json.dumps(chunk))
+MB = 1_000_000
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def ingest(origin_url: str, data_dir: Path, files: int, downloads: int) -> tuple[float, int]:
+async def _ingest(
+    origin_url: str, data_dir: Path, files: int, downloads: int
+) -> tuple[float, int, int]:
+    from tuiapp.config import Settings, sqlite_url
+    from tuiapp.engine import Engine
+    from tuiapp.jobs import JobSpec, JobState
+
     settings = Settings(
         data_dir=data_dir,
         database_url=sqlite_url(data_dir / "bench.db"),
         base_urls={"picsum": origin_url},
         downloads_per_source=downloads,
-        connections_per_host=downloads,
-        global_job_timeout=600,
+        global_job_timeout=900,
     )
     async with Engine(settings) as engine:
         started = time.perf_counter()
@@ -60,35 +49,145 @@ async def ingest(origin_url: str, data_dir: Path, files: int, downloads: int) ->
         elapsed = time.perf_counter() - started
         if final.state is not JobState.DONE:
             raise SystemExit(f"benchmark job ended {final.state}: {final.sources[0].error}")
-        return elapsed, final.stored
+        return elapsed, final.stored, final.bytes
 
 
-def bench_small_files(files: int, size: int, downloads: int, prefer_nginx: bool) -> None:
+def _curl_parallel(origin_url: str, paths: list[str], out: Path, parallel: int) -> float | None:
+    """Seconds curl --parallel takes for the same files (to disk), or None without curl."""
+    if shutil.which("curl") is None:
+        return None
+    out.mkdir()
+    config = out / "curl.cfg"
+    config.write_text(
+        "".join(f'url = "{origin_url}{p}"\noutput = "{out}/{i}"\n' for i, p in enumerate(paths))
+    )
+    started = time.perf_counter()
+    subprocess.run(
+        ["curl", "--silent", "--parallel", "--parallel-max", str(parallel), "-K", str(config)],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def _aria2c(origin_url: str, paths: list[str], out: Path, parallel: int) -> float | None:
+    if shutil.which("aria2c") is None:
+        return None
+    out.mkdir()
+    listing = out / "urls.txt"
+    listing.write_text("".join(f"{origin_url}{p}\n  out={i}\n" for i, p in enumerate(paths)))
+    started = time.perf_counter()
+    subprocess.run(
+        ["aria2c", "-q", "-j", str(parallel), "-x", "1", "-d", str(out), "-i", str(listing)],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def _ytdlp(url: str, out: Path) -> float | None:
+    exe = shutil.which("yt-dlp") or str(Path(sys.executable).with_name("yt-dlp"))
+    if not Path(exe).exists():
+        return None
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            exe,
+            "--quiet",
+            "--no-progress",
+            "--force-generic-extractor",
+            "-o",
+            str(out / "v.%(ext)s"),
+            url,
+        ],
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
+def bench_files(name: str, files: int, size: int, downloads: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
         Path(tmp).chmod(0o755)  # nginx's workers run as an unprivileged user
         root = Path(tmp) / "corpus"
-        make_picsum_corpus(root, files, size)
-        with Origin(root, prefer_nginx=prefer_nginx) as origin:
-            elapsed, stored = asyncio.run(ingest(origin.url, Path(tmp) / "data", files, downloads))
-    rate = stored / elapsed
-    verdict = "ok" if rate >= 1800 else "BELOW TARGET"
+        paths = make_picsum_corpus(root, files, size)
+        with Origin(root) as origin:
+            elapsed, stored, nbytes = asyncio.run(
+                _ingest(origin.url, Path(tmp) / "data", files, downloads)
+            )
+            rss = peak_rss_mb()
+            curl = _curl_parallel(origin.url, paths, Path(tmp) / "curl", downloads)
+            aria = _aria2c(origin.url, paths, Path(tmp) / "aria", downloads)
+            ytdlp = (
+                _ytdlp(origin.url + paths[0], Path(tmp) / "ytdlp")
+                if name.startswith("large")
+                else None
+            )
+    rate, mbps = stored / elapsed, nbytes / elapsed / MB
+    refs = []
+    if curl:
+        refs.append(
+            f"curl --parallel {files / curl:,.0f} files/s {files * size / curl / MB:,.0f} MB/s"
+        )
+    if aria:
+        refs.append(f"aria2c {files / aria:,.0f} files/s")
+    if ytdlp:
+        refs.append(f"yt-dlp {size / ytdlp / MB:,.0f} MB/s (one file)")
+    refs_text = f" [{'; '.join(refs)}]" if refs else ""
+    targets = {
+        "small": (f"target >= 1800 files/s{' and >= 0.45x aria2c' if aria else ''}",
+                  rate >= 1800 and (aria is None or rate >= 0.45 * files / aria)),
+        "medium": ("target >= 130 MB/s, peak RSS <= 100 MB", mbps >= 130 and rss <= 100),
+        "large": ("target >= yt-dlp's speed, peak RSS < 64 MB",
+                  (ytdlp is None or mbps >= size / ytdlp / MB) and rss < 64),
+        "large4": ("target >= yt-dlp's speed, peak RSS < 64 MB",
+                   (ytdlp is None or mbps >= size / ytdlp / MB) and rss < 64),
+    }  # fmt: skip
+    target, ok = targets[name]
     print(
-        f"ingest {stored} x {size // 1000} KB from {origin.kind}: {rate:,.0f} files/s"
-        f" ({stored * size / elapsed / 1e6:.1f} MB/s), peak RSS {peak_rss_mb():.0f} MB"
-        f" | target >= 1800 files/s: {verdict}"
+        f"{name}: {stored} x {size / MB:g} MB from {origin.kind} in {elapsed:.2f} s:"
+        f" {rate:,.0f} files/s, {mbps:,.0f} MB/s, peak RSS {rss:.0f} MB{refs_text}"
+        f" | {target}: {'ok' if ok else 'MISSED'}",
+        flush=True,
     )
+
+
+def bench_startup() -> None:
+    exe = Path(sys.executable).with_name("tuiapp")
+    times = []
+    for _ in range(7):
+        started = time.perf_counter()
+        subprocess.run([str(exe), "--help"], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    print(
+        f"startup: `tuiapp --help` median {median:.3f} s of 7 | target < 0.3 s: {'ok' if median < 0.3 else 'MISSED'}"
+    )
+
+
+BENCHMARKS = {
+    "small": lambda d: bench_files("small", 2000, 50_000, d),
+    "medium": lambda d: bench_files("medium", 200, 1_000_000, d),
+    "large": lambda d: bench_files("large", 1, 256 * MB, d),
+    "large4": lambda d: bench_files("large4", 4, 256 * MB, d),
+    "startup": lambda d: bench_startup(),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--size", type=int, default=50_000)
+    parser.add_argument(
+        "names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)"
+    )
     parser.add_argument(
         "--downloads", type=int, default=int(os.environ.get("BENCH_DOWNLOADS", "8"))
     )
-    parser.add_argument("--aiohttp-origin", action="store_true", help="do not use nginx")
     args = parser.parse_args()
-    bench_small_files(args.files, args.size, args.downloads, not args.aiohttp_origin)
+    names = args.names or list(BENCHMARKS)
+    if len(names) == 1:
+        BENCHMARKS[names[0]](args.downloads)
+        return
+    for name in names:  # each in a fresh process: peak RSS is per benchmark
+        subprocess.run(
+            [sys.executable, "-m", "bench", name, "--downloads", str(args.downloads)], check=False
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ def make_app(root: Path) -> web.Application:
     async def listing(request: web.Request) -> web.StreamResponse:
         page = root / "list" / f"page-{request.query.get('page', '1')}.json"
         if not page.is_file():
-            raise web.HTTPNotFound()
+            page = root / "list" / "empty.json"
         return web.Response(body=page.read_bytes(), content_type="application/json")
 
     app = web.Application()

@@ -1,6 +1,6 @@
 """A local origin for benchmarks: nginx when installed (fast), else an aiohttp server.
 
-It serves a corpus directory laid out like picsum: `/v2/list?page=N` -> `list/page-N.json`, and
+It serves a corpus directory laid out like picsum: `/v2/list?page=N` -> `list/page-N.json` (past the end: `[]`, as picsum answers), and
 image files under `/id/...`. aiohttp costs ~0.5 ms of CPU a request, so below ~1 MB a file it is the
 bottleneck, not the client being measured; nginx is not.
 """
@@ -43,7 +43,7 @@ http {{
         root {root};
         location = /v2/list {{
             default_type application/json;
-            try_files /list/page-$arg_page.json =404;
+            try_files /list/page-$arg_page.json /list/empty.json;
         }}
     }}
 }}

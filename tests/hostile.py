@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tests.replay import Handler
+if TYPE_CHECKING:
+    from tests.replay import Handler
 
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 

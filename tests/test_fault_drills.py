@@ -7,17 +7,21 @@ blob is left, SQLite's integrity_check is ok, and the job says what happened to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests import hostile
-from tests.fake_sources import Script
 from tests.images import png
-from tests.replay import Handler, Reply, ReplayServer, Sequence, stall_after_headers
-from tuiapp.engine import Engine
+from tests.replay import Handler, ReplayServer, Reply, Sequence, stall_after_headers
 from tuiapp.events import AssetStored, ItemFailed
 from tuiapp.jobs import JobSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.fake_sources import Script
+    from tuiapp.engine import Engine
 
 CLEAN = {"bad_blobs": [], "orphan_chunks": 0, "partial_blobs": 0, "integrity_check": "ok"}
 

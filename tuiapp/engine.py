@@ -87,7 +87,7 @@ _PROGRESS_INTERVAL = 0.1
 """Seconds between progress events of one source or one transfer (they are coalesced anyway)."""
 _FILE_READ = 1 << 20
 _STORE_BACKLOG = 256
-_STORE_BACKLOG_BYTES = 32 * 1024 * 1024
+_STORE_BACKLOG_BYTES = 16 * 1024 * 1024
 """Files (and bytes) of one source fetched but not yet committed: bounds memory when the
 database lags behind the network, while letting the writer commit large batches."""
 

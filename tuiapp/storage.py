@@ -128,7 +128,7 @@ class _Op:
 class _StoreSmall(_Op):
     owner: int | None
     sha256: str
-    data: bytes
+    data: bytes | bytearray
     mime: str
     asset: NewAsset
 
@@ -206,8 +206,10 @@ class BlobSink:
         self._buf += data
         while len(self._buf) > CHUNK_SIZE:
             # Strictly more than a chunk: a file of exactly one chunk still takes the fast path.
-            await self._flush(bytes(self._buf[:CHUNK_SIZE]))
+            with memoryview(self._buf) as view:
+                chunk = bytes(view[:CHUNK_SIZE])
             del self._buf[:CHUNK_SIZE]
+            await self._flush(chunk)
 
     async def _flush(self, chunk: bytes) -> None:
         if self._blob_id is None:
@@ -225,19 +227,22 @@ class BlobSink:
         self._done = True
         sha = self._hash.hexdigest()
         if self._blob_id is None:
+            # The buffer itself is handed over (the database takes any bytes-like object): a
+            # copy here would double the memory of every file waiting for a batch.
+            data, self._buf = self._buf, bytearray()
             result: StoredAsset = await self._storage._submit(
                 _StoreSmall,
                 owner=self._owner,
                 sha256=sha,
-                data=bytes(self._buf),
+                data=data,
                 mime=mime,
                 asset=asset,
             )
             return result
         try:
             if self._buf:
-                await self._flush(bytes(self._buf))
-                self._buf.clear()
+                data, self._buf = self._buf, bytearray()
+                await self._flush(bytes(data))
             if self._in_flight is not None:
                 await self._in_flight
             result = await self._storage._submit(
