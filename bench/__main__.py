@@ -157,9 +157,8 @@ def bench_startup() -> None:
         subprocess.run([str(exe), "--help"], check=True, stdout=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)
     median = statistics.median(times)
-    print(
-        f"startup: `tuiapp --help` median {median:.3f} s of 7 | target < 0.3 s: {'ok' if median < 0.3 else 'MISSED'}"
-    )
+    verdict = "ok" if median < 0.3 else "MISSED"
+    print(f"startup: `tuiapp --help` median {median:.3f} s of 7 | target < 0.3 s: {verdict}")
 
 
 BENCHMARKS = {
