@@ -1,8 +1,9 @@
 """A local origin for benchmarks: nginx when installed (fast), else an aiohttp server.
 
 It serves a corpus directory laid out like picsum: `/v2/list?page=N` -> `list/page-N.json`
-(past the end: `[]`, as picsum answers), and image files under `/id/...`. aiohttp costs ~0.5 ms of CPU a request, so below ~1 MB a file it is the
-bottleneck, not the client being measured; nginx is not.
+(past the end: `[]`, as picsum answers), and image files under `/id/...`. aiohttp costs ~0.5 ms
+of CPU a request, so below ~1 MB a file it is the bottleneck, not the client being measured;
+nginx is not.
 """
 
 from __future__ import annotations
