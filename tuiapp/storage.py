@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 import json
 import os
 import secrets
@@ -167,6 +168,40 @@ _INSERT_ASSET = (
 )
 
 
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class _Sql:
+    """Runs this module's hand-written SQL on SQLite or PostgreSQL.
+
+    Statements are written with ``?`` placeholders; PostgreSQL gets ``$1, $2, ...``. Inserts end
+    in ``RETURNING id`` on both (SQLite has it since 3.35).
+    """
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+
+    def text(self, sql: str) -> str:
+        if not self.postgres:
+            return sql
+        counter = iter(range(1, 1_000_000))
+        return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+    async def rows(self, conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[Any]:
+        _, rows = await conn.execute_query(self.text(sql), values)
+        return list(rows)
+
+    async def run(self, conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> None:
+        await conn.execute_query(self.text(sql), values)
+
+    async def insert(self, conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> int:
+        rows = await self.rows(conn, sql + " RETURNING id", values)
+        return int(rows[0]["id"])
+
+    async def many(self, conn: BaseDBAsyncClient, sql: str, values: list[list[Any]]) -> None:
+        await conn.execute_many(self.text(sql), values)
+
+
 def _parts(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -277,6 +312,7 @@ class Storage:
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
+        self.sql = _Sql(postgres=not database_url.startswith("sqlite"))
         self.runner = runner_id()
         self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=64)
         self._writer: asyncio.Task[None] | None = None
@@ -333,9 +369,8 @@ class Storage:
         Returns:
             The ids of the jobs marked interrupted.
         """
-        conn = self._conn()
-        _, rows = await conn.execute_query(
-            "SELECT id, runner FROM media_blob WHERE complete = 0", []
+        rows = await self.sql.rows(
+            self._conn(), "SELECT id, runner FROM media_blob WHERE complete = FALSE", []
         )
         dead_blobs = [r["id"] for r in rows if not _runner_alive(r["runner"])]
         for blob_id in dead_blobs:
@@ -363,7 +398,8 @@ class Storage:
         return interrupted
 
     async def _recount(self, job_id: int) -> None:
-        await self._conn().execute_query(
+        await self.sql.run(
+            self._conn(),
             "UPDATE job_source SET stored = (SELECT count(*) FROM asset a"
             " WHERE a.job_id = job_source.job_id AND a.source = job_source.source),"
             " bytes = (SELECT coalesce(sum(b.size), 0) FROM asset a JOIN media_blob b"
@@ -555,8 +591,8 @@ class Storage:
         """Delete the blobs no asset points to any more (in the caller's transaction)."""
         for blob_id in blob_ids:
             if not await Asset.filter(blob_id=blob_id).exists():
-                await self._conn().execute_query(
-                    "DELETE FROM blob_chunk WHERE blob_id = ?", [blob_id]
+                await self.sql.run(
+                    self._conn(), "DELETE FROM blob_chunk WHERE blob_id = ?", [blob_id]
                 )
                 await MediaBlob.filter(id=blob_id).delete()
 
@@ -600,8 +636,8 @@ class Storage:
         pos = start
         while pos < stop:
             seq, skip = divmod(pos, CHUNK_SIZE)
-            _, rows = await conn.execute_query(
-                "SELECT data FROM blob_chunk WHERE blob_id = ? AND seq = ?", [blob_id, seq]
+            rows = await self.sql.rows(
+                conn, "SELECT data FROM blob_chunk WHERE blob_id = ? AND seq = ?", [blob_id, seq]
             )
             if not rows:
                 raise NotFoundError(f"blob {blob_id} lacks chunk {seq}")
@@ -613,6 +649,9 @@ class Storage:
             yield piece
 
     # --- the writer ---------------------------------------------------------------------------
+
+    def _blob_param(self, data: bytes | bytearray) -> bytes | bytearray:
+        return bytes(data) if self.sql.postgres else data
 
     def new_sink(self, owner: int | None) -> BlobSink:
         return BlobSink(self, owner)
@@ -694,9 +733,10 @@ class Storage:
         if fresh:
             now = _now()
             for part in _parts(list(fresh.items()), 500):
-                await conn.execute_query(
+                await self.sql.run(
+                    conn,
                     "INSERT INTO media_blob (owner_id, owner_key, sha256, size, mime, complete,"
-                    " created_at) VALUES " + ",".join(["(?,?,?,?,?,1,?)"] * len(part)),
+                    " created_at) VALUES " + ",".join(["(?,?,?,?,?,TRUE,?)"] * len(part)),
                     [
                         v
                         for (key, op) in part
@@ -704,9 +744,10 @@ class Storage:
                     ],
                 )
             blob_ids.update(await self._blob_ids(conn, set(fresh)))
-            await conn.execute_many(
+            await self.sql.many(
+                conn,
                 "INSERT INTO blob_chunk (blob_id, seq, data) VALUES (?,0,?)",
-                [[blob_ids[key], op.data] for key, op in fresh.items()],
+                [[blob_ids[key], self._blob_param(op.data)] for key, op in fresh.items()],
             )
         asset_ids = await self._insert_assets(
             conn, [(op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset) for op in ops]
@@ -724,9 +765,8 @@ class Storage:
             for op, asset_id in zip(ops, asset_ids, strict=True)
         ]
 
-    @staticmethod
     async def _blob_ids(
-        conn: BaseDBAsyncClient, keys: set[tuple[int, str]]
+        self, conn: BaseDBAsyncClient, keys: set[tuple[int, str]]
     ) -> dict[tuple[int, str], int]:
         """Complete blobs among (owner_key, sha256) pairs -> their ids."""
         found: dict[tuple[int, str], int] = {}
@@ -735,8 +775,9 @@ class Storage:
             by_owner.setdefault(owner_key, []).append(sha)
         for owner_key, shas in by_owner.items():
             for part in _parts(shas, 500):
-                _, rows = await conn.execute_query(
-                    "SELECT id, sha256 FROM media_blob WHERE complete = 1 AND owner_key = ?"
+                rows = await self.sql.rows(
+                    conn,
+                    "SELECT id, sha256 FROM media_blob WHERE complete = TRUE AND owner_key = ?"
                     f" AND sha256 IN ({','.join('?' * len(part))})",
                     [owner_key, *part],
                 )
@@ -761,7 +802,8 @@ class Storage:
             now = _now()
             for owner, blob_id, a in part:
                 values += _asset_values(owner, blob_id, a, now)
-            _, returned = await conn.execute_query(
+            returned = await self.sql.rows(
+                conn,
                 _INSERT_ASSET.split(" VALUES ", 1)[0]
                 + " VALUES "
                 + placeholders
@@ -776,13 +818,15 @@ class Storage:
 
     async def _apply(self, conn: BaseDBAsyncClient, op: _Op) -> Any:
         if isinstance(op, _Begin):
-            return await conn.execute_insert(
+            return await self.sql.insert(
+                conn,
                 "INSERT INTO media_blob (owner_id, owner_key, sha256, size, mime, complete,"
-                " runner, created_at) VALUES (?,?,NULL,0,'application/octet-stream',0,?,?)",
+                " runner, created_at) VALUES (?,?,NULL,0,'application/octet-stream',FALSE,?,?)",
                 [op.owner, op.owner or 0, self.runner, _now()],
             )
         if isinstance(op, _Chunk):
-            await conn.execute_insert(
+            await self.sql.run(
+                conn,
                 "INSERT INTO blob_chunk (blob_id, seq, data) VALUES (?,?,?)",
                 [op.blob_id, op.seq, op.data],
             )
@@ -793,8 +837,9 @@ class Storage:
                 await self._abort(conn, op.blob_id)
                 blob_id = existing
             else:
-                await conn.execute_query(
-                    "UPDATE media_blob SET sha256 = ?, size = ?, mime = ?, complete = 1,"
+                await self.sql.run(
+                    conn,
+                    "UPDATE media_blob SET sha256 = ?, size = ?, mime = ?, complete = TRUE,"
                     " runner = NULL WHERE id = ?",
                     [op.sha256, op.size, op.mime, op.blob_id],
                 )
@@ -813,31 +858,32 @@ class Storage:
             return None
         raise TypeError(f"unknown op {op!r}")
 
-    @staticmethod
     async def _existing(
-        conn: BaseDBAsyncClient, owner: int | None, sha256: str
+        self, conn: BaseDBAsyncClient, owner: int | None, sha256: str
     ) -> tuple[int | None, bool]:
-        _, rows = await conn.execute_query(
-            "SELECT id FROM media_blob WHERE owner_key = ? AND sha256 = ? AND complete = 1",
+        rows = await self.sql.rows(
+            conn,
+            "SELECT id FROM media_blob WHERE owner_key = ? AND sha256 = ? AND complete = TRUE",
             [owner or 0, sha256],
         )
         return (rows[0]["id"], True) if rows else (None, False)
 
-    @staticmethod
-    async def _abort(conn: BaseDBAsyncClient, blob_id: int) -> None:
-        await conn.execute_query(
+    async def _abort(self, conn: BaseDBAsyncClient, blob_id: int) -> None:
+        await self.sql.run(
+            conn,
             "DELETE FROM blob_chunk WHERE blob_id = ? AND blob_id IN"
-            " (SELECT id FROM media_blob WHERE complete = 0)",
+            " (SELECT id FROM media_blob WHERE complete = FALSE)",
             [blob_id],
         )
-        await conn.execute_query("DELETE FROM media_blob WHERE id = ? AND complete = 0", [blob_id])
+        await self.sql.run(
+            conn, "DELETE FROM media_blob WHERE id = ? AND complete = FALSE", [blob_id]
+        )
 
-    @staticmethod
     async def _insert_asset(
-        conn: BaseDBAsyncClient, owner: int | None, blob_id: int, a: NewAsset
+        self, conn: BaseDBAsyncClient, owner: int | None, blob_id: int, a: NewAsset
     ) -> int:
-        asset_id: int = await conn.execute_insert(
-            _INSERT_ASSET, _asset_values(owner, blob_id, a, _now())
+        asset_id = await self.sql.insert(
+            conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, _now())
         )
         return asset_id
 
@@ -853,15 +899,16 @@ class Storage:
                 size += len(piece)
             if digest.hexdigest() != blob.sha256 or size != blob.size:
                 bad.append(blob.id)
-        _, orphans = await conn.execute_query(
+        orphans = await self.sql.rows(
+            conn,
             "SELECT count(*) AS n FROM blob_chunk WHERE blob_id NOT IN (SELECT id FROM media_blob)",
             [],
         )
-        _, partial = await conn.execute_query(
-            "SELECT count(*) AS n FROM media_blob WHERE complete = 0", []
+        partial = await self.sql.rows(
+            conn, "SELECT count(*) AS n FROM media_blob WHERE complete = FALSE", []
         )
         check = "ok"
-        if self.database_url.startswith("sqlite"):
+        if not self.sql.postgres:
             _, rows = await conn.execute_query("PRAGMA integrity_check", [])
             check = str(rows[0][0])
         return {
