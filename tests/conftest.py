@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MakeSettings = Callable[..., Settings]
 
-pytest_plugins = ["tests.fake_sources"]
+pytest_plugins = ["tests.fake_sources", "tests.postgres"]
 
 
 @pytest.fixture

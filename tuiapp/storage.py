@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import re
 import json
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass, field
@@ -188,8 +188,9 @@ class _Sql:
         return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
     async def rows(self, conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[Any]:
-        _, rows = await conn.execute_query(self.text(sql), values)
-        return list(rows)
+        # execute_query_dict: the PostgreSQL client's execute_query drops the rows of an
+        # INSERT ... RETURNING.
+        return await conn.execute_query_dict(self.text(sql), values)
 
     async def run(self, conn: BaseDBAsyncClient, sql: str, values: list[Any]) -> None:
         await conn.execute_query(self.text(sql), values)

@@ -26,6 +26,12 @@ class Job(Model):
     rerun_of = fields.IntField(null=True)
     runner = fields.CharField(max_length=128, null=True)
     """host:pid of the process running the job, so start-up recovery spares live ones."""
+    lease_until = fields.DatetimeField(null=True)
+    """A worker holds a running job until then and renews it; past it, another may take over."""
+    claims = fields.IntField(default=0)
+    """How many times a worker claimed the job (more than once: taken over from a dead one)."""
+    cancel_requested = fields.BooleanField(default=False)
+    """Set by any process; the worker running the job sees it and stops."""
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
