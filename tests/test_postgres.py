@@ -57,3 +57,32 @@ async def test_jobs_blobs_and_dedup_work_on_postgresql(
     await engine.delete_job(job.id, None)
     assert await engine.list_assets(None) == []
     assert (await engine.integrity_report())["orphan_chunks"] == 0
+
+
+async def test_many_small_files_written_in_one_batch_on_postgresql(
+    postgres_url: str, engine_factory: EngineFactory
+) -> None:
+    import asyncio
+
+    from tuiapp.storage import NewAsset
+
+    engine = await engine_factory(database_url=postgres_url)
+    storage = engine.storage
+    info = await storage.create_job(
+        JobSpec(query="q", sources=("picsum",), count=1), owner=None, settings={}
+    )
+
+    async def store(i: int) -> int:
+        sink = storage.new_sink(None)
+        await sink.write(png(seed=i % 5))
+        stored = await sink.finish(
+            mime="image/png",
+            asset=NewAsset(job_id=info.id, source="picsum", kind="image", url=f"u{i}"),
+        )
+        return stored.asset_id
+
+    ids = await asyncio.gather(*(store(i) for i in range(40)))
+    assert len(set(ids)) == 40
+    assets = await storage.list_assets(None, limit=100)
+    assert sorted(a.url for a in assets) == sorted(f"u{i}" for i in range(40))
+    assert len({a.sha256 for a in assets}) == 5

@@ -314,6 +314,9 @@ class Storage:
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self.sql = _Sql(postgres=not database_url.startswith("sqlite"))
+        # The ORM caches INSERT statements per connection name, not per dialect: a process that
+        # opens SQLite and then PostgreSQL (the tests do) needs a name per dialect.
+        self.connection_name = "postgres" if self.sql.postgres else "sqlite"
         self.runner = runner_id()
         self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=64)
         self._writer: asyncio.Task[None] | None = None
@@ -321,11 +324,11 @@ class Storage:
     @property
     def config(self) -> dict[str, Any]:
         return {
-            "connections": {"default": self.database_url},
+            "connections": {self.connection_name: self.database_url},
             "apps": {
                 "models": {
                     "models": ["tuiapp.models"],
-                    "default_connection": "default",
+                    "default_connection": self.connection_name,
                     "migrations": "tuiapp.migrations",
                 }
             },
@@ -357,9 +360,8 @@ class Storage:
             self._writer = None
         await Tortoise.close_connections()
 
-    @staticmethod
-    def _conn() -> BaseDBAsyncClient:
-        conn: BaseDBAsyncClient = connections.get("default")
+    def _conn(self) -> BaseDBAsyncClient:
+        conn: BaseDBAsyncClient = connections.get(self.connection_name)
         return conn
 
     # --- recovery -----------------------------------------------------------------------------
