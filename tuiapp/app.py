@@ -68,7 +68,7 @@ class TuiApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", tooltip="Every key, and what it does", id="app.help"),
         Binding("f2", "new_job", "New", tooltip="Start a new job", id="app.new_job"),
-        Binding("f3", "dashboard", "Dashboard", tooltip="Progress of the job", id="app.dashboard"),
+        Binding("f3", "dashboard", "Board", tooltip="Progress of the job", id="app.dashboard"),
         Binding("f4", "history", "History", tooltip="Every job so far", id="app.history"),
         Binding(
             "ctrl+q", "quit", "Quit", tooltip="Leave (running jobs are cancelled)", id="app.quit"

@@ -90,7 +90,7 @@ class DashboardScreen(TuiScreen):
         if shape != self._shown:
             self._shown = shape
             panes.remove_children()
-            mounted = panes.mount_all(SourcePane(view) for view in job.sources.values())
+            panes.mount_all(SourcePane(view) for view in job.sources.values())
             if self.focused is None:
                 self.call_after_refresh(self._focus_first_pane)
         else:
