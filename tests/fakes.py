@@ -7,6 +7,7 @@ event (``start``, ``progress``, ``store``, ``finish_source``, ``finish_job``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -174,12 +175,12 @@ class FakeEngine:
     async def export_job(self, job_id: int, owner: int | None, directory: Path) -> list[Path]:
         self.calls.append(("export", job_id, directory))
         self._job(job_id, owner)
-        directory.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
         written = []
         for info, data in self.assets.values():
             if info.job_id == job_id:
                 path = directory / f"{job_id}-{info.id}.bin"
-                path.write_bytes(data)
+                await asyncio.to_thread(path.write_bytes, data)
                 written.append(path)
         return written
 

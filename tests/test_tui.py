@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pytest
 from textual.geometry import Region
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -30,6 +29,7 @@ from tuiapp.widgets import ImagePreview, JobBar, SourcePane, SourcePicker
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
     from textual.message import Message
     from textual.pilot import Pilot
     from textual.widget import Widget
@@ -70,11 +70,16 @@ async def start_job_by_keys(pilot: Pilot[None], query: str, ticks: int = 1) -> N
 
 
 def test_every_engine_event_becomes_a_message() -> None:
-    kw = {"job_id": 4, "owner_id": None}
     pairs: list[tuple[ev.Event, type[Message]]] = [
-        (ev.JobSubmitted(query="q", sources=("a",), count=3, **kw), msg.JobQueued),
-        (ev.JobStarted(timeout=9.0, **kw), msg.JobRunning),
-        (ev.SourceStarted(source="a", state="searching", **kw), msg.SourceUpdated),
+        (
+            ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=4, owner_id=None),
+            msg.JobQueued,
+        ),
+        (ev.JobStarted(timeout=9.0, job_id=4, owner_id=None), msg.JobRunning),
+        (
+            ev.SourceStarted(source="a", state="searching", job_id=4, owner_id=None),
+            msg.SourceUpdated,
+        ),
         (
             ev.SourceProgress(
                 source="a",
@@ -84,12 +89,15 @@ def test_every_engine_event_becomes_a_message() -> None:
                 failed=0,
                 bytes=5,
                 speed=1.0,
-                **kw,
+                job_id=4,
+                owner_id=None,
             ),
             msg.SourceUpdated,
         ),
         (
-            ev.TransferProgress(source="a", item="u", downloaded=1, total=2, **kw),
+            ev.TransferProgress(
+                source="a", item="u", downloaded=1, total=2, job_id=4, owner_id=None
+            ),
             msg.TransferUpdated,
         ),
         (
@@ -102,11 +110,17 @@ def test_every_engine_event_becomes_a_message() -> None:
                 size=3,
                 sha256="0",
                 deduplicated=False,
-                **kw,
+                job_id=4,
+                owner_id=None,
             ),
             msg.AssetAdded,
         ),
-        (ev.ItemFailed(source="a", url="u", error="bad", error_code="x", **kw), msg.ItemRejected),
+        (
+            ev.ItemFailed(
+                source="a", url="u", error="bad", error_code="x", job_id=4, owner_id=None
+            ),
+            msg.ItemRejected,
+        ),
         (
             ev.SourceFinished(
                 source="a",
@@ -117,15 +131,18 @@ def test_every_engine_event_becomes_a_message() -> None:
                 bytes=0,
                 error="boom",
                 error_code="x",
-                **kw,
+                job_id=4,
+                owner_id=None,
             ),
             msg.SourceUpdated,
         ),
         (
-            ev.JobFinished(state="done", stored=0, failed=1, bytes=0, elapsed=1.0, **kw),
+            ev.JobFinished(
+                state="done", stored=0, failed=1, bytes=0, elapsed=1.0, job_id=4, owner_id=None
+            ),
             msg.JobEnded,
         ),
-        (ev.JobDeleted(**kw), msg.JobRemoved),
+        (ev.JobDeleted(job_id=4, owner_id=None), msg.JobRemoved),
     ]
     assert {type(e) for e, _ in pairs} == set(ev.EVENT_TYPES.values())
     for event, kind in pairs:
@@ -161,7 +178,8 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
     assert job.totals() == (2, 1, 2048)
     assert job.elapsed_at(1012.5) == 12.5
     board.apply(msg.JobEnded(1, "done", 2, 1, 2048, 14.0, None))
-    assert job.finished and job.elapsed_at(99999.0) == 14.0
+    assert job.finished
+    assert job.elapsed_at(99999.0) == 14.0
 
 
 # --- new job ------------------------------------------------------------------------------
@@ -275,7 +293,8 @@ async def test_c_cancels_the_focused_source_and_x_the_whole_job(tmp_path: Path) 
         await wait_until(pilot, lambda: isinstance(app.screen.focused, SourcePane), what="focus")
         await pilot.press("tab")
         focused = app.screen.focused
-        assert isinstance(focused, SourcePane) and focused.source_name == "robohash"
+        assert isinstance(focused, SourcePane)
+        assert focused.source_name == "robohash"
         await pilot.press("c")
         await wait_until(pilot, lambda: ("cancel", 1, "robohash") in engine.calls, what="cancel")
         assert any(
@@ -361,7 +380,8 @@ async def test_history_lists_jobs_live_filters_and_opens_details(tmp_path: Path)
         assert isinstance(app.screen.focused, DataTable)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
-        assert isinstance(app.screen, JobDetailScreen) and app.screen.job_id == 2
+        assert isinstance(app.screen, JobDetailScreen)
+        assert app.screen.job_id == 2
 
 
 async def test_r_reruns_the_selected_job(tmp_path: Path) -> None:
@@ -446,7 +466,8 @@ async def test_job_detail_lists_files_with_size_dimensions_author_licence(tmp_pa
         assert first[1:] == ["picsum", first[2], "40×30", "Cat one", "Ann", "CC0"]
         assert first[2].endswith(" B") or first[2].endswith("kB")
         summary = widget_text(app.screen.query_one("#job-summary", Static))
-        assert "Job 1" in summary and "done" in summary
+        assert "Job 1" in summary
+        assert "done" in summary
 
 
 async def test_file_view_previews_images_and_steps_through_files(tmp_path: Path) -> None:
@@ -465,11 +486,13 @@ async def test_file_view_previews_images_and_steps_through_files(tmp_path: Path)
         await wait_until(pilot, lambda: isinstance(app.screen, AssetViewScreen), what="file")
         preview = app.screen.query_one(ImagePreview)
         await wait_until(pilot, lambda: preview.image is not None, what="decoded image")
-        assert preview.image is not None and preview.image.size == (40, 30)
+        assert preview.image is not None
+        assert preview.image.size == (40, 30)
         strip = preview.render_line(0)
         assert "▀" in strip.text
         info = widget_text(app.screen.query_one("#asset-info", Static))
-        assert "CC0" in info and "Ann" in info
+        assert "CC0" in info
+        assert "Ann" in info
         await pilot.press("n", "n")
         await wait_until(
             pilot,
@@ -577,8 +600,10 @@ async def test_starting_the_api_reports_errors_instead_of_raising(
 
     monkeypatch.setattr(importlib, "import_module", missing)
     server, url, error = await app_module._start_api(engine, engine.settings)
-    assert server is None and url is None
-    assert error is not None and "tuiapp.server" in error
+    assert server is None
+    assert url is None
+    assert error is not None
+    assert "tuiapp.server" in error
 
     class Running:
         url = "http://127.0.0.1:1234"
@@ -591,10 +616,25 @@ async def test_starting_the_api_reports_errors_instead_of_raising(
     module.start_server = start_server  # type: ignore[attr-defined]
     monkeypatch.setattr(importlib, "import_module", lambda name: module)
     server, url, error = await app_module._start_api(engine, engine.settings)
-    assert isinstance(server, Running) and url == "http://127.0.0.1:1234" and error is None
+    assert isinstance(server, Running)
+    assert url == "http://127.0.0.1:1234"
+    assert error is None
 
 
 def test_frozen_clock_is_five_seconds_into_job_one() -> None:
     from tests.fakes import EPOCH
 
     assert FROZEN_NOW - (EPOCH.timestamp() + 60) == 5
+
+
+def test_importing_the_app_loads_no_storage_orm_or_downloader() -> None:
+    """The UI reaches the engine only through its public surface, and starts without the ORM."""
+    import subprocess
+    import sys
+
+    code = "import sys, tuiapp.app; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "textual" in loaded
+    for module in ("tuiapp.storage", "tuiapp.models", "tortoise", "yt_dlp", "tuiapp.sources"):
+        assert module not in loaded, module

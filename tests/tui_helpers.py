@@ -48,11 +48,11 @@ def make_app(
 
 
 async def wait_until(
-    pilot: Pilot[None], check: Callable[[], bool], timeout: float = 5.0, what: str = ""
+    pilot: Pilot[None], check: Callable[[], bool], limit: float = 5.0, what: str = ""
 ) -> None:
-    """Let the app run until ``check()`` holds; fail after ``timeout`` seconds."""
+    """Let the app run until ``check()`` holds; fail after ``limit`` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while not check():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")

@@ -71,7 +71,13 @@ class TuiApp(App[None]):
         Binding("f3", "dashboard", "Board", tooltip="Progress of the job", id="app.dashboard"),
         Binding("f4", "history", "History", tooltip="Every job so far", id="app.history"),
         Binding(
-            "ctrl+q", "quit", "Quit", tooltip="Leave (running jobs are cancelled)", id="app.quit"
+            "ctrl+q",
+            "quit",
+            "Quit",
+            tooltip="Leave (running jobs are cancelled)",
+            id="app.quit",
+            show=False,
+            priority=True,
         ),
     ]
 

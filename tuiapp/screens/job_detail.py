@@ -64,7 +64,7 @@ class JobDetailScreen(TuiScreen):
         Binding(
             "w",
             "watch_job",
-            "Dashboard",
+            "Follow",
             tooltip="Follow this job on the dashboard",
             id="job.watch",
         ),
