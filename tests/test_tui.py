@@ -638,3 +638,21 @@ def test_importing_the_app_loads_no_storage_orm_or_downloader() -> None:
     assert "textual" in loaded
     for module in ("tuiapp.storage", "tuiapp.models", "tortoise", "yt_dlp", "tuiapp.sources"):
         assert module not in loaded, module
+
+
+async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Path) -> None:
+    """The dashboard rebuilds its panes for a new job; focus must land on one of the new panes."""
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_job_by_keys(pilot, "cats")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await wait_until(pilot, lambda: isinstance(app.screen.focused, SourcePane), what="focus")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new job")
+        await pilot.press(*"dogs", "enter")
+        await wait_until(pilot, lambda: app.board.current == 2, what="second job")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await pilot.pause(0.3)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: ("cancel", 2, "picsum") in engine.calls, what="cancel")

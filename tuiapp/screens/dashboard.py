@@ -56,6 +56,8 @@ class DashboardScreen(TuiScreen):
     def __init__(self) -> None:
         super().__init__()
         self._shown: tuple[int, tuple[str, ...]] | None = None
+        self._panes: list[SourcePane] = []
+        """The panes of the job shown (old ones may linger in the DOM while being removed)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -83,6 +85,7 @@ class DashboardScreen(TuiScreen):
         if job is None:
             if self._shown is not None:
                 self._shown = None
+                self._panes = []
                 panes.remove_children()
             bar.clear()
             return
@@ -90,11 +93,12 @@ class DashboardScreen(TuiScreen):
         if shape != self._shown:
             self._shown = shape
             panes.remove_children()
-            panes.mount_all(SourcePane(view) for view in job.sources.values())
-            if self.focused is None:
-                self.call_after_refresh(self._focus_first_pane)
+            self._panes = [SourcePane(view) for view in job.sources.values()]
+            panes.mount_all(self._panes)
+            # The old panes (and maybe the focus) go once removed: focus a new one after that.
+            self.call_after_refresh(self._focus_first_pane)
         else:
-            for pane in panes.query(SourcePane):
+            for pane in self._panes:
                 view = job.sources.get(pane.source_name)
                 if view is not None:
                     pane.view = view
@@ -110,14 +114,17 @@ class DashboardScreen(TuiScreen):
             size=size,
         )
 
+    def _current_panes(self) -> list[SourcePane]:
+        return list(self._panes)
+
     def _focus_first_pane(self) -> None:
-        panes = self.query(SourcePane)
-        if panes and self.focused is None:
-            panes.first().focus()
+        panes = self._current_panes()
+        if panes and self.focused not in panes:
+            panes[0].focus()
 
     def action_cancel_source(self) -> None:
         pane = self.focused
-        if isinstance(pane, SourcePane):
+        if isinstance(pane, SourcePane) and pane in self._current_panes():
             pane.action_request_cancel()
         else:
             self.notify("Move to a source pane first (Tab)", severity="warning")

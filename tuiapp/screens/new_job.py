@@ -71,6 +71,7 @@ class NewJobScreen(TuiScreen):
     def _route_url(self, event: Input.Changed) -> None:
         route = self.query_one("#route", Label)
         text = event.value.strip()
+        route.set_class(looks_like_url(text), "-shown")
         if not looks_like_url(text):
             route.update("")
             return
