@@ -1,0 +1,658 @@
+"""The terminal UI driven by keys against a scripted fake engine: every screen and key path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.geometry import Region
+from textual.widgets import DataTable, Input, Label, Static
+
+from tests.images import png
+from tests.tui_helpers import FROZEN_NOW, fake_engine, make_app, wait_until
+from tuiapp import events as ev
+from tuiapp import messages as msg
+from tuiapp.board import Board, SourceView
+from tuiapp.bridge import to_message
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.screens import (
+    AssetViewScreen,
+    ConfirmModal,
+    DashboardScreen,
+    ExportModal,
+    HelpModal,
+    HistoryScreen,
+    JobDetailScreen,
+    NewJobScreen,
+)
+from tuiapp.widgets import ImagePreview, JobBar, SourcePane, SourcePicker
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+    from textual.message import Message
+    from textual.pilot import Pilot
+    from textual.widget import Widget
+
+    from tests.fakes import FakeEngine
+    from tuiapp.app import TuiApp
+
+
+def panes(app: TuiApp) -> dict[str, SourcePane]:
+    return {p.source_name: p for p in app.screen.query(SourcePane)}
+
+
+def widget_text(widget: Widget) -> str:
+    """What a widget shows on screen, as plain text lines."""
+    width, height = widget.size
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, width, height)))
+
+
+def pane_text(pane: SourcePane) -> str:
+    return str(pane.render())
+
+
+def notes(app: TuiApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def start_job_by_keys(pilot: Pilot[None], query: str, ticks: int = 1) -> None:
+    """Type the query, tick the first ``ticks`` sources, go back to the query and press Enter."""
+    await pilot.press(*query, "tab")
+    for i in range(ticks):
+        await pilot.press("space")
+        if i < ticks - 1:
+            await pilot.press("down")
+    await pilot.press("shift+tab", "enter")
+
+
+# --- the bridge and the board ---------------------------------------------------------------
+
+
+def test_every_engine_event_becomes_a_message() -> None:
+    pairs: list[tuple[ev.Event, type[Message]]] = [
+        (
+            ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=4, owner_id=None),
+            msg.JobQueued,
+        ),
+        (ev.JobStarted(timeout=9.0, job_id=4, owner_id=None), msg.JobRunning),
+        (
+            ev.SourceStarted(source="a", state="searching", job_id=4, owner_id=None),
+            msg.SourceUpdated,
+        ),
+        (
+            ev.SourceProgress(
+                source="a",
+                state="downloading",
+                found=1,
+                stored=0,
+                failed=0,
+                bytes=5,
+                speed=1.0,
+                job_id=4,
+                owner_id=None,
+            ),
+            msg.SourceUpdated,
+        ),
+        (
+            ev.TransferProgress(
+                source="a", item="u", downloaded=1, total=2, job_id=4, owner_id=None
+            ),
+            msg.TransferUpdated,
+        ),
+        (
+            ev.AssetStored(
+                source="a",
+                asset_id=1,
+                url="u",
+                title=None,
+                mime="image/png",
+                size=3,
+                sha256="0",
+                deduplicated=False,
+                job_id=4,
+                owner_id=None,
+            ),
+            msg.AssetAdded,
+        ),
+        (
+            ev.ItemFailed(
+                source="a", url="u", error="bad", error_code="x", job_id=4, owner_id=None
+            ),
+            msg.ItemRejected,
+        ),
+        (
+            ev.SourceFinished(
+                source="a",
+                state="failed",
+                found=1,
+                stored=0,
+                failed=1,
+                bytes=0,
+                error="boom",
+                error_code="x",
+                job_id=4,
+                owner_id=None,
+            ),
+            msg.SourceUpdated,
+        ),
+        (
+            ev.JobFinished(
+                state="done", stored=0, failed=1, bytes=0, elapsed=1.0, job_id=4, owner_id=None
+            ),
+            msg.JobEnded,
+        ),
+        (ev.JobDeleted(job_id=4, owner_id=None), msg.JobRemoved),
+    ]
+    assert {type(e) for e, _ in pairs} == set(ev.EVENT_TYPES.values())
+    for event, kind in pairs:
+        message = to_message(event)
+        assert isinstance(message, kind), event
+        assert getattr(message, "job_id", None) == 4
+
+
+def test_progress_replaces_progress_but_never_a_final_source_update() -> None:
+    older = msg.SourceUpdated(1, "a", "downloading", 1, 0, 0, 10, 5.0)
+    newer = msg.SourceUpdated(1, "a", "downloading", 2, 1, 0, 20, 5.0)
+    other_source = msg.SourceUpdated(1, "b", "downloading", 2, 1, 0, 20, 5.0)
+    final = msg.SourceUpdated(1, "a", "failed", 2, 1, 1, 20, 0.0, error="boom", final=True)
+    assert older.can_replace(newer)
+    assert not older.can_replace(other_source)
+    assert not final.can_replace(newer), "a progress message must not swallow the end state"
+    assert msg.TransferUpdated(1, "a", "u1", 1, 9).can_replace(
+        msg.TransferUpdated(1, "a", "u2", 1, 9)
+    )
+
+
+def test_board_keeps_a_sources_error_and_totals() -> None:
+    board = Board(default_timeout=60.0)
+    assert board.apply(msg.JobQueued(1, "q", ("a", "b"), 5))
+    board.apply(msg.JobRunning(1, 1000.0, 60.0))
+    board.apply(msg.SourceUpdated(1, "a", "downloading", 3, 2, 0, 2048, 100.0))
+    assert not board.apply(msg.ItemRejected(1, "b", "http://x/y.png", "HTTP 404"))
+    assert board.apply(msg.SourceUpdated(1, "b", "failed", 1, 0, 1, 0, 0.0, "blocked", final=True))
+    job = board.jobs[1]
+    assert job.sources["a"] == SourceView("a", "downloading", 3, 2, 0, 2048, 100.0)
+    assert job.sources["b"].error == "blocked"
+    assert job.sources["b"].last_item_error == "y.png: HTTP 404"
+    assert job.totals() == (2, 1, 2048)
+    assert job.elapsed_at(1012.5) == 12.5
+    board.apply(msg.JobEnded(1, "done", 2, 1, 2048, 14.0, None))
+    assert job.finished
+    assert job.elapsed_at(99999.0) == 14.0
+
+
+# --- new job ------------------------------------------------------------------------------
+
+
+async def test_typing_a_query_ticking_a_source_and_enter_starts_the_job(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    seen: list[Message] = []
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        assert isinstance(app.screen, NewJobScreen)
+        await start_job_by_keys(pilot, "cats", ticks=2)
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
+        assert engine.calls == [("submit", "cats", ("picsum", "robohash"), 10)]
+        assert app.board.current == 1
+        assert any(isinstance(m, msg.JobQueued) and m.job_id == 1 for m in seen)
+        await wait_until(pilot, lambda: set(panes(app)) == {"picsum", "robohash"}, what="panes")
+
+
+async def test_the_count_field_sets_files_per_source(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"owls", "tab", "space", "tab", "backspace", "backspace", "3", "enter")
+        await wait_until(pilot, lambda: bool(engine.calls), what="submit")
+        assert engine.calls == [("submit", "owls", ("picsum",), 3)]
+
+
+async def test_a_url_preselects_the_source_that_takes_it(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = app.screen.query_one(SourcePicker)
+        picker.set_selected(["robohash"])
+        await pilot.press(*"https://picsum.photos/id/5/200/300")
+        await pilot.pause()
+        assert picker.selected == ("picsum",)
+        assert "goes to picsum" in str(app.screen.query_one("#route", Label).render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(engine.calls), what="submit")
+        assert engine.calls[0][2] == ("picsum",)
+
+
+async def test_sources_without_their_key_are_marked_and_cannot_be_ticked(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)):
+        picker = app.screen.query_one(SourcePicker)
+        prompt = str(picker.get_option("pexels").prompt)
+        assert "set PEXELS_API_KEY" in prompt
+        assert picker.get_option("pexels").disabled
+        picker.toggle("pexels")
+        assert picker.selected == ()
+        headings = [str(o.prompt) for o in picker.options if o.id is None]
+        assert headings == ["Image generators", "Image search"]
+
+
+async def test_enter_without_a_source_warns_and_submits_nothing(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"cats", "enter")
+        await pilot.pause()
+        assert engine.calls == []
+        assert any("pick at least one source" in n for n in notes(app))
+        assert isinstance(app.screen.focused, SourcePicker)
+
+
+# --- dashboard ----------------------------------------------------------------------------
+
+
+async def follow_running_job(pilot: Pilot[None], app: TuiApp, engine: FakeEngine) -> None:
+    engine.add_job("cats", ("picsum", "robohash", "openverse"))
+    engine.start(1)
+    await wait_until(pilot, lambda: 1 in app.board.jobs, what="job on the board")
+    app.follow_job(1)
+    await wait_until(pilot, lambda: len(panes(app)) == 3, what="three panes")
+
+
+async def test_panes_show_state_counters_bytes_and_errors_in_words(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await follow_running_job(pilot, app, engine)
+        engine.progress(1, "picsum", found=7, stored=4, failed=1, size=2_500_000, speed=512_000)
+        engine.finish_source(1, "robohash", SourceState.BLOCKED, error="a captcha page came back")
+        engine.finish_source(1, "openverse", SourceState.TIMED_OUT, error="SOURCE_TIMEOUT (30 s)")
+        await wait_until(pilot, lambda: panes(app)["picsum"].view.stored == 4, what="progress")  # type: ignore[union-attr]
+        await pilot.pause(0.3)
+        p = panes(app)
+        text = pane_text(p["picsum"])
+        assert "7 found  4 stored  1 failed" in text
+        assert "2.5 MB  512.0 kB/s" in text
+        assert p["picsum"].border_subtitle == "downloading"
+        assert p["picsum"].has_class("-active")
+        assert "a captcha page came back" in pane_text(p["robohash"])
+        assert p["robohash"].border_subtitle == "blocked"
+        assert p["robohash"].has_class("-failed")
+        assert p["openverse"].border_subtitle == "timed out"
+        bar = str(app.screen.query_one(JobBar).render())
+        assert "Job 1 “cats” running" in bar
+        assert "00:05 / 01:00" in bar
+
+
+async def test_c_cancels_the_focused_source_and_x_the_whole_job(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    seen: list[Message] = []
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        await follow_running_job(pilot, app, engine)
+        await wait_until(pilot, lambda: isinstance(app.screen.focused, SourcePane), what="focus")
+        await pilot.press("tab")
+        focused = app.screen.focused
+        assert isinstance(focused, SourcePane)
+        assert focused.source_name == "robohash"
+        await pilot.press("c")
+        await wait_until(pilot, lambda: ("cancel", 1, "robohash") in engine.calls, what="cancel")
+        assert any(
+            isinstance(m, SourcePane.CancelRequested) and m.source == "robohash" for m in seen
+        )
+        await wait_until(
+            pilot, lambda: panes(app)["robohash"].border_subtitle == "cancelled", what="state"
+        )
+        await pilot.press("x")
+        await wait_until(pilot, lambda: ("cancel", 1, None) in engine.calls, what="cancel job")
+        await wait_until(pilot, lambda: app.board.jobs[1].state == "cancelled", what="ended")
+        assert any("Job 1 cancelled" in n for n in notes(app))
+
+
+async def test_seventeen_busy_sources_are_coalesced_and_end_exact(tmp_path: Path) -> None:
+    """A flood of progress reaches the app coalesced, and panes end on the last numbers."""
+    engine = fake_engine(tmp_path)
+    names = tuple(f"s{i:02d}" for i in range(17))
+    updates: list[msg.SourceUpdated] = []
+    app = make_app(engine)
+
+    def hook(message: Message) -> None:
+        if isinstance(message, msg.SourceUpdated) and not message.final:
+            updates.append(message)
+
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        engine.add_job("flood", names)
+        engine.start(1)
+        await wait_until(pilot, lambda: 1 in app.board.jobs, what="job")
+        app.follow_job(1)
+        await wait_until(pilot, lambda: len(panes(app)) == 17, what="17 panes")
+        pushed = 0
+        for step in range(1, 101):
+            for name in names:
+                engine.progress(1, name, found=step, stored=step, size=step * 1000, speed=1e6)
+                pushed += 1
+            if step % 25 == 0:
+                await pilot.pause()
+        await wait_until(
+            pilot,
+            lambda: all(p.view is not None and p.view.stored == 100 for p in panes(app).values()),
+            what="final counters",
+        )
+        assert len(updates) < pushed / 4, (
+            f"{len(updates)} of {pushed} progress updates reached the UI"
+        )
+
+
+async def test_an_idle_dashboard_follows_a_job_submitted_elsewhere(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        assert "No job yet" in str(app.screen.query_one(JobBar).render())
+        engine.add_job("from the API", ("picsum",))  # as the HTTP API would
+        await wait_until(pilot, lambda: set(panes(app)) == {"picsum"}, what="pane")
+        assert "from the API" in str(app.screen.query_one(JobBar).render())
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def history_ids(app: TuiApp) -> list[str]:
+    table = app.screen.query_one("#jobs", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def test_history_lists_jobs_live_filters_and_opens_details(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("red cars", ("picsum",), state=JobState.DONE, announce=False)
+    engine.add_job("blue boats", ("robohash",), state=JobState.FAILED, announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+        await wait_until(pilot, lambda: history_ids(app) == ["2", "1"], what="rows")
+        engine.add_job("green trees", ("picsum",))  # submitted through the HTTP API
+        await wait_until(pilot, lambda: history_ids(app) == ["3", "2", "1"], what="live row")
+        await pilot.press("slash", *"robo")
+        await wait_until(pilot, lambda: history_ids(app) == ["2"], what="filtered")
+        await pilot.press("enter")  # back to the table
+        assert isinstance(app.screen.focused, DataTable)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        assert isinstance(app.screen, JobDetailScreen)
+        assert app.screen.job_id == 2
+
+
+async def test_r_reruns_the_selected_job(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("red cars", ("picsum",), state=JobState.DONE, announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: history_ids(app) == ["1"], what="rows")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: ("rerun", 1) in engine.calls, what="rerun")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="follow")
+        assert app.board.current == 2
+        assert engine.jobs[2].rerun_of == 1
+
+
+async def test_d_deletes_only_after_yes(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("red cars", ("picsum",), state=JobState.DONE, announce=False)
+    engine.add_job("blue boats", ("picsum",), state=JobState.DONE, announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: history_ids(app) == ["2", "1"], what="rows")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        assert ("delete", 2) not in engine.calls
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: history_ids(app) == ["1"], what="row gone")
+        assert ("delete", 2) in engine.calls
+
+
+# --- job detail, file view, export --------------------------------------------------------
+
+
+def stored_job(engine: FakeEngine) -> None:
+    engine.add_job("cats", ("picsum",), announce=False)
+    engine.store(
+        1,
+        "picsum",
+        png(40, 30, seed=1),
+        title="Cat one",
+        width=40,
+        height=30,
+        author="Ann",
+        license="CC0",
+    )
+    engine.store(
+        1,
+        "picsum",
+        png(30, 40, seed=2),
+        title="Cat two",
+        width=30,
+        height=40,
+        author="Bo",
+        license="CC BY 4.0",
+    )
+    engine.store(1, "picsum", b"\x00\x00\x00\x18ftypmp42", title="A clip", mime="video/mp4")
+    engine.finish_job(1)
+
+
+async def test_job_detail_lists_files_with_size_dimensions_author_licence(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    stored_job(engine)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, JobDetailScreen) and len(app.screen.assets) == 3,
+            what="assets",
+        )
+        await pilot.pause()
+        table = app.screen.query_one("#assets", DataTable)
+        first = [str(c) for c in table.get_row_at(0)]
+        assert first[1:] == ["picsum", first[2], "40×30", "Cat one", "Ann", "CC0"]
+        assert first[2].endswith(" B") or first[2].endswith("kB")
+        summary = widget_text(app.screen.query_one("#job-summary", Static))
+        assert "Job 1" in summary
+        assert "done" in summary
+
+
+async def test_file_view_previews_images_and_steps_through_files(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    stored_job(engine)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, JobDetailScreen) and bool(app.screen.assets),
+            what="assets",
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AssetViewScreen), what="file")
+        preview = app.screen.query_one(ImagePreview)
+        await wait_until(pilot, lambda: preview.image is not None, what="decoded image")
+        assert preview.image is not None
+        assert preview.image.size == (40, 30)
+        strip = preview.render_line(0)
+        assert "▀" in strip.text
+        info = widget_text(app.screen.query_one("#asset-info", Static))
+        assert "CC0" in info
+        assert "Ann" in info
+        await pilot.press("n", "n")
+        await wait_until(
+            pilot,
+            lambda: (
+                "No preview for video/mp4"
+                in str(app.screen.query_one("#preview-note", Static).render())
+            ),
+            what="no preview note",
+        )
+        assert app.screen.query_one(ImagePreview).image is None
+        await pilot.press("escape")
+        assert isinstance(app.screen, JobDetailScreen)
+
+
+async def test_e_exports_the_job_into_the_folder_typed(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    stored_job(engine)
+    target = tmp_path / "out"
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), what="dialog")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: ("export", 1, target) in engine.calls, what="export")
+        await wait_until(
+            pilot, lambda: any("3 files written" in n for n in notes(app)), what="note"
+        )
+        assert len(list(target.iterdir())) == 3
+
+
+# --- help, palette, API status ------------------------------------------------------------
+
+
+async def test_f1_shows_every_screens_keys(tmp_path: Path) -> None:
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpModal), what="help")
+        text = " ".join(widget_text(s) for s in app.screen.query(Static))
+        for words in (
+            "Cancel the source of the focused pane",
+            "Run the selected job again",
+            "Write the files into a folder",
+            "Start a new job",
+        ):
+            assert words in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, NewJobScreen)
+
+
+async def test_palette_commands_run_the_screens_actions(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await follow_running_job(pilot, app, engine)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"cancel job")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: ("cancel", 1, None) in engine.calls, what="cancel")
+
+
+async def test_the_palette_offers_only_the_current_screens_commands(tmp_path: Path) -> None:
+    from tuiapp.commands import COMMANDS
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        screen_actions = {a for owner, a, _, _ in COMMANDS if owner == "HistoryScreen"}
+        for action in screen_actions:
+            assert hasattr(app.screen, f"action_{action}")
+        labels = {label for _, _, label, _ in COMMANDS}
+        assert all(": " in label for label in labels)
+
+
+async def test_the_api_address_or_why_it_did_not_start_is_shown(tmp_path: Path) -> None:
+    app = make_app(fake_engine(tmp_path), api_url="http://127.0.0.1:9999", user_name="ann")
+    async with app.run_test(size=(80, 24)):
+        assert app.sub_title == "as ann · API http://127.0.0.1:9999"
+    app = make_app(fake_engine(tmp_path), api_url=None, api_error="OSError: address in use")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.sub_title == "as guest · API off"
+        assert any("address in use" in n for n in notes(app))
+
+
+async def test_starting_the_api_reports_errors_instead_of_raising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import types
+
+    from tuiapp import app as app_module
+
+    engine = fake_engine(tmp_path)
+
+    def missing(name: str) -> types.ModuleType:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    server, url, error = await app_module._start_api(engine, engine.settings)
+    assert server is None
+    assert url is None
+    assert error is not None
+    assert "tuiapp.server" in error
+
+    class Running:
+        url = "http://127.0.0.1:1234"
+
+    async def start_server(engine: object, host: str, port: int) -> Running:
+        assert (host, port) == ("127.0.0.1", 8765)
+        return Running()
+
+    module = types.ModuleType("tuiapp.server")
+    module.start_server = start_server  # type: ignore[attr-defined]
+    monkeypatch.setattr(importlib, "import_module", lambda name: module)
+    server, url, error = await app_module._start_api(engine, engine.settings)
+    assert isinstance(server, Running)
+    assert url == "http://127.0.0.1:1234"
+    assert error is None
+
+
+def test_frozen_clock_is_five_seconds_into_job_one() -> None:
+    from tests.fakes import EPOCH
+
+    assert FROZEN_NOW - (EPOCH.timestamp() + 60) == 5
+
+
+def test_importing_the_app_loads_no_storage_orm_or_downloader() -> None:
+    """The UI reaches the engine only through its public surface, and starts without the ORM."""
+    import subprocess
+    import sys
+
+    code = "import sys, tuiapp.app; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "textual" in loaded
+    for module in ("tuiapp.storage", "tuiapp.models", "tortoise", "yt_dlp", "tuiapp.sources"):
+        assert module not in loaded, module
+
+
+async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Path) -> None:
+    """The dashboard rebuilds its panes for a new job; focus must land on one of the new panes."""
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_job_by_keys(pilot, "cats")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await wait_until(pilot, lambda: isinstance(app.screen.focused, SourcePane), what="focus")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new job")
+        await pilot.press(*"dogs", "enter")
+        await wait_until(pilot, lambda: app.board.current == 2, what="second job")
+        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await pilot.pause(0.3)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: ("cancel", 2, "picsum") in engine.calls, what="cancel")

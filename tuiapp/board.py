@@ -1,0 +1,194 @@
+"""What the UI knows about jobs between engine calls: live per-source counters, kept by the app.
+
+The app applies every bridge message to one :class:`Board`; the dashboard redraws from it on a
+timer, so a burst of progress costs a few dictionary writes, not a redraw per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from tuiapp import messages as msg
+from tuiapp.jobs import TERMINAL_JOB_STATES, JobState
+
+if TYPE_CHECKING:
+    from textual.message import Message
+
+    from tuiapp.jobs import JobInfo
+
+__all__ = ["Board", "JobView", "SourceView"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    """One source of one job as a pane shows it (frozen: a pane redraws only when it changes)."""
+
+    name: str
+    state: str = "queued"
+    found: int = 0
+    stored: int = 0
+    failed: int = 0
+    bytes: int = 0
+    speed: float = 0.0
+    error: str | None = None
+    """Why the source failed, timed out or was blocked."""
+    last_item_error: str | None = None
+    """The latest file that could not be stored, and why."""
+    transfer: tuple[str, int, int | None] | None = None
+    """The latest file in flight: (url, bytes so far, total bytes or None)."""
+
+
+@dataclass(slots=True)
+class JobView:
+    id: int
+    query: str
+    count: int
+    sources: dict[str, SourceView]
+    state: str = JobState.QUEUED.value
+    started_at: float | None = None
+    """Wall-clock start (seconds since the epoch); None while queued."""
+    elapsed: float | None = None
+    """Seconds the job ran, once it has finished."""
+    timeout: float = 300.0
+    stored: int = 0
+    bytes: int = 0
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in {s.value for s in TERMINAL_JOB_STATES}
+
+    def elapsed_at(self, now: float) -> float:
+        if self.elapsed is not None:
+            return self.elapsed
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, now - self.started_at)
+
+    def totals(self) -> tuple[int, int, int]:
+        """(stored, failed, bytes) over every source."""
+        views = self.sources.values()
+        return (
+            sum(s.stored for s in views),
+            sum(s.failed for s in views),
+            sum(s.bytes for s in views),
+        )
+
+
+@dataclass(slots=True)
+class Board:
+    """Jobs seen in this session, newest last; ``current`` is the one the dashboard follows."""
+
+    default_timeout: float = 300.0
+    jobs: dict[int, JobView] = field(default_factory=dict)
+    current: int | None = None
+
+    def load(self, info: JobInfo) -> JobView:
+        """Take a job's state from the engine (replacing what the board had)."""
+        started = info.started_at.timestamp() if info.started_at else None
+        elapsed = None
+        if info.finished_at is not None and info.started_at is not None:
+            elapsed = (info.finished_at - info.started_at).total_seconds()
+        elif info.state in TERMINAL_JOB_STATES:
+            elapsed = 0.0
+        view = JobView(
+            id=info.id,
+            query=info.query,
+            count=info.count,
+            sources={
+                s.source: SourceView(
+                    s.source,
+                    s.state.value,
+                    s.found,
+                    s.stored,
+                    s.failed,
+                    s.bytes,
+                    error=s.error,
+                )
+                for s in info.sources
+            },
+            state=info.state.value,
+            started_at=started,
+            elapsed=elapsed,
+            timeout=self.default_timeout,
+            stored=info.stored,
+            bytes=info.bytes,
+            error=info.error,
+        )
+        self.jobs[info.id] = view
+        return view
+
+    def apply(self, message: Message) -> bool:
+        """Apply one bridge message. Returns True when a job's life changed (not mere progress)."""
+        match message:
+            case msg.JobQueued():
+                self.jobs[message.job_id] = JobView(
+                    message.job_id,
+                    message.query,
+                    message.count,
+                    {name: SourceView(name) for name in message.sources},
+                    timeout=self.default_timeout,
+                )
+                return True
+            case msg.JobRunning():
+                job = self.jobs.get(message.job_id)
+                if job is not None:
+                    job.state = JobState.RUNNING.value
+                    job.started_at = message.started_at
+                    job.timeout = message.timeout
+                return True
+            case msg.SourceUpdated():
+                job = self.jobs.get(message.job_id)
+                if job is None:
+                    return False
+                old = job.sources.get(message.source) or SourceView(message.source)
+                job.sources[message.source] = replace(
+                    old,
+                    state=message.state,
+                    found=message.found,
+                    stored=message.stored,
+                    failed=message.failed,
+                    bytes=message.bytes,
+                    speed=message.speed,
+                    error=message.error if message.final else old.error,
+                    transfer=None if message.final else old.transfer,
+                )
+                return message.final
+            case msg.TransferUpdated():
+                job = self.jobs.get(message.job_id)
+                view = job.sources.get(message.source) if job else None
+                if job is not None and view is not None:
+                    job.sources[message.source] = replace(
+                        view, transfer=(message.item, message.downloaded, message.total)
+                    )
+                return False
+            case msg.ItemRejected():
+                job = self.jobs.get(message.job_id)
+                view = job.sources.get(message.source) if job else None
+                if job is not None and view is not None:
+                    job.sources[message.source] = replace(
+                        view, last_item_error=f"{message.url.rsplit('/', 1)[-1]}: {message.error}"
+                    )
+                return False
+            case msg.AssetAdded():
+                return True
+            case msg.JobEnded():
+                job = self.jobs.get(message.job_id)
+                if job is not None:
+                    job.state = message.state
+                    job.elapsed = message.elapsed
+                    job.stored = message.stored
+                    job.bytes = message.bytes
+                    job.error = message.error
+                    job.sources = {
+                        name: replace(view, speed=0.0, transfer=None)
+                        for name, view in job.sources.items()
+                    }
+                return True
+            case msg.JobRemoved():
+                self.jobs.pop(message.job_id, None)
+                if self.current == message.job_id:
+                    self.current = None
+                return True
+        return False

@@ -1,0 +1,77 @@
+"""The part of the engine the terminal UI calls, as a Protocol (tests drive the UI with a fake)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+    from types import TracebackType
+
+    from tuiapp.config import Settings
+    from tuiapp.events import Event
+    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, SourceInfo
+
+__all__ = ["EngineClient", "EventStream"]
+
+
+class EventStream(Protocol):
+    """A subscription to engine events (``tuiapp.bus.Subscription`` satisfies it)."""
+
+    @property
+    def overflowed(self) -> bool: ...
+
+    def __enter__(self) -> EventStream: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[Event]: ...
+
+    def close(self) -> None: ...
+
+
+class EngineClient(Protocol):
+    """What the TUI needs of :class:`tuiapp.engine.Engine`; every call is owner-scoped."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def sources(self) -> list[SourceInfo]: ...
+
+    def source_for_url(self, url: str) -> str | None: ...
+
+    def subscribe(self, *, owner: int | None = None) -> EventStream: ...
+
+    async def submit(self, spec: JobSpec, owner: int | None = None) -> JobInfo: ...
+
+    async def cancel(
+        self, job_id: int, owner: int | None, source: str | None = None
+    ) -> JobInfo: ...
+
+    async def rerun(self, job_id: int, owner: int | None) -> JobInfo: ...
+
+    async def get_job(self, job_id: int, owner: int | None) -> JobInfo: ...
+
+    async def list_jobs(
+        self, owner: int | None, *, limit: int = 100, offset: int = 0
+    ) -> list[JobInfo]: ...
+
+    async def delete_job(self, job_id: int, owner: int | None) -> None: ...
+
+    async def list_assets(
+        self, owner: int | None, *, job_id: int | None = None, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]: ...
+
+    async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo: ...
+
+    async def read_asset(
+        self, asset_id: int, owner: int | None
+    ) -> tuple[AssetInfo, AsyncIterator[bytes]]: ...
+
+    async def export_job(self, job_id: int, owner: int | None, directory: Path) -> list[Path]: ...

@@ -1,0 +1,23 @@
+"""The app's screens: one module each; modals end in ``Modal``."""
+
+from __future__ import annotations
+
+from tuiapp.screens.asset_view import AssetViewScreen
+from tuiapp.screens.confirm import ConfirmModal
+from tuiapp.screens.dashboard import DashboardScreen
+from tuiapp.screens.export import ExportModal
+from tuiapp.screens.help import HelpModal
+from tuiapp.screens.history import HistoryScreen
+from tuiapp.screens.job_detail import JobDetailScreen
+from tuiapp.screens.new_job import NewJobScreen
+
+__all__ = [
+    "AssetViewScreen",
+    "ConfirmModal",
+    "DashboardScreen",
+    "ExportModal",
+    "HelpModal",
+    "HistoryScreen",
+    "JobDetailScreen",
+    "NewJobScreen",
+]

@@ -1,0 +1,115 @@
+"""The new job screen: search words or a URL, the sources to ask, how many files each."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Label
+
+from tuiapp.errors import TuiappError
+from tuiapp.jobs import JobSpec
+from tuiapp.screens.base import TuiScreen
+from tuiapp.widgets.source_picker import SourcePicker
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+__all__ = ["NewJobScreen"]
+
+DEFAULT_COUNT = 10
+
+
+def looks_like_url(text: str) -> bool:
+    return text.strip().lower().startswith(("http://", "https://"))
+
+
+class NewJobScreen(TuiScreen):
+    """Type a query, tick sources, press Enter: the job starts and the dashboard follows it."""
+
+    TITLE = "New job"
+    BINDING_GROUP_TITLE = "New job"
+    AUTO_FOCUS = "#query"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+s",
+            "start_job",
+            "Start",
+            tooltip="Start the job with the ticked sources",
+            id="new_job.start",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+l",
+            "focus_sources",
+            "Sources",
+            tooltip="Move to the source list (Space ticks)",
+            id="new_job.sources",
+        ),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="new-job-form"):
+            yield Label("Search words or a URL, then Enter", classes="field-label")
+            yield Input(placeholder="e.g. mountains, or https://…", id="query")
+            yield Label("", id="route")
+            yield Label("Sources (↑↓ move, Space or Enter ticks)", classes="field-label")
+            yield SourcePicker(self.engine.sources(), id="sources")
+            with Horizontal(id="count-row"):
+                yield Label("Files per source ", classes="field-label")
+                yield Input(str(DEFAULT_COUNT), type="integer", id="count", max_length=4)
+        yield Footer()
+
+    @property
+    def picker(self) -> SourcePicker:
+        return self.query_one("#sources", SourcePicker)
+
+    @on(Input.Changed, "#query")
+    def _route_url(self, event: Input.Changed) -> None:
+        route = self.query_one("#route", Label)
+        text = event.value.strip()
+        route.set_class(looks_like_url(text), "-shown")
+        if not looks_like_url(text):
+            route.update("")
+            return
+        name = self.engine.source_for_url(text)
+        if name is None:
+            route.update("No source recognises this URL: tick the ones to try.")
+            return
+        route.update(f"This URL goes to {name}.")
+        if self.picker.selected != (name,):
+            self.picker.set_selected([name])
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_start_job()
+
+    def action_focus_sources(self) -> None:
+        self.picker.focus()
+
+    def action_start_job(self) -> None:
+        query = self.query_one("#query", Input).value.strip()
+        count_text = self.query_one("#count", Input).value.strip()
+        try:
+            count = int(count_text) if count_text else DEFAULT_COUNT
+            spec = JobSpec(query=query, sources=self.picker.selected, count=count)
+        except TuiappError as exc:
+            self.notify(str(exc), title="Cannot start", severity="warning")
+            if not query:
+                self.query_one("#query", Input).focus()
+            elif not self.picker.selected:
+                self.picker.focus()
+            return
+        except ValueError:
+            self.notify("Files per source must be a number", severity="warning")
+            return
+        self._submit(spec)
+
+    @work(exclusive=True, group="submit", exit_on_error=False, description="submit a job")
+    async def _submit(self, spec: JobSpec) -> None:
+        job = await self.engine.submit(spec, self.owner)
+        self.query_one("#query", Input).value = ""
+        self.tui.follow_job(job.id)

@@ -1,0 +1,41 @@
+"""Numbers as people read them: sizes, speeds, durations, states."""
+
+from __future__ import annotations
+
+__all__ = ["clock", "dimensions", "human_bytes", "human_speed", "state_words"]
+
+_UNITS = ("B", "kB", "MB", "GB", "TB")
+
+_STATE_WORDS = {"timed_out": "timed out"}
+
+
+def human_bytes(n: int | float) -> str:
+    """``1234567`` -> ``"1.2 MB"`` (decimal units, as download tools show them)."""
+    value = float(n)
+    for unit in _UNITS:
+        if abs(value) < 1000 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def human_speed(bytes_per_second: float) -> str:
+    return f"{human_bytes(bytes_per_second)}/s"
+
+
+def clock(seconds: float) -> str:
+    """``75.3`` -> ``"01:15"``; hours appear when needed."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def state_words(state: str) -> str:
+    """An engine state slug as words (``timed_out`` -> ``timed out``)."""
+    return _STATE_WORDS.get(state, state)
+
+
+def dimensions(width: int | None, height: int | None) -> str:
+    """``"1200x800"`` (with a multiplication sign), or empty when either is unknown."""
+    return f"{width}×{height}" if width and height else ""
