@@ -101,6 +101,10 @@ def test_every_engine_event_becomes_a_message() -> None:
             msg.TransferUpdated,
         ),
         (
+            ev.SourceNotice(source="a", message="49 of 50 requests left", job_id=4, owner_id=None),
+            msg.SourceNoted,
+        ),
+        (
             ev.AssetStored(
                 source="a",
                 asset_id=1,
@@ -656,3 +660,12 @@ async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Pa
         await pilot.pause(0.3)
         await pilot.press("c")
         await wait_until(pilot, lambda: ("cancel", 2, "picsum") in engine.calls, what="cancel")
+
+
+def test_a_source_notice_is_kept_for_its_pane() -> None:
+    from tuiapp.board import Board
+
+    board = Board()
+    board.apply(msg.JobQueued(7, "q", ("a",), 3))
+    board.apply(msg.SourceNoted(7, "a", "rate limit: 49 of 50 left"))
+    assert board.jobs[7].sources["a"].notice == "rate limit: 49 of 50 left"

@@ -137,6 +137,7 @@ class TuiApp(App[None]):
     @on(msg.TransferUpdated)
     @on(msg.AssetAdded)
     @on(msg.ItemRejected)
+    @on(msg.SourceNoted)
     @on(msg.JobRemoved)
     def _job_progress(
         self,
@@ -145,6 +146,7 @@ class TuiApp(App[None]):
         | msg.TransferUpdated
         | msg.AssetAdded
         | msg.ItemRejected
+        | msg.SourceNoted
         | msg.JobRemoved,
     ) -> None:
         self._apply(message, message.job_id)

@@ -35,6 +35,8 @@ class SourceView:
     """Why the source failed, timed out or was blocked."""
     last_item_error: str | None = None
     """The latest file that could not be stored, and why."""
+    notice: str | None = None
+    """The latest thing the source said (rate-limit status and the like)."""
     transfer: tuple[str, int, int | None] | None = None
     """The latest file in flight: (url, bytes so far, total bytes or None)."""
 
@@ -170,6 +172,12 @@ class Board:
                     job.sources[message.source] = replace(
                         view, last_item_error=f"{message.url.rsplit('/', 1)[-1]}: {message.error}"
                     )
+                return False
+            case msg.SourceNoted():
+                job = self.jobs.get(message.job_id)
+                view = job.sources.get(message.source) if job else None
+                if job is not None and view is not None:
+                    job.sources[message.source] = replace(view, notice=message.text)
                 return False
             case msg.AssetAdded():
                 return True

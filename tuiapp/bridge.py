@@ -72,6 +72,8 @@ def to_message(event: ev.Event) -> Message | None:
             )
         case ev.ItemFailed():
             return msg.ItemRejected(event.job_id, event.source, event.url, event.error)
+        case ev.SourceNotice():
+            return msg.SourceNoted(event.job_id, event.source, event.message)
         case ev.JobFinished():
             return msg.JobEnded(
                 event.job_id,

@@ -107,6 +107,15 @@ class ItemRejected(Message):
 
 
 @dataclass
+class SourceNoted(Message):
+    """A source said something for the user (rate-limit status, a fallback taken)."""
+
+    job_id: int
+    source: str
+    text: str
+
+
+@dataclass
 class JobEnded(Message):
     job_id: int
     state: str

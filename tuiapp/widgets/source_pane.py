@@ -85,6 +85,8 @@ class SourcePane(Widget, can_focus=True):
             text.append(view.error, style="bold red")
         elif view.last_item_error:
             text.append(view.last_item_error, style="yellow")
+        elif view.notice:
+            text.append(view.notice, style="dim")
         elif view.state == "queued":
             text.append("waiting for a free slot", style="dim")
         return text
