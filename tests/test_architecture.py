@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tuiapp import sources as registry
-from tuiapp.sources.base import Source
+
+if TYPE_CHECKING:
+    from tuiapp.sources.base import Source
 
 
 def _loaded_after(statement: str) -> set[str]:
@@ -45,5 +48,5 @@ def test_every_source_follows_the_conventions(cls: type[Source]) -> None:
 def test_unknown_source_names_the_known_ones() -> None:
     from tuiapp.errors import InvalidRequestError
 
-    with pytest.raises(InvalidRequestError, match="unknown source 'nope'.*picsum"):
+    with pytest.raises(InvalidRequestError, match=r"unknown source 'nope'.*picsum"):
         registry.get("nope")

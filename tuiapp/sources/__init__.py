@@ -16,6 +16,11 @@ MODULES: tuple[str, ...] = (
     "placeholder",
     "dummyimage",
     "robohash",
+    "youtube",
+    "dailymotion",
+    "vimeo",
+    "tiktok",
+    "twitch",
 )
 """Module names under ``tuiapp.sources``; each defines exactly one source named like its module."""
 
