@@ -17,6 +17,7 @@ yt-dlp is imported only when a listing or a download runs: listing the sources s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import mimetypes
@@ -55,8 +56,8 @@ if TYPE_CHECKING:
 __all__ = ["VideoOptions", "YtDlpSource", "clean_message", "error_for", "needs_merge"]
 
 REPORT_INTERVAL = 0.25
-"""Seconds between progress reports of one download (bytes moving are reported at least this
-often, so the engine's stall detection always sees life)."""
+"""Seconds between progress reports of one download. While bytes move they are reported at
+least this often, so the engine's stall detection sees life; a silent transfer reports nothing."""
 POLL_INTERVAL = 0.1
 """How often a waiting download coroutine looks at the cancel flag."""
 LISTING_SOCKET_TIMEOUT = 20.0
@@ -315,6 +316,37 @@ def _abort_class() -> type[_Abort]:
     return Abort
 
 
+@functools.cache
+def _ydl_class() -> type[Any]:
+    """yt-dlp's ``YoutubeDL`` that closes, when it closes, every response it opened.
+
+    Extractors leave responses open (the generic extractor reads only the headers of a video
+    file) and the HTTP downloader does not close its response when a hook aborts it; those stay
+    open until the garbage collector finds them, and the server keeps sending meanwhile.
+    """
+    import weakref
+
+    from yt_dlp import YoutubeDL
+
+    class ClosingYoutubeDL(YoutubeDL):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._open_responses: weakref.WeakSet[Any] = weakref.WeakSet()
+            super().__init__(*args, **kwargs)
+
+        def urlopen(self, req: Any) -> Any:
+            response = super().urlopen(req)
+            self._open_responses.add(response)
+            return response
+
+        def close(self) -> None:
+            for response in list(self._open_responses):
+                with contextlib.suppress(Exception):
+                    response.close()
+            super().close()
+
+    return ClosingYoutubeDL
+
+
 def _abort(error: SourceError) -> _Abort:
     exc = _abort_class()(error.message)
     exc.error = error
@@ -326,11 +358,13 @@ class _Log:
 
     def __init__(self, log: logging.Logger) -> None:
         self._log = log
-        self.too_large: str | None = None
+        self.too_large: int | None = None
+        """The size yt-dlp announced when it refused a file over ``max_filesize``."""
 
     def debug(self, msg: str) -> None:
         if "larger than max-filesize" in msg:
-            self.too_large = clean_message(msg.replace("[download]", ""))
+            match = re.search(r"\((\d+) bytes >", msg)
+            self.too_large = int(match[1]) if match else -1
         self._log.debug("%s", _ANSI.sub("", msg))
 
     def info(self, msg: str) -> None:
@@ -345,7 +379,12 @@ class _Log:
 
 
 class _Progress:
-    """yt-dlp's progress hook: throttled reports, the size limit, and the cancel flag.
+    """yt-dlp's progress hook, and the throttled reports made from what it saw.
+
+    The hook runs in the worker thread for every block: it checks the cancel flag and the size
+    limit and keeps the latest numbers. The download coroutine passes them on a few times a
+    second (:meth:`flush`), so a burst's last numbers are reported even when no block follows,
+    and a silent transfer reports nothing (which is how the engine sees a stall).
 
     Hook dicts may carry unknown ``status`` values and None totals. Bytes of files that already
     finished (video, then audio) are added to the count of the one in flight.
@@ -354,8 +393,10 @@ class _Progress:
     def __init__(self, tctx: TransferContext, max_size: int) -> None:
         self._tctx = tctx
         self._max_size = max_size
-        self._last = 0.0
         self._finished: dict[str, int] = {}
+        self._latest: dict[str, Any] | None = None
+        self._reported: dict[str, Any] | None = None
+        self._last = 0.0
 
     def __call__(self, status: Mapping[str, Any]) -> None:
         if self._tctx.cancelled():
@@ -363,32 +404,40 @@ class _Progress:
         state = status.get("status")
         if state not in ("downloading", "finished"):
             return
+        name = str(status.get("filename"))
         done = _int(status.get("downloaded_bytes")) or 0
         total = _int(status.get("total_bytes"))
         estimate = total if total is not None else _int(status.get("total_bytes_estimate"))
-        before = sum(n for name, n in self._finished.items() if name != status.get("filename"))
+        before = sum(n for f, n in self._finished.items() if f != name)
         if state == "finished":
-            self._finished[str(status.get("filename"))] = done
-        if before + done > self._max_size or (
-            total is not None and before + total > self._max_size
-        ):
+            self._finished[name] = done
+        if before + max(done, total or 0) > self._max_size:
             raise _abort(
                 TooLargeError(
                     f"the video is {before + max(done, total or 0):,} bytes or more,"
                     f" more than the limit {self._max_size:,}"
                 )
             )
+        # One assignment: the reading side sees the old dict or the new one, never half of one.
+        self._latest = {
+            "downloaded": before + done,
+            "total": None if estimate is None else before + estimate,
+            "speed": _float(status.get("speed")),
+            "eta": _float(status.get("eta")),
+            "fragment_index": _int(status.get("fragment_index")),
+            "fragment_count": _int(status.get("fragment_count")),
+        }
+
+    def flush(self, *, force: bool = False) -> None:
+        """Report the latest numbers if they changed, at most every ``REPORT_INTERVAL``."""
+        latest = self._latest
         now = time.monotonic()
-        if state == "finished" or now - self._last >= REPORT_INTERVAL:
+        if latest is None or latest is self._reported:
+            return
+        if force or now - self._last >= REPORT_INTERVAL:
             self._last = now
-            self._tctx.report(
-                downloaded=before + done,
-                total=None if estimate is None else before + estimate,
-                speed=_float(status.get("speed")),
-                eta=_float(status.get("eta")),
-                fragment_index=_int(status.get("fragment_index")),
-                fragment_count=_int(status.get("fragment_count")),
-            )
+            self._reported = latest
+            self._tctx.report(**latest)
 
     def retry_wait(self, n: int) -> float:
         """yt-dlp's back-off before retry ``n``; the one place a stalled download looks up."""
@@ -525,7 +574,6 @@ class YtDlpSource(Source):
     def _list_blocking(
         self, target: str, limit: int, opts: VideoOptions, ctx: SourceContext
     ) -> dict[str, Any] | None:
-        from yt_dlp import YoutubeDL
         from yt_dlp.utils import YoutubeDLError
 
         ctx.scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -543,7 +591,7 @@ class YtDlpSource(Source):
                     "format": "b/bv*/ba/w",
                 }
             )
-            with YoutubeDL(params) as ydl:
+            with _ydl_class()(params) as ydl:
                 try:
                     info = ydl.extract_info(target, download=False)
                 except YoutubeDLError as exc:
@@ -560,26 +608,37 @@ class YtDlpSource(Source):
         Raises:
             SourceError: what yt-dlp ran into, mapped (see :func:`error_for`).
         """
-        work = asyncio.ensure_future(asyncio.to_thread(self._download_blocking, url, opts, tctx))
+        max_size = min(tctx.max_size, opts.max_size or tctx.max_size)
+        progress = _Progress(tctx, max_size)
+        work = asyncio.ensure_future(
+            asyncio.to_thread(self._download_blocking, url, opts, tctx, progress, max_size)
+        )
         work.add_done_callback(_consume)
         while not work.done():
             await asyncio.wait({work}, timeout=POLL_INTERVAL)
-            if not work.done() and tctx.cancelled():
+            if work.done():
+                break
+            if tctx.cancelled():
                 raise FetchError(f"{url}: the download was stopped")
-        return work.result()
+            progress.flush()
+        result = work.result()
+        progress.flush(force=True)
+        return result
 
     def _download_blocking(
-        self, url: str, opts: VideoOptions, tctx: TransferContext
+        self,
+        url: str,
+        opts: VideoOptions,
+        tctx: TransferContext,
+        hook: _Progress,
+        max_size: int,
     ) -> DownloadedFile:
-        from yt_dlp import YoutubeDL
         from yt_dlp.utils import DownloadCancelled, YoutubeDLError
 
         tctx.scratch_dir.mkdir(parents=True, exist_ok=True)
         workdir = Path(tempfile.mkdtemp(prefix="dl-", dir=tctx.scratch_dir))
         try:
-            max_size = min(tctx.max_size, opts.max_size or tctx.max_size)
             log = _Log(logging.getLogger(f"tuiapp.sources.{self.name}"))
-            hook = _Progress(tctx, max_size)
             params = self._params(opts, log, workdir)
             params.update(
                 {
@@ -595,7 +654,7 @@ class YtDlpSource(Source):
                     "playlist_items": "1",
                 }
             )
-            with YoutubeDL(params) as ydl:
+            with _ydl_class()(params) as ydl:
                 try:
                     info = ydl.extract_info(url, download=False)
                     info = _single(info, url)
@@ -611,8 +670,9 @@ class YtDlpSource(Source):
                     raise FetchError(f"{url}: the download was stopped")
                 path = _output_file(info, workdir)
                 if path is None:
-                    if log.too_large:
-                        raise TooLargeError(f"{url}: {log.too_large}")
+                    if log.too_large is not None:
+                        size = f"{log.too_large:,} bytes" if log.too_large > 0 else "too large"
+                        raise TooLargeError(f"{url} is {size}, more than the limit {max_size:,}")
                     raise SourceError(f"{url}: yt-dlp finished without writing a file")
                 metadata = _metadata(ydl.sanitize_info(info))
             final = tctx.scratch_dir / f"{workdir.name}-{path.name}"
