@@ -176,10 +176,12 @@ def error_for(exc: BaseException, source: str) -> SourceError:
         )
     if re.search(r"requested format is not available", message, re.I):
         return SourceError(f"{message} (choose another format or quality option)")
-    if cls in _NEEDS_COOKIES:
-        message = _CLI_COOKIE_ADVICE.sub("", message).strip()
+    # yt-dlp's advice names its command-line flags; name the setting that does it here.
+    advised = _CLI_COOKIE_ADVICE.search(message) is not None
+    message = _CLI_COOKIE_ADVICE.sub("", message).strip()
+    if advised or cls in _NEEDS_COOKIES:
         setting = f"TUIAPP_SOURCE_{source.upper()}__COOKIES"
-        return (cls or SourceError)(
+        message = (
             f"{message} (set {setting} to a cookies.txt file exported from a logged-in browser)"
         )
     return (cls or SourceError)(message)
@@ -245,11 +247,15 @@ class VideoOptions:
         if ffmpeg_setting and ffmpeg is None:
             raise SourceError(f"ffmpeg option {ffmpeg_setting!r}: no such program")
         try:
-            height = _positive(get("quality"), "quality")
+            wanted = get("quality")
+            if isinstance(wanted, str):
+                wanted = wanted.strip().lower().removesuffix("p")  # "720p" means 720
+            quality = _positive(wanted, "quality")
             max_size = _positive(get("max_size"), "max_size")
             timeout = _positive(get("socket_timeout"), "socket_timeout")
         except ValueError as exc:
             raise SourceError(str(exc)) from None
+        height = None if quality is None else int(quality)
         chosen = get("format")
         if chosen:
             fmt = str(chosen).strip()
