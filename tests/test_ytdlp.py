@@ -163,6 +163,25 @@ async def test_cancelling_a_job_stops_the_download_in_flight(
     assert scratch_files(engine) == []
 
 
+async def test_the_job_budget_stops_a_download_that_would_outlast_it(
+    engine_factory: EngineFactory, replay: ReplayServer
+) -> None:
+    served = Served()
+    size = 50_000_000
+    replay.add("/endless.mp4", mp4_stream(size, chunk=64 * 1024, delay=0.05, served=served))
+    engine = await engine_factory(global_job_timeout=2.0)
+
+    started = time.monotonic()
+    job, events = await run_job(engine, replay.url("/endless.mp4"))
+
+    assert time.monotonic() - started < 4
+    assert job.state is JobState.TIMED_OUT
+    assert of_type(events, TransferProgress)
+    assert await engine.list_assets(None, job_id=job.id) == []
+    await asyncio.wait_for(served.ended.wait(), timeout=5)
+    assert served.sent < size // 4
+
+
 @pytest.mark.parametrize("content_length", [True, False], ids=["announced", "chunked"])
 async def test_a_video_over_the_size_limit_is_refused(
     engine_factory: EngineFactory, replay: ReplayServer, content_length: bool

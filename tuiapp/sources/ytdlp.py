@@ -563,7 +563,6 @@ class YtDlpSource(Source):
             "outtmpl": {"default": "%(id).80B.%(ext)s"},
             "restrictfilenames": True,
             "overwrites": True,
-            "cachedir": False,
         }
         if opts.ffmpeg is not None:
             params["ffmpeg_location"] = opts.ffmpeg
