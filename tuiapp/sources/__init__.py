@@ -26,6 +26,12 @@ MODULES: tuple[str, ...] = (
     "unsplash",
     "pexels",
     "pixabay",
+    # Video through yt-dlp.
+    "youtube",
+    "dailymotion",
+    "vimeo",
+    "tiktok",
+    "twitch",
 )
 """Module names under ``tuiapp.sources``; each defines exactly one source named like its module."""
 
