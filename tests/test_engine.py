@@ -319,3 +319,28 @@ async def test_what_a_source_tells_the_user_becomes_an_event(
     assert [(n.source, n.message) for n in notices] == [
         ("fake_a", "rate limit: 49 of 50 requests left")
     ]
+
+
+async def test_cancelling_every_source_one_by_one_cancels_the_job(
+    engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_hang", urls=[], hang_after=True)
+    engine = await engine_factory(global_job_timeout=42.0)
+    job = await engine.submit(JobSpec(query="q", sources=("fake_hang",), count=1))
+    await asyncio.sleep(0.1)
+    await engine.cancel(job.id, None, source="fake_hang")
+    final = await engine.wait(job.id, None)
+    assert final.state is JobState.CANCELLED
+    assert final.timeout == 42.0
+
+
+async def test_jobs_can_be_found_by_words_of_their_query(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=_images(replay, 1))
+    engine = await engine_factory()
+    for query in ("red panda", "blue whale", "Red fox"):
+        job = await engine.submit(JobSpec(query=query, sources=("fake_a",), count=1))
+        await engine.wait(job.id, None)
+    found = await engine.list_jobs(None, text="red")
+    assert [j.query for j in found] == ["Red fox", "red panda"]

@@ -113,7 +113,7 @@ class Board:
             state=info.state.value,
             started_at=started,
             elapsed=elapsed,
-            timeout=self.default_timeout,
+            timeout=info.timeout or self.default_timeout,
             stored=info.stored,
             bytes=info.bytes,
             error=info.error,

@@ -333,10 +333,14 @@ class Engine:
         owner: int | None,
         *,
         states: tuple[JobState, ...] = (),
+        text: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[JobInfo]:
-        infos = await self.storage.list_jobs(owner, states=states, limit=limit, offset=offset)
+        """Jobs of ``owner``, newest first; ``text`` keeps those whose query contains it."""
+        infos = await self.storage.list_jobs(
+            owner, states=states, text=text, limit=limit, offset=offset
+        )
         return [self._live_view(i, self._runs[i.id]) if i.id in self._runs else i for i in infos]
 
     def _live_view(self, info: JobInfo, run: _JobRun) -> JobInfo:
@@ -467,7 +471,9 @@ class Engine:
                     src.task = tg.create_task(
                         self._run_source(run, src, spec, url_input), name=f"job-{job_id}-{name}"
                     )
-            if not any(s.stored for s in run.sources.values()) and any(
+            if all(s.state is SourceState.CANCELLED for s in run.sources.values()):
+                state = JobState.CANCELLED  # the user cancelled every source one by one
+            elif not any(s.stored for s in run.sources.values()) and any(
                 s.error is not None for s in run.sources.values()
             ):
                 state = JobState.FAILED  # nothing stored, and not because nothing was found

@@ -153,6 +153,8 @@ class JobInfo:
     finished_at: datetime | None = None
     error: str | None = None
     rerun_of: int | None = None
+    timeout: float | None = None
+    """The GLOBAL_JOB_TIMEOUT the job ran (or will run) with, in seconds."""
 
     @property
     def stored(self) -> int:
@@ -188,6 +190,7 @@ class JobInfo:
             "finished_at": _iso(self.finished_at),
             "error": self.error,
             "rerun_of": self.rerun_of,
+            "timeout": self.timeout,
             "stored": self.stored,
             "failed": self.failed,
             "bytes": self.bytes,

@@ -499,10 +499,13 @@ class Storage:
         owner: int | None,
         *,
         states: Iterable[JobState] = (),
+        text: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[JobInfo]:
         qs = Job.filter(**_owner_q(owner))
+        if text:
+            qs = qs.filter(query__icontains=text)
         wanted = [s.value for s in states]
         if wanted:
             qs = qs.filter(state__in=wanted)
@@ -534,6 +537,7 @@ class Storage:
             finished_at=job.finished_at,
             error=job.error,
             rerun_of=job.rerun_of,
+            timeout=(job.settings or {}).get("global_job_timeout"),
             sources=tuple(
                 JobSourceInfo(
                     source=s.source,
