@@ -56,6 +56,13 @@ class Settings:
     retry_max_wait: float = 60.0
     """Longest wait before a retry; a longer Retry-After fails the request instead."""
     retry_base_delay: float = 0.5
+    queue: bool = False
+    """Jobs go through the database's queue and are run by `tuiapp serve --worker` processes
+    (PostgreSQL for several machines); off: each process runs the jobs it submits."""
+    lease_seconds: float = 30.0
+    """How long a worker holds a job without renewing its lease before another may take over."""
+    worker_jobs: int = 2
+    """Jobs one worker runs at the same time."""
     allow_guests: bool = True
     user: str | None = None
     """The user the TUI and CLI act as; None for guest."""
@@ -230,6 +237,9 @@ def load_settings(
         retry_max_wait=_parse(environ, "TUIAPP_RETRY_MAX_WAIT", _seconds, 60.0),
         retry_base_delay=_parse(environ, "TUIAPP_RETRY_BASE_DELAY", _seconds, 0.5),
         allow_guests=_parse(environ, "TUIAPP_ALLOW_GUESTS", _bool, True),
+        queue=_parse(environ, "TUIAPP_QUEUE", _bool, False),
+        lease_seconds=_parse(environ, "TUIAPP_LEASE_SECONDS", _seconds, 30.0),
+        worker_jobs=_parse(environ, "TUIAPP_WORKER_JOBS", _positive_int, 2),
         user=user,
         api_keys={k: environ[k].strip() for k in KEY_SETTINGS if environ.get(k, "").strip()},
         base_urls=base_urls,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import mimetypes
 import re
@@ -39,6 +40,7 @@ from tuiapp.errors import (
     UnsupportedURLError,
 )
 from tuiapp.events import (
+    EVENT_TYPES,
     AssetStored,
     Event,
     ItemFailed,
@@ -54,6 +56,8 @@ from tuiapp.events import (
 )
 from tuiapp.fetch import Fetcher, accepts, sniff
 from tuiapp.jobs import (
+    TERMINAL_JOB_STATES,
+    TERMINAL_SOURCE_STATES,
     AssetInfo,
     JobInfo,
     JobSpec,
@@ -72,7 +76,7 @@ from tuiapp.sources.base import (
 from tuiapp.storage import NewAsset, Storage, StoredAsset
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine
+    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -90,6 +94,24 @@ _STORE_BACKLOG = 256
 _STORE_BACKLOG_BYTES = 16 * 1024 * 1024
 """Files (and bytes) of one source fetched but not yet committed: bounds memory when the
 database lags behind the network, while letting the writer commit large batches."""
+
+
+_EVENTS_CHANNEL = "tuiapp_events"
+_CONTROL_CHANNEL = "tuiapp_control"
+_NOTIFY_LIMIT = 7900
+"""PostgreSQL refuses NOTIFY payloads of 8000 bytes or more."""
+
+
+def _envelope(runner: str, event: Event) -> str:
+    """An event as a NOTIFY payload; long texts are cut so it always fits."""
+    data = event.to_dict()
+    payload = json.dumps({"from": runner, "event": data})
+    if len(payload) > _NOTIFY_LIMIT:
+        for key, value in data.items():
+            if isinstance(value, str) and len(value) > 300:
+                data[key] = value[:300] + "..."
+        payload = json.dumps({"from": runner, "event": data})
+    return payload
 
 
 def is_url(text: str) -> bool:
@@ -146,35 +168,79 @@ class _JobRun:
     started: float = 0.0
     stopping: threading.Event = field(default_factory=threading.Event)
     """Seen by worker threads (yt-dlp) so they stop when the job does."""
+    claimed: bool = False
+    """Taken from the shared queue (this engine is a worker and holds its lease)."""
+    lost: bool = False
+    """Another worker took the job over: stop, and write nothing more about it."""
+    resume: dict[str, set[str]] = field(default_factory=dict)
+    """URLs stored by an earlier claim of this job, per source (skipped on takeover)."""
 
 
 class Engine:
     """Runs jobs. Use ``async with Engine(settings) as engine`` (or ``start``/``close``)."""
 
-    def __init__(self, settings: Settings, *, storage: Storage | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, storage: Storage | None = None, worker: bool = False
+    ) -> None:
+        """
+        Args:
+            settings: the settings to run with.
+            storage: a storage to use instead of one on ``settings.database_url``.
+            worker: claim and run jobs from the shared queue (implies queue mode).
+        """
         self.settings = settings
         self.storage = storage or Storage(settings.database_url)
         self.fetcher = Fetcher(settings)
         self.bus = EventBus()
+        self.worker = worker
+        self.queue = settings.queue or worker
+        """Jobs go through the database's queue instead of running where they were submitted."""
         self._runs: dict[int, _JobRun] = {}
         self._source_slots = asyncio.Semaphore(settings.max_concurrent_sources)
         self._cleanups: set[asyncio.Task[Any]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self._outbox = EventBus()
+        """Events of this process, relayed to the other processes sharing the queue."""
+        self._wake = asyncio.Event()
+        self._stop_listening: Callable[[], Awaitable[None]] | None = None
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
 
     async def start(self) -> None:
         await self.storage.open()
-        self.interrupted = await self.storage.recover()
+        if not self.queue:
+            # With a shared queue a dead worker's job is taken over when its lease ends.
+            self.interrupted = await self.storage.recover()
         await self.fetcher.start()
+        if self.queue:
+            self._stop_listening = await self.storage.listen(
+                {_EVENTS_CHANNEL: self._on_remote_event, _CONTROL_CHANNEL: self._on_control}
+            )
+            if self.storage.sql.postgres:
+                self._background.append(asyncio.create_task(self._relay_events()))
+        if self.worker:
+            self._background.append(asyncio.create_task(self._claim_jobs()))
+            self._background.append(asyncio.create_task(self._renew_leases()))
 
     async def close(self) -> None:
-        """Stop running jobs (they end ``cancelled``), then close connections."""
+        """Stop running jobs, then close connections.
+
+        Jobs end ``cancelled``; a worker's jobs go back to the queue for another worker.
+        """
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for run in list(self._runs.values()):
-            self._stop(run, JobState.CANCELLED, "tuiapp was closed while the job ran")
+            if run.claimed:
+                self._stop(run, JobState.QUEUED, "the worker stopped; back in the queue")
+            else:
+                self._stop(run, JobState.CANCELLED, "tuiapp was closed while the job ran")
         for run in list(self._runs.values()):
             await run.done.wait()
         if self._cleanups:
             await asyncio.gather(*self._cleanups, return_exceptions=True)
+        if self._stop_listening is not None:
+            await self._stop_listening()
         await self.fetcher.close()
         await self.storage.close()
         self.bus.close()
@@ -261,6 +327,112 @@ class Engine:
 
     def _publish(self, event: Event) -> None:
         self.bus.publish(event)
+        if self.queue:
+            self._outbox.publish(event)
+
+    # --- the shared queue ---------------------------------------------------------------------
+
+    async def _relay_events(self) -> None:
+        """Send this process's events to the others (progress coalesced when they lag)."""
+        with self._outbox.subscribe(max_backlog=100_000) as outbox:
+            async for event in outbox:
+                try:
+                    await self.storage.notify(
+                        _EVENTS_CHANNEL, _envelope(self.storage.runner, event)
+                    )
+                except Exception:
+                    log.exception("could not relay %s", event.kind)
+
+    def _on_remote_event(self, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            if data["from"] == self.storage.runner:
+                return
+            fields = dict(data["event"])
+            event = EVENT_TYPES[fields.pop("kind")](**fields)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed event from another process: %.200s", payload)
+            return
+        self.bus.publish(event)
+        if self.worker and isinstance(event, JobSubmitted):
+            self._wake.set()
+
+    def _on_control(self, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            job_id, source = int(data["cancel"]), data.get("source")
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed control message: %.200s", payload)
+            return
+        run = self._runs.get(job_id)
+        if run is not None:
+            self._cancel_local(run, source)
+
+    async def _claim_jobs(self) -> None:
+        """A worker's loop: claim queued (or abandoned) jobs while it has room for more."""
+        lease = self.settings.lease_seconds
+        last_sweep = 0.0
+        while True:
+            try:
+                if len(self._runs) < self.settings.worker_jobs:
+                    claimed = await self.storage.claim_job(lease)
+                    if claimed is not None:
+                        await self._start_claimed(*claimed)
+                        continue
+                if time.monotonic() - last_sweep > lease / 3:
+                    last_sweep = time.monotonic()
+                    await self.storage.sweep_orphans(lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("claiming a job failed; trying again")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def _start_claimed(self, job_id: int, claims: int) -> None:
+        owner = await self.storage.job_owner(job_id)
+        info = await self.storage.get_job(job_id, owner)
+        resume = await self.storage.stored_urls(job_id) if claims > 1 else {}
+        run = _JobRun(
+            info=info,
+            owner=owner,
+            sources={
+                s.source: _SourceRun(s.source, stored=len(resume.get(s.source, ())))
+                for s in info.sources
+            },
+            scratch=self.settings.data_dir / "scratch" / f"job-{job_id}",
+            claimed=True,
+            resume=resume,
+        )
+        self._runs[job_id] = run
+        if claims > 1:
+            log.info("took job %s over (claim %s)", job_id, claims)
+        run.task = asyncio.create_task(self._run_job(run, info.spec), name=f"tuiapp-job-{job_id}")
+
+    async def _renew_leases(self) -> None:
+        """A worker's heartbeat: extend leases, save counters, obey cancels, drop lost jobs."""
+        lease = self.settings.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                mine = [job_id for job_id, run in self._runs.items() if run.claimed]
+                held, cancelled = await self.storage.renew_leases(mine, lease)
+                for job_id in mine:
+                    run = self._runs.get(job_id)
+                    if run is None:
+                        continue
+                    if job_id not in held:
+                        run.lost = True
+                        self._stop(run, JobState.CANCELLED, "another worker took the job over")
+                    elif job_id in cancelled:
+                        self._stop(run, JobState.CANCELLED, "cancelled")
+                    else:
+                        for src in run.sources.values():
+                            if src.state not in TERMINAL_SOURCE_STATES:
+                                await self._save_source(run, src)
+            except Exception:
+                log.exception("renewing leases failed; trying again")
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -277,6 +449,18 @@ class Engine:
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
+        if self.queue:
+            self._publish(
+                JobSubmitted(
+                    job_id=info.id,
+                    owner_id=owner,
+                    query=spec.query,
+                    sources=spec.sources,
+                    count=spec.count,
+                )
+            )
+            self._wake.set()
+            return info
         run = _JobRun(
             info=info,
             owner=owner,
@@ -299,18 +483,40 @@ class Engine:
     async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
         """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""
         info = await self.storage.get_job(job_id, owner)
+        if source is not None and source not in {s.source for s in info.sources}:
+            raise InvalidRequestError(f"job {job_id} has no source {source!r}")
         run = self._runs.get(job_id)
         if run is not None:
-            if source is None:
-                self._stop(run, JobState.CANCELLED, "cancelled")
+            self._cancel_local(run, source)
+        elif self.queue and info.state not in TERMINAL_JOB_STATES:
+            if source is None and await self.storage.request_cancel(job_id):
+                self._publish(
+                    JobFinished(
+                        job_id=job_id,
+                        owner_id=owner,
+                        state=JobState.CANCELLED.value,
+                        stored=0,
+                        failed=0,
+                        bytes=0,
+                        elapsed=0.0,
+                        error="cancelled before it started",
+                    )
+                )
             else:
-                src = run.sources.get(source)
-                if src is None:
-                    raise InvalidRequestError(f"job {job_id} has no source {source!r}")
-                src.cancel_requested = True
-                if src.task is not None and not src.task.done():
-                    src.task.cancel()
+                await self.storage.notify(
+                    _CONTROL_CHANNEL, json.dumps({"cancel": job_id, "source": source})
+                )
         return info
+
+    def _cancel_local(self, run: _JobRun, source: str | None) -> None:
+        if source is None:
+            self._stop(run, JobState.CANCELLED, "cancelled")
+            return
+        src = run.sources.get(source)
+        if src is not None:
+            src.cancel_requested = True
+            if src.task is not None and not src.task.done():
+                src.task.cancel()
 
     async def rerun(self, job_id: int, owner: int | None) -> JobInfo:
         info = await self.storage.get_job(job_id, owner)
@@ -321,7 +527,15 @@ class Engine:
         run = self._runs.get(job_id)
         if run is not None:
             await run.done.wait()
-        return await self.storage.get_job(job_id, owner)
+        info = await self.storage.get_job(job_id, owner)
+        while info.state not in TERMINAL_JOB_STATES and job_id not in self._runs:
+            await asyncio.sleep(0.25)  # run by another process: watch the database
+            info = await self.storage.get_job(job_id, owner)
+        run = self._runs.get(job_id)
+        if run is not None:  # claimed by this worker in the meantime
+            await run.done.wait()
+            info = await self.storage.get_job(job_id, owner)
+        return info
 
     async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
         info = await self.storage.get_job(job_id, owner)
@@ -366,11 +580,14 @@ class Engine:
 
     async def delete_job(self, job_id: int, owner: int | None) -> None:
         """Delete a job, its assets and the blobs nothing else uses. A running job is cancelled."""
-        await self.storage.get_job(job_id, owner)
+        info = await self.storage.get_job(job_id, owner)
         run = self._runs.get(job_id)
         if run is not None:
             self._stop(run, JobState.CANCELLED, "deleted")
             await run.done.wait()
+        elif self.queue and info.state not in TERMINAL_JOB_STATES:
+            await self.cancel(job_id, owner)
+            await asyncio.wait_for(self.wait(job_id, owner), self.settings.lease_seconds * 2)
         await self.storage.delete_job(job_id, owner)
         self._publish(JobDeleted(job_id=job_id, owner_id=owner))
 
@@ -493,6 +710,25 @@ class Engine:
 
     async def _finish_job(self, run: _JobRun, state: JobState) -> None:
         job_id = run.info.id
+        if run.lost or state is JobState.QUEUED:
+            # Lost: the job is another worker's now. QUEUED: handed back for another worker.
+            try:
+                if not run.lost:
+                    await self.storage.update_job(
+                        job_id, state=JobState.QUEUED, runner=None, lease_until=None
+                    )
+                    for src in run.sources.values():
+                        if src.state not in TERMINAL_SOURCE_STATES or src.state in (
+                            SourceState.CANCELLED,
+                            SourceState.TIMED_OUT,
+                        ):
+                            src.state = SourceState.QUEUED
+                            await self._save_source(run, src)
+            finally:
+                shutil.rmtree(run.scratch, ignore_errors=True)
+                self._runs.pop(job_id, None)
+                run.done.set()
+            return
         try:
             for src in run.sources.values():
                 if src.state in (
@@ -523,6 +759,8 @@ class Engine:
             run.done.set()
 
     async def _save_source(self, run: _JobRun, src: _SourceRun) -> None:
+        if run.lost:
+            return
         await self.storage.update_job_source(
             run.info.id,
             src.name,
@@ -650,7 +888,7 @@ class Engine:
         )
         items = source.iterate(query, ctx).__aiter__()
         budget = self.settings.source_timeout
-        seen: set[str] = set()
+        seen: set[str] = set(run.resume.get(src.name, ()))
         # Give up on a source that yields far more candidates (or repeats) than it can deliver.
         max_candidates = spec.count * 4 + 20
         max_pulls = spec.count * 10 + 100

@@ -1,0 +1,145 @@
+"""Several workers sharing one PostgreSQL job queue: each job runs once; a dead worker's job is
+finished by another; every client sees every job's events (skipped without PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.images import jpeg
+from tests.replay import ReplayServer
+from tuiapp.engine import Engine
+from tuiapp.events import AssetStored, JobFinished
+from tuiapp.jobs import JobSpec, JobState
+
+CLEAN = {"bad_blobs": [], "orphan_chunks": 0, "partial_blobs": 0, "integrity_check": "ok"}
+
+
+def _catalogue(replay: ReplayServer, n: int, delay: float) -> None:
+    items = [
+        {"id": str(i), "author": "a", "width": 1000, "height": 500, "url": "u"} for i in range(n)
+    ]
+    images = {i: jpeg(seed=i) for i in range(n)}
+
+    async def listing(request: web.Request) -> web.StreamResponse:
+        page, limit = int(request.query["page"]), int(request.query["limit"])
+        return web.json_response(items[(page - 1) * limit : page * limit])
+
+    async def image(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(delay)
+        return web.Response(body=images[int(request.path.split("/")[2])], content_type="image/jpeg")
+
+    replay.add("/v2/list", listing)
+    replay.add("/id/*", image)
+
+
+@pytest.fixture
+async def start_worker(
+    postgres_url: str, replay: ReplayServer, tmp_path: Path
+) -> AsyncIterator[Callable[[], Awaitable[asyncio.subprocess.Process]]]:
+    procs: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        env = {
+            **os.environ,
+            "TUIAPP_DATABASE_URL": postgres_url,
+            "TUIAPP_PICSUM_BASE_URL": replay.url(),
+            "TUIAPP_DATA_DIR": str(tmp_path / f"worker{len(procs)}"),
+            "TUIAPP_ENV_FILE": str(tmp_path / ".env"),
+            "TUIAPP_LEASE_SECONDS": "2",
+            "TUIAPP_WORKER_JOBS": "2",
+            "TUIAPP_DOWNLOADS_PER_SOURCE": "2",
+        }
+        (tmp_path / ".env").write_text("")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.worker_main", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"ready\n"
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+
+
+async def test_two_workers_run_twenty_jobs_each_exactly_once_and_clients_see_them_live(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
+    from tuiapp.models import Job
+
+    _catalogue(replay, 900, delay=0.01)
+    workers = [await start_worker(), await start_worker()]
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    with client.subscribe() as sub:
+        jobs = [
+            await client.submit(JobSpec(query=f"query {i}", sources=("picsum",), count=3))
+            for i in range(20)
+        ]
+        finals = await asyncio.wait_for(
+            asyncio.gather(*(client.wait(j.id, None) for j in jobs)), 120
+        )
+        await asyncio.sleep(0.5)  # the last relayed events
+        events = []
+        while (event := sub.get_nowait()) is not None:
+            events.append(event)
+    assert [f.state for f in finals] == [JobState.DONE] * 20
+    assert [f.stored for f in finals] == [3] * 20
+    assert await Job.filter(claims=1).count() == 20  # claimed once each: never run twice
+    for job in jobs:
+        assets = await client.list_assets(None, job_id=job.id)
+        assert len({a.url for a in assets}) == len(assets) == 3
+    finished = {e.job_id for e in events if isinstance(e, JobFinished)}
+    assert finished == {j.id for j in jobs}  # events of jobs run elsewhere reached this client
+    assert sum(isinstance(e, AssetStored) for e in events) == 60
+    assert all(w.returncode is None for w in workers)
+    assert await client.integrity_report() == CLEAN
+
+
+async def test_a_job_of_a_worker_killed_mid_job_is_finished_by_the_other(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
+    from tuiapp.models import Job
+
+    _catalogue(replay, 60, delay=0.15)
+    workers = {(await start_worker()).pid, (await start_worker()).pid}
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    with client.subscribe() as sub:
+        job = await client.submit(JobSpec(query="slow", sources=("picsum",), count=30))
+        stored = 0
+        while stored < 4:
+            event = await asyncio.wait_for(sub.get(), 30)
+            stored += isinstance(event, AssetStored) and event.job_id == job.id
+    row = await Job.get(id=job.id)
+    assert row.runner is not None
+    victim = int(row.runner.rsplit(":", 1)[1])
+    assert victim in workers
+    os.kill(victim, signal.SIGKILL)
+    final = await asyncio.wait_for(client.wait(job.id, None), 90)
+    assert final.state is JobState.DONE, final
+    row = await Job.get(id=job.id)
+    assert row.claims == 2
+    assets = await client.list_assets(None, job_id=job.id)
+    assert len(assets) == final.stored == 30
+    assert len({a.url for a in assets}) == 30  # nothing stored twice by the two workers
+    await asyncio.sleep(1.5)  # the survivor sweeps the dead worker's half-written files
+    assert await client.integrity_report() == CLEAN
