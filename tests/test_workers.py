@@ -7,17 +7,21 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
 
 from tests.images import jpeg
-from tests.replay import ReplayServer
-from tuiapp.engine import Engine
 from tuiapp.events import AssetStored, JobFinished
 from tuiapp.jobs import JobSpec, JobState
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
 
 CLEAN = {"bad_blobs": [], "orphan_chunks": 0, "partial_blobs": 0, "integrity_check": "ok"}
 
