@@ -154,6 +154,14 @@ class _SourceRun:
     unstored_bytes: int = 0
     """Bytes fetched and waiting for the database."""
 
+    def counters(self) -> dict[str, int]:
+        return {
+            "found": self.found,
+            "stored": self.stored,
+            "failed": self.failed,
+            "bytes": self.bytes,
+        }
+
 
 @dataclass(slots=True)
 class _JobRun:
@@ -765,10 +773,7 @@ class Engine:
             run.info.id,
             src.name,
             state=src.state,
-            found=src.found,
-            stored=src.stored,
-            failed=src.failed,
-            bytes=src.bytes,
+            **src.counters(),
             error=None if src.error is None else str(src.error),
             error_code=None if src.error is None else src.error.code,
         )
@@ -790,10 +795,7 @@ class Engine:
                 owner_id=run.owner,
                 source=src.name,
                 state=src.state.value,
-                found=src.found,
-                stored=src.stored,
-                failed=src.failed,
-                bytes=src.bytes,
+                **src.counters(),
                 speed=src.speed.add(src.bytes),
             )
         )
@@ -845,10 +847,7 @@ class Engine:
                 owner_id=run.owner,
                 source=src.name,
                 state=src.state.value,
-                found=src.found,
-                stored=src.stored,
-                failed=src.failed,
-                bytes=src.bytes,
+                **src.counters(),
                 error=None if src.error is None else str(src.error),
                 error_code=None if src.error is None else src.error.code,
             )

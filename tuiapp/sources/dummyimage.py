@@ -7,47 +7,23 @@ content check turns that into a clear per-file error.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote_plus
 
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
-from tuiapp.sources.palette import SIZES, colour_pair
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-FORMATS = ("png", "gif", "jpg")
+from tuiapp.sources.palette import DrawnImageSource
 
 
-class DummyimageSource(Source):
+class DummyimageSource(DrawnImageSource):
     name = "dummyimage"
-    kind: ClassVar[SourceKind] = "image_generator"
     description = "Plain test images from dummyimage.com with the query as their text"
     base_url = "https://dummyimage.com"
     example = "https://dummyimage.com/600x400/09f/fff.png"
     pattern = re.compile(r"^https?://dummyimage\.com/(?P<path>\S+)$")
+    formats = ("png", "gif", "jpg")
 
-    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        fmt = str(query.options.get("format", "png")).lower()
-        if fmt not in FORMATS:
-            fmt = "png"
-        if query.is_url:
-            match = self.pattern.match(query.text) if self.pattern else None
-            if match:
-                yield Found(url=f"{ctx.base_url}/{match['path']}", title="dummyimage")
-            return
-        # `&text=` goes straight after the path: dummyimage reads it without a `?`.
-        text = quote_plus(query.text.replace("|", " "))
-        index = 0
-        while True:
-            w, h = SIZES[index % len(SIZES)]
-            bg, fg = colour_pair(query.text, index)
-            yield Found(
-                url=f"{ctx.base_url}/{w}x{h}/{bg}/{fg}.{fmt}&text={text}",
-                title=f"{query.text} ({w}x{h}, #{bg})",
-                width=w,
-                height=h,
-                license="free placeholder",
-                metadata={"background": bg, "foreground": fg, "format": fmt},
-            )
-            index += 1
+    def image_url(
+        self, base_url: str, size: tuple[int, int], colours: tuple[str, str], fmt: str, text: str
+    ) -> str:
+        # `&text=` goes straight after the path: dummyimage reads it without a `?`; `|` would
+        # break the line.
+        words = quote_plus(text.replace("|", " "))
+        return f"{base_url}/{size[0]}x{size[1]}/{colours[0]}/{colours[1]}.{fmt}&text={words}"

@@ -1,8 +1,17 @@
-"""Sizes and colours shared by the placeholder-image sources (not a source itself)."""
+"""Sizes, colours and the shared base of the sources that draw placeholder images from a URL."""
 
 from __future__ import annotations
 
+import abc
 import hashlib
+from typing import TYPE_CHECKING, ClassVar
+
+from tuiapp.sources.base import Found, Source, SourceKind
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tuiapp.sources.base import SourceContext, SourceQuery
 
 SIZES: tuple[tuple[int, int], ...] = ((800, 600), (640, 480), (1024, 768), (600, 600), (1280, 720))
 
@@ -19,3 +28,44 @@ def colour_pair(text: str, index: int) -> tuple[str, str]:
     r, g, b = (int(bg[i : i + 2], 16) for i in (0, 2, 4))
     fg = "000000" if (r * 299 + g * 587 + b * 114) / 1000 > 150 else "ffffff"
     return bg, fg
+
+
+class DrawnImageSource(Source):
+    """A service that draws an image of a size and colours, with the query as its text.
+
+    There is no search: the source yields an endless series of sizes and colours, and the engine
+    stops pulling at the count. A URL of the service is passed through as it is.
+    """
+
+    kind: ClassVar[SourceKind] = "image_generator"
+    formats: ClassVar[tuple[str, ...]]
+    """Raster formats the service draws; the first is the default."""
+
+    @abc.abstractmethod
+    def image_url(
+        self, base_url: str, size: tuple[int, int], colours: tuple[str, str], fmt: str, text: str
+    ) -> str:
+        """The URL of one image."""
+
+    async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        if query.is_url:
+            match = self.pattern.match(query.text) if self.pattern else None
+            if match:
+                yield Found(url=f"{ctx.base_url}/{match['path']}", title=self.name)
+            return
+        fmt = str(query.options.get("format", self.formats[0])).lower()
+        if fmt not in self.formats:
+            fmt = self.formats[0]
+        index = 0
+        while True:
+            w, h = SIZES[index % len(SIZES)]
+            bg, fg = colour_pair(query.text, index)
+            yield Found(
+                url=self.image_url(ctx.base_url, (w, h), (bg, fg), fmt, query.text),
+                title=f"{query.text} ({w}x{h}, #{bg})",
+                width=w,
+                height=h,
+                license="free placeholder",
+                metadata={"background": bg, "foreground": fg, "format": fmt},
+            )
+            index += 1
