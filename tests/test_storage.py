@@ -198,3 +198,8 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(storage: Storage) -> 
         "synchronous": 1,
         "foreign_keys": 1,
     }
+
+
+async def test_a_new_sqlite_database_uses_16_kib_pages(storage: Storage) -> None:
+    _, rows = await storage._conn().execute_query("PRAGMA page_size", [])
+    assert rows[0][0] == 16384

@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import socket
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,6 +52,8 @@ CHUNK_SIZE = 1 << 20
 """Bytes per chunk row. Every chunk of a blob but the last has exactly this size."""
 
 _BATCH_OPS = 256
+_CHUNKS_IN_FLIGHT = 2
+"""Chunks of one file queued for the writer while the next is read: enough to keep both busy."""
 T = TypeVar("T")
 _ACTIVE_JOB_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
 
@@ -73,6 +76,26 @@ def _runner_alive(runner: str | None) -> bool:
     except (PermissionError, ValueError):
         return True
     return True
+
+
+def _create_sqlite(path: Path) -> None:
+    """Create a new SQLite file with 16 KiB pages (a page size is fixed once a file has data).
+
+    16 KiB pages write 1 MiB chunks ~1.6x faster than the default 4 KiB and read them faster
+    too; small rows do not suffer. The ORM turns WAL on before it could set the page size, so
+    the file is made here first.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA page_size=16384")
+        db.execute("PRAGMA journal_mode=WAL")  # writes the header: the page size is now fixed
+    finally:
+        db.close()
 
 
 def _now() -> datetime:
@@ -216,20 +239,22 @@ def _asset_values(owner: int | None, blob_id: int, a: NewAsset, now: datetime) -
 
 
 class BlobSink:
-    """Takes one file's bytes in order and stores them; memory stays at about two chunks.
+    """Takes one file's bytes in order and stores them; memory stays at a few chunks.
 
     Use ``write`` for every piece, then ``finish`` (returns the stored asset) or ``abort``.
+    Pieces are kept as they came (no growing buffer) and joined once per chunk.
     """
 
     def __init__(self, storage: Storage, owner: int | None) -> None:
         self._storage = storage
         self._owner = owner
         self._hash = hashlib.sha256()
-        self._buf = bytearray()
+        self._pieces: deque[bytes] = deque()
+        self._buffered = 0
         self._size = 0
         self._blob_id: int | None = None
         self._seq = 0
-        self._in_flight: asyncio.Future[Any] | None = None
+        self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._done = False
 
     @property
@@ -239,21 +264,34 @@ class BlobSink:
     async def write(self, data: bytes) -> None:
         self._hash.update(data)
         self._size += len(data)
-        self._buf += data
-        while len(self._buf) > CHUNK_SIZE:
+        self._pieces.append(data)
+        self._buffered += len(data)
+        while self._buffered > CHUNK_SIZE:
             # Strictly more than a chunk: a file of exactly one chunk still takes the fast path.
-            with memoryview(self._buf) as view:
-                chunk = bytes(view[:CHUNK_SIZE])
-            del self._buf[:CHUNK_SIZE]
-            await self._flush(chunk)
+            await self._flush(self._take(CHUNK_SIZE))
+
+    def _take(self, size: int) -> bytes:
+        out: list[bytes] = []
+        need = size
+        while need and self._pieces:
+            piece = self._pieces[0]
+            if len(piece) <= need:
+                out.append(self._pieces.popleft())
+                need -= len(piece)
+            else:
+                out.append(piece[:need])
+                self._pieces[0] = piece[need:]
+                need = 0
+        self._buffered -= size - need
+        return b"".join(out)
 
     async def _flush(self, chunk: bytes) -> None:
         if self._blob_id is None:
             self._blob_id = await self._storage._submit(_Begin, owner=self._owner)
-        if self._in_flight is not None:
-            await self._in_flight  # at most one chunk queued behind the one being read
-        self._in_flight = self._storage._submit_nowait(
-            _Chunk, blob_id=self._blob_id, seq=self._seq, data=chunk
+        while len(self._in_flight) >= _CHUNKS_IN_FLIGHT:
+            await self._in_flight.popleft()
+        self._in_flight.append(
+            self._storage._submit_nowait(_Chunk, blob_id=self._blob_id, seq=self._seq, data=chunk)
         )
         self._seq += 1
 
@@ -263,9 +301,7 @@ class BlobSink:
         self._done = True
         sha = self._hash.hexdigest()
         if self._blob_id is None:
-            # The buffer itself is handed over (the database takes any bytes-like object): a
-            # copy here would double the memory of every file waiting for a batch.
-            data, self._buf = self._buf, bytearray()
+            data = self._take(self._buffered)
             result: StoredAsset = await self._storage._submit(
                 _StoreSmall,
                 owner=self._owner,
@@ -276,11 +312,10 @@ class BlobSink:
             )
             return result
         try:
-            if self._buf:
-                data, self._buf = self._buf, bytearray()
-                await self._flush(bytes(data))
-            if self._in_flight is not None:
-                await self._in_flight
+            if self._buffered:
+                await self._flush(self._take(self._buffered))
+            while self._in_flight:
+                await self._in_flight.popleft()
             result = await self._storage._submit(
                 _Finish,
                 blob_id=self._blob_id,
@@ -300,10 +335,11 @@ class BlobSink:
         if self._done:
             return
         self._done = True
-        self._buf.clear()
-        if self._in_flight is not None:
+        self._pieces.clear()
+        self._buffered = 0
+        while self._in_flight:
             with contextlib.suppress(Exception):
-                await self._in_flight
+                await self._in_flight.popleft()
         if self._blob_id is not None:
             await self._storage._discard(self._blob_id)
 
@@ -341,7 +377,7 @@ class Storage:
         if self.database_url.startswith("sqlite://"):
             path = self.database_url.removeprefix("sqlite://").split("?", 1)[0]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(_create_sqlite, Path(path))
         await Tortoise.init(config=self.config, _enable_global_fallback=True)
         await self._migrate()
         self._writer = asyncio.create_task(self._write_loop(), name="tuiapp-blob-writer")
