@@ -529,7 +529,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(0, size - suffix), size
     start = _whole(first) or 0
     stop = size if not last else (_whole(last) or 0) + 1
-    if stop <= start:
+    if last and stop <= start:
         return None  # "bytes=5-2" is malformed: ignore it
     if start >= size:
         raise RangeNotSatisfiable
