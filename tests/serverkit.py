@@ -98,7 +98,8 @@ class SSEvent:
 
 async def next_event(resp: ClientResponse, wait: float = 10) -> SSEvent | None:
     """The next Server-Sent Event of ``resp`` (comments skipped); None when the stream ends."""
-    event, event_id, data = "message", None, []
+    event, event_id = "message", None
+    data: list[str] = []
     async with asyncio.timeout(wait):
         while True:
             raw = await resp.content.readline()
