@@ -244,6 +244,10 @@ async def test_ids_are_checked_on_every_route(client: Client, method: str, path:
         ("/api/jobs?offset=1e3", "offset must be"),
         ("/api/jobs?offset=" + "9" * 30, "offset must be"),
         ("/api/jobs?state=sleeping", "state must be one of"),
+        ("/api/jobs?state=", "state must be one of"),
+        ("/api/jobs?state=done,failed", "state must be one of"),
+        ("/api/assets?type=", "type must be one of"),
+        ("/api/assets?source=", "unknown source ''"),
         ("/api/assets?limit=0", "limit must be"),
         ("/api/assets?type=poem", "type must be one of"),
         ("/api/assets?source=nope", "unknown source 'nope'"),
@@ -271,7 +275,9 @@ async def test_jobs_are_listed_newest_first_by_page_and_by_state(
     assert [j["id"] for j in rest["jobs"]] == [ids[0]]
     done = await (await client.get("/api/jobs?state=done")).json()
     assert len(done["jobs"]) == 3
-    mixed = await (await client.get("/api/jobs?state=running,queued&state=failed")).json()
+    both = await (await client.get("/api/jobs?state=done&state=failed&limit=1")).json()
+    assert [j["id"] for j in both["jobs"]] == [ids[-1]]
+    mixed = await (await client.get("/api/jobs?state=running&state=queued&state=failed")).json()
     assert mixed["jobs"] == []
 
 

@@ -417,7 +417,7 @@ def openapi_document(sources: Sequence[str] = ()) -> dict[str, Any]:
                         {
                             "name": "state",
                             "in": "query",
-                            "description": "Only jobs in these states (repeat, or comma-separate).",
+                            "description": "Only jobs in these states (repeat it for several).",
                             "style": "form",
                             "explode": True,
                             "schema": {

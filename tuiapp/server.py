@@ -310,14 +310,13 @@ async def list_jobs(request: web.Request) -> web.Response:
     owner = await _owner(request)
     limit, offset = _paging(request)
     states: list[JobState] = []
-    for raw in request.query.getall("state", []):
-        for name in filter(None, (part.strip() for part in raw.split(","))):
-            try:
-                states.append(JobState(name))
-            except ValueError:
-                raise InvalidRequestError(
-                    f"state must be one of {', '.join(JobState)}, not {name!r:.40}"
-                ) from None
+    for name in request.query.getall("state", []):
+        try:
+            states.append(JobState(name))
+        except ValueError:
+            raise InvalidRequestError(
+                f"state must be one of {', '.join(JobState)}, not {name!r:.40}"
+            ) from None
     infos = await request.app[ENGINE_KEY].list_jobs(
         owner, states=tuple(states), limit=limit, offset=offset
     )
@@ -465,11 +464,11 @@ async def list_assets(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
     limit, offset = _paging(request)
     job_id = _optional_int(request, "job_id", 1, MAX_ID)
-    source = request.query.get("source") or None
+    source = request.query.get("source")
     known = [s.name for s in engine.sources()]
     if source is not None and source not in known:
         raise InvalidRequestError(f"unknown source {source!r:.40}; known: {', '.join(known)}")
-    kind = request.query.get("type") or None
+    kind = request.query.get("type")
     if kind is not None and kind not in ASSET_KINDS:
         raise InvalidRequestError(f"type must be one of {', '.join(ASSET_KINDS)}, not {kind!r:.40}")
     infos = await engine.list_assets(
