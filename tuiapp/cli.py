@@ -7,6 +7,7 @@ modules are imported inside the commands so that `tuiapp --help` starts fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -261,6 +262,51 @@ def export(job_id: int, directory: Path) -> None:
     for path in paths:
         click.echo(str(path))
     click.echo(f"{len(paths)} files written to {directory}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--host", default=None, help="Address to listen on [default: TUIAPP_HTTP_HOST, 127.0.0.1]."
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port [default: TUIAPP_HTTP_PORT, 8765]; 0 picks a free one.",
+)
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP API without the terminal app, until Ctrl-C. Prints its URL on stdout."""
+    import signal
+
+    from tuiapp.engine import Engine
+    from tuiapp.server import start_server
+
+    settings = _settings()
+    address = host or settings.http_host
+    listen_port = settings.http_port if port is None else port
+
+    async def main() -> None:
+        async with Engine(settings) as engine:
+            try:
+                server = await start_server(engine, address, listen_port)
+            except OSError as exc:
+                _fail(f"cannot listen on {address}:{listen_port}: {exc.strerror or exc}", 1)
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            # Ctrl-C arrives as KeyboardInterrupt through asyncio.run; a service manager's
+            # SIGTERM should stop as cleanly.
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGTERM, stop.set)
+            click.echo(server.url)
+            click.echo("tuiapp API running; Ctrl-C stops it", err=True)
+            try:
+                await stop.wait()
+            finally:
+                await server.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 @cli.group()
