@@ -27,6 +27,8 @@ class Script:
     error: Exception | None = None
     """Raised after the URLs."""
     expect: str = "image"
+    repeat_forever: bool = False
+    """After the URLs, yield the first one again and again without ever awaiting."""
     notice: str | None = None
     """Told to the user through ``ctx.notice`` before searching."""
     active: int = 0
@@ -57,6 +59,8 @@ class ScriptedSource(Source):
                 if script.delay:
                     await asyncio.sleep(script.delay)
                 yield Found(url=url, title=f"item {i}", expect=script.expect)  # type: ignore[arg-type]
+            while script.repeat_forever:
+                yield Found(url=script.urls[0], title="again", expect=script.expect)  # type: ignore[arg-type]
             if script.error is not None:
                 raise script.error
             if script.hang_after:

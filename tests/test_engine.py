@@ -344,3 +344,25 @@ async def test_jobs_can_be_found_by_words_of_their_query(
         await engine.wait(job.id, None)
     found = await engine.list_jobs(None, text="red")
     assert [j.query for j in found] == ["Red fox", "red panda"]
+
+
+async def test_a_source_repeating_itself_without_awaiting_never_freezes_the_process(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=_images(replay, 1), repeat_forever=True)
+    engine = await engine_factory()
+    lags: list[float] = []
+
+    async def heartbeat() -> None:
+        while True:
+            started = time.monotonic()
+            await asyncio.sleep(0.01)
+            lags.append(time.monotonic() - started)
+
+    beat = asyncio.create_task(heartbeat())
+    job = await engine.submit(JobSpec(query="q", sources=("fake_a",), count=5000))
+    final = await asyncio.wait_for(engine.wait(job.id, None), 60)
+    beat.cancel()
+    assert final.state is JobState.DONE
+    assert final.stored == 1  # one distinct file; the repeats were given up on
+    assert max(lags) < 0.2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,9 @@ async def test_placeholder_asks_placehold_co_for_raster_images_with_the_query_as
     found = await _take(PlaceholderSource(), ctx, "hello world", 6)
     assert len({f.url for f in found}) == 6
     assert all(f.url.endswith("/png?text=hello%20world") for f in found)
-    assert found[0].url.startswith(f"{ctx.base_url}/800x600/")
+    assert re.match(
+        rf"{re.escape(ctx.base_url)}/\d+x\d+/[0-9a-f]{{6}}/(000000|ffffff)/png\?", found[0].url
+    )
     gifs = await _take(PlaceholderSource(), ctx, "x", 1, format="gif")
     assert gifs[0].url.split("?")[0].endswith("/gif")
 
@@ -117,7 +120,15 @@ def test_placeholder_takes_legacy_via_placeholder_urls() -> None:
 async def test_dummyimage_puts_the_text_after_the_path(ctx: SourceContext) -> None:
     (found,) = await _take(DummyimageSource(), ctx, "a|b c", 1)
     path = found.url.removeprefix(ctx.base_url)
-    assert path.startswith("/800x600/") and path.endswith(".png&text=a+b+c")
+    assert re.match(r"/\d+x\d+/[0-9a-f]{6}/(000000|ffffff)\.png&text=a\+b\+c$", path)
+
+
+async def test_drawn_images_are_all_different_and_then_the_source_ends(ctx: SourceContext) -> None:
+    """The source never repeats itself (a repeating source would only burn the engine's pulls)."""
+    found = await _take(PlaceholderSource(), ctx, "x", 500)
+    assert len(found) == len({f.url for f in found}) == 90
+    again = await _take(PlaceholderSource(), ctx, "x", 3)
+    assert [f.url for f in again] == [f.url for f in found[:3]]
 
 
 async def test_robohash_cycles_through_the_sets_then_varies_the_text(ctx: SourceContext) -> None:
@@ -132,8 +143,8 @@ async def test_robohash_cycles_through_the_sets_then_varies_the_text(ctx: Source
 @pytest.mark.parametrize(
     ("source", "path", "body", "mime"),
     [
-        ("placeholder", "/800x600/*", png(seed=11), "image/png"),
-        ("dummyimage", "/800x600/*", png(seed=12), "image/png"),
+        ("placeholder", "/*", png(seed=11), "image/png"),
+        ("dummyimage", "/*", png(seed=12), "image/png"),
         ("robohash", "/q.png", png(seed=13), "image/png"),
     ],
 )
@@ -158,7 +169,7 @@ async def test_each_generator_stores_real_images_end_to_end(
 async def test_dummyimage_text_error_answered_with_200_stores_nothing(
     replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
-    replay.add("/800x600/*", Reply(b"Too big of an image!", content_type="image/png"))
+    replay.add("/*", Reply(b"Too big of an image!", content_type="image/png"))
     engine = await engine_factory(base_urls={"dummyimage": replay.url()})
     job = await engine.submit(JobSpec(query="q", sources=("dummyimage",), count=2))
     final = await engine.wait(job.id, None)

@@ -274,8 +274,17 @@ def export(job_id: int, directory: Path) -> None:
     default=None,
     help="Port [default: TUIAPP_HTTP_PORT, 8765]; 0 picks a free one.",
 )
-def serve(host: str | None, port: int | None) -> None:
-    """Run the HTTP API without the terminal app, until Ctrl-C. Prints its URL on stdout."""
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Also claim and run jobs from the shared queue (see README: PostgreSQL and workers).",
+)
+def serve(host: str | None, port: int | None, worker: bool) -> None:
+    """Run the HTTP API without the terminal app, until Ctrl-C. Prints its URL on stdout.
+
+    With --worker the process also runs queued jobs, and on Ctrl-C hands its running jobs back to
+    the queue for another worker.
+    """
     import signal
 
     from tuiapp.engine import Engine
@@ -286,7 +295,7 @@ def serve(host: str | None, port: int | None) -> None:
     listen_port = settings.http_port if port is None else port
 
     async def main() -> None:
-        async with Engine(settings) as engine:
+        async with Engine(settings, worker=worker) as engine:
             try:
                 server = await start_server(engine, address, listen_port)
             except OSError as exc:
@@ -299,7 +308,8 @@ def serve(host: str | None, port: int | None) -> None:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signal.SIGTERM, stop.set)
             click.echo(server.url)
-            click.echo("tuiapp API running; Ctrl-C stops it", err=True)
+            role = "API and queue worker" if worker else "API"
+            click.echo(f"tuiapp {role} running; Ctrl-C stops it", err=True)
             try:
                 await stop.wait()
             finally:

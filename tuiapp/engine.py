@@ -82,7 +82,7 @@ if TYPE_CHECKING:
     from tuiapp.config import Settings
     from tuiapp.sources.base import Source
 
-__all__ = ["Engine", "is_url"]
+__all__ = ["Engine", "Subscription", "is_url"]
 
 log = logging.getLogger(__name__)
 
@@ -751,6 +751,8 @@ class Engine:
             )
         finally:
             shutil.rmtree(run.scratch, ignore_errors=True)
+            if self._cleanups:  # partial files of cancelled transfers go before the job ends
+                await asyncio.gather(*self._cleanups, return_exceptions=True)
             self._publish(
                 JobFinished(
                     job_id=job_id,
@@ -939,6 +941,9 @@ class Engine:
                 finally:
                     budget -= time.monotonic() - started
                 if item.url in seen:
+                    # A source that repeats itself without ever awaiting would otherwise hold
+                    # the event loop (and its own timeout) until max_pulls.
+                    await asyncio.sleep(0)
                     continue
                 seen.add(item.url)
                 src.found += 1

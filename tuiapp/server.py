@@ -37,8 +37,7 @@ from tuiapp.openapi import MAX_ID, MAX_PAGE, openapi_document
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
-    from tuiapp.bus import Subscription
-    from tuiapp.engine import Engine
+    from tuiapp.engine import Engine, Subscription
     from tuiapp.jobs import AssetInfo, JobInfo, UserInfo
 
 __all__ = ["RunningServer", "create_app", "start_server"]

@@ -21,20 +21,27 @@ _COLOURS = (
 )  # fmt: skip
 
 
-def colour_pair(text: str, index: int) -> tuple[str, str]:
-    """A background colour picked from the text and index, and a readable foreground for it."""
-    digest = hashlib.sha256(f"{text}\0{index}".encode()).digest()
-    bg = _COLOURS[digest[0] % len(_COLOURS)]
+def variants(text: str) -> list[tuple[tuple[int, int], tuple[str, str]]]:
+    """Every (size, (background, foreground)) once, in an order the text picks.
+
+    The same words give the same images; the list ends, so a source never repeats itself.
+    """
+    combos = [(size, bg) for bg in _COLOURS for size in SIZES]
+    combos.sort(key=lambda c: hashlib.sha256(f"{text}\0{c[0]}\0{c[1]}".encode()).digest())
+    return [(size, (bg, _foreground(bg))) for size, bg in combos]
+
+
+def _foreground(bg: str) -> str:
+    """Black or white, whichever reads better on ``bg``."""
     r, g, b = (int(bg[i : i + 2], 16) for i in (0, 2, 4))
-    fg = "000000" if (r * 299 + g * 587 + b * 114) / 1000 > 150 else "ffffff"
-    return bg, fg
+    return "000000" if (r * 299 + g * 587 + b * 114) / 1000 > 150 else "ffffff"
 
 
 class DrawnImageSource(Source):
     """A service that draws an image of a size and colours, with the query as its text.
 
-    There is no search: the source yields an endless series of sizes and colours, and the engine
-    stops pulling at the count. A URL of the service is passed through as it is.
+    There is no search: the source yields every size and colour once (90 images per query), and
+    the engine stops pulling at the count. A URL of the service is passed through as it is.
     """
 
     kind: ClassVar[SourceKind] = "image_generator"
@@ -56,10 +63,7 @@ class DrawnImageSource(Source):
         fmt = str(query.options.get("format", self.formats[0])).lower()
         if fmt not in self.formats:
             fmt = self.formats[0]
-        index = 0
-        while True:
-            w, h = SIZES[index % len(SIZES)]
-            bg, fg = colour_pair(query.text, index)
+        for (w, h), (bg, fg) in variants(query.text):
             yield Found(
                 url=self.image_url(ctx.base_url, (w, h), (bg, fg), fmt, query.text),
                 title=f"{query.text} ({w}x{h}, #{bg})",
@@ -68,4 +72,3 @@ class DrawnImageSource(Source):
                 license="free placeholder",
                 metadata={"background": bg, "foreground": fg, "format": fmt},
             )
-            index += 1
