@@ -29,13 +29,13 @@ from tuiapp.widgets import ImagePreview, JobBar, SourcePane, SourcePicker
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
     from textual.message import Message
     from textual.pilot import Pilot
     from textual.widget import Widget
 
     from tests.fakes import FakeEngine
     from tuiapp.app import TuiApp
+    from tuiapp.engine import Engine
 
 
 def panes(app: TuiApp) -> dict[str, SourcePane]:
@@ -589,40 +589,28 @@ async def test_the_api_address_or_why_it_did_not_start_is_shown(tmp_path: Path) 
         assert any("address in use" in n for n in notes(app))
 
 
-async def test_starting_the_api_reports_errors_instead_of_raising(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import importlib
-    import types
+async def test_the_embedded_api_starts_or_says_why_not(tmp_path: Path) -> None:
+    """A port in use leaves the TUI running without the API, with the reason shown."""
+    import socket
+    from dataclasses import replace
+    from typing import cast
 
     from tuiapp import app as app_module
 
     engine = fake_engine(tmp_path)
-
-    def missing(name: str) -> types.ModuleType:
-        raise ModuleNotFoundError(f"No module named {name!r}")
-
-    monkeypatch.setattr(importlib, "import_module", missing)
-    server, url, error = await app_module._start_api(engine, engine.settings)
-    assert server is None
-    assert url is None
-    assert error is not None
-    assert "tuiapp.server" in error
-
-    class Running:
-        url = "http://127.0.0.1:1234"
-
-    async def start_server(engine: object, host: str, port: int) -> Running:
-        assert (host, port) == ("127.0.0.1", 8765)
-        return Running()
-
-    module = types.ModuleType("tuiapp.server")
-    module.start_server = start_server  # type: ignore[attr-defined]
-    monkeypatch.setattr(importlib, "import_module", lambda name: module)
-    server, url, error = await app_module._start_api(engine, engine.settings)
-    assert isinstance(server, Running)
-    assert url == "http://127.0.0.1:1234"
-    assert error is None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = replace(engine.settings, http_port=port)
+        server, url, error = await app_module._start_api(cast("Engine", engine), busy)
+        assert server is None and url is None
+        assert error is not None and f"127.0.0.1:{port}" in error
+    free = replace(engine.settings, http_port=0)
+    server, url, error = await app_module._start_api(cast("Engine", engine), free)
+    assert server is not None and error is None
+    assert url is not None and url.startswith("http://127.0.0.1:")
+    await server.close()
 
 
 def test_frozen_clock_is_five_seconds_into_job_one() -> None:

@@ -7,7 +7,6 @@ tells screens when jobs change (``jobs_changed``), and runs the few actions shar
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from pathlib import Path
@@ -42,6 +41,8 @@ if TYPE_CHECKING:
 
     from tuiapp.client import EngineClient
     from tuiapp.config import Settings
+    from tuiapp.engine import Engine
+    from tuiapp.server import RunningServer
 
 __all__ = ["TuiApp", "run_app"]
 
@@ -294,15 +295,18 @@ class TuiApp(App[None]):
 # --- the `tuiapp` command ---------------------------------------------------------------------
 
 
-async def _start_api(engine: Any, settings: Settings) -> tuple[Any, str | None, str | None]:
+async def _start_api(
+    engine: Engine, settings: Settings
+) -> tuple[RunningServer | None, str | None, str | None]:
     """Start the embedded HTTP API; returns (server, url, None) or (None, None, why not)."""
+    from tuiapp.server import start_server
+
     try:
-        server_module = importlib.import_module("tuiapp.server")
-        server = await server_module.start_server(engine, settings.http_host, settings.http_port)
-    except Exception as exc:  # a missing module, a port in use: the TUI still works without it
+        server = await start_server(engine, settings.http_host, settings.http_port)
+    except OSError as exc:  # a port in use: the TUI still works without the API
         log.warning("HTTP API not started", exc_info=True)
-        return None, None, f"{type(exc).__name__}: {exc}"
-    return server, str(server.url), None
+        return None, None, f"cannot listen on {settings.http_host}:{settings.http_port}: {exc}"
+    return server, server.url, None
 
 
 async def run_app_async(settings: Settings) -> None:
