@@ -1,7 +1,7 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|medium|large|large4|startup`. Figures depend on the machine; the
-README keeps the last ones and where they came from.
+Run one: `python -m bench small|medium|large|large4|startup|fanout`. Figures depend on the
+machine; the README keeps the last ones and where they came from.
 """
 
 from __future__ import annotations
@@ -167,7 +167,14 @@ BENCHMARKS = {
     "large": lambda d: bench_files("large", 1, 256 * MB, d),
     "large4": lambda d: bench_files("large4", 4, 256 * MB, d),
     "startup": lambda d: bench_startup(),
+    "fanout": lambda d: _fanout(),
 }
+
+
+def _fanout() -> None:
+    from bench.fanout import run
+
+    asyncio.run(run())
 
 
 def main() -> None:
