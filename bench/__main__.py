@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import make_picsum_corpus
+from bench.corpus import HEIGHT, WIDTH
 from bench.origin import Origin
 
 MB = 1_000_000
@@ -107,7 +107,10 @@ def bench_files(name: str, files: int, size: int, downloads: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
         Path(tmp).chmod(0o755)  # nginx's workers run as an unprivileged user
         root = Path(tmp) / "corpus"
-        paths = make_picsum_corpus(root, files, size)
+        subprocess.run(
+            [sys.executable, "-m", "bench.corpus", str(root), str(files), str(size)], check=True
+        )
+        paths = [f"/id/{i}/{WIDTH}/{HEIGHT}.jpg" for i in range(files)]
         with Origin(root) as origin:
             elapsed, stored, nbytes = asyncio.run(
                 _ingest(origin.url, Path(tmp) / "data", files, downloads)

@@ -102,11 +102,12 @@ def sqlite_url(path: Path) -> str:
     synchronous=NORMAL is safe under WAL (FULL costs ~20% of ingest speed). A WAL truncated
     after every checkpoint (the ORM's default journal_size_limit of 16 KB) and checkpoints every
     few MB halve the speed of large files; checkpoints every 32 MB (2048 pages of 16 KiB, see
-    storage) and a 64 MB limit do not.
+    storage) and a 64 MB limit do not. A 1 MiB page cache (half the default) keeps memory flat
+    while large files stream through, at no cost in speed.
     """
     return (
         f"sqlite://{path}?busy_timeout=5000&synchronous=NORMAL"
-        "&journal_size_limit=67108864&wal_autocheckpoint=2048"
+        "&journal_size_limit=67108864&wal_autocheckpoint=2048&cache_size=-1024"
     )
 
 
