@@ -995,7 +995,10 @@ class Engine:
             src.bytes += done - added
             added = done
             now = time.monotonic()
-            if now - last >= _PROGRESS_INTERVAL:
+            # The last report of a transfer of known size always goes out, so a client's
+            # figure ends at 100 % rather than wherever the throttle last let one through.
+            complete = total is not None and done >= total
+            if complete or now - last >= _PROGRESS_INTERVAL:
                 last = now
                 self._publish(
                     TransferProgress(
