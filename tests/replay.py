@@ -17,10 +17,10 @@ from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-"""Recorded responses shipped beside the repository (read-only)."""
 LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures"
 """Fixtures written for this project; hand-written ones say so in their names."""
+SHARED_FIXTURES = LOCAL_FIXTURES / "recorded"
+"""Real recorded responses, kept unchanged with their provenance files (read-only)."""
 
 
 @dataclass(frozen=True, slots=True)
