@@ -329,25 +329,32 @@ def _ydl_class() -> type[Any]:
     Extractors leave responses open (the generic extractor reads only the headers of a video
     file) and the HTTP downloader does not close its response when a hook aborts it; those stay
     open until the garbage collector finds them, and the server keeps sending meanwhile.
-    """
-    import weakref
 
+    The responses are held strongly: one instance serves one listing or one download, and a
+    response dropped into a reference cycle would otherwise be collected, socket unclosed,
+    before :meth:`close` could reach it.
+    """
     from yt_dlp import YoutubeDL
 
     class ClosingYoutubeDL(YoutubeDL):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self._open_responses: weakref.WeakSet[Any] = weakref.WeakSet()
+            self._open_responses: list[Any] = []
             super().__init__(*args, **kwargs)
 
         def urlopen(self, req: Any) -> Any:
             response = super().urlopen(req)
-            self._open_responses.add(response)
+            self._open_responses.append(response)
             return response
 
-        def close(self) -> None:
-            for response in list(self._open_responses):
+        def close_responses(self) -> None:
+            """Close what was opened so far (the extractor's pages, before the download)."""
+            responses, self._open_responses = self._open_responses, []
+            for response in responses:
                 with contextlib.suppress(Exception):
                     response.close()
+
+        def close(self) -> None:
+            self.close_responses()
             super().close()
 
     return ClosingYoutubeDL
@@ -662,6 +669,7 @@ class YtDlpSource(Source):
             with _ydl_class()(params) as ydl:
                 try:
                     info = ydl.extract_info(url, download=False)
+                    ydl.close_responses()
                     info = _single(info, url)
                     _check_before_download(info, url, max_size)
                     info = ydl.process_ie_result(info, download=True)
