@@ -63,7 +63,16 @@ def _curl_parallel(origin_url: str, paths: list[str], out: Path, parallel: int) 
     )
     started = time.perf_counter()
     subprocess.run(
-        ["curl", "--silent", "--parallel", "--parallel-max", str(parallel), "-K", str(config)],
+        [
+            "curl",
+            "--silent",
+            "--no-progress-meter",
+            "--parallel",
+            "--parallel-max",
+            str(parallel),
+            "-K",
+            str(config),
+        ],
         check=True,
     )
     return time.perf_counter() - started
@@ -92,6 +101,7 @@ def _ytdlp(url: str, out: Path) -> float | None:
         [
             exe,
             "--quiet",
+            "--no-warnings",
             "--no-progress",
             "--force-generic-extractor",
             "-o",

@@ -61,6 +61,40 @@ async def test_bytes_come_back_exactly_whatever_the_size(storage: Storage, size:
     assert await BlobChunk.filter(blob_id=blob.id).count() == max(1, -(-size // CHUNK_SIZE))
 
 
+async def test_large_files_written_side_by_side_queue_few_chunks_and_all_arrive(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the number of files, at most two chunks wait for the writer at once."""
+    import asyncio
+
+    queued = 0
+    most = 0
+    submit = storage._submit_nowait
+
+    def counting(op_type: type, **kwargs: object) -> asyncio.Future[object]:
+        nonlocal queued, most
+        future = submit(op_type, **kwargs)
+        if "seq" in kwargs:
+            queued += 1
+            most = max(most, queued)
+
+            def done(_: object) -> None:
+                nonlocal queued
+                queued -= 1
+
+            future.add_done_callback(done)
+        return future
+
+    monkeypatch.setattr(storage, "_submit_nowait", counting)
+    files = [os.urandom(4 * CHUNK_SIZE + i) for i in range(4)]
+    job_id = await _job(storage)
+    ids = await asyncio.gather(*(_store(storage, f, None, job_id, 256 * 1024) for f in files))
+    assert most == 2
+    for asset_id, data in zip(ids, files, strict=True):
+        asset = await storage.get_asset(asset_id, None)
+        assert await _read(await storage.read_blob(asset.sha256, None)) == data
+
+
 @pytest.mark.parametrize(
     ("start", "end"), [(0, 10), (CHUNK_SIZE - 5, CHUNK_SIZE + 5), (2 * CHUNK_SIZE, None), (7, 7)]
 )

@@ -53,7 +53,9 @@ CHUNK_SIZE = 1 << 20
 
 _BATCH_OPS = 256
 _CHUNKS_IN_FLIGHT = 2
-"""Chunks of one file queued for the writer while the next is read: enough to keep both busy."""
+"""Chunks of all files queued for the writer: one being written while the next waits, which
+keeps the writer busy. More would only hold memory; with several large files at once, each
+waits its turn (and its reads slow down meanwhile)."""
 T = TypeVar("T")
 _ACTIVE_JOB_STATES = (JobState.QUEUED.value, JobState.RUNNING.value)
 
@@ -268,7 +270,8 @@ class BlobSink:
         self._buffered += len(data)
         while self._buffered > CHUNK_SIZE:
             # Strictly more than a chunk: a file of exactly one chunk still takes the fast path.
-            await self._flush(self._take(CHUNK_SIZE))
+            await self._reserve()
+            self._queue_chunk(self._take(CHUNK_SIZE))
 
     def _take(self, size: int) -> bytes:
         out: list[bytes] = []
@@ -285,14 +288,23 @@ class BlobSink:
         self._buffered -= size - need
         return b"".join(out)
 
-    async def _flush(self, chunk: bytes) -> None:
+    async def _reserve(self) -> None:
+        """Wait until a chunk may be queued; only then is it joined (so none waits joined)."""
         if self._blob_id is None:
             self._blob_id = await self._storage._submit(_Begin, owner=self._owner)
-        while len(self._in_flight) >= _CHUNKS_IN_FLIGHT:
-            await self._in_flight.popleft()
-        self._in_flight.append(
-            self._storage._submit_nowait(_Chunk, blob_id=self._blob_id, seq=self._seq, data=chunk)
+        while self._in_flight and self._in_flight[0].done():
+            self._in_flight.popleft().result()  # a chunk that failed to store fails the file now
+        await self._storage._chunk_slots.acquire()
+
+    def _queue_chunk(self, chunk: bytes) -> None:
+        """Queue a chunk for the writer; call right after :meth:`_reserve`."""
+        assert self._blob_id is not None
+        slots = self._storage._chunk_slots
+        queued = self._storage._submit_nowait(
+            _Chunk, blob_id=self._blob_id, seq=self._seq, data=chunk
         )
+        queued.add_done_callback(lambda _: slots.release())
+        self._in_flight.append(queued)
         self._seq += 1
 
     async def finish(self, *, mime: str, asset: NewAsset) -> StoredAsset:
@@ -313,7 +325,8 @@ class BlobSink:
             return result
         try:
             if self._buffered:
-                await self._flush(self._take(self._buffered))
+                await self._reserve()
+                self._queue_chunk(self._take(self._buffered))
             while self._in_flight:
                 await self._in_flight.popleft()
             result = await self._storage._submit(
@@ -355,6 +368,7 @@ class Storage:
         self.connection_name = "postgres" if self.sql.postgres else "sqlite"
         self.runner = runner_id()
         self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=64)
+        self._chunk_slots = asyncio.Semaphore(_CHUNKS_IN_FLIGHT)
         self._writer: asyncio.Task[None] | None = None
 
     @property
