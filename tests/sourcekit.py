@@ -38,6 +38,7 @@ __all__ = [
     "rebased",
     "run_job",
     "serve_images",
+    "serve_pages",
 ]
 
 
@@ -121,6 +122,23 @@ def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:
 
 def html_reply(text: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Reply:
     return Reply(text.encode(), status, headers or {}, "text/html")
+
+
+def serve_pages(
+    replay: ReplayServer, path: str, param: str, pages: Mapping[str, str], last: str
+) -> None:
+    """Serve HTML pages at ``path`` by the value of query parameter ``param`` ("" when absent).
+
+    ``pages`` maps that value to a fixture's text; any other value gets page ``last`` again, as a
+    site does past its end. Pages are rebased onto the replay server as they are sent.
+    """
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.Response:
+        body = pages.get(request.query.get(param, ""), pages[last])
+        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
+
+    replay.add(path, handler)
 
 
 def serve_images(

@@ -17,6 +17,7 @@ from tests.sourcekit import (
     rebased,
     run_job,
     serve_images,
+    serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError
 from tuiapp.jobs import JobState, SourceState
@@ -44,13 +45,7 @@ def paged(replay: ReplayServer) -> None:
         "1": fixture_text("local", NAME, "async_page1_handwritten.html"),
         "36": fixture_text("local", NAME, "async_page2_handwritten.html"),
     }
-    last = pages["36"]
-
-    async def handler(request: web.Request) -> web.Response:
-        body = pages.get(request.query.get("first", ""), last)
-        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
-
-    replay.add("/images/async", handler)
+    serve_pages(replay, "/images/async", "first", pages, last="36")
 
 
 async def test_the_request_asks_the_async_endpoint_like_a_browser(

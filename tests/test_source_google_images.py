@@ -13,9 +13,9 @@ from tests.sourcekit import (
     fixture_text,
     html_reply,
     probe,
-    rebased,
     run_job,
     serve_images,
+    serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
 from tuiapp.jobs import JobState, SourceState
@@ -38,12 +38,7 @@ def paged(replay: ReplayServer) -> None:
         "": fixture_text("local", NAME, "wml_page1_handwritten.html"),
         "10": fixture_text("local", NAME, "wml_page2_handwritten.html"),
     }
-
-    async def handler(request: web.Request) -> web.Response:
-        body = pages.get(request.query.get("start", ""), pages["10"])
-        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
-
-    replay.add(SEARCH, handler)
+    serve_pages(replay, SEARCH, "start", pages, last="10")
 
 
 async def test_the_request_is_the_wml_search_of_an_old_phone(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,6 @@ from tests.sourcekit import collect, probe, rebased, run_job, serve_images
 from tuiapp.errors import (
     FormatChangedError,
     InvalidKeyError,
-    MissingKeyError,
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
@@ -158,15 +156,6 @@ async def test_429_after_the_retries_is_rate_limited(
     assert len(replay.hits(SEARCH)) == 2
 
 
-async def test_without_a_key_nothing_is_asked(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    async with probe(make_settings(), replay.url(), api_key=None) as p:
-        with pytest.raises(MissingKeyError, match="PEXELS_API_KEY"):
-            await collect(PexelsSource(), p.ctx, "nature")
-    assert replay.requests == []
-
-
 @pytest.mark.parametrize(
     "body",
     [b"<html>oops</html>", b'{"results": []}', b'{"photos": [{"id": 1, "src": {}}]}'],
@@ -187,18 +176,6 @@ async def test_zero_results_is_an_empty_search(
     replay.add(SEARCH, json_reply({"page": 1, "per_page": 15, "photos": [], "total_results": 0}))
     async with probe(make_settings(), replay.url(), api_key=KEY) as p:
         assert await collect(PexelsSource(), p.ctx, "zzqxv glorp") == []
-
-
-async def test_the_engine_refuses_to_run_without_the_key(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
-) -> None:
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "nature", (NAME,), 2)
-    (src,) = job.sources
-    assert (src.state, src.error_code) == (SourceState.FAILED, "missing_key")
-    assert src.error is not None
-    assert "PEXELS_API_KEY" in src.error
-    assert replay.requests == []
 
 
 async def test_a_job_stores_the_photos_with_photographer_and_licence(
@@ -222,18 +199,3 @@ async def test_a_job_stores_the_photos_with_photographer_and_licence(
         ("Red Trees", "Artem Saranin", "Pexels License"),
         ("Brown Rocks During Golden Hour", "Lukas Rodriguez", "Pexels License"),
     ]
-
-
-@pytest.mark.live
-async def test_live_pexels_finds_and_stores_photos(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    key = os.environ.get("PEXELS_API_KEY")
-    if not key:
-        pytest.skip("set PEXELS_API_KEY to run against the real API")
-    engine = await engine_factory(api_keys={"PEXELS_API_KEY": key})
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    assert src.stored >= 1, src.error
-    assets = await engine.list_assets(None, job_id=job.id)
-    assert all(a.author and a.license == "Pexels License" for a in assets)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,7 +15,6 @@ from tuiapp.errors import (
     FormatChangedError,
     HTTPStatusError,
     InvalidKeyError,
-    MissingKeyError,
     RateLimitedError,
     SourceError,
 )
@@ -173,15 +171,6 @@ async def test_no_error_message_or_log_line_reveals_the_key(
         assert "key=***" in info.value.url
 
 
-async def test_without_a_key_nothing_is_asked(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    async with probe(make_settings(), replay.url(), api_key=None) as p:
-        with pytest.raises(MissingKeyError, match="PIXABAY_API_KEY"):
-            await collect(PixabaySource(), p.ctx, "nature")
-    assert replay.requests == []
-
-
 @pytest.mark.parametrize(
     "body",
     [b'{"total": 1}', b'{"hits": [{"id": 1, "pageURL": "https://pixabay.com/x"}]}'],
@@ -204,16 +193,6 @@ async def test_zero_hits_is_an_empty_search(
         assert await collect(PixabaySource(), p.ctx, "zzqxv glorp") == []
 
 
-async def test_the_engine_refuses_to_run_without_the_key(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
-) -> None:
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "nature", (NAME,), 2)
-    (src,) = job.sources
-    assert (src.state, src.error_code) == (SourceState.FAILED, "missing_key")
-    assert replay.requests == []
-
-
 async def test_a_job_stores_the_images_with_user_tags_and_licence(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:
@@ -234,18 +213,3 @@ async def test_a_job_stores_the_images_with_user_tags_and_licence(
     assert assets["unitea"].metadata["tags"] == ["walk", "lovers", "couple"]
     job_info = await engine.get_job(job.id, None)
     assert KEY not in json.dumps(job_info.to_dict())
-
-
-@pytest.mark.live
-async def test_live_pixabay_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    key = os.environ.get("PIXABAY_API_KEY")
-    if not key:
-        pytest.skip("set PIXABAY_API_KEY to run against the real API")
-    engine = await engine_factory(api_keys={"PIXABAY_API_KEY": key})
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    assert src.stored >= 1, src.error
-    assets = await engine.list_assets(None, job_id=job.id)
-    assert all(a.author and a.license == "Pixabay Content License" for a in assets)

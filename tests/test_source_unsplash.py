@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,7 +13,6 @@ from tests.sourcekit import collect, probe, rebased, run_job, serve_images
 from tuiapp.errors import (
     FormatChangedError,
     InvalidKeyError,
-    MissingKeyError,
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
@@ -209,15 +207,6 @@ async def test_429_after_the_retries_is_rate_limited(
     assert len(replay.hits(SEARCH)) == 3
 
 
-async def test_without_a_key_nothing_is_asked(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    async with probe(make_settings(), replay.url(), api_key=None) as p:
-        with pytest.raises(MissingKeyError, match="UNSPLASH_ACCESS_KEY"):
-            await collect(UnsplashSource(), p.ctx, "dog")
-    assert replay.requests == []
-
-
 @pytest.mark.parametrize(
     "body",
     [b"<html>maintenance</html>", b'{"photos": []}', b'{"results": [{"id": "x"}]}'],
@@ -238,19 +227,6 @@ async def test_zero_results_is_an_empty_search(
     replay.add(SEARCH, json_reply({"total": 0, "total_pages": 0, "results": []}))
     async with probe(make_settings(), replay.url(), api_key=KEY) as p:
         assert await collect(UnsplashSource(), p.ctx, "zzqxv glorp") == []
-
-
-async def test_the_engine_refuses_to_run_without_the_key(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
-) -> None:
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "dog", (NAME,), 2)
-    (src,) = job.sources
-    assert src.state is SourceState.FAILED
-    assert src.error_code == "missing_key"
-    assert src.error is not None
-    assert "UNSPLASH_ACCESS_KEY" in src.error
-    assert replay.requests == []
 
 
 async def test_a_job_stores_the_photos_with_author_and_licence(
@@ -281,18 +257,3 @@ async def test_a_job_stores_the_photos_with_author_and_licence(
     assert dog.author_url == "https://unsplash.com/@victor_vector"
     assert dog.license == "Unsplash License"
     assert dog.mime == "image/jpeg"
-
-
-@pytest.mark.live
-async def test_live_unsplash_finds_and_stores_photos(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    key = os.environ.get("UNSPLASH_ACCESS_KEY")
-    if not key:
-        pytest.skip("set UNSPLASH_ACCESS_KEY to run against the real API")
-    engine = await engine_factory(api_keys={"UNSPLASH_ACCESS_KEY": key})
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    assert src.stored >= 1, src.error
-    assets = await engine.list_assets(None, job_id=job.id)
-    assert all(a.author and a.license == "Unsplash License" for a in assets)

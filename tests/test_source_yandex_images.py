@@ -12,9 +12,9 @@ from tests.sourcekit import (
     fixture_text,
     html_reply,
     probe,
-    rebased,
     run_job,
     serve_images,
+    serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError
 from tuiapp.jobs import JobState, SourceState
@@ -37,12 +37,7 @@ def paged(replay: ReplayServer) -> None:
         "": fixture_text("local", NAME, "search_page1_datastate_handwritten.html"),
         "1": fixture_text("local", NAME, "search_page2_inline_handwritten.html"),
     }
-
-    async def handler(request: web.Request) -> web.Response:
-        body = pages.get(request.query.get("p", ""), pages["1"])
-        return web.Response(text=rebased(body, replay.url()), content_type="text/html")
-
-    replay.add(SEARCH, handler)
+    serve_pages(replay, SEARCH, "p", pages, last="1")
 
 
 async def test_the_request_carries_text_screen_and_settings_cookie(
