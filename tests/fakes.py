@@ -81,6 +81,8 @@ class FakeEngine:
         self.jobs: dict[int, JobInfo] = {}
         self.assets: dict[int, tuple[AssetInfo, bytes]] = {}
         self.calls: list[tuple[Any, ...]] = []
+        self.job_searches: list[str | None] = []
+        """The ``text`` of every ``list_jobs`` call."""
         """Commands the UI sent, e.g. ``("cancel", 1, "picsum")``."""
         self.url_routes: dict[str, str] = {"https://picsum.photos/": "picsum"}
 
@@ -134,9 +136,20 @@ class FakeEngine:
         return self._job(job_id, owner)
 
     async def list_jobs(
-        self, owner: int | None, *, limit: int = 100, offset: int = 0
+        self, owner: int | None, *, text: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[JobInfo]:
-        mine = [j for j in self.jobs.values() if j.owner_id == owner]
+        self.job_searches.append(text)
+        words = (text or "").lower().split()
+        mine = [
+            j
+            for j in self.jobs.values()
+            if j.owner_id == owner
+            and all(
+                w in f"{j.query} {j.state.value} {' '.join(s.source for s in j.sources)}".lower()
+                or w == str(j.id)
+                for w in words
+            )
+        ]
         mine.sort(key=lambda j: j.id, reverse=True)
         return mine[offset : offset + limit]
 

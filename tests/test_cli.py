@@ -89,6 +89,10 @@ async def test_get_stores_the_files_and_export_writes_them_byte_identical(
 
     code, out, _ = await _tuiapp(env, "jobs", "--json")
     assert code == 0 and [j["stored"] for j in json.loads(out)] == [5]
+    code, out, _ = await _tuiapp(env, "jobs", "--json", "CATS", "picsum")
+    assert code == 0 and [j["query"] for j in json.loads(out)] == ["cats"]
+    code, out, _ = await _tuiapp(env, "jobs", "--json", "dogs")
+    assert code == 0 and json.loads(out) == []
 
 
 async def test_get_exits_1_when_nothing_was_stored(

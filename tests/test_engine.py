@@ -334,7 +334,7 @@ async def test_cancelling_every_source_one_by_one_cancels_the_job(
     assert final.timeout == 42.0
 
 
-async def test_jobs_can_be_found_by_words_of_their_query(
+async def test_jobs_are_found_by_words_of_their_query_sources_state_or_id(
     replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
 ) -> None:
     scripted("fake_a", urls=_images(replay, 1))
@@ -344,6 +344,14 @@ async def test_jobs_can_be_found_by_words_of_their_query(
         await engine.wait(job.id, None)
     found = await engine.list_jobs(None, text="red")
     assert [j.query for j in found] == ["Red fox", "red panda"]
+    assert [j.query for j in await engine.list_jobs(None, text="FOX red")] == ["Red fox"]
+    assert [j.query for j in await engine.list_jobs(None, text="red fake_a done")] == [
+        "Red fox",
+        "red panda",
+    ]
+    assert await engine.list_jobs(None, text="red fake_b") == []
+    assert [j.query for j in await engine.list_jobs(None, text=str(found[1].id))] == ["red panda"]
+    assert await engine.list_jobs(None, text="99999999999999999999") == []
 
 
 async def test_a_source_repeating_itself_without_awaiting_never_freezes_the_process(

@@ -52,6 +52,8 @@ async def test_jobs_blobs_and_dedup_work_on_postgresql(
         "partial_blobs": 0,
         "integrity_check": "ok",
     }
+    assert [j.id for j in await engine.list_jobs(None, text="Q FAKE_A done")] == [job.id]
+    assert await engine.list_jobs(None, text="q fake_b") == []
     alice, _ = await engine.create_user("alice")
     assert await engine.list_assets(alice.id) == []
     await engine.delete_job(job.id, None)

@@ -279,6 +279,9 @@ async def test_jobs_are_listed_newest_first_by_page_and_by_state(
     assert [j["id"] for j in both["jobs"]] == [ids[-1]]
     mixed = await (await client.get("/api/jobs?state=running&state=queued&state=failed")).json()
     assert mixed["jobs"] == []
+    found = await (await client.get("/api/jobs?text=TWO+picsum")).json()
+    assert [j["id"] for j in found["jobs"]] == [ids[1]]
+    assert (await (await client.get("/api/jobs?text=two+robohash")).json())["jobs"] == []
 
 
 async def test_a_job_shows_the_state_of_each_source(client: Client, replay: ReplayServer) -> None:

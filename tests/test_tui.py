@@ -29,6 +29,7 @@ from tuiapp.widgets import ImagePreview, JobBar, SourcePane, SourcePicker
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
     from textual.message import Message
     from textual.pilot import Pilot
     from textual.widget import Widget
@@ -386,6 +387,27 @@ async def test_history_lists_jobs_live_filters_and_opens_details(tmp_path: Path)
         await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
         assert isinstance(app.screen, JobDetailScreen)
         assert app.screen.job_id == 2
+
+
+async def test_the_filter_asks_the_engine_so_jobs_past_the_loaded_ones_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tuiapp.screens.history.HISTORY_LIMIT", 2)
+    engine = fake_engine(tmp_path)
+    engine.add_job("old otters", ("picsum",), state=JobState.DONE, announce=False)
+    for query in ("red cars", "blue boats", "green trees"):
+        engine.add_job(query, ("robohash",), state=JobState.DONE, announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: history_ids(app) == ["4", "3"], what="newest rows")
+        await pilot.press("slash", *"otters")
+        await wait_until(pilot, lambda: history_ids(app) == ["1"], what="an older job found")
+        assert engine.job_searches[-1] == "otters"
+        assert "o" not in engine.job_searches, "each keystroke does not ask the engine"
+        for _ in "otters":
+            await pilot.press("backspace")
+        await wait_until(pilot, lambda: history_ids(app) == ["4", "3"], what="filter cleared")
 
 
 async def test_r_reruns_the_selected_job(tmp_path: Path) -> None:

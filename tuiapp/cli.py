@@ -224,8 +224,9 @@ def sources(as_json: bool) -> None:
 @click.option("--state", "states", multiple=True, help="Only jobs in this state (repeat).")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def jobs(states: tuple[str, ...], limit: int, as_json: bool) -> None:
-    """List jobs, newest first."""
+@click.argument("words", nargs=-1)
+def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, ...]) -> None:
+    """List jobs, newest first; WORDS keep those with each word in the query, state or a source."""
     from tuiapp.jobs import JobState
 
     try:
@@ -234,7 +235,9 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool) -> None:
         _fail(f"--state takes one of {', '.join(s.value for s in JobState)}")
 
     async def body(engine: Engine, owner: int | None) -> list[Any]:
-        return await engine.list_jobs(owner, states=wanted, limit=limit)
+        return await engine.list_jobs(
+            owner, states=wanted, text=" ".join(words) or None, limit=limit
+        )
 
     infos = _run(_settings(), body)
     if as_json:

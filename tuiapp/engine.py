@@ -559,7 +559,11 @@ class Engine:
         limit: int = 100,
         offset: int = 0,
     ) -> list[JobInfo]:
-        """Jobs of ``owner``, newest first; ``text`` keeps those whose query contains it."""
+        """Jobs of ``owner``, newest first.
+
+        ``text`` keeps the jobs in which every word appears (any case) in the query, the state
+        or a source's name, or is the id.
+        """
         infos = await self.storage.list_jobs(
             owner, states=states, text=text, limit=limit, offset=offset
         )

@@ -425,6 +425,13 @@ def openapi_document(sources: Sequence[str] = ()) -> dict[str, Any]:
                                 "items": {"type": "string", "enum": [s.value for s in JobState]},
                             },
                         },
+                        {
+                            "name": "text",
+                            "in": "query",
+                            "description": "Words each found in the query, the state or a"
+                            " source's name (any case), or the job's id.",
+                            "schema": {"type": "string"},
+                        },
                         *_PAGING,
                     ],
                     "responses": _responses(

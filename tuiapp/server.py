@@ -317,7 +317,11 @@ async def list_jobs(request: web.Request) -> web.Response:
                 f"state must be one of {', '.join(JobState)}, not {name!r:.40}"
             ) from None
     infos = await request.app[ENGINE_KEY].list_jobs(
-        owner, states=tuple(states), limit=limit, offset=offset
+        owner,
+        states=tuple(states),
+        text=request.query.get("text") or None,
+        limit=limit,
+        offset=offset,
     )
     return web.json_response({"jobs": [_job(i) for i in infos], "limit": limit, "offset": offset})
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise import Tortoise, connections
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from tuiapp.errors import InvalidRequestError, NotFoundError
@@ -685,8 +686,8 @@ class Storage:
         offset: int = 0,
     ) -> list[JobInfo]:
         qs = Job.filter(**_owner_q(owner))
-        if text:
-            qs = qs.filter(query__icontains=text)
+        for word in (text or "").lower().split():
+            qs = qs.filter(_job_word(word))
         wanted = [s.value for s in states]
         if wanted:
             qs = qs.filter(state__in=wanted)
@@ -1105,3 +1106,11 @@ class Storage:
             "partial_blobs": int(partial[0]["n"]),
             "integrity_check": check,
         }
+
+
+def _job_word(word: str) -> Q:
+    """A job whose query, state or a source's name contains ``word``, or whose id it is."""
+    in_source = JobSource.filter(source__icontains=word).values("job_id")
+    match = Q(query__icontains=word) | Q(state__icontains=word) | Q(id__in=Subquery(in_source))
+    is_id = word.isascii() and word.isdigit() and len(word) <= 18
+    return match | Q(id=int(word)) if is_id else match

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["HistoryScreen"]
 
 HISTORY_LIMIT = 1000
-"""Jobs loaded into the table (newest first)."""
+"""Jobs loaded into the table (newest first); a filter asks the engine, so older jobs are found."""
+FILTER_PAUSE = 0.2
+"""Seconds of no typing before the engine is asked for the filter's jobs."""
 RELOAD_SECONDS = 0.4
 """A burst of job changes reloads the table at most this often."""
 
@@ -36,11 +39,13 @@ _STATE_STYLES = {
 
 
 def job_matches(job: JobInfo, words: str) -> bool:
-    """Whether every word of the filter appears in the job's query, sources, state or id."""
-    haystack = " ".join(
-        [str(job.id), job.query, job.state.value, *(s.source for s in job.sources)]
-    ).lower()
-    return all(word in haystack for word in words.lower().split())
+    """Whether every word appears in the job's query, state or a source's name, or is its id.
+
+    The engine's ``list_jobs(text=...)`` filters by the same rule; this one narrows the rows
+    already shown while the engine is asked.
+    """
+    haystack = " ".join([job.query, job.state.value, *(s.source for s in job.sources)]).lower()
+    return all(word in haystack or word == str(job.id) for word in words.lower().split())
 
 
 class HistoryScreen(TuiScreen):
@@ -115,8 +120,13 @@ class HistoryScreen(TuiScreen):
             self.reload()
 
     @work(exclusive=True, group="history", exit_on_error=False, description="load jobs")
-    async def reload(self) -> None:
-        self._jobs = await self.engine.list_jobs(self.owner, limit=HISTORY_LIMIT)
+    async def reload(self, pause: float = 0.0) -> None:
+        if pause:
+            await asyncio.sleep(pause)  # a newer keystroke cancels this worker (exclusive)
+        words = self.query_one("#filter", Input).value.strip()
+        self._jobs = await self.engine.list_jobs(
+            self.owner, text=words or None, limit=HISTORY_LIMIT
+        )
         self._fill()
 
     @property
@@ -154,6 +164,7 @@ class HistoryScreen(TuiScreen):
     @on(Input.Changed, "#filter")
     def _filter(self) -> None:
         self._fill()
+        self.reload(FILTER_PAUSE)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
