@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 from tuiapp.errors import BlockedError, FormatChangedError, InvalidKeyError
 
 if TYPE_CHECKING:
-    from tuiapp.sources.base import HttpResponse, SourceContext
+    from tuiapp.sources.base import Found, HttpResponse, SourceContext
 
 __all__ = [
     "BROWSER_ACCEPT",
@@ -35,6 +35,7 @@ __all__ = [
     "parse_html",
     "rate_limit_notice",
     "to_int",
+    "unseen",
 ]
 
 BROWSER_ACCEPT = (
@@ -204,3 +205,16 @@ def rate_limit_notice(
         text += f", the limit resets in {max(0, seconds)} s"
     ctx.notice(text)
     return text
+
+
+def unseen(items: list[Found], seen: set[str]) -> list[Found]:
+    """The items whose URL is not in ``seen`` (which then holds them too).
+
+    A search pages until a page brings nothing new: sites repeat their last page past the end.
+    """
+    new: list[Found] = []
+    for item in items:
+        if item.url not in seen:
+            seen.add(item.url)
+            new.append(item)
+    return new

@@ -22,6 +22,7 @@ from tuiapp.sources._common import (
     https_url,
     parse_html,
     to_int,
+    unseen,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
@@ -72,11 +73,10 @@ class BingImagesSource(Source):
                 allow_status=(403,),
             )
             items = parse_page(resp, ctx, first_page=first == 1)
-            new = [item for item in items if item.url not in seen]
+            new = unseen(items, seen)
             if not new:
                 return
             for item in new:
-                seen.add(item.url)
                 yield item
             first += PAGE_SIZE
 

@@ -22,6 +22,7 @@ from tuiapp.sources._common import (
     https_url,
     json_body,
     to_int,
+    unseen,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
@@ -94,11 +95,10 @@ class DuckDuckGoImagesSource(Source):
             if results and not items:
                 raise format_changed(ctx, self.name, resp, "no i.js result held an image URL")
             pages += 1
-            new = [item for item in items if item.url not in seen]
+            new = unseen(items, seen)
             if not new:
                 return
             for item in new:
-                seen.add(item.url)
                 yield item
             vqd = _fresh_token(data, query.text) or vqd
             offset = _next_offset(data.get("next"))

@@ -21,6 +21,7 @@ from tuiapp.sources._common import (
     https_url,
     parse_html,
     to_int,
+    unseen,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
@@ -85,11 +86,10 @@ class GoogleImagesSource(Source):
                 allow_status=(403, 429),
             )
             items = parse_page(resp, ctx, first_page=page == 0)
-            new = [item for item in items if item.url not in seen]
+            new = unseen(items, seen)
             if not new:
                 return
             for item in new:
-                seen.add(item.url)
                 yield item
 
 

@@ -21,6 +21,7 @@ from tuiapp.sources._common import (
     https_url,
     parse_html,
     to_int,
+    unseen,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
@@ -59,11 +60,10 @@ class YahooImagesSource(Source):
                 search_url, params={**params, "b": offset}, headers=headers, allow_status=(403,)
             )
             items = parse_page(resp, ctx, first_page=offset == 1)
-            new = [item for item in items if item.url not in seen]
+            new = unseen(items, seen)
             if not new:
                 return
             for item in new:
-                seen.add(item.url)
                 yield item
             offset += PAGE_SIZE
 

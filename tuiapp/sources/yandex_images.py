@@ -25,6 +25,7 @@ from tuiapp.sources._common import (
     mapping,
     parse_html,
     to_int,
+    unseen,
 )
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
@@ -62,11 +63,10 @@ class YandexImagesSource(Source):
                 f"{ctx.base_url}/images/search", params=params, headers=headers, allow_status=(403,)
             )
             items = parse_page(resp, ctx)
-            new = [item for item in items if item.url not in seen]
+            new = unseen(items, seen)
             if not new:
                 return
             for item in new:
-                seen.add(item.url)
                 yield item
             page += 1
 
