@@ -212,17 +212,3 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert (assets[0].width, assets[0].height) == (3442, 2972)
     assert assets[0].metadata["site"] == "lakes.example.org"
     assert all(a.mime == "image/jpeg" for a in assets)
-
-
-@pytest.mark.live
-async def test_live_bing_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    engine = await engine_factory()
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"bing blocked this client: {src.error}")
-    assert src.stored >= 1, src.error
-    assets = await engine.list_assets(None, job_id=job.id)
-    assert any(a.title for a in assets)

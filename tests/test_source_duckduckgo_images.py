@@ -239,18 +239,6 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert all(a.mime == "image/png" for a in assets)
 
 
-@pytest.mark.live
-async def test_live_duckduckgo_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    engine = await engine_factory()
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"duckduckgo blocked this client: {src.error}")
-    assert src.stored >= 1, src.error
-
-
 @pytest.mark.parametrize(
     "snippet",
     [f'vqd="{TOKEN}"', f"vqd={TOKEN}&p=1", f"vqd='{TOKEN}'"],

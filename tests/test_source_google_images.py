@@ -160,15 +160,3 @@ async def test_a_job_stores_the_images_with_their_names_and_pages(
         "https://photos.example.net/alps/lake",
         "https://blog.example.com/2026/hike",
     ]
-
-
-@pytest.mark.live
-async def test_live_google_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    engine = await engine_factory()
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"google blocked this client: {src.error}")
-    assert src.stored >= 1, src.error

@@ -177,15 +177,3 @@ async def test_a_job_stores_the_images_with_their_titles(
     ]
     assert assets[0].page_url == "https://lakes.example.org/moraine"
     assert assets[0].metadata["provider"] == "Yahoo"
-
-
-@pytest.mark.live
-async def test_live_yahoo_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    engine = await engine_factory()
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"yahoo blocked this client: {src.error}")
-    assert src.stored >= 1, src.error

@@ -180,15 +180,3 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert [a.title for a in assets] == ["Mountain lake at sunrise", "Lake & peaks", "Frozen lake"]
     assert assets[0].page_url == "https://lakes.example.org/sunrise"
     assert (assets[1].width, assets[1].height) == (1920, 1280)
-
-
-@pytest.mark.live
-async def test_live_yandex_finds_and_stores_images(
-    engine_factory: Callable[..., Awaitable[Engine]],
-) -> None:
-    engine = await engine_factory()
-    job = await run_job(engine, "mountain lake", (NAME,), 2)
-    (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"yandex blocked this client: {src.error}")
-    assert src.stored >= 1, src.error
