@@ -352,6 +352,8 @@ async def test_jobs_are_found_by_words_of_their_query_sources_state_or_id(
     assert await engine.list_jobs(None, text="red fake_b") == []
     assert [j.query for j in await engine.list_jobs(None, text=str(found[1].id))] == ["red panda"]
     assert await engine.list_jobs(None, text="99999999999999999999") == []
+    assert await engine.list_jobs(None, text="d_p") == [], "_ is a letter, not a LIKE wildcard"
+    assert await engine.list_jobs(None, text="%") == []
 
 
 async def test_a_source_repeating_itself_without_awaiting_never_freezes_the_process(
