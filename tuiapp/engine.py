@@ -457,16 +457,11 @@ class Engine:
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
+        submitted = JobSubmitted(
+            job_id=info.id, owner_id=owner, query=spec.query, sources=spec.sources, count=spec.count
+        )
         if self.queue:
-            self._publish(
-                JobSubmitted(
-                    job_id=info.id,
-                    owner_id=owner,
-                    query=spec.query,
-                    sources=spec.sources,
-                    count=spec.count,
-                )
-            )
+            self._publish(submitted)
             self._wake.set()
             return info
         run = _JobRun(
@@ -476,15 +471,7 @@ class Engine:
             scratch=self.settings.data_dir / "scratch" / f"job-{info.id}",
         )
         self._runs[info.id] = run
-        self._publish(
-            JobSubmitted(
-                job_id=info.id,
-                owner_id=owner,
-                query=spec.query,
-                sources=spec.sources,
-                count=spec.count,
-            )
-        )
+        self._publish(submitted)
         run.task = asyncio.create_task(self._run_job(run, spec), name=f"tuiapp-job-{info.id}")
         return info
 
