@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from tuiapp.errors import FormatChangedError
+from tuiapp.errors import FormatChangedError, MissingKeyError
 
 if TYPE_CHECKING:
     import logging
@@ -191,6 +191,17 @@ class Source(abc.ABC):
     takes_query: ClassVar[bool] = True
     key_setting: ClassVar[str | None] = None
     """Environment variable holding the API key, when the source needs one."""
+
+    def require_key(self, ctx: SourceContext) -> str:
+        """The user's API key. The engine refuses a job without it first; a source never
+        searches without it (and never substitutes another service).
+
+        Raises:
+            MissingKeyError: no key is set.
+        """
+        if not ctx.api_key:
+            raise MissingKeyError(self.key_setting or f"the API key of {self.name}")
+        return ctx.api_key
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

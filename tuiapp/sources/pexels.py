@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from tuiapp.errors import MissingKeyError
 from tuiapp.sources._common import (
     clean_text,
     format_changed,
@@ -44,9 +43,7 @@ class PexelsSource(Source):
     key_setting = KEY_SETTING
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        if not ctx.api_key:  # the engine refuses first; never search without the user's key
-            raise MissingKeyError(KEY_SETTING)
-        headers = {"Authorization": ctx.api_key}
+        headers = {"Authorization": self.require_key(ctx)}
         variant = str(query.options.get("variant", "original")).lower()
         if variant not in SIZES:
             variant = "original"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tuiapp.errors import HTTPStatusError, MissingKeyError, SourceError
+from tuiapp.errors import HTTPStatusError, SourceError
 from tuiapp.sources._common import (
     clean_text,
     format_changed,
@@ -58,9 +58,7 @@ class PixabaySource(Source):
     key_setting = KEY_SETTING
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        key = ctx.api_key
-        if not key:  # the engine refuses first; never search without the user's key
-            raise MissingKeyError(KEY_SETTING)
+        key = self.require_key(ctx)
         size = str(query.options.get("size", "large")).lower()
         if size not in SIZES:
             size = "large"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from tuiapp.errors import MissingKeyError, RateLimitedError, SourceError
+from tuiapp.errors import RateLimitedError, SourceError
 from tuiapp.sources._common import (
     clean_text,
     format_changed,
@@ -47,9 +47,7 @@ class UnsplashSource(Source):
     key_setting = KEY_SETTING
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        if not ctx.api_key:  # the engine refuses first; never search without the user's key
-            raise MissingKeyError(KEY_SETTING)
-        headers = {"Authorization": f"Client-ID {ctx.api_key}", "Accept-Version": "v1"}
+        headers = {"Authorization": f"Client-ID {self.require_key(ctx)}", "Accept-Version": "v1"}
         size = str(query.options.get("size", "full")).lower()
         if size not in SIZES:
             size = "full"
