@@ -331,3 +331,27 @@ def _rss() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+async def test_every_response_yt_dlp_opened_is_closed_with_it_error_answers_too(
+    replay: ReplayServer,
+) -> None:
+    from yt_dlp.networking.exceptions import HTTPError
+
+    from tuiapp.sources.ytdlp import _ydl_class
+
+    replay.add("/gone", Reply(b"x" * 2_000_000, 404, {}, "text/html"))
+    replay.add("/page", Reply(b"x" * 2_000_000, 200, {}, "text/html"))
+
+    def fetch() -> tuple[Any, Any]:
+        with _ydl_class()({"quiet": True}) as ydl:
+            page = ydl.urlopen(replay.url("/page"))
+            page.read(10)  # read a little, as an extractor sniffing a file does
+            with pytest.raises(HTTPError) as refused:
+                ydl.urlopen(replay.url("/gone"))
+            assert not page.fp.closed and not refused.value.response.fp.closed
+        return page, refused.value.response
+
+    page, refused = await asyncio.to_thread(fetch)
+    assert page.fp.closed
+    assert refused.fp.closed, "an error answer's response is closed with the rest"

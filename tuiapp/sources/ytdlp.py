@@ -327,14 +327,16 @@ def _ydl_class() -> type[Any]:
     """yt-dlp's ``YoutubeDL`` that closes, when it closes, every response it opened.
 
     Extractors leave responses open (the generic extractor reads only the headers of a video
-    file) and the HTTP downloader does not close its response when a hook aborts it; those stay
-    open until the garbage collector finds them, and the server keeps sending meanwhile.
+    file; an error status is raised with its response unread) and the HTTP downloader does not
+    close its response when a hook aborts it; those stay open until the garbage collector finds
+    them, and the server keeps sending meanwhile.
 
     The responses are held strongly: one instance serves one listing or one download, and a
     response dropped into a reference cycle would otherwise be collected, socket unclosed,
     before :meth:`close` could reach it.
     """
     from yt_dlp import YoutubeDL
+    from yt_dlp.networking.exceptions import HTTPError
 
     class ClosingYoutubeDL(YoutubeDL):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -342,7 +344,11 @@ def _ydl_class() -> type[Any]:
             super().__init__(*args, **kwargs)
 
         def urlopen(self, req: Any) -> Any:
-            response = super().urlopen(req)
+            try:
+                response = super().urlopen(req)
+            except HTTPError as exc:  # an error status: its response is open too
+                self._open_responses.append(exc.response)
+                raise
             self._open_responses.append(response)
             return response
 
