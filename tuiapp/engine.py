@@ -76,7 +76,7 @@ from tuiapp.sources.base import (
 from tuiapp.storage import NewAsset, Storage, StoredAsset
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+    from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -282,6 +282,24 @@ class Engine:
         """The source a URL typed into a job goes to, if any."""
         cls = registry.find(url.strip())
         return cls.name if cls is not None else None
+
+    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
+        """The sources a job runs: the ones picked, else the one source that claims the URL.
+
+        The one place where a URL typed by a user is routed; every client calls it.
+
+        Raises:
+            InvalidRequestError: nothing picked and no source takes the query as a URL.
+        """
+        if picked:
+            return tuple(picked)
+        name = self.source_for_url(query) if is_url(query) else None
+        if name is None:
+            raise InvalidRequestError(
+                "pick at least one source (see `tuiapp sources`):"
+                f" no source takes {query.strip()!r:.80} as a URL"
+            )
+        return (name,)
 
     def _base_url(self, cls: type[Source]) -> str:
         return self.settings.base_urls.get(cls.name, cls.base_url)
