@@ -392,6 +392,10 @@ class Storage:
         # opens SQLite and then PostgreSQL (the tests do) needs a name per dialect.
         self.connection_name = "postgres" if self.sql.postgres else "sqlite"
         self.runner = runner_id()
+        self.runner_id = self.runner
+        """Identifies this process in the rows it works on."""
+        self.supports_listen = self.sql.postgres
+        """LISTEN/NOTIFY crosses processes (PostgreSQL); elsewhere it stays in this process."""
         self._queue: asyncio.Queue[_Op] = asyncio.Queue(maxsize=64)
         self._chunk_slots = asyncio.Semaphore(_CHUNKS_IN_FLIGHT)
         self._writer: asyncio.Task[None] | None = None

@@ -1,0 +1,18 @@
+"""The job engine: clients use :class:`Engine`; the rooms behind it are its own.
+
+Rooms, each depending only on those below it:
+- ``service``: :class:`Engine`, the facade that wires the others.
+- ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
+- ``export``: a job's files written to a directory.
+- ``runner``: :class:`JobRun` and :class:`SourceRun`, one running job and its sources.
+- ``transfer``: one item's bytes into a sink (HTTP or a source's own downloader).
+"""
+
+from __future__ import annotations
+
+from tuiapp.bus import Subscription
+from tuiapp.engine.export import export_name
+from tuiapp.engine.runner import is_url
+from tuiapp.engine.service import Engine
+
+__all__ = ["Engine", "Subscription", "export_name", "is_url"]

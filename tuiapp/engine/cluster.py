@@ -1,0 +1,207 @@
+"""The shared queue: processes that share one database hand jobs, events and cancels to each other.
+
+A :class:`Cluster` relays this process's events to the others (NOTIFY), takes theirs in, obeys
+cancels sent from elsewhere and, in a worker, claims queued jobs and renews their leases. It is
+given the engine's crew and a few callables; it never imports the engine's service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from tuiapp.bus import EventBus
+from tuiapp.engine.runner import JobRun
+from tuiapp.events import EVENT_TYPES, JobFinished, JobSubmitted
+from tuiapp.jobs import JobState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tuiapp.engine.runner import Crew
+    from tuiapp.events import Event
+
+__all__ = ["Cluster"]
+
+log = logging.getLogger("tuiapp.engine")
+
+EVENTS_CHANNEL = "tuiapp_events"
+CONTROL_CHANNEL = "tuiapp_control"
+_NOTIFY_LIMIT = 7900
+"""PostgreSQL refuses NOTIFY payloads of 8000 bytes or more."""
+
+
+def envelope(runner: str, event: Event) -> str:
+    """An event as a NOTIFY payload; long texts are cut so it always fits."""
+    data = event.to_dict()
+    payload = json.dumps({"from": runner, "event": data})
+    if len(payload) > _NOTIFY_LIMIT:
+        for key, value in data.items():
+            if isinstance(value, str) and len(value) > 300:
+                data[key] = value[:300] + "..."
+        payload = json.dumps({"from": runner, "event": data})
+    return payload
+
+
+class Cluster:
+    """This process's part in the shared queue."""
+
+    def __init__(
+        self, crew: Crew, *, deliver: Callable[[Event], None], worker: bool = False
+    ) -> None:
+        """
+        Args:
+            crew: the engine's shared tools and its book of runs.
+            deliver: hands an event from another process to this process's subscribers.
+            worker: claim and run queued jobs (else this process only submits and watches).
+        """
+        self.crew = crew
+        self.worker = worker
+        self._deliver = deliver
+        self._outbox = EventBus()
+        """Events of this process, relayed to the other processes sharing the queue."""
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop_listening: Callable[[], Awaitable[None]] | None = None
+
+    async def start(self) -> None:
+        storage = self.crew.storage
+        self._stop_listening = await storage.listen(
+            {EVENTS_CHANNEL: self._on_remote_event, CONTROL_CHANNEL: self._on_control}
+        )
+        if storage.supports_listen:
+            self._tasks.append(asyncio.create_task(self._relay_events()))
+        if self.worker:
+            self._tasks.append(asyncio.create_task(self._claim_jobs()))
+            self._tasks.append(asyncio.create_task(self._renew_leases()))
+
+    async def stop_loops(self) -> None:
+        """Stop relaying, claiming and renewing (before the runs are stopped)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        if self._stop_listening is not None:
+            await self._stop_listening()
+
+    def published(self, event: Event) -> None:
+        """An event of this process: relay it to the others."""
+        self._outbox.publish(event)
+
+    def submitted(self, event: JobSubmitted) -> None:
+        """A job was queued here: tell the others, and wake this worker's claim loop."""
+        self.published(event)
+        self._wake.set()
+
+    async def cancel(self, job_id: int, owner: int | None, source: str | None) -> None:
+        """Cancel a job (or a source) that runs elsewhere or waits in the queue."""
+        storage = self.crew.storage
+        if source is None and await storage.request_cancel(job_id):
+            event = JobFinished(
+                job_id=job_id,
+                owner_id=owner,
+                state=JobState.CANCELLED.value,
+                stored=0,
+                failed=0,
+                bytes=0,
+                elapsed=0.0,
+                error="cancelled before it started",
+            )
+            self._deliver(event)
+            self.published(event)
+        else:
+            await storage.notify(CONTROL_CHANNEL, json.dumps({"cancel": job_id, "source": source}))
+
+    async def _relay_events(self) -> None:
+        """Send this process's events to the others (progress coalesced when they lag)."""
+        storage = self.crew.storage
+        with self._outbox.subscribe(max_backlog=100_000) as outbox:
+            async for event in outbox:
+                try:
+                    await storage.notify(EVENTS_CHANNEL, envelope(storage.runner_id, event))
+                except Exception:
+                    log.exception("could not relay %s", event.kind)
+
+    def _on_remote_event(self, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            if data["from"] == self.crew.storage.runner_id:
+                return
+            fields = dict(data["event"])
+            event = EVENT_TYPES[fields.pop("kind")](**fields)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed event from another process: %.200s", payload)
+            return
+        self._deliver(event)
+        if self.worker and isinstance(event, JobSubmitted):
+            self._wake.set()
+
+    def _on_control(self, payload: str) -> None:
+        try:
+            data = json.loads(payload)
+            job_id, source = int(data["cancel"]), data.get("source")
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed control message: %.200s", payload)
+            return
+        run = self.crew.runs.get(job_id)
+        if run is not None:
+            run.cancel(source)
+
+    async def _claim_jobs(self) -> None:
+        """A worker's loop: claim queued (or abandoned) jobs while it has room for more."""
+        settings, storage = self.crew.settings, self.crew.storage
+        lease = settings.lease_seconds
+        last_sweep = 0.0
+        while True:
+            try:
+                if len(self.crew.runs) < settings.worker_jobs:
+                    claimed = await storage.claim_job(lease)
+                    if claimed is not None:
+                        await self._start_claimed(*claimed)
+                        continue
+                if time.monotonic() - last_sweep > lease / 3:
+                    last_sweep = time.monotonic()
+                    await storage.sweep_orphans(lease)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("claiming a job failed; trying again")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+
+    async def _start_claimed(self, job_id: int, claims: int) -> None:
+        storage = self.crew.storage
+        owner = await storage.job_owner(job_id)
+        info = await storage.get_job(job_id, owner)
+        resume = await storage.stored_urls(job_id) if claims > 1 else {}
+        if claims > 1:
+            log.info("took job %s over (claim %s)", job_id, claims)
+        JobRun(self.crew, info, owner, claimed=True, resume=resume).start()
+
+    async def _renew_leases(self) -> None:
+        """A worker's heartbeat: extend leases, save counters, obey cancels, drop lost jobs."""
+        lease = self.crew.settings.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                mine = [job_id for job_id, run in self.crew.runs.items() if run.claimed]
+                held, cancelled = await self.crew.storage.renew_leases(mine, lease)
+                for job_id in mine:
+                    run = self.crew.runs.get(job_id)
+                    if run is None:
+                        continue
+                    if job_id not in held:
+                        run.lost = True
+                        run.stop(JobState.CANCELLED, "another worker took the job over")
+                    elif job_id in cancelled:
+                        run.stop(JobState.CANCELLED, "cancelled")
+                    else:
+                        await run.save_unfinished()
+            except Exception:
+                log.exception("renewing leases failed; trying again")

@@ -1,0 +1,128 @@
+"""Export: a job's stored files written out to a directory under safe, unique names.
+
+A file is written to a fresh temporary name that nobody else could have planted (created
+exclusively, never through a symlink) and linked to its final name only if that name is free,
+so an export never writes through a symlink and never overwrites a file unless asked to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tuiapp.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tuiapp.jobs import AssetInfo
+    from tuiapp.storage import Storage
+
+__all__ = ["export_job", "export_name"]
+
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/svg+xml": ".svg", "video/quicktime": ".mov"}
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_read_umask()
+"""Exported files get the permissions an ordinary new file gets (mkstemp's are 0600)."""
+
+
+def export_name(asset: AssetInfo) -> str:
+    """A file name that is safe on every common file system and unique per asset."""
+    stem = asset.title or asset.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "file"
+    stem = _UNSAFE.sub("_", stem).strip(" ._")[:80] or "file"
+    ext = _EXTENSIONS.get(asset.mime) or mimetypes.guess_extension(asset.mime) or ".bin"
+    return f"{asset.job_id}-{asset.id}-{stem}{ext}"
+
+
+async def export_job(
+    storage: Storage,
+    job_id: int,
+    owner: int | None,
+    directory: Path,
+    *,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write a job's files into ``directory``; returns the paths written.
+
+    Raises:
+        NotFoundError: no such job for this owner.
+        InvalidRequestError: the directory cannot be made or written, or a file is there already
+            (and ``overwrite`` is off); files written before it stay.
+    """
+    await storage.get_job(job_id, owner)
+    try:
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot make the folder {directory}: {exc.strerror}") from None
+    written: list[Path] = []
+    offset = 0
+    while True:
+        page = await storage.list_assets(owner, job_id=job_id, limit=500, offset=offset)
+        if not page:
+            return written
+        offset += len(page)
+        for asset in page:
+            target = directory / export_name(asset)
+            chunks = await storage.read_blob(asset.sha256, owner)
+            try:
+                await _write_new(target, chunks, overwrite=overwrite)
+            except FileExistsError:
+                raise InvalidRequestError(
+                    f"{target} exists already; nothing was overwritten"
+                    f" ({len(written)} files written before it)"
+                ) from None
+            except OSError as exc:
+                raise InvalidRequestError(
+                    f"cannot write {target}: {exc.strerror or exc}"
+                    f" ({len(written)} files written before it)"
+                ) from None
+            written.append(target)
+
+
+async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: bool) -> None:
+    """Write ``chunks`` to ``target`` through a temporary file only this process could create."""
+    fd, tmp_name = await asyncio.to_thread(
+        tempfile.mkstemp, prefix=".tuiapp-", suffix=".part", dir=target.parent
+    )
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, _MODE)
+        with os.fdopen(fd, "wb") as fh:
+            async for piece in chunks:
+                await asyncio.to_thread(fh.write, piece)
+        if overwrite:
+            # rename replaces a symlink itself, never the file it points to.
+            await asyncio.to_thread(os.replace, tmp, target)
+        else:
+            await asyncio.to_thread(_publish_new, tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # gone already when renamed; a name in the same folder, never a link
+
+
+def _publish_new(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` only if no file (nor symlink) has that name."""
+    try:
+        os.link(tmp, target)  # atomic, and fails when the name is taken
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links: check, then rename (not atomic, but never through
+        # a symlink: rename replaces the link itself).
+        if os.path.lexists(target):
+            raise FileExistsError(target) from None
+        os.rename(tmp, target)

@@ -1,0 +1,346 @@
+"""The engine's facade, :class:`Engine`: the one room that wires the others.
+
+Clients (TUI, HTTP API, CLI) call its public methods and watch its events; they never download,
+parse or write the database themselves. Jobs run as :class:`~tuiapp.engine.runner.JobRun` s in
+this process, or, with a shared queue, in whichever worker claims them
+(:mod:`tuiapp.engine.cluster`).
+
+Time limits:
+- ``REQUEST_TIMEOUT``: connect, and the longest silence inside one transfer (stall detection).
+- ``SOURCE_TIMEOUT``: time spent waiting on a source's search/listing; transfers don't count.
+- ``GLOBAL_JOB_TIMEOUT``: the job's hard budget; what was stored stays, partial files go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from tuiapp import sources as registry
+from tuiapp.bus import EventBus, Subscription
+from tuiapp.engine import export
+from tuiapp.engine.cluster import Cluster
+from tuiapp.engine.runner import Crew, JobRun, is_url
+from tuiapp.errors import InvalidRequestError, UnauthorizedError
+from tuiapp.events import JobDeleted, JobSubmitted
+from tuiapp.fetch import Fetcher
+from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
+from tuiapp.storage import Storage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+    from pathlib import Path
+
+    from tuiapp.config import Settings
+    from tuiapp.events import Event
+    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, UserInfo
+
+__all__ = ["Engine"]
+
+
+class Engine:
+    """Runs jobs. Use ``async with Engine(settings) as engine`` (or ``start``/``close``)."""
+
+    def __init__(
+        self, settings: Settings, *, storage: Storage | None = None, worker: bool = False
+    ) -> None:
+        """
+        Args:
+            settings: the settings to run with.
+            storage: a storage to use instead of one on ``settings.database_url``.
+            worker: claim and run jobs from the shared queue (implies queue mode).
+        """
+        self.settings = settings
+        self.storage = storage or Storage(settings.database_url)
+        self.fetcher = Fetcher(settings)
+        self.bus = EventBus()
+        self.crew = Crew(
+            settings=settings,
+            storage=self.storage,
+            fetcher=self.fetcher,
+            publish=self._publish,
+            source_slots=asyncio.Semaphore(settings.max_concurrent_sources),
+        )
+        self.cluster = (
+            Cluster(self.crew, deliver=self.bus.publish, worker=worker)
+            if settings.queue or worker
+            else None
+        )
+        """Jobs go through the database's queue instead of running where they were submitted."""
+        self.interrupted: list[int] = []
+        """Jobs found interrupted (their process died) when this engine started."""
+
+    @property
+    def worker(self) -> bool:
+        return self.cluster is not None and self.cluster.worker
+
+    async def start(self) -> None:
+        await self.storage.open()
+        if self.cluster is None:
+            # With a shared queue a dead worker's job is taken over when its lease ends.
+            self.interrupted = await self.storage.recover()
+        await self.fetcher.start()
+        if self.cluster is not None:
+            await self.cluster.start()
+
+    async def close(self) -> None:
+        """Stop running jobs, then close connections.
+
+        Jobs end ``cancelled``; a worker's jobs go back to the queue for another worker.
+        """
+        if self.cluster is not None:
+            await self.cluster.stop_loops()
+        runs = list(self.crew.runs.values())
+        for run in runs:
+            if run.claimed:
+                run.stop(JobState.QUEUED, "the worker stopped; back in the queue")
+            else:
+                run.stop(JobState.CANCELLED, "tuiapp was closed while the job ran")
+        for run in runs:
+            await run.done.wait()
+        if self.crew.cleanups:
+            await asyncio.gather(*self.crew.cleanups, return_exceptions=True)
+        if self.cluster is not None:
+            await self.cluster.close()
+        await self.fetcher.close()
+        await self.storage.close()
+        self.bus.close()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- sources and users --------------------------------------------------------------------
+
+    def sources(self) -> list[SourceInfo]:
+        return [
+            SourceInfo(
+                name=cls.name,
+                kind=cls.kind,
+                description=cls.description,
+                takes_query=cls.takes_query,
+                takes_url=cls.takes_url(),
+                key_setting=cls.key_setting,
+                configured=cls.key_setting is None
+                or self.settings.api_key(cls.key_setting) is not None,
+                base_url=self.crew.base_url(cls.name),
+            )
+            for cls in registry.all_sources()
+        ]
+
+    def source_for_url(self, url: str) -> str | None:
+        """The source a URL typed into a job goes to, if any."""
+        cls = registry.find(url.strip())
+        return cls.name if cls is not None else None
+
+    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
+        """The sources a job runs: the ones picked, else the one source that claims the URL.
+
+        The one place where a URL typed by a user is routed; every client calls it.
+
+        Raises:
+            InvalidRequestError: nothing picked and no source takes the query as a URL.
+        """
+        if picked:
+            return tuple(picked)
+        name = self.source_for_url(query) if is_url(query) else None
+        if name is None:
+            raise InvalidRequestError(
+                "pick at least one source (see `tuiapp sources`):"
+                f" no source takes {query.strip()!r:.80} as a URL"
+            )
+        return (name,)
+
+    async def create_user(self, name: str) -> tuple[UserInfo, str]:
+        """Create a user; returns it and its API token (shown once, stored hashed)."""
+        return await self.storage.create_user(name)
+
+    async def authenticate(self, token: str | None) -> UserInfo | None:
+        """The user a bearer token belongs to; None (guest) without a token.
+
+        Raises:
+            UnauthorizedError: the token is wrong, or no token and guests are turned off.
+        """
+        if token is None:
+            if not self.settings.allow_guests:
+                raise UnauthorizedError("guests are turned off; send an API token")
+            return None
+        user = await self.storage.user_by_token(token)
+        if user is None:
+            raise UnauthorizedError("that API token is not valid")
+        return user
+
+    async def user_named(self, name: str) -> UserInfo:
+        user = await self.storage.user_by_name(name)
+        if user is None:
+            raise UnauthorizedError(f"no user named {name!r} (create one: tuiapp user add {name})")
+        return user
+
+    async def list_users(self) -> list[UserInfo]:
+        return await self.storage.list_users()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        *,
+        owner: int | None = None,
+        all_owners: bool = False,
+        job_id: int | None = None,
+        max_backlog: int = 10_000,
+    ) -> Subscription:
+        """Events of one owner's jobs (None: guest; ``all_owners``: everybody's), or of one job."""
+
+        def wanted(event: Event) -> bool:
+            if not all_owners and event.owner_id != owner:
+                return False
+            return job_id is None or event.job_id == job_id
+
+        return self.bus.subscribe(wanted, max_backlog=max_backlog)
+
+    def _publish(self, event: Event) -> None:
+        self.bus.publish(event)
+        if self.cluster is not None:
+            self.cluster.published(event)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    async def submit(
+        self, spec: JobSpec, owner: int | None = None, *, rerun_of: int | None = None
+    ) -> JobInfo:
+        """Record a job and start it. Returns at once with the job queued.
+
+        Raises:
+            InvalidRequestError: an unknown source.
+        """
+        for name in spec.sources:
+            registry.get(name)
+        info = await self.storage.create_job(
+            spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
+        )
+        submitted = JobSubmitted(
+            job_id=info.id, owner_id=owner, query=spec.query, sources=spec.sources, count=spec.count
+        )
+        if self.cluster is not None:
+            self.bus.publish(submitted)
+            self.cluster.submitted(submitted)
+            return info
+        run = JobRun(self.crew, info, owner)
+        self._publish(submitted)
+        run.start()
+        return info
+
+    async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
+        """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""
+        info = await self.storage.get_job(job_id, owner)
+        if source is not None and source not in {s.source for s in info.sources}:
+            raise InvalidRequestError(f"job {job_id} has no source {source!r}")
+        run = self.crew.runs.get(job_id)
+        if run is not None:
+            run.cancel(source)
+        elif self.cluster is not None and info.state not in TERMINAL_JOB_STATES:
+            await self.cluster.cancel(job_id, owner, source)
+        return info
+
+    async def rerun(self, job_id: int, owner: int | None) -> JobInfo:
+        info = await self.storage.get_job(job_id, owner)
+        return await self.submit(info.spec, owner, rerun_of=job_id)
+
+    async def wait(self, job_id: int, owner: int | None) -> JobInfo:
+        """Wait until the job has finished; returns its final state."""
+        runs = self.crew.runs
+        run = runs.get(job_id)
+        if run is not None:
+            await run.done.wait()
+        info = await self.storage.get_job(job_id, owner)
+        while info.state not in TERMINAL_JOB_STATES and job_id not in runs:
+            await asyncio.sleep(0.25)  # run by another process: watch the database
+            info = await self.storage.get_job(job_id, owner)
+        run = runs.get(job_id)
+        if run is not None:  # claimed by this worker in the meantime
+            await run.done.wait()
+            info = await self.storage.get_job(job_id, owner)
+        return info
+
+    async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
+        info = await self.storage.get_job(job_id, owner)
+        run = self.crew.runs.get(job_id)
+        return info if run is None else run.live_view(info)
+
+    async def list_jobs(
+        self,
+        owner: int | None,
+        *,
+        states: tuple[JobState, ...] = (),
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobInfo]:
+        """Jobs of ``owner``, newest first.
+
+        ``text`` keeps the jobs in which every word appears (any case) in the query, the state
+        or a source's name, or is the id.
+        """
+        infos = await self.storage.list_jobs(
+            owner, states=states, text=text, limit=limit, offset=offset
+        )
+        runs = self.crew.runs
+        return [runs[i.id].live_view(i) if i.id in runs else i for i in infos]
+
+    async def delete_job(self, job_id: int, owner: int | None) -> None:
+        """Delete a job, its assets and the blobs nothing else uses. A running job is cancelled."""
+        info = await self.storage.get_job(job_id, owner)
+        run = self.crew.runs.get(job_id)
+        if run is not None:
+            run.stop(JobState.CANCELLED, "deleted")
+            await run.done.wait()
+        elif self.cluster is not None and info.state not in TERMINAL_JOB_STATES:
+            await self.cancel(job_id, owner)
+            await asyncio.wait_for(self.wait(job_id, owner), self.settings.lease_seconds * 2)
+        await self.storage.delete_job(job_id, owner)
+        self._publish(JobDeleted(job_id=job_id, owner_id=owner))
+
+    # --- assets -------------------------------------------------------------------------------
+
+    async def list_assets(
+        self,
+        owner: int | None,
+        *,
+        job_id: int | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AssetInfo]:
+        return await self.storage.list_assets(
+            owner, job_id=job_id, source=source, kind=kind, text=text, limit=limit, offset=offset
+        )
+
+    async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
+        return await self.storage.get_asset(asset_id, owner)
+
+    async def read_asset(
+        self, asset_id: int, owner: int | None, start: int = 0, end: int | None = None
+    ) -> tuple[AssetInfo, AsyncIterator[bytes]]:
+        """An asset and its bytes ``start``..``end`` (exclusive), streamed chunk by chunk."""
+        asset = await self.storage.get_asset(asset_id, owner)
+        return asset, await self.storage.read_blob(asset.sha256, owner, start, end)
+
+    async def delete_asset(self, asset_id: int, owner: int | None) -> None:
+        await self.storage.delete_asset(asset_id, owner)
+
+    async def export_job(
+        self, job_id: int, owner: int | None, directory: Path, *, overwrite: bool = False
+    ) -> list[Path]:
+        """Write a job's files into ``directory`` under safe, unique names.
+
+        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        """
+        return await export.export_job(self.storage, job_id, owner, directory, overwrite=overwrite)
+
+    async def integrity_report(self) -> dict[str, Any]:
+        return await self.storage.integrity_report()
