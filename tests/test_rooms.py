@@ -1,0 +1,367 @@
+"""The engine's rooms on their own: a SourceRun with a scripted source, transfer and export.
+
+No Engine here: a SourceRun is built from storage, fetcher, settings and a ``publish`` list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.images import png
+from tests.replay import Reply
+from tuiapp.engine.export import export_job
+from tuiapp.engine.runner import Crew, JobRun
+from tuiapp.engine.transfer import transfer
+from tuiapp.errors import ContentRejectedError, InvalidRequestError, StalledError, TooLargeError
+from tuiapp.events import AssetStored, Event, ItemFailed, SourceFinished
+from tuiapp.fetch import Fetcher
+from tuiapp.jobs import JobSpec, SourceState
+from tuiapp.sources.base import DownloadedFile, Found, TransferContext
+from tuiapp.storage import Storage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    from tests.conftest import MakeSettings
+    from tests.fake_sources import Script
+    from tests.replay import ReplayServer
+    from tuiapp.config import Settings
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    async def write(self, data: bytes) -> None:
+        self.pieces.append(data)
+
+
+def _never() -> bool:
+    return False
+
+
+@pytest.fixture
+async def crew(make_settings: MakeSettings) -> AsyncIterator[tuple[Crew, list[Event]]]:
+    settings = make_settings()
+    storage = Storage(settings.database_url)
+    await storage.open()
+    fetcher = Fetcher(settings)
+    await fetcher.start()
+    events: list[Event] = []
+    yield (
+        Crew(
+            settings=settings,
+            storage=storage,
+            fetcher=fetcher,
+            publish=events.append,
+            source_slots=asyncio.Semaphore(2),
+        ),
+        events,
+    )
+    await fetcher.close()
+    await storage.close()
+
+
+async def _job_run(crew: Crew, spec: JobSpec) -> JobRun:
+    info = await crew.storage.create_job(spec, owner=None, settings={})
+    return JobRun(crew, info, None)
+
+
+async def test_a_source_run_stores_what_its_source_finds_and_counts_failures(
+    crew: tuple[Crew, list[Event]],
+    scripted: Callable[..., Script],
+    replay: ReplayServer,
+) -> None:
+    the_crew, events = crew
+    replay.add("/a.png", Reply(png(seed=1), content_type="image/png"))
+    replay.add("/b.png", Reply(png(seed=2), content_type="image/png"))
+    replay.add("/page.html", Reply(b"<html>no</html>", content_type="text/html"))
+    scripted("fake_a", urls=[replay.url("/a.png"), replay.url("/page.html"), replay.url("/b.png")])
+    spec = JobSpec(query="cats", sources=("fake_a",), count=2)
+    run = await _job_run(the_crew, spec)
+    src = run.sources["fake_a"]
+
+    await src.run(spec, url_input=False)
+
+    assert (src.state, src.stored, src.failed, src.found) == (SourceState.DONE, 2, 1, 3)
+    stored = [e for e in events if isinstance(e, AssetStored)]
+    assert sorted(e.url for e in stored) == [replay.url("/a.png"), replay.url("/b.png")]
+    assert src.bytes == sum(e.size for e in stored)
+    failed = [e for e in events if isinstance(e, ItemFailed)]
+    assert [e.url for e in failed] == [replay.url("/page.html")]
+    assert isinstance(events[-1], SourceFinished) and events[-1].stored == 2
+    assets = await the_crew.storage.list_assets(None, job_id=run.id)
+    assert len(assets) == 2
+    saved = await the_crew.storage.get_job(run.id, None)
+    assert saved.sources[0].stored == 2 and saved.sources[0].state is SourceState.DONE
+
+
+async def test_a_source_run_whose_every_file_fails_ends_failed_saying_so(
+    crew: tuple[Crew, list[Event]],
+    scripted: Callable[..., Script],
+    replay: ReplayServer,
+) -> None:
+    the_crew, _ = crew
+    replay.add("/page.html", Reply(b"<html>no</html>", content_type="text/html"))
+    scripted("fake_a", urls=[replay.url("/page.html")])
+    spec = JobSpec(query="cats", sources=("fake_a",), count=1)
+    run = await _job_run(the_crew, spec)
+    src = run.sources["fake_a"]
+
+    await src.run(spec, url_input=False)
+
+    assert src.state is SourceState.FAILED
+    assert "none of the 1 files found could be stored" in str(src.error)
+
+
+async def test_a_source_that_takes_no_urls_refuses_a_url_without_searching(
+    crew: tuple[Crew, list[Event]],
+    scripted: Callable[..., Script],
+) -> None:
+    the_crew, _ = crew
+    script = scripted("fake_a", urls=["http://127.0.0.1:9/x.png"])
+    spec = JobSpec(query="https://example.org/x", sources=("fake_a",), count=1)
+    run = await _job_run(the_crew, spec)
+    src = run.sources["fake_a"]
+
+    await src.run(spec, url_input=True)
+
+    assert src.state is SourceState.FAILED and "does not take URLs" in str(src.error)
+    assert script.calls == 0
+
+
+def _own(
+    write: Callable[[TransferContext], DownloadedFile] | None = None,
+    *,
+    hang: bool = False,
+    expect: str = "image",
+) -> Found:
+    async def download(ctx: TransferContext) -> DownloadedFile:
+        if hang:
+            for _ in range(1000):  # polls as a downloader's thread would, for 10 s at most
+                if ctx.cancelled():
+                    break
+                await asyncio.sleep(0.01)
+            raise asyncio.CancelledError
+        assert write is not None
+        ctx.report(downloaded=10, total=10)
+        return write(ctx)
+
+    return Found(url="http://127.0.0.1:9/v", expect=expect, download=download)  # type: ignore[arg-type]
+
+
+def _file(tmp_path: Path, data: bytes, mime: str = "image/png") -> Callable[..., DownloadedFile]:
+    def write(ctx: TransferContext) -> DownloadedFile:
+        path = ctx.scratch_dir / "out.bin"
+        path.write_bytes(data)
+        return DownloadedFile(path=path, mime=mime, metadata={"k": "v"})
+
+    return write
+
+
+async def test_transfer_moves_a_downloaders_file_into_the_sink_and_removes_it(
+    tmp_path: Path, make_settings: MakeSettings
+) -> None:
+    data = png(seed=3)
+    sink = ListSink()
+    seen: list[tuple[int, int | None]] = []
+    async with _fetcher(make_settings()) as fetcher:
+        moved = await transfer(
+            _own(_file(tmp_path, data)),
+            sink,
+            fetcher=fetcher,
+            scratch=tmp_path / "s",
+            max_size=1 << 20,
+            stall_timeout=5,
+            progress=lambda done, total, **_: seen.append((done, total)),
+            cancelled=_never,
+        )
+    assert b"".join(sink.pieces) == data
+    assert (moved.mime, moved.metadata) == ("image/png", {"k": "v"})
+    assert seen == [(10, 10)]
+    assert not (tmp_path / "s" / "out.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "max_size", "error"),
+    [
+        (png(seed=4), 100, TooLargeError),
+        (b"<html>not an image</html>" * 4, 1 << 20, ContentRejectedError),
+    ],
+)
+async def test_transfer_refuses_a_file_too_large_or_of_the_wrong_kind(
+    tmp_path: Path, make_settings: MakeSettings, data: bytes, max_size: int, error: type[Exception]
+) -> None:
+    sink = ListSink()
+    async with _fetcher(make_settings()) as fetcher:
+        with pytest.raises(error):
+            await transfer(
+                _own(_file(tmp_path, data, "text/html")),
+                sink,
+                fetcher=fetcher,
+                scratch=tmp_path / "s",
+                max_size=max_size,
+                stall_timeout=5,
+                progress=lambda done, total, **_: None,
+                cancelled=_never,
+            )
+    assert sink.pieces == []
+    assert not (tmp_path / "s" / "out.bin").exists()
+
+
+async def test_transfer_abandons_a_downloader_that_shows_no_sign_of_life(
+    tmp_path: Path, make_settings: MakeSettings
+) -> None:
+    async with _fetcher(make_settings()) as fetcher:
+        with pytest.raises(StalledError, match="no progress"):
+            await transfer(
+                _own(hang=True),
+                ListSink(),
+                fetcher=fetcher,
+                scratch=tmp_path / "s",
+                max_size=1 << 20,
+                stall_timeout=0.2,
+                progress=lambda done, total, **_: None,
+                cancelled=_never,
+            )
+
+
+async def test_transfer_over_http_sniffs_the_bytes(
+    tmp_path: Path, make_settings: MakeSettings, replay: ReplayServer
+) -> None:
+    data = png(seed=5)
+    replay.add("/x", Reply(data, content_type="application/octet-stream"))
+    sink = ListSink()
+    async with _fetcher(make_settings()) as fetcher:
+        moved = await transfer(
+            Found(url=replay.url("/x")),
+            sink,
+            fetcher=fetcher,
+            scratch=tmp_path / "s",
+            max_size=1 << 20,
+            stall_timeout=5,
+            progress=lambda done, total, **_: None,
+            cancelled=_never,
+        )
+    assert moved.mime == "image/png" and b"".join(sink.pieces) == data
+
+
+class _fetcher:
+    def __init__(self, settings: Settings) -> None:
+        self.fetcher = Fetcher(settings)
+
+    async def __aenter__(self) -> Fetcher:
+        await self.fetcher.start()
+        return self.fetcher
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.fetcher.close()
+
+
+async def _stored_job(crew: Crew, *blobs: bytes) -> int:
+    spec = JobSpec(query="x", sources=("picsum",), count=len(blobs))
+    info = await crew.storage.create_job(spec, owner=None, settings={})
+    from tuiapp.storage import NewAsset
+
+    for i, data in enumerate(blobs):
+        sink = crew.storage.new_sink(None)
+        await sink.write(data)
+        await sink.finish(
+            mime="image/png",
+            asset=NewAsset(
+                job_id=info.id,
+                source="picsum",
+                kind="image",
+                url=f"http://127.0.0.1:9/{i}.png",
+                page_url=None,
+                title=f"pic {i}",
+                author=None,
+                author_url=None,
+                license=None,
+                width=None,
+                height=None,
+                thumbnail_url=None,
+                metadata={},
+            ),
+        )
+    return info.id
+
+
+async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
+    crew: tuple[Crew, list[Event]], tmp_path: Path
+) -> None:
+    the_crew, _ = crew
+    job_id = await _stored_job(the_crew, png(seed=6))
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / f"{job_id}-1-pic 0.png").symlink_to(victim)
+
+    with pytest.raises(InvalidRequestError, match="exists already"):
+        await export_job(the_crew.storage, job_id, None, out)
+
+    assert victim.read_text() == "keep me"
+    assert sorted(p.name for p in out.iterdir()) == [f"{job_id}-1-pic 0.png"]  # no temp left
+
+
+async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_its_target(
+    crew: tuple[Crew, list[Event]], tmp_path: Path
+) -> None:
+    the_crew, _ = crew
+    data = png(seed=7)
+    job_id = await _stored_job(the_crew, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    name = out / f"{job_id}-1-pic 0.png"
+    name.symlink_to(victim)
+
+    written = await export_job(the_crew.storage, job_id, None, out, overwrite=True)
+
+    assert written == [name]
+    assert not name.is_symlink() and name.read_bytes() == data
+    assert victim.read_text() == "keep me"
+    assert os.stat(name).st_mode & 0o777 == 0o666 & ~_umask()
+
+
+async def test_export_ignores_a_symlink_planted_where_a_temporary_file_used_to_go(
+    crew: tuple[Crew, list[Event]], tmp_path: Path
+) -> None:
+    the_crew, _ = crew
+    data = png(seed=9)
+    job_id = await _stored_job(the_crew, data)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    name = f"{job_id}-1-pic 0.png"
+    (out / f".{name}.part").symlink_to(victim)
+
+    await export_job(the_crew.storage, job_id, None, out)
+
+    assert victim.read_text() == "keep me"
+    assert (out / name).read_bytes() == data
+
+
+async def test_export_into_a_folder_that_cannot_be_made_is_a_clear_error(
+    crew: tuple[Crew, list[Event]], tmp_path: Path
+) -> None:
+    the_crew, _ = crew
+    job_id = await _stored_job(the_crew, png(seed=8))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InvalidRequestError, match="cannot make the folder"):
+        await export_job(the_crew.storage, job_id, None, blocker / "sub")
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
