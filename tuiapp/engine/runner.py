@@ -405,14 +405,6 @@ class SourceRun:
                 progress=progress,
                 cancelled=self.job.stopping.is_set,
             )
-            self._unstored_bytes += sink.size
-            fetched(item.url)
-            try:
-                stored = await sink.finish(
-                    mime=moved.mime, asset=self._new_asset(item, moved.mime, moved.metadata)
-                )
-            finally:
-                self._unstored_bytes -= sink.size
         except SourceError as exc:
             await sink.abort()
             self.bytes -= added
@@ -433,9 +425,38 @@ class SourceRun:
             self.bytes -= added
             crew.spawn_cleanup(sink.abort())
             raise
+        self._unstored_bytes += sink.size
+        fetched(item.url)
+        # The one place that decides whether a file belongs to the job: once its bytes are
+        # handed to the database, the commit's outcome does. A cut (cancel, budget) waits for
+        # it, so a file that lands is counted and announced before the job's end, and one that
+        # does not land is not.
+        commit = asyncio.ensure_future(
+            sink.finish(mime=moved.mime, asset=self._new_asset(item, moved.mime, moved.metadata))
+        )
+        cut: asyncio.CancelledError | None = None
+        try:
+            while True:
+                try:
+                    stored = await asyncio.shield(commit)
+                    break
+                except asyncio.CancelledError as exc:
+                    if commit.cancelled():
+                        raise
+                    cut = exc
+        except BaseException:
+            self.bytes -= added
+            raise
+        finally:
+            self._unstored_bytes -= sink.size
+        self._stored(item, stored, added)
+        if cut is not None:
+            raise cut
+
+    def _stored(self, item: Found, stored: StoredAsset, added: int) -> None:
         self.stored += 1
         self.bytes += stored.size - added
-        crew.publish(
+        self.crew.publish(
             AssetStored(
                 job_id=self.job.id,
                 owner_id=self.job.owner,
