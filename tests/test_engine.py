@@ -66,7 +66,7 @@ async def test_a_search_slower_than_source_timeout_ends_that_source_timed_out_ke
     assert slow.stored == 1
     assert "SOURCE_TIMEOUT" in (slow.error or "")
     assert fast.state is SourceState.DONE and fast.stored == 2
-    assert final.state is JobState.DONE
+    assert final.state is JobState.PARTIAL  # one source was cut short
 
 
 async def test_a_moving_transfer_outlives_source_timeout(
@@ -173,7 +173,7 @@ async def test_cancelling_one_source_lets_the_others_finish(
     hang, ok = final.sources
     assert hang.state is SourceState.CANCELLED
     assert ok.state is SourceState.DONE and ok.stored == 2
-    assert final.state is JobState.DONE
+    assert final.state is JobState.PARTIAL  # one source was cut short by the user
 
 
 async def test_per_item_errors_are_recorded_and_more_items_are_pulled_to_reach_the_count(
@@ -376,3 +376,22 @@ async def test_a_source_repeating_itself_without_awaiting_never_freezes_the_proc
     assert final.state is JobState.DONE
     assert final.stored == 1  # one distinct file; the repeats were given up on
     assert max(lags) < 0.2
+
+
+async def test_a_job_is_done_partial_or_failed_by_what_its_sources_achieved(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    urls = _images(replay, 2)
+    scripted("fake_ok", urls=urls)
+    scripted("fake_broken", urls=[], error=RuntimeError("the page changed"))
+    scripted("fake_empty", urls=[])
+    engine = await engine_factory()
+
+    async def outcome(*sources: str) -> JobState:
+        job = await engine.submit(JobSpec(query="q", sources=sources, count=2))
+        return (await engine.wait(job.id, None)).state
+
+    assert await outcome("fake_ok") is JobState.DONE
+    assert await outcome("fake_ok", "fake_broken") is JobState.PARTIAL
+    assert await outcome("fake_broken", "fake_empty") is JobState.FAILED
+    assert await outcome("fake_empty") is JobState.DONE  # nothing found, nothing went wrong

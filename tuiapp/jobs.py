@@ -31,7 +31,9 @@ class JobState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
-    """Every source finished, and files were stored or no source had an error."""
+    """Every source succeeded (files were stored, or none was found and nothing went wrong)."""
+    PARTIAL = "partial"
+    """Files were stored, but some source failed or was cut short."""
     FAILED = "failed"
     """Nothing was stored, and at least one source had an error."""
     CANCELLED = "cancelled"
@@ -44,6 +46,7 @@ class JobState(enum.StrEnum):
 TERMINAL_JOB_STATES = frozenset(
     {
         JobState.DONE,
+        JobState.PARTIAL,
         JobState.FAILED,
         JobState.CANCELLED,
         JobState.TIMED_OUT,

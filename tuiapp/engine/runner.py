@@ -612,12 +612,7 @@ class JobRun:
                     src.task = tg.create_task(
                         src.run(spec, url_input), name=f"job-{self.id}-{name}"
                     )
-            if all(s.state is SourceState.CANCELLED for s in self.sources.values()):
-                state = JobState.CANCELLED  # the user cancelled every source one by one
-            elif not any(s.stored for s in self.sources.values()) and any(
-                s.error is not None for s in self.sources.values()
-            ):
-                state = JobState.FAILED  # nothing stored, and not because nothing was found
+            state = self._outcome()
         except asyncio.CancelledError:
             state = self.stop_reason or JobState.CANCELLED
             # Source tasks were cancelled with us; wait for their bookkeeping to end.
@@ -634,6 +629,20 @@ class JobRun:
                 await self._hand_back()
             else:
                 await self._finish(state)
+
+    def _outcome(self) -> JobState:
+        """How a job whose sources all ended went: done, partial, failed or cancelled."""
+        runs = self.sources.values()
+        if all(s.state is SourceState.CANCELLED for s in runs):
+            return JobState.CANCELLED  # the user cancelled every source one by one
+        stored = any(s.stored for s in runs)
+        if all(s.state is SourceState.DONE and s.error is None for s in runs):
+            return JobState.DONE
+        if stored:
+            return JobState.PARTIAL  # some source failed, or was cut short
+        if any(s.error is not None for s in runs):
+            return JobState.FAILED  # nothing stored, and not because nothing was found
+        return JobState.DONE
 
     async def _hand_back(self) -> None:
         """Lost: the job is another worker's now. Otherwise: back in the queue for another."""
