@@ -16,7 +16,13 @@ from tests.replay import Reply
 from tuiapp.engine.export import export_job
 from tuiapp.engine.runner import Crew, JobRun
 from tuiapp.engine.transfer import transfer
-from tuiapp.errors import ContentRejectedError, InvalidRequestError, StalledError, TooLargeError
+from tuiapp.errors import (
+    ContentRejectedError,
+    InvalidRequestError,
+    StalledError,
+    TooLargeError,
+    UnreachableError,
+)
 from tuiapp.events import AssetStored, Event, ItemFailed, SourceFinished
 from tuiapp.fetch import Fetcher
 from tuiapp.jobs import JobSpec, SourceState
@@ -365,3 +371,55 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+class _DeadHosts:
+    """A fetcher for which some hosts cannot be reached and other files are refused."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def download(self, url: str, **_: Any) -> Any:
+        self.calls.append(url)
+        await asyncio.sleep(0)
+        if "dead" in url:
+            raise UnreachableError("dead.invalid", "name not resolved")
+        raise ContentRejectedError(f"expected image from {url}, got an HTML page")
+
+
+async def test_a_source_whose_host_cannot_be_reached_goes_offline_after_three_tries(
+    crew: tuple[Crew, list[Event]], scripted: Callable[..., Script]
+) -> None:
+    the_crew, _ = crew
+    dead = _DeadHosts()
+    the_crew.fetcher = dead  # type: ignore[assignment]
+    scripted("fake_a", urls=[f"http://dead.invalid/{i}.png" for i in range(100)])
+    spec = JobSpec(query="cats", sources=("fake_a",), count=5)
+    run = await _job_run(the_crew, spec)
+    src = run.sources["fake_a"]
+
+    await src.run(spec, url_input=False)
+
+    assert src.state is SourceState.FAILED
+    assert src.error is not None and src.error.code == "offline"
+    assert str(src.error) == "cannot reach dead.invalid (name not resolved)"
+    # Three in a row are enough; at most the downloads already under way add to them.
+    assert 3 <= len(dead.calls) <= 3 + the_crew.settings.downloads_per_source
+
+
+async def test_a_source_gives_up_after_its_count_plus_ten_failed_files(
+    crew: tuple[Crew, list[Event]], scripted: Callable[..., Script]
+) -> None:
+    the_crew, _ = crew
+    refused = _DeadHosts()
+    the_crew.fetcher = refused  # type: ignore[assignment]
+    scripted("fake_a", urls=[f"http://127.0.0.1:9/{i}.png" for i in range(500)])
+    spec = JobSpec(query="cats", sources=("fake_a",), count=2)
+    run = await _job_run(the_crew, spec)
+    src = run.sources["fake_a"]
+
+    await src.run(spec, url_input=False)
+
+    assert src.state is SourceState.FAILED
+    assert str(src.error).startswith("gave up after 12 files failed")
+    assert 12 <= len(refused.calls) <= 12 + the_crew.settings.downloads_per_source

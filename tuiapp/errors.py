@@ -168,6 +168,20 @@ class NetworkError(FetchError):
     code = "network"
 
 
+class UnreachableError(NetworkError):
+    """No connection could be made to a host (name not resolved, refused, TLS failed).
+
+    Not worth retrying file by file: a few in a row to one host take the source offline.
+    """
+
+    code = "offline"
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"cannot reach {host} ({reason})")
+        self.host = host
+        self.reason = reason
+
+
 class StalledError(FetchError):
     """No bytes arrived for longer than REQUEST_TIMEOUT."""
 

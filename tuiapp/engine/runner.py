@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
 from tuiapp.engine.transfer import transfer
@@ -27,6 +28,7 @@ from tuiapp.errors import (
     MissingKeyError,
     SourceError,
     TuiappError,
+    UnreachableError,
     UnsupportedURLError,
 )
 from tuiapp.events import (
@@ -60,6 +62,10 @@ log = logging.getLogger("tuiapp.engine")
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events of one source or one transfer (they are coalesced anyway)."""
+OFFLINE_AFTER = 3
+"""Connection failures in a row to one host after which a source gives up on it."""
+EXTRA_FAILURES = 10
+"""Failed files a source may have beyond its count before it gives up."""
 _STORE_BACKLOG = 256
 _STORE_BACKLOG_BYTES = 16 * 1024 * 1024
 """Files (and bytes) of one source fetched but not yet committed: bounds memory when the
@@ -135,6 +141,10 @@ class SourceRun:
         self._last_progress = 0.0
         self._unstored_bytes = 0
         """Bytes fetched and waiting for the database."""
+        self._unreachable: dict[str, int] = {}
+        """Connection failures in a row, per host."""
+        self._give_up: SourceError | None = None
+        """Set by a download that shows the source cannot go on; the search loop raises it."""
 
     @property
     def crew(self) -> Crew:
@@ -297,6 +307,8 @@ class SourceRun:
 
         try:
             while self.stored < spec.count:
+                if self._give_up is not None:
+                    raise self._give_up
                 if (
                     exhausted
                     or len(transferring) >= settings.downloads_per_source
@@ -409,6 +421,7 @@ class SourceRun:
             await sink.abort()
             self.bytes -= added
             self.failed += 1
+            self._judge_failure(exc, item.url, spec_count=self.job.info.count)
             crew.publish(
                 ItemFailed(
                     job_id=self.job.id,
@@ -453,7 +466,22 @@ class SourceRun:
         if cut is not None:
             raise cut
 
+    def _judge_failure(self, exc: SourceError, url: str, *, spec_count: int) -> None:
+        """Give up on the source when its files keep failing: a dead host, or far too many."""
+        host = urlsplit(url).hostname or url
+        if isinstance(exc, UnreachableError):
+            self._unreachable[host] = self._unreachable.get(host, 0) + 1
+            if self._unreachable[host] >= OFFLINE_AFTER and self._give_up is None:
+                self._give_up = exc
+        else:
+            self._unreachable.pop(host, None)
+        if self.failed >= spec_count + EXTRA_FAILURES and self._give_up is None:
+            self._give_up = SourceError(
+                f"gave up after {self.failed} files failed (the last: {exc})"
+            )
+
     def _stored(self, item: Found, stored: StoredAsset, added: int) -> None:
+        self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
         self.stored += 1
         self.bytes += stored.size - added
         self.crew.publish(
