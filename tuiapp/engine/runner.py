@@ -112,7 +112,7 @@ class Crew:
     runs: dict[int, JobRun] = field(default_factory=dict)
     """The jobs running in this process, by id."""
     cleanups: set[asyncio.Task[Any]] = field(default_factory=set)
-    """Partial files of cancelled transfers being discarded."""
+    """Work that ends before the job does: partial files discarded, sites told of stored files."""
 
     def spawn_cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -265,6 +265,7 @@ class SourceRun:
             notice=self.notice,
             options=dict(spec.options),
             settings=dict(settings.source_settings.get(self.name, {})),
+            cache_dir=settings.data_dir / "cache" / self.name,
         )
 
     @property
@@ -463,6 +464,8 @@ class SourceRun:
         finally:
             self._unstored_bytes -= sink.size
         self._stored(item, stored, added)
+        if item.on_stored is not None:
+            self.crew.spawn_cleanup(_tell_stored(item, self.name))
         if cut is not None:
             raise cut
 
@@ -517,6 +520,14 @@ class SourceRun:
             thumbnail_url=item.thumbnail_url,
             metadata={**item.metadata, **metadata},
         )
+
+
+async def _tell_stored(item: Found, source: str) -> None:
+    assert item.on_stored is not None
+    try:
+        await item.on_stored()
+    except Exception as exc:
+        log.warning("%s: telling the site %s was stored failed: %r", source, item.url, exc)
 
 
 async def _close(items: AsyncIterator[Found]) -> None:

@@ -150,6 +150,9 @@ class Found:
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra request headers for the download (a Referer, an Authorization)."""
     download: Downloader | None = None
+    on_stored: Callable[[], Awaitable[None]] | None = None
+    """Called by the engine once the file is stored (e.g. an API's download tracking).
+    Its failure is logged and changes nothing about the stored file."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -169,6 +172,8 @@ class SourceContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Source-specific settings (cookies file, format), read from the environment by the engine."""
+    cache_dir: Path | None = None
+    """A directory of this source's own that outlives jobs (e.g. cached API answers)."""
 
 
 class Source(abc.ABC):
