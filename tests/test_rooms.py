@@ -22,6 +22,8 @@ from tuiapp.errors import (
     StalledError,
     TooLargeError,
     UnreachableError,
+    error_cause,
+    error_label,
 )
 from tuiapp.events import AssetStored, Event, ItemFailed, SourceFinished
 from tuiapp.fetch import Fetcher
@@ -423,3 +425,30 @@ async def test_a_source_gives_up_after_its_count_plus_ten_failed_files(
     assert src.state is SourceState.FAILED
     assert str(src.error).startswith("gave up after 12 files failed")
     assert 12 <= len(refused.calls) <= 12 + the_crew.settings.downloads_per_source
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "label"),
+    [
+        ("offline", "failed", "offline"),
+        ("network", "failed", "offline"),
+        ("missing_key", "failed", "no key"),
+        ("rate_limited", "failed", "rate limited"),
+        ("format_changed", "failed", "format changed"),
+        ("blocked", "blocked", "blocked"),
+        ("content_rejected", "failed", "refused"),
+        ("source_error", "timed_out", "timed out"),
+        ("private", "failed", "not found"),
+        ("source_error", "failed", "failed"),
+        (None, "failed", "failed"),
+    ],
+)
+def test_every_error_code_has_a_short_label(code: str | None, state: str, label: str) -> None:
+    assert error_label(code, state) == label
+
+
+def test_an_error_cause_is_its_first_non_empty_line() -> None:
+    assert error_cause("\n  query 'kittens' page 1: Unable to extract\nTraceback...\n") == (
+        "query 'kittens' page 1: Unable to extract"
+    )
+    assert error_cause(None) == ""

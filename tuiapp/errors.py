@@ -26,8 +26,46 @@ __all__ = [
     "TooLargeError",
     "TuiappError",
     "UnauthorizedError",
+    "UnreachableError",
     "UnsupportedURLError",
+    "error_cause",
+    "error_label",
 ]
+
+_LABELS = {
+    "offline": "offline",
+    "network": "offline",
+    "blocked": "blocked",
+    "geo_blocked": "blocked",
+    "login_required": "blocked",
+    "missing_key": "no key",
+    "invalid_key": "refused",
+    "content_rejected": "refused",
+    "too_large": "refused",
+    "unsupported_url": "refused",
+    "rate_limited": "rate limited",
+    "format_changed": "format changed",
+    "stalled": "timed out",
+    "timed_out": "timed out",
+    "private": "not found",
+    "not_found": "not found",
+}
+
+
+def error_label(code: str | None, state: str | None = None) -> str:
+    """A short label for an error code, the same in every client: offline, blocked, no key,
+    rate limited, format changed, refused, timed out, not found, or failed."""
+    if state == "timed_out":
+        return "timed out"
+    if code == "http_status":
+        return "failed"
+    return _LABELS.get(code or "", "failed")
+
+
+def error_cause(message: str | None) -> str:
+    """The first line of an error message, for a one-line display (the full text is kept)."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 class TuiappError(Exception):
