@@ -160,3 +160,52 @@ async def test_users_get_a_token_once_and_see_only_their_jobs(
     assert json.loads(guest_jobs) == []
     code, _, err = await _tuiapp({**env, "TUIAPP_USER": "mallory"}, "jobs")
     assert code == 1 and "no user named 'mallory'" in err
+
+
+# --- remote text on the terminal ---------------------------------------------------------------
+
+HOSTILE_ID = "7\x1b]2;pwned\x07\x1b[31m\u202e"
+"""A picsum photo id (it becomes the title): sets the terminal's title and colour, flips text."""
+
+
+async def test_get_prints_remote_titles_with_control_codes_neutralised(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    replay.add(
+        "/v2/list",
+        json_reply([{"id": HOSTILE_ID, "author": "a", "width": 10, "height": 10, "url": "u"}]),
+    )
+    replay.add("/id/*", Reply(jpeg(seed=1), content_type="image/jpeg"))
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum", "-n", "1")
+    for text in (out, err):
+        for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+            assert raw not in text, (raw, text)
+    # The title reaches the user, escaped character by character, on the progress line.
+    assert "Picsum photo 7\\x1b]2;pwned\\x07\\x1b[31m\\u202e" in err, err
+    assert code == 0, err
+    assert json.loads(out)["assets"][0]["title"] == f"Picsum photo {HOSTILE_ID}"
+
+
+async def test_an_unroutable_query_without_a_source_is_a_usage_error(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """With no -s the engine routes the URL; words (or a URL no source takes) exit 2."""
+    (tmp_path / "no.env").write_text("")
+    code, out, err = await _tuiapp(env, "get", "cats\x1b[2J")
+    assert code == 2 and out == ""
+    assert "pick at least one source" in err
+    assert "\x1b" not in err
+
+
+def test_printable_escapes_controls_and_bidi_and_keeps_other_text() -> None:
+    from tuiapp.text import printable
+
+    assert printable("Fjällräven 山 café — ok") == "Fjällräven 山 café — ok"
+    assert printable("a\x1b[31mb") == "a\\x1b[31mb"
+    assert printable("t\x1b]2;pwned\x07") == "t\\x1b]2;pwned\\x07"
+    assert printable("csi\x9b1m del\x7f nul\x00") == "csi\\x9b1m del\\x7f nul\\x00"
+    assert printable("line\nbreak\r\ttab") == "line\\x0abreak\\x0d\\x09tab"
+    assert printable("abc\u202edef\u2066x\u2069") == "abc\\u202edef\\u2066x\\u2069"
+    assert printable("lone \ud800") == "lone \\ud800"
+    assert printable("") == ""

@@ -751,3 +751,91 @@ def test_a_source_notice_is_kept_for_its_pane() -> None:
         ev.SourceNotice(source="a", message="rate limit: 49 of 50 left", job_id=7, owner_id=None)
     )
     assert board.jobs[7].sources["a"].notice == "rate limit: 49 of 50 left"
+
+
+# --- remote text is data ------------------------------------------------------------------
+
+MARKUP_TITLE = "[bold red]x[/]"
+LINK_AUTHOR = "[link=file:///etc/passwd]y[/link]"
+ESCAPES = "\x1b]2;pwned\x07\x1b[31m"
+ESCAPES_SHOWN = "\\x1b]2;pwned\\x07\\x1b[31m"
+
+
+def shown_links(widget: Widget) -> list[str]:
+    """Links in what a widget draws (a title parsed as markup would add one)."""
+    width, height = widget.size
+    return [
+        seg.style.link
+        for strip in widget.render_lines(Region(0, 0, width, height))
+        for seg in strip
+        if seg.style is not None and seg.style.link
+    ]
+
+
+async def test_remote_titles_show_literally_in_the_files_table_and_file_view(
+    tmp_path: Path,
+) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("cats", ("picsum",), announce=False)
+    engine.store(
+        1, "picsum", png(40, 30, seed=1), title=MARKUP_TITLE, author=LINK_AUTHOR, license=ESCAPES
+    )
+    engine.finish_job(1, JobState.FAILED, error=f"{LINK_AUTHOR} {ESCAPES}")
+    app = make_app(engine)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, JobDetailScreen) and bool(app.screen.assets),
+            what="assets",
+        )
+        await pilot.pause()
+        table = app.screen.query_one("#assets", DataTable)
+        assert [str(c) for c in table.get_row_at(0)[4:]] == [
+            MARKUP_TITLE,
+            LINK_AUTHOR,
+            ESCAPES_SHOWN,
+        ]
+        drawn = widget_text(table)
+        assert MARKUP_TITLE in drawn and LINK_AUTHOR in drawn and ESCAPES_SHOWN in drawn
+        assert "\x1b" not in drawn
+        assert shown_links(table) == []
+        summary = widget_text(app.screen.query_one("#job-summary", Static))
+        assert f"{LINK_AUTHOR} {ESCAPES_SHOWN}" in summary
+        assert shown_links(app.screen.query_one("#job-summary", Static)) == []
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AssetViewScreen), what="file")
+        info = app.screen.query_one("#asset-info", Static)
+        await wait_until(pilot, lambda: MARKUP_TITLE in widget_text(info), what="file info")
+        text = widget_text(info)
+        assert LINK_AUTHOR in "".join(text.split()), "the author (folded onto two lines)"
+        assert ESCAPES_SHOWN in text and "\x1b" not in text
+        assert shown_links(info) == []
+
+
+async def test_remote_errors_show_literally_in_panes_history_and_toasts(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await follow_running_job(pilot, app, engine)
+        engine.finish_source(1, "robohash", SourceState.FAILED, error=f"{MARKUP_TITLE} {ESCAPES}")
+        await wait_until(
+            pilot, lambda: panes(app)["robohash"].border_subtitle == "failed", what="failed"
+        )
+        shown = pane_text(panes(app)["robohash"])
+        assert f"{MARKUP_TITLE} {ESCAPES_SHOWN}" in shown and "\x1b" not in shown
+
+        engine.finish_job(1, JobState.FAILED, error=f"{LINK_AUTHOR} {ESCAPES}")
+        await wait_until(pilot, lambda: any("Job 1 failed" in n for n in notes(app)), what="toast")
+        toast = next(n for n in app._notifications if n.title == "Job 1 failed")
+        assert toast.message.endswith(f": {LINK_AUTHOR} {ESCAPES_SHOWN}")
+        assert not toast.markup
+
+        engine.add_job(f"{MARKUP_TITLE} dogs", ("picsum",), state=JobState.DONE, announce=False)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: history_ids(app) == ["2", "1"], what="rows")
+        table = app.screen.query_one("#jobs", DataTable)
+        assert str(table.get_row_at(0)[-1]) == f"{MARKUP_TITLE} dogs"
+        assert f"{MARKUP_TITLE} dogs" in widget_text(table)
