@@ -1,12 +1,13 @@
-"""The `tuiapp` command: the TUI by default, and sub-commands for scripts.
+"""The `tuiapp` command: the room that builds the process, and sub-commands for scripts.
 
-A thin client of the engine: it parses arguments, calls one engine method and prints. Heavy
-modules are imported inside the commands so that `tuiapp --help` starts fast.
+With no sub-command it starts the engine, the HTTP API on it and the terminal app, and hands the
+app both (the app never builds them). Each sub-command is a thin client of the engine: it parses
+arguments, calls one engine method and prints, remote text through ``printable``. Heavy modules
+(asyncio included) are imported inside the commands so that `tuiapp --help` starts fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -56,6 +57,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _run(settings: Settings, body: Callable[[Engine, int | None], Awaitable[T]]) -> T:
     """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close."""
+    import asyncio
+
     from tuiapp.engine import Engine
 
     async def main() -> T:
@@ -152,6 +155,8 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         opts[key.strip()] = value
 
     async def body(engine: Engine, owner: int | None) -> dict[str, Any]:
+        import asyncio
+
         try:
             picked = engine.route(query, sources)
         except InvalidRequestError as exc:
@@ -329,6 +334,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     With --worker the process also runs queued jobs, and on Ctrl-C hands its running jobs back to
     the queue for another worker.
     """
+    import asyncio
     import signal
 
     from tuiapp.engine import Engine
