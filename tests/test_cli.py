@@ -209,3 +209,73 @@ def test_printable_escapes_controls_and_bidi_and_keeps_other_text() -> None:
     assert printable("abc\u202edef\u2066x\u2069") == "abc\\u202edef\\u2066x\\u2069"
     assert printable("lone \ud800") == "lone \\ud800"
     assert printable("") == ""
+
+
+# --- the process the bare `tuiapp` command builds ---------------------------------------------
+
+
+def _run_bare_tuiapp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, port: int
+) -> tuple[int, dict[str, object]]:
+    """Run `tuiapp` in-process with the app's main loop replaced by a probe of what it got."""
+    import logging
+
+    import aiohttp
+    from click.testing import CliRunner
+
+    from tuiapp.app import TuiApp
+    from tuiapp.cli import cli
+
+    seen: dict[str, object] = {}
+
+    async def probe(self: TuiApp) -> None:
+        seen.update(engine=self.engine, url=self.api_url, error=self.api_error)
+        if self.api_url:  # the API answers while the app runs
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{self.api_url}/api/health") as resp,
+            ):
+                seen["health"] = resp.status
+
+    (tmp_path / "no.env").write_text("")
+    monkeypatch.setattr(TuiApp, "run_async", probe)
+    monkeypatch.setenv("TUIAPP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUIAPP_ENV_FILE", str(tmp_path / "no.env"))
+    monkeypatch.setenv("TUIAPP_HTTP_PORT", str(port))
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        result = CliRunner().invoke(cli, [])
+    finally:
+        for handler in set(root.handlers) - set(handlers):  # the log file _settings() opened
+            root.removeHandler(handler)
+            handler.close()
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, seen
+
+
+def test_bare_tuiapp_builds_the_engine_and_api_and_hands_both_to_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tuiapp.engine import Engine
+
+    code, seen = _run_bare_tuiapp(monkeypatch, tmp_path, 0)
+    assert code == 0
+    assert isinstance(seen["engine"], Engine)
+    assert str(seen["url"]).startswith("http://127.0.0.1:") and seen["error"] is None
+    assert seen["health"] == 200
+
+
+def test_bare_tuiapp_runs_without_the_api_when_its_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, seen = _run_bare_tuiapp(monkeypatch, tmp_path, port)
+    assert code == 0
+    assert seen["url"] is None
+    assert f"cannot listen on 127.0.0.1:{port}" in str(seen["error"])
