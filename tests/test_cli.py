@@ -15,6 +15,7 @@ from tests.images import jpeg
 from tests.replay import ReplayServer, Reply, json_reply
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 
@@ -214,12 +215,28 @@ def test_printable_escapes_controls_and_bidi_and_keeps_other_text() -> None:
 # --- the process the bare `tuiapp` command builds ---------------------------------------------
 
 
-def _run_bare_tuiapp(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, port: int
-) -> tuple[int, dict[str, object]]:
-    """Run `tuiapp` in-process with the app's main loop replaced by a probe of what it got."""
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Settings for running the command in this process; the log file it opens is closed after.
+
+    Returns the data directory.
+    """
     import logging
 
+    (tmp_path / "no.env").write_text("")
+    monkeypatch.setenv("TUIAPP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUIAPP_ENV_FILE", str(tmp_path / "no.env"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield tmp_path / "data"
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def _run_bare_tuiapp(monkeypatch: pytest.MonkeyPatch, port: int) -> tuple[int, dict[str, object]]:
+    """Run `tuiapp` in-process with the app's main loop replaced by a probe of what it got."""
     import aiohttp
     from click.testing import CliRunner
 
@@ -237,37 +254,29 @@ def _run_bare_tuiapp(
             ):
                 seen["health"] = resp.status
 
-    (tmp_path / "no.env").write_text("")
     monkeypatch.setattr(TuiApp, "run_async", probe)
-    monkeypatch.setenv("TUIAPP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TUIAPP_ENV_FILE", str(tmp_path / "no.env"))
     monkeypatch.setenv("TUIAPP_HTTP_PORT", str(port))
-    root = logging.getLogger()
-    handlers = list(root.handlers)
-    try:
-        result = CliRunner().invoke(cli, [])
-    finally:
-        for handler in set(root.handlers) - set(handlers):  # the log file _settings() opened
-            root.removeHandler(handler)
-            handler.close()
+    result = CliRunner().invoke(cli, [])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, seen
 
 
+@pytest.mark.usefixtures("in_process")
 def test_bare_tuiapp_builds_the_engine_and_api_and_hands_both_to_the_app(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tuiapp.engine import Engine
 
-    code, seen = _run_bare_tuiapp(monkeypatch, tmp_path, 0)
+    code, seen = _run_bare_tuiapp(monkeypatch, 0)
     assert code == 0
     assert isinstance(seen["engine"], Engine)
     assert str(seen["url"]).startswith("http://127.0.0.1:") and seen["error"] is None
     assert seen["health"] == 200
 
 
+@pytest.mark.usefixtures("in_process")
 def test_bare_tuiapp_runs_without_the_api_when_its_port_is_taken(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import socket
 
@@ -275,7 +284,26 @@ def test_bare_tuiapp_runs_without_the_api_when_its_port_is_taken(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, seen = _run_bare_tuiapp(monkeypatch, tmp_path, port)
+        code, seen = _run_bare_tuiapp(monkeypatch, port)
     assert code == 0
     assert seen["url"] is None
     assert f"cannot listen on 127.0.0.1:{port}" in str(seen["error"])
+
+
+def test_the_log_file_gets_remote_text_escaped_line_by_line(in_process: Path) -> None:
+    import logging
+
+    from tuiapp.cli import _settings
+
+    _settings()
+    log = logging.getLogger("tuiapp.test")
+    log.warning("item failed: %s", "http://x.test/\x1b]2;pwned\x07.png")
+    try:
+        raise ValueError("bad reply \x1b[31m")
+    except ValueError:
+        log.exception("source crashed")
+    text = (in_process / "tuiapp.log").read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "item failed: http://x.test/\\x1b]2;pwned\\x07.png" in text
+    assert "source crashed\nTraceback (most recent call last):\n" in text, "lines are kept"
+    assert "ValueError: bad reply \\x1b[31m" in text

@@ -34,13 +34,15 @@ def _settings() -> Settings:
     import logging.handlers
 
     from tuiapp.config import load_settings
+    from tuiapp.text import PrintableFormatter
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         settings.data_dir / "tuiapp.log", maxBytes=5_000_000, backupCount=2, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Log lines quote remote URLs and errors: escaped, as on the terminal.
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -8,9 +8,10 @@ where it is shown. This module never imports a user interface (it is part of the
 
 from __future__ import annotations
 
+import logging
 import re
 
-__all__ = ["printable"]
+__all__ = ["PrintableFormatter", "printable"]
 
 _UNSAFE = re.compile(
     "["
@@ -44,3 +45,15 @@ def printable(text: str) -> str:
     if _UNSAFE.search(text) is None:
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """A log formatter that escapes control characters in every line it writes.
+
+    Log messages quote URLs and errors from remote sites; someone will ``tail`` the log in a
+    terminal. Line breaks between lines are kept (a traceback stays readable); a ``\\r`` or an
+    ``ESC`` inside a line is escaped.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
