@@ -300,6 +300,22 @@ async def test_a_url_preselects_the_source_that_takes_it(tmp_path: Path) -> None
         assert engine.calls[0][2] == ("picsum",)
 
 
+async def test_start_asks_the_engine_to_route_a_url_when_nothing_is_ticked(
+    tmp_path: Path,
+) -> None:
+    engine = fake_engine(tmp_path)
+    engine.url_routes["https://owls.test/"] = "openverse"
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = app.screen.query_one(SourcePicker)
+        await pilot.press(*"https://owls.test/a")
+        await pilot.pause()
+        picker.set_selected([])  # the hint ticked openverse; the user unticked it
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(engine.calls), what="submit")
+        assert engine.calls == [("submit", "https://owls.test/a", ("openverse",), 10)]
+
+
 async def test_sources_without_their_key_are_marked_and_cannot_be_ticked(tmp_path: Path) -> None:
     engine = fake_engine(tmp_path)
     app = make_app(engine)

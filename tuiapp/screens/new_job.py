@@ -23,6 +23,7 @@ DEFAULT_COUNT = 10
 
 
 def looks_like_url(text: str) -> bool:
+    """Whether to show the route hint under the query (routing itself is ``engine.route``)."""
     return text.strip().lower().startswith(("http://", "https://"))
 
 
