@@ -37,7 +37,7 @@ from tuiapp.jobs import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -96,6 +96,18 @@ class FakeEngine:
             if url.strip().startswith(prefix):
                 return name
         return None
+
+    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
+        """As the engine routes: the picked sources, else the one that takes the URL."""
+        if picked:
+            return tuple(picked)
+        name = self.source_for_url(query)
+        if name is None:
+            raise InvalidRequestError(
+                f"pick at least one source (see `tuiapp sources`): no source takes {query!r:.80}"
+                " as a URL"
+            )
+        return (name,)
 
     def subscribe(self, *, owner: int | None = None) -> Subscription:
         return self.bus.subscribe(lambda e: e.owner_id == owner)

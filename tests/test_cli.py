@@ -15,6 +15,7 @@ from tests.images import jpeg
 from tests.replay import ReplayServer, Reply, json_reply
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 
@@ -160,3 +161,149 @@ async def test_users_get_a_token_once_and_see_only_their_jobs(
     assert json.loads(guest_jobs) == []
     code, _, err = await _tuiapp({**env, "TUIAPP_USER": "mallory"}, "jobs")
     assert code == 1 and "no user named 'mallory'" in err
+
+
+# --- remote text on the terminal ---------------------------------------------------------------
+
+HOSTILE_ID = "7\x1b]2;pwned\x07\x1b[31m\u202e"
+"""A picsum photo id (it becomes the title): sets the terminal's title and colour, flips text."""
+
+
+async def test_get_prints_remote_titles_with_control_codes_neutralised(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "no.env").write_text("")
+    replay.add(
+        "/v2/list",
+        json_reply([{"id": HOSTILE_ID, "author": "a", "width": 10, "height": 10, "url": "u"}]),
+    )
+    replay.add("/id/*", Reply(jpeg(seed=1), content_type="image/jpeg"))
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum", "-n", "1")
+    for text in (out, err):
+        for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+            assert raw not in text, (raw, text)
+    # The title reaches the user, escaped character by character, on the progress line.
+    assert "Picsum photo 7\\x1b]2;pwned\\x07\\x1b[31m\\u202e" in err, err
+    assert code == 0, err
+    assert json.loads(out)["assets"][0]["title"] == f"Picsum photo {HOSTILE_ID}"
+
+
+async def test_an_unroutable_query_without_a_source_is_a_usage_error(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """With no -s the engine routes the URL; words (or a URL no source takes) exit 2."""
+    (tmp_path / "no.env").write_text("")
+    code, out, err = await _tuiapp(env, "get", "cats\x1b[2J")
+    assert code == 2 and out == ""
+    assert "pick at least one source" in err
+    assert "\x1b" not in err
+
+
+def test_printable_escapes_controls_and_bidi_and_keeps_other_text() -> None:
+    from tuiapp.text import printable
+
+    assert printable("Fjällräven 山 café — ok") == "Fjällräven 山 café — ok"
+    assert printable("a\x1b[31mb") == "a\\x1b[31mb"
+    assert printable("t\x1b]2;pwned\x07") == "t\\x1b]2;pwned\\x07"
+    assert printable("csi\x9b1m del\x7f nul\x00") == "csi\\x9b1m del\\x7f nul\\x00"
+    assert printable("line\nbreak\r\ttab") == "line\\x0abreak\\x0d\\x09tab"
+    assert printable("abc\u202edef\u2066x\u2069") == "abc\\u202edef\\u2066x\\u2069"
+    assert printable("lone \ud800") == "lone \\ud800"
+    assert printable("") == ""
+
+
+# --- the process the bare `tuiapp` command builds ---------------------------------------------
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Settings for running the command in this process; the log file it opens is closed after.
+
+    Returns the data directory.
+    """
+    import logging
+
+    (tmp_path / "no.env").write_text("")
+    monkeypatch.setenv("TUIAPP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUIAPP_ENV_FILE", str(tmp_path / "no.env"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield tmp_path / "data"
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def _run_bare_tuiapp(monkeypatch: pytest.MonkeyPatch, port: int) -> tuple[int, dict[str, object]]:
+    """Run `tuiapp` in-process with the app's main loop replaced by a probe of what it got."""
+    import aiohttp
+    from click.testing import CliRunner
+
+    from tuiapp.app import TuiApp
+    from tuiapp.cli import cli
+
+    seen: dict[str, object] = {}
+
+    async def probe(self: TuiApp) -> None:
+        seen.update(engine=self.engine, url=self.api_url, error=self.api_error)
+        if self.api_url:  # the API answers while the app runs
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{self.api_url}/api/health") as resp,
+            ):
+                seen["health"] = resp.status
+
+    monkeypatch.setattr(TuiApp, "run_async", probe)
+    monkeypatch.setenv("TUIAPP_HTTP_PORT", str(port))
+    result = CliRunner().invoke(cli, [])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, seen
+
+
+@pytest.mark.usefixtures("in_process")
+def test_bare_tuiapp_builds_the_engine_and_api_and_hands_both_to_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tuiapp.engine import Engine
+
+    code, seen = _run_bare_tuiapp(monkeypatch, 0)
+    assert code == 0
+    assert isinstance(seen["engine"], Engine)
+    assert str(seen["url"]).startswith("http://127.0.0.1:") and seen["error"] is None
+    assert seen["health"] == 200
+
+
+@pytest.mark.usefixtures("in_process")
+def test_bare_tuiapp_runs_without_the_api_when_its_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, seen = _run_bare_tuiapp(monkeypatch, port)
+    assert code == 0
+    assert seen["url"] is None
+    assert f"cannot listen on 127.0.0.1:{port}" in str(seen["error"])
+
+
+def test_the_log_file_gets_remote_text_escaped_line_by_line(in_process: Path) -> None:
+    import logging
+
+    from tuiapp.cli import _settings
+
+    _settings()
+    log = logging.getLogger("tuiapp.test")
+    log.warning("item failed: %s", "http://x.test/\x1b]2;pwned\x07.png")
+    try:
+        raise ValueError("bad reply \x1b[31m")
+    except ValueError:
+        log.exception("source crashed")
+    text = (in_process / "tuiapp.log").read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "item failed: http://x.test/\\x1b]2;pwned\\x07.png" in text
+    assert "source crashed\nTraceback (most recent call last):\n" in text, "lines are kept"
+    assert "ValueError: bad reply \\x1b[31m" in text

@@ -10,10 +10,9 @@ from textual.widgets import DataTable, Input, Label, Static
 from tests.images import png
 from tests.tui_helpers import FROZEN_NOW, fake_engine, make_app, wait_until
 from tuiapp import events as ev
-from tuiapp import messages as msg
 from tuiapp.board import Board, SourceView
-from tuiapp.bridge import to_message
 from tuiapp.jobs import JobState, SourceState
+from tuiapp.messages import EngineEvent
 from tuiapp.screens import (
     AssetViewScreen,
     ConfirmModal,
@@ -70,121 +69,192 @@ async def start_job_by_keys(pilot: Pilot[None], query: str, ticks: int = 1) -> N
 # --- the bridge and the board ---------------------------------------------------------------
 
 
-def test_every_engine_event_becomes_a_message() -> None:
-    pairs: list[tuple[ev.Event, type[Message]]] = [
-        (
-            ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=4, owner_id=None),
-            msg.JobQueued,
+def every_kind_of_event(job_id: int) -> list[ev.Event]:
+    """One event of each kind, for job ``job_id``, in the order a job's life sends them."""
+    events: list[ev.Event] = [
+        ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=job_id, owner_id=None),
+        ev.JobStarted(timeout=9.0, job_id=job_id, owner_id=None),
+        ev.SourceStarted(source="a", state="searching", job_id=job_id, owner_id=None),
+        ev.SourceProgress(
+            source="a",
+            state="downloading",
+            found=1,
+            stored=0,
+            failed=0,
+            bytes=5,
+            speed=1.0,
+            job_id=job_id,
+            owner_id=None,
         ),
-        (ev.JobStarted(timeout=9.0, job_id=4, owner_id=None), msg.JobRunning),
-        (
-            ev.SourceStarted(source="a", state="searching", job_id=4, owner_id=None),
-            msg.SourceUpdated,
+        ev.TransferProgress(
+            source="a", item="u", downloaded=1, total=2, job_id=job_id, owner_id=None
         ),
-        (
+        ev.SourceNotice(source="a", message="49 of 50 left", job_id=job_id, owner_id=None),
+        ev.AssetStored(
+            source="a",
+            asset_id=1,
+            url="u",
+            title=None,
+            mime="image/png",
+            size=3,
+            sha256="0",
+            deduplicated=False,
+            job_id=job_id,
+            owner_id=None,
+        ),
+        ev.ItemFailed(
+            source="a", url="u", error="bad", error_code="x", job_id=job_id, owner_id=None
+        ),
+        ev.SourceFinished(
+            source="a",
+            state="failed",
+            found=1,
+            stored=0,
+            failed=1,
+            bytes=0,
+            error="boom",
+            error_code="x",
+            job_id=job_id,
+            owner_id=None,
+        ),
+        ev.JobFinished(
+            state="done", stored=0, failed=1, bytes=0, elapsed=1.0, job_id=job_id, owner_id=None
+        ),
+        ev.JobDeleted(job_id=job_id, owner_id=None),
+    ]
+    assert {type(e) for e in events} == set(ev.EVENT_TYPES.values())
+    return events
+
+
+async def test_every_engine_event_reaches_the_app_as_it_is(tmp_path: Path) -> None:
+    """No second vocabulary: the app gets the engine's own event objects, in order."""
+    engine = fake_engine(tmp_path)
+    seen: list[ev.Event] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, EngineEvent):
+            seen.append(message.event)
+
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await pilot.pause()
+        sent = every_kind_of_event(4)
+        for event in sent:
+            engine.push(event)
+            await pilot.pause()  # one at a time: none is coalesced away
+        await wait_until(pilot, lambda: len(seen) == len(sent), what="every event")
+        assert all(got is want for got, want in zip(seen, sent, strict=True))
+
+
+def test_progress_replaces_progress_but_never_a_lifecycle_event() -> None:
+    def progress(source: str, found: int) -> EngineEvent:
+        return EngineEvent(
             ev.SourceProgress(
-                source="a",
+                source=source,
                 state="downloading",
-                found=1,
+                found=found,
                 stored=0,
                 failed=0,
-                bytes=5,
-                speed=1.0,
-                job_id=4,
-                owner_id=None,
-            ),
-            msg.SourceUpdated,
-        ),
-        (
-            ev.TransferProgress(
-                source="a", item="u", downloaded=1, total=2, job_id=4, owner_id=None
-            ),
-            msg.TransferUpdated,
-        ),
-        (
-            ev.SourceNotice(source="a", message="49 of 50 requests left", job_id=4, owner_id=None),
-            msg.SourceNoted,
-        ),
-        (
-            ev.AssetStored(
-                source="a",
-                asset_id=1,
-                url="u",
-                title=None,
-                mime="image/png",
-                size=3,
-                sha256="0",
-                deduplicated=False,
-                job_id=4,
-                owner_id=None,
-            ),
-            msg.AssetAdded,
-        ),
-        (
-            ev.ItemFailed(
-                source="a", url="u", error="bad", error_code="x", job_id=4, owner_id=None
-            ),
-            msg.ItemRejected,
-        ),
-        (
-            ev.SourceFinished(
-                source="a",
-                state="failed",
-                found=1,
-                stored=0,
-                failed=1,
                 bytes=0,
-                error="boom",
-                error_code="x",
-                job_id=4,
+                speed=0.0,
+                job_id=1,
                 owner_id=None,
-            ),
-            msg.SourceUpdated,
-        ),
-        (
-            ev.JobFinished(
-                state="done", stored=0, failed=1, bytes=0, elapsed=1.0, job_id=4, owner_id=None
-            ),
-            msg.JobEnded,
-        ),
-        (ev.JobDeleted(job_id=4, owner_id=None), msg.JobRemoved),
-    ]
-    assert {type(e) for e, _ in pairs} == set(ev.EVENT_TYPES.values())
-    for event, kind in pairs:
-        message = to_message(event)
-        assert isinstance(message, kind), event
-        assert getattr(message, "job_id", None) == 4
+            )
+        )
 
+    def transfer(item: str) -> EngineEvent:
+        return EngineEvent(
+            ev.TransferProgress(
+                source="a", item=item, downloaded=1, total=9, job_id=1, owner_id=None
+            )
+        )
 
-def test_progress_replaces_progress_but_never_a_final_source_update() -> None:
-    older = msg.SourceUpdated(1, "a", "downloading", 1, 0, 0, 10, 5.0)
-    newer = msg.SourceUpdated(1, "a", "downloading", 2, 1, 0, 20, 5.0)
-    other_source = msg.SourceUpdated(1, "b", "downloading", 2, 1, 0, 20, 5.0)
-    final = msg.SourceUpdated(1, "a", "failed", 2, 1, 1, 20, 0.0, error="boom", final=True)
-    assert older.can_replace(newer)
-    assert not older.can_replace(other_source)
-    assert not final.can_replace(newer), "a progress message must not swallow the end state"
-    assert msg.TransferUpdated(1, "a", "u1", 1, 9).can_replace(
-        msg.TransferUpdated(1, "a", "u2", 1, 9)
+    finished = EngineEvent(
+        ev.SourceFinished(
+            source="a",
+            state="failed",
+            found=2,
+            stored=1,
+            failed=1,
+            bytes=20,
+            error="boom",
+            error_code="x",
+            job_id=1,
+            owner_id=None,
+        )
     )
+    assert progress("a", 1).can_replace(progress("a", 2))
+    assert not progress("a", 1).can_replace(progress("b", 2))
+    assert not finished.can_replace(progress("a", 3)), "progress must not swallow the end state"
+    assert not progress("a", 1).can_replace(finished)
+    assert transfer("u1").can_replace(transfer("u1"))
+    assert not transfer("u1").can_replace(transfer("u2"))
 
 
 def test_board_keeps_a_sources_error_and_totals() -> None:
     board = Board(default_timeout=60.0)
-    assert board.apply(msg.JobQueued(1, "q", ("a", "b"), 5))
-    board.apply(msg.JobRunning(1, 1000.0, 60.0))
-    board.apply(msg.SourceUpdated(1, "a", "downloading", 3, 2, 0, 2048, 100.0))
-    assert not board.apply(msg.ItemRejected(1, "b", "http://x/y.png", "HTTP 404"))
-    assert board.apply(msg.SourceUpdated(1, "b", "failed", 1, 0, 1, 0, 0.0, "blocked", final=True))
+    assert board.apply(
+        ev.JobSubmitted(query="q", sources=("a", "b"), count=5, job_id=1, owner_id=None)
+    )
+    board.apply(ev.JobStarted(timeout=60.0, ts=1000.0, job_id=1, owner_id=None))
+    assert not board.apply(
+        ev.SourceProgress(
+            source="a",
+            state="downloading",
+            found=3,
+            stored=2,
+            failed=0,
+            bytes=2048,
+            speed=100.0,
+            job_id=1,
+            owner_id=None,
+        )
+    )
+    assert not board.apply(
+        ev.ItemFailed(
+            source="b",
+            url="http://x/y.png",
+            error="HTTP 404",
+            error_code="http",
+            job_id=1,
+            owner_id=None,
+        )
+    )
+    assert board.apply(
+        ev.SourceFinished(
+            source="b",
+            state="failed",
+            found=1,
+            stored=0,
+            failed=1,
+            bytes=0,
+            error="blocked",
+            error_code="blocked",
+            job_id=1,
+            owner_id=None,
+        )
+    )
     job = board.jobs[1]
     assert job.sources["a"] == SourceView("a", "downloading", 3, 2, 0, 2048, 100.0)
     assert job.sources["b"].error == "blocked"
     assert job.sources["b"].last_item_error == "y.png: HTTP 404"
     assert job.totals() == (2, 1, 2048)
     assert job.elapsed_at(1012.5) == 12.5
-    board.apply(msg.JobEnded(1, "done", 2, 1, 2048, 14.0, None))
+    board.apply(
+        ev.JobFinished(
+            state="done", stored=2, failed=1, bytes=2048, elapsed=14.0, job_id=1, owner_id=None
+        )
+    )
     assert job.finished
     assert job.elapsed_at(99999.0) == 14.0
+
+
+def test_the_board_follows_a_whole_job_life_and_forgets_a_deleted_job() -> None:
+    board = Board(default_timeout=60.0)
+    changed = [board.apply(event) for event in every_kind_of_event(4)]
+    # Progress, a file in flight, a failed file and a notice are not changes of a job's life.
+    assert changed == [True, True, True, False, False, False, True, False, True, True, True]
+    assert 4 not in board.jobs
 
 
 # --- new job ------------------------------------------------------------------------------
@@ -200,7 +270,9 @@ async def test_typing_a_query_ticking_a_source_and_enter_starts_the_job(tmp_path
         await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
         assert engine.calls == [("submit", "cats", ("picsum", "robohash"), 10)]
         assert app.board.current == 1
-        assert any(isinstance(m, msg.JobQueued) and m.job_id == 1 for m in seen)
+        assert any(
+            isinstance(m, EngineEvent) and isinstance(m.event, ev.JobSubmitted) for m in seen
+        )
         await wait_until(pilot, lambda: set(panes(app)) == {"picsum", "robohash"}, what="panes")
 
 
@@ -226,6 +298,22 @@ async def test_a_url_preselects_the_source_that_takes_it(tmp_path: Path) -> None
         await pilot.press("enter")
         await wait_until(pilot, lambda: bool(engine.calls), what="submit")
         assert engine.calls[0][2] == ("picsum",)
+
+
+async def test_start_asks_the_engine_to_route_a_url_when_nothing_is_ticked(
+    tmp_path: Path,
+) -> None:
+    engine = fake_engine(tmp_path)
+    engine.url_routes["https://owls.test/"] = "openverse"
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = app.screen.query_one(SourcePicker)
+        await pilot.press(*"https://owls.test/a")
+        await pilot.pause()
+        picker.set_selected([])  # the hint ticked openverse; the user unticked it
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(engine.calls), what="submit")
+        assert engine.calls == [("submit", "https://owls.test/a", ("openverse",), 10)]
 
 
 async def test_sources_without_their_key_are_marked_and_cannot_be_ticked(tmp_path: Path) -> None:
@@ -318,12 +406,12 @@ async def test_seventeen_busy_sources_are_coalesced_and_end_exact(tmp_path: Path
     """A flood of progress reaches the app coalesced, and panes end on the last numbers."""
     engine = fake_engine(tmp_path)
     names = tuple(f"s{i:02d}" for i in range(17))
-    updates: list[msg.SourceUpdated] = []
+    updates: list[ev.SourceProgress] = []
     app = make_app(engine)
 
     def hook(message: Message) -> None:
-        if isinstance(message, msg.SourceUpdated) and not message.final:
-            updates.append(message)
+        if isinstance(message, EngineEvent) and isinstance(message.event, ev.SourceProgress):
+            updates.append(message.event)
 
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         engine.add_job("flood", names)
@@ -611,25 +699,22 @@ async def test_the_api_address_or_why_it_did_not_start_is_shown(tmp_path: Path) 
         assert any("address in use" in n for n in notes(app))
 
 
-async def test_the_embedded_api_starts_or_says_why_not(tmp_path: Path) -> None:
+async def test_the_cli_starts_the_api_beside_the_tui_or_says_why_not(tmp_path: Path) -> None:
     """A port in use leaves the TUI running without the API, with the reason shown."""
     import socket
-    from dataclasses import replace
     from typing import cast
 
-    from tuiapp import app as app_module
+    from tuiapp import cli
 
-    engine = fake_engine(tmp_path)
+    engine = cast("Engine", fake_engine(tmp_path))
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = replace(engine.settings, http_port=port)
-        server, url, error = await app_module._start_api(cast("Engine", engine), busy)
+        server, url, error = await cli._start_api(engine, "127.0.0.1", port)
         assert server is None and url is None
         assert error is not None and f"127.0.0.1:{port}" in error
-    free = replace(engine.settings, http_port=0)
-    server, url, error = await app_module._start_api(cast("Engine", engine), free)
+    server, url, error = await cli._start_api(engine, "127.0.0.1", 0)
     assert server is not None and error is None
     assert url is not None and url.startswith("http://127.0.0.1:")
     await server.close()
@@ -652,6 +737,9 @@ def test_importing_the_app_loads_no_storage_orm_or_downloader() -> None:
     assert "textual" in loaded
     for module in ("tuiapp.storage", "tuiapp.models", "tortoise", "yt_dlp", "tuiapp.sources"):
         assert module not in loaded, module
+    # The TUI is handed a running engine and API by the CLI: it builds neither.
+    for module in ("tuiapp.server", "aiohttp.web", "tuiapp.engine", "tuiapp.cli"):
+        assert module not in loaded, module
 
 
 async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Path) -> None:
@@ -673,9 +761,97 @@ async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Pa
 
 
 def test_a_source_notice_is_kept_for_its_pane() -> None:
-    from tuiapp.board import Board
-
     board = Board()
-    board.apply(msg.JobQueued(7, "q", ("a",), 3))
-    board.apply(msg.SourceNoted(7, "a", "rate limit: 49 of 50 left"))
+    board.apply(ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=7, owner_id=None))
+    board.apply(
+        ev.SourceNotice(source="a", message="rate limit: 49 of 50 left", job_id=7, owner_id=None)
+    )
     assert board.jobs[7].sources["a"].notice == "rate limit: 49 of 50 left"
+
+
+# --- remote text is data ------------------------------------------------------------------
+
+MARKUP_TITLE = "[bold red]x[/]"
+LINK_AUTHOR = "[link=file:///etc/passwd]y[/link]"
+ESCAPES = "\x1b]2;pwned\x07\x1b[31m"
+ESCAPES_SHOWN = "\\x1b]2;pwned\\x07\\x1b[31m"
+
+
+def shown_links(widget: Widget) -> list[str]:
+    """Links in what a widget draws (a title parsed as markup would add one)."""
+    width, height = widget.size
+    return [
+        seg.style.link
+        for strip in widget.render_lines(Region(0, 0, width, height))
+        for seg in strip
+        if seg.style is not None and seg.style.link
+    ]
+
+
+async def test_remote_titles_show_literally_in_the_files_table_and_file_view(
+    tmp_path: Path,
+) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("cats", ("picsum",), announce=False)
+    engine.store(
+        1, "picsum", png(40, 30, seed=1), title=MARKUP_TITLE, author=LINK_AUTHOR, license=ESCAPES
+    )
+    engine.finish_job(1, JobState.FAILED, error=f"{LINK_AUTHOR} {ESCAPES}")
+    app = make_app(engine)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, JobDetailScreen) and bool(app.screen.assets),
+            what="assets",
+        )
+        await pilot.pause()
+        table = app.screen.query_one("#assets", DataTable)
+        assert [str(c) for c in table.get_row_at(0)[4:]] == [
+            MARKUP_TITLE,
+            LINK_AUTHOR,
+            ESCAPES_SHOWN,
+        ]
+        drawn = widget_text(table)
+        assert MARKUP_TITLE in drawn and LINK_AUTHOR in drawn and ESCAPES_SHOWN in drawn
+        assert "\x1b" not in drawn
+        assert shown_links(table) == []
+        summary = widget_text(app.screen.query_one("#job-summary", Static))
+        assert f"{LINK_AUTHOR} {ESCAPES_SHOWN}" in summary
+        assert shown_links(app.screen.query_one("#job-summary", Static)) == []
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AssetViewScreen), what="file")
+        info = app.screen.query_one("#asset-info", Static)
+        await wait_until(pilot, lambda: MARKUP_TITLE in widget_text(info), what="file info")
+        text = widget_text(info)
+        assert LINK_AUTHOR in "".join(text.split()), "the author (folded onto two lines)"
+        assert ESCAPES_SHOWN in text and "\x1b" not in text
+        assert shown_links(info) == []
+
+
+async def test_remote_errors_show_literally_in_panes_history_and_toasts(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await follow_running_job(pilot, app, engine)
+        engine.finish_source(1, "robohash", SourceState.FAILED, error=f"{MARKUP_TITLE} {ESCAPES}")
+        await wait_until(
+            pilot, lambda: panes(app)["robohash"].border_subtitle == "failed", what="failed"
+        )
+        shown = pane_text(panes(app)["robohash"])
+        assert f"{MARKUP_TITLE} {ESCAPES_SHOWN}" in shown and "\x1b" not in shown
+
+        engine.finish_job(1, JobState.FAILED, error=f"{LINK_AUTHOR} {ESCAPES}")
+        await wait_until(pilot, lambda: any("Job 1 failed" in n for n in notes(app)), what="toast")
+        toast = next(n for n in app._notifications if n.title == "Job 1 failed")
+        assert toast.message.endswith(f": {LINK_AUTHOR} {ESCAPES_SHOWN}")
+        assert not toast.markup
+
+        engine.add_job(f"{MARKUP_TITLE} dogs", ("picsum",), state=JobState.DONE, announce=False)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: history_ids(app) == ["2", "1"], what="rows")
+        table = app.screen.query_one("#jobs", DataTable)
+        assert str(table.get_row_at(0)[-1]) == f"{MARKUP_TITLE} dogs"
+        assert f"{MARKUP_TITLE} dogs" in widget_text(table)

@@ -1,12 +1,12 @@
-"""The Textual app: modes, app-wide keys and commands, and ``run_app`` for the ``tuiapp`` command.
+"""The Textual app: modes, app-wide keys and commands, and the actions screens share.
 
-The app owns no engine logic: it applies bridge messages to its :class:`~tuiapp.board.Board`,
-tells screens when jobs change (``jobs_changed``), and runs the few actions shared by screens.
+The app owns no engine logic and builds nothing: ``tuiapp.cli`` starts the engine (and the HTTP
+API) and hands them in. It applies engine events to its :class:`~tuiapp.board.Board`, tells
+screens when jobs change (``jobs_changed``), and shows toasts whose text is never markup.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -18,11 +18,12 @@ from textual.binding import Binding, BindingType
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from tuiapp import messages as msg
+from tuiapp import events as ev
 from tuiapp.board import Board
 from tuiapp.bridge import start_bridge
 from tuiapp.commands import TuiappCommands
 from tuiapp.errors import TuiappError
+from tuiapp.messages import EngineEvent, EventsLost
 from tuiapp.screens import (
     ConfirmModal,
     DashboardScreen,
@@ -32,19 +33,17 @@ from tuiapp.screens import (
     JobDetailScreen,
     NewJobScreen,
 )
+from tuiapp.text import printable
 from tuiapp.widgets.formatting import human_bytes, state_words
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from textual.message import Message
+    from textual.notifications import SeverityLevel
 
     from tuiapp.client import EngineClient
-    from tuiapp.config import Settings
-    from tuiapp.engine import Engine
-    from tuiapp.server import RunningServer
 
-__all__ = ["TuiApp", "run_app"]
+__all__ = ["TuiApp"]
 
 log = logging.getLogger(__name__)
 
@@ -120,50 +119,29 @@ class TuiApp(App[None]):
         if self.api_error:
             self.notify(self.api_error, title="HTTP API not started", severity="error", timeout=15)
 
-    # --- engine messages (posted by the bridge) -----------------------------------------------
+    # --- engine events (posted by the bridge) -------------------------------------------------
 
-    def _apply(self, message: Message, job_id: int) -> None:
-        if self.board.apply(message):
-            self.jobs_changed.publish(job_id)
+    @on(EngineEvent)
+    def _engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if self.board.apply(event):
+            self.jobs_changed.publish(event.job_id)
+        match event:
+            case ev.JobSubmitted():
+                board = self.board
+                current = board.jobs.get(board.current) if board.current is not None else None
+                if current is None or current.finished:
+                    board.current = event.job_id  # an idle dashboard follows the newest job
+            case ev.JobFinished():
+                why = f": {event.error}" if event.error else ""
+                self.notify(
+                    f"{event.stored} stored, {event.failed} failed,"
+                    f" {human_bytes(event.bytes)} in {event.elapsed:.1f} s{why}",
+                    title=f"Job {event.job_id} {state_words(event.state)}",
+                    severity="information" if event.state == "done" else "warning",
+                )
 
-    @on(msg.JobQueued)
-    def _job_queued(self, message: msg.JobQueued) -> None:
-        self._apply(message, message.job_id)
-        current = self.board.jobs.get(self.board.current) if self.board.current else None
-        if current is None or current.finished:
-            self.board.current = message.job_id  # an idle dashboard follows the newest job
-
-    @on(msg.JobRunning)
-    @on(msg.SourceUpdated)
-    @on(msg.TransferUpdated)
-    @on(msg.AssetAdded)
-    @on(msg.ItemRejected)
-    @on(msg.SourceNoted)
-    @on(msg.JobRemoved)
-    def _job_progress(
-        self,
-        message: msg.JobRunning
-        | msg.SourceUpdated
-        | msg.TransferUpdated
-        | msg.AssetAdded
-        | msg.ItemRejected
-        | msg.SourceNoted
-        | msg.JobRemoved,
-    ) -> None:
-        self._apply(message, message.job_id)
-
-    @on(msg.JobEnded)
-    def _job_ended(self, message: msg.JobEnded) -> None:
-        self._apply(message, message.job_id)
-        why = f": {message.error}" if message.error else ""
-        self.notify(
-            f"{message.stored} stored, {message.failed} failed,"
-            f" {human_bytes(message.bytes)} in {message.elapsed:.1f} s{why}",
-            title=f"Job {message.job_id} {state_words(message.state)}",
-            severity="information" if message.state == "done" else "warning",
-        )
-
-    @on(msg.EventsLost)
+    @on(EventsLost)
     def _events_lost(self) -> None:
         self._resync()
 
@@ -269,7 +247,31 @@ class TuiApp(App[None]):
         paths = await self.engine.export_job(job_id, self.owner, folder)
         self.notify(f"{len(paths)} files written to {folder}", title=f"Job {job_id} exported")
 
-    # --- errors -------------------------------------------------------------------------------
+    # --- toasts and errors ---------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a toast; every toast of the app (screens' too) comes through here.
+
+        Toasts carry error messages, titles and folder names that came from outside, so their
+        text is data: ``markup`` is ignored (a ``[link=...]`` in a title stays those characters;
+        ``Widget.notify`` passes ``markup=True`` unasked) and control characters are escaped.
+        """
+        del markup
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def report_error(self, error: BaseException) -> None:
         """Show a failed action to the user: our errors in words, others with their type."""
@@ -290,49 +292,3 @@ class TuiApp(App[None]):
                 )
                 return
             self.report_error(event.worker.error)
-
-
-# --- the `tuiapp` command ---------------------------------------------------------------------
-
-
-async def _start_api(
-    engine: Engine, settings: Settings
-) -> tuple[RunningServer | None, str | None, str | None]:
-    """Start the embedded HTTP API; returns (server, url, None) or (None, None, why not)."""
-    from tuiapp.server import start_server
-
-    try:
-        server = await start_server(engine, settings.http_host, settings.http_port)
-    except OSError as exc:  # a port in use: the TUI still works without the API
-        log.warning("HTTP API not started", exc_info=True)
-        return None, None, f"cannot listen on {settings.http_host}:{settings.http_port}: {exc}"
-    return server, server.url, None
-
-
-async def run_app_async(settings: Settings) -> None:
-    """Start the engine (as ``settings.user`` or guest) and the HTTP API, run the app, close all."""
-    from tuiapp.engine import Engine
-
-    async with Engine(settings) as engine:
-        owner = None
-        if settings.user:
-            owner = (await engine.user_named(settings.user)).id
-        server, url, error = await _start_api(engine, settings)
-        try:
-            app = TuiApp(engine, owner=owner, user_name=settings.user, api_url=url, api_error=error)
-            await app.run_async()
-        finally:
-            if server is not None:
-                await server.close()
-
-
-def run_app(settings: Settings) -> None:
-    """Run the full-screen app until the user quits. Logs go to ``DATA_DIR/tuiapp.log``."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.FileHandler(settings.data_dir / "tuiapp.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    asyncio.run(run_app_async(settings))

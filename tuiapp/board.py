@@ -1,20 +1,19 @@
 """What the UI knows about jobs between engine calls: live per-source counters, kept by the app.
 
-The app applies every bridge message to one :class:`Board`; the dashboard redraws from it on a
+The app applies every engine event to one :class:`Board`; the dashboard redraws from it on a
 timer, so a burst of progress costs a few dictionary writes, not a redraw per event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tuiapp import messages as msg
+from tuiapp import events as ev
 from tuiapp.jobs import TERMINAL_JOB_STATES, JobState
 
 if TYPE_CHECKING:
-    from textual.message import Message
-
+    from tuiapp.events import Event
     from tuiapp.jobs import JobInfo
 
 __all__ = ["Board", "JobView", "SourceView"]
@@ -121,82 +120,111 @@ class Board:
         self.jobs[info.id] = view
         return view
 
-    def apply(self, message: Message) -> bool:
-        """Apply one bridge message. Returns True when a job's life changed (not mere progress)."""
-        match message:
-            case msg.JobQueued():
-                self.jobs[message.job_id] = JobView(
-                    message.job_id,
-                    message.query,
-                    message.count,
-                    {name: SourceView(name) for name in message.sources},
+    def apply(self, event: Event) -> bool:
+        """Apply one engine event. Returns True when a job's life changed (not mere progress)."""
+        match event:
+            case ev.JobSubmitted():
+                self.jobs[event.job_id] = JobView(
+                    event.job_id,
+                    event.query,
+                    event.count,
+                    {name: SourceView(name) for name in event.sources},
                     timeout=self.default_timeout,
                 )
                 return True
-            case msg.JobRunning():
-                job = self.jobs.get(message.job_id)
+            case ev.JobStarted():
+                job = self.jobs.get(event.job_id)
                 if job is not None:
                     job.state = JobState.RUNNING.value
-                    job.started_at = message.started_at
-                    job.timeout = message.timeout
+                    job.started_at = event.ts
+                    job.timeout = event.timeout
                 return True
-            case msg.SourceUpdated():
-                job = self.jobs.get(message.job_id)
-                if job is None:
-                    return False
-                old = job.sources.get(message.source) or SourceView(message.source)
-                job.sources[message.source] = replace(
-                    old,
-                    state=message.state,
-                    found=message.found,
-                    stored=message.stored,
-                    failed=message.failed,
-                    bytes=message.bytes,
-                    speed=message.speed,
-                    error=message.error if message.final else old.error,
-                    transfer=None if message.final else old.transfer,
+            case ev.SourceStarted():
+                return self._update(
+                    event.job_id, event.source, state=event.state, error=None, transfer=None
                 )
-                return message.final
-            case msg.TransferUpdated():
-                job = self.jobs.get(message.job_id)
-                view = job.sources.get(message.source) if job else None
-                if job is not None and view is not None:
-                    job.sources[message.source] = replace(
-                        view, transfer=(message.item, message.downloaded, message.total)
-                    )
+            case ev.SourceProgress():
+                self._update(
+                    event.job_id,
+                    event.source,
+                    state=event.state,
+                    found=event.found,
+                    stored=event.stored,
+                    failed=event.failed,
+                    bytes=event.bytes,
+                    speed=event.speed,
+                )
                 return False
-            case msg.ItemRejected():
-                job = self.jobs.get(message.job_id)
-                view = job.sources.get(message.source) if job else None
-                if job is not None and view is not None:
-                    job.sources[message.source] = replace(
-                        view, last_item_error=f"{message.url.rsplit('/', 1)[-1]}: {message.error}"
-                    )
+            case ev.SourceFinished():
+                return self._update(
+                    event.job_id,
+                    event.source,
+                    state=event.state,
+                    found=event.found,
+                    stored=event.stored,
+                    failed=event.failed,
+                    bytes=event.bytes,
+                    speed=0.0,
+                    error=event.error,
+                    transfer=None,
+                )
+            case ev.TransferProgress():
+                self._update(
+                    event.job_id,
+                    event.source,
+                    known_only=True,
+                    transfer=(event.item, event.downloaded, event.total),
+                )
                 return False
-            case msg.SourceNoted():
-                job = self.jobs.get(message.job_id)
-                view = job.sources.get(message.source) if job else None
-                if job is not None and view is not None:
-                    job.sources[message.source] = replace(view, notice=message.text)
+            case ev.ItemFailed():
+                name = event.url.rsplit("/", 1)[-1]
+                self._update(
+                    event.job_id,
+                    event.source,
+                    known_only=True,
+                    last_item_error=f"{name}: {event.error}",
+                )
                 return False
-            case msg.AssetAdded():
+            case ev.SourceNotice():
+                self._update(event.job_id, event.source, known_only=True, notice=event.message)
+                return False
+            case ev.AssetStored():
                 return True
-            case msg.JobEnded():
-                job = self.jobs.get(message.job_id)
+            case ev.JobFinished():
+                job = self.jobs.get(event.job_id)
                 if job is not None:
-                    job.state = message.state
-                    job.elapsed = message.elapsed
-                    job.stored = message.stored
-                    job.bytes = message.bytes
-                    job.error = message.error
+                    job.state = event.state
+                    job.elapsed = event.elapsed
+                    job.stored = event.stored
+                    job.bytes = event.bytes
+                    job.error = event.error
                     job.sources = {
                         name: replace(view, speed=0.0, transfer=None)
                         for name, view in job.sources.items()
                     }
                 return True
-            case msg.JobRemoved():
-                self.jobs.pop(message.job_id, None)
-                if self.current == message.job_id:
+            case ev.JobDeleted():
+                self.jobs.pop(event.job_id, None)
+                if self.current == event.job_id:
                     self.current = None
                 return True
         return False
+
+    def _update(
+        self, job_id: int, source: str, *, known_only: bool = False, **changes: Any
+    ) -> bool:
+        """Change one source's view of a job on the board; True if the job is on it.
+
+        With ``known_only`` a source the board has not seen is left alone (a file's progress
+        says nothing about the source's state); otherwise it is added.
+        """
+        job = self.jobs.get(job_id)
+        if job is None:
+            return False
+        old = job.sources.get(source)
+        if old is None:
+            if known_only:
+                return True
+            old = SourceView(source)
+        job.sources[source] = replace(old, **changes)
+        return True

@@ -1,17 +1,18 @@
-"""The `tuiapp` command: the TUI by default, and sub-commands for scripts.
+"""The `tuiapp` command: the room that builds the process, and sub-commands for scripts.
 
-A thin client of the engine: it parses arguments, calls one engine method and prints. Heavy
-modules are imported inside the commands so that `tuiapp --help` starts fast.
+With no sub-command it starts the engine, the HTTP API on it and the terminal app, and hands the
+app both (the app never builds them). Each sub-command is a thin client of the engine: it parses
+arguments, calls one engine method and prints, remote text through ``printable``. Heavy modules
+(asyncio included) are imported inside the commands so that `tuiapp --help` starts fast.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
     from tuiapp.events import Event
+    from tuiapp.server import RunningServer
 
 __all__ = ["main"]
 
@@ -32,26 +34,33 @@ def _settings() -> Settings:
     import logging.handlers
 
     from tuiapp.config import load_settings
+    from tuiapp.text import PrintableFormatter
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         settings.data_dir / "tuiapp.log", maxBytes=5_000_000, backupCount=2, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Log lines quote remote URLs and errors: escaped, as on the terminal.
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     return settings
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"tuiapp: error: {message}", err=True)
+def _fail(message: str, code: int = 2) -> NoReturn:
+    from tuiapp.text import printable
+
+    # Error messages may quote remote text (a site's reply, a title): never raw to the terminal.
+    click.echo(f"tuiapp: error: {printable(message)}", err=True)
     sys.exit(code)
 
 
 def _run(settings: Settings, body: Callable[[Engine, int | None], Awaitable[T]]) -> T:
     """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close."""
+    import asyncio
+
     from tuiapp.engine import Engine
 
     async def main() -> T:
@@ -87,9 +96,42 @@ def cli(ctx: click.Context) -> None:
     With no command, opens the full-screen terminal app (with the HTTP API inside).
     """
     if ctx.invoked_subcommand is None:
-        import importlib
+        _run_tui(_settings())
 
-        importlib.import_module("tuiapp.app").run_app(_settings())
+
+def _run_tui(settings: Settings) -> None:
+    """Build the process: the engine, the HTTP API on it, and the terminal app on both."""
+    from tuiapp.app import TuiApp
+
+    async def body(engine: Engine, owner: int | None) -> None:
+        server, url, error = await _start_api(engine, settings.http_host, settings.http_port)
+        try:
+            app = TuiApp(engine, owner=owner, user_name=settings.user, api_url=url, api_error=error)
+            await app.run_async()
+        finally:
+            if server is not None:
+                await server.close()
+
+    _run(settings, body)
+
+
+async def _start_api(
+    engine: Engine, host: str, port: int
+) -> tuple[RunningServer | None, str | None, str | None]:
+    """Start the HTTP API beside the TUI; returns (server, url, None) or (None, None, why not).
+
+    A port in use is not fatal: the TUI works without the API and shows why it is off.
+    """
+    import logging
+
+    from tuiapp.server import start_server
+
+    try:
+        server = await start_server(engine, host, port)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("HTTP API not started", exc_info=True)
+        return None, None, f"cannot listen on {host}:{port}: {exc}"
+    return server, server.url, None
 
 
 @cli.command()
@@ -103,6 +145,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
     QUERY is search words, or a URL (the source is then picked from the URL when -s is not
     given). Exits 1 when nothing was stored.
     """
+    from tuiapp.errors import InvalidRequestError
     from tuiapp.jobs import JobSpec
 
     settings = _settings()
@@ -114,13 +157,13 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         opts[key.strip()] = value
 
     async def body(engine: Engine, owner: int | None) -> dict[str, Any]:
-        picked = sources
-        if not picked:
-            routed = engine.source_for_url(query)
-            if routed is None:
-                _fail("pick at least one source with -s (see `tuiapp sources`)")
-            picked = (str(routed),)
-        spec = JobSpec(query=query, sources=tuple(picked), count=count, options=opts)
+        import asyncio
+
+        try:
+            picked = engine.route(query, sources)
+        except InvalidRequestError as exc:
+            _fail(str(exc))  # a usage error (exit 2), not a failed job
+        spec = JobSpec(query=query, sources=picked, count=count, options=opts)
         with engine.subscribe(owner=owner) as sub:
             job = await engine.submit(spec, owner)
             printer = asyncio.create_task(_print_progress(sub, job.id))
@@ -154,7 +197,9 @@ async def _print_progress(sub: Any, job_id: int) -> None:
         SourceProgress,
         SourceStarted,
     )
+    from tuiapp.text import printable as p
 
+    # Titles, URLs and errors come from remote sites: each goes through printable() (p).
     tty = sys.stderr.isatty()
 
     def line(text: str) -> None:
@@ -168,9 +213,10 @@ async def _print_progress(sub: Any, job_id: int) -> None:
             line(f"{event.source}: searching")
         elif isinstance(event, AssetStored):
             note = " (already stored)" if event.deduplicated else ""
-            line(f"{event.source}: stored {event.title or event.url} [{_size(event.size)}]{note}")
+            what = p(event.title or event.url)
+            line(f"{event.source}: stored {what} [{_size(event.size)}]{note}")
         elif isinstance(event, ItemFailed):
-            line(f"{event.source}: failed {event.url}: {event.error}")
+            line(f"{event.source}: failed {p(event.url)}: {p(event.error)}")
         elif isinstance(event, SourceProgress) and tty:
             click.echo(
                 f"\r\x1b[2K{event.source}: {event.state} {event.stored} stored,"
@@ -179,7 +225,7 @@ async def _print_progress(sub: Any, job_id: int) -> None:
                 nl=False,
             )
         elif isinstance(event, SourceFinished):
-            why = f": {event.error}" if event.error else ""
+            why = f": {p(event.error)}" if event.error else ""
             line(
                 f"{event.source}: {event.state}, {event.stored} stored, {event.failed} failed{why}"
             )
@@ -248,7 +294,7 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
         when = info.created_at.strftime("%Y-%m-%d %H:%M")
         click.echo(
             f"{info.id:>5}  {when}  {info.state.value:<11} {info.stored:>4} stored"
-            f"  {_size(info.bytes):>9}  {info.query!r} [{names}]"
+            f"  {_size(info.bytes):>9}  {info.query!r} [{names}]"  # repr: controls escaped
         )
 
 
@@ -261,9 +307,11 @@ def export(job_id: int, directory: Path) -> None:
     async def body(engine: Engine, owner: int | None) -> list[Path]:
         return await engine.export_job(job_id, owner, directory)
 
+    from tuiapp.text import printable
+
     paths = _run(_settings(), body)
     for path in paths:
-        click.echo(str(path))
+        click.echo(printable(str(path)))  # file names are made from remote titles
     click.echo(f"{len(paths)} files written to {directory}", err=True)
 
 
@@ -288,6 +336,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     With --worker the process also runs queued jobs, and on Ctrl-C hands its running jobs back to
     the queue for another worker.
     """
+    import asyncio
     import signal
 
     from tuiapp.engine import Engine

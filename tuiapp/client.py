@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -45,6 +45,8 @@ class EngineClient(Protocol):
     def sources(self) -> list[SourceInfo]: ...
 
     def source_for_url(self, url: str) -> str | None: ...
+
+    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]: ...
 
     def subscribe(self, *, owner: int | None = None) -> EventStream: ...
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from tuiapp.screens.base import TuiScreen
-from tuiapp.widgets.formatting import dimensions, human_bytes
+from tuiapp.widgets.formatting import dimensions, human_bytes, remote
 from tuiapp.widgets.image_preview import ImagePreview, decode_image
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def asset_table(asset: AssetInfo) -> Table:
     ]
     for name, value in rows:
         if value:
-            table.add_row(name, value)
+            table.add_row(name, remote(value))  # a str cell would be parsed as markup
     return table
 
 
@@ -90,7 +90,7 @@ class AssetViewScreen(TuiScreen):
         self.asset = asset
         self.query_one("#asset-info", Static).update(asset_table(asset))
         if not asset.mime.startswith("image/"):
-            note.update(f"No preview for {asset.mime}: export the job to open it.")
+            note.update(remote(f"No preview for {asset.mime}: export the job to open it."))
             await _close(chunks)
             return
         if asset.size > PREVIEW_MAX_BYTES:
@@ -102,7 +102,7 @@ class AssetViewScreen(TuiScreen):
             preview.image = await asyncio.to_thread(decode_image, data)
             note.update("")
         except ValueError as exc:
-            note.update(str(exc))
+            note.update(remote(str(exc)))
 
     def action_step(self, delta: int) -> None:
         index = self.index + delta

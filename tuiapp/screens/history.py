@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input
 
 from tuiapp.jobs import JobState
 from tuiapp.screens.base import TuiScreen
-from tuiapp.widgets.formatting import human_bytes, state_words
+from tuiapp.widgets.formatting import human_bytes, remote, state_words
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -147,7 +147,7 @@ class HistoryScreen(TuiScreen):
                 str(job.stored),
                 human_bytes(job.bytes),
                 ",".join(s.source for s in job.sources),
-                job.query,
+                remote(job.query),
                 key=str(job.id),
             )
         if selected is not None and str(selected) in table.rows:

@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tuiapp.errors import NotFoundError
 from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.base import TuiScreen
-from tuiapp.widgets.formatting import dimensions, human_bytes, state_words
+from tuiapp.text import printable
+from tuiapp.widgets.formatting import dimensions, human_bytes, remote, state_words
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -27,7 +28,7 @@ ASSET_LIMIT = 5000
 def job_summary(job: JobInfo) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"Job {job.id} ", style="bold")
-    text.append(f"“{job.query}”  ")
+    text.append(f"“{printable(job.query)}”  ")
     text.append(state_words(job.state.value), style="bold")
     text.append(
         f"  {job.stored} stored  {job.failed} failed  {human_bytes(job.bytes)}"
@@ -40,12 +41,12 @@ def job_summary(job: JobInfo) -> Text:
     if job.rerun_of:
         text.append(f", re-run of job {job.rerun_of}")
     if job.error:
-        text.append(f"\n{job.error}", style="red")
+        text.append(f"\n{printable(job.error)}", style="red")
     for s in job.sources:
         text.append(f"\n  {s.source:<14} {state_words(s.state.value):<11}")
         text.append(f" {s.stored} stored  {s.failed} failed  {human_bytes(s.bytes)}")
         if s.error:
-            text.append(f"  {s.error}", style="red")
+            text.append(f"  {printable(s.error)}", style="red")
     return text
 
 
@@ -82,12 +83,12 @@ class JobDetailScreen(TuiScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="job-summary")
-        table: DataTable[str] = DataTable(id="assets", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = DataTable(id="assets", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
     @property
-    def table(self) -> DataTable[str]:
+    def table(self) -> DataTable[str | Text]:
         return self.query_one("#assets", DataTable)
 
     def on_mount(self) -> None:
@@ -136,9 +137,9 @@ class JobDetailScreen(TuiScreen):
                 a.source,
                 human_bytes(a.size),
                 dimensions(a.width, a.height),
-                a.title or "",
-                a.author or "",
-                a.license or "",
+                remote(a.title),
+                remote(a.author),
+                remote(a.license),
                 key=str(a.id),
             )
         if self.assets:

@@ -23,6 +23,7 @@ DEFAULT_COUNT = 10
 
 
 def looks_like_url(text: str) -> bool:
+    """Whether to show the route hint under the query (routing itself is ``engine.route``)."""
     return text.strip().lower().startswith(("http://", "https://"))
 
 
@@ -95,7 +96,9 @@ class NewJobScreen(TuiScreen):
         count_text = self.query_one("#count", Input).value.strip()
         try:
             count = int(count_text) if count_text else DEFAULT_COUNT
-            spec = JobSpec(query=query, sources=self.picker.selected, count=count)
+            # The engine decides: the ticked sources, else the one that takes the URL.
+            sources = self.engine.route(query, self.picker.selected)
+            spec = JobSpec(query=query, sources=sources, count=count)
         except TuiappError as exc:
             self.notify(str(exc), title="Cannot start", severity="warning")
             if not query:

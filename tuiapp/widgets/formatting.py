@@ -1,8 +1,12 @@
-"""Numbers as people read them: sizes, speeds, durations, states."""
+"""Numbers as people read them (sizes, speeds, durations, states), and remote text as data."""
 
 from __future__ import annotations
 
-__all__ = ["clock", "dimensions", "human_bytes", "human_speed", "state_words"]
+from rich.text import Text
+
+from tuiapp.text import printable
+
+__all__ = ["clock", "dimensions", "human_bytes", "human_speed", "remote", "state_words"]
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
@@ -39,3 +43,13 @@ def state_words(state: str) -> str:
 def dimensions(width: int | None, height: int | None) -> str:
     """``"1200x800"`` (with a multiplication sign), or empty when either is unknown."""
     return f"{width}×{height}" if width and height else ""
+
+
+def remote(text: str | None, style: str = "") -> Text:
+    """Text from outside (a title, an author, a URL, an error) as a cell or label shows it.
+
+    A ``Text`` is never parsed as markup (a plain ``str`` in a ``DataTable``, a Rich ``Table``
+    or ``Static.update`` is: ``[link=...]`` in a title would become a link), and control
+    characters are escaped by :func:`~tuiapp.text.printable`.
+    """
+    return Text(printable(text or ""), style=style)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from tuiapp.text import printable
 from tuiapp.widgets.formatting import clock, human_bytes, state_words
 
 __all__ = ["JobBar"]
@@ -41,7 +42,7 @@ class JobBar(Widget):
         self._line = line
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"Job {job_id} ", style="bold")
-        text.append(f"“{query}” ")
+        text.append(f"“{printable(query)}” ")
         text.append(state_words(state), style=_state_style(state))
         text.append(f"   {stored} stored  {failed} failed  {human_bytes(size)}")
         text.append("\n")

@@ -10,6 +10,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tuiapp.text import printable
 from tuiapp.widgets.formatting import human_bytes, human_speed, state_words
 
 if TYPE_CHECKING:
@@ -77,16 +78,18 @@ class SourcePane(Widget, can_focus=True):
             text.append(f"  {human_speed(view.speed)}")
         if view.transfer is not None:
             url, done, total = view.transfer
-            name = url.rsplit("/", 1)[-1]
+            name = printable(url.rsplit("/", 1)[-1])
             pct = f" {100 * done // total}%" if total else f" {human_bytes(done)}"
             text.append(f"  {name}{pct}", style="dim")
         text.append("\n")
+        # Errors, file names and notices come from remote sites: appended to a Text (never
+        # parsed as markup) and with control characters escaped.
         if view.error:
-            text.append(view.error, style="bold red")
+            text.append(printable(view.error), style="bold red")
         elif view.last_item_error:
-            text.append(view.last_item_error, style="yellow")
+            text.append(printable(view.last_item_error), style="yellow")
         elif view.notice:
-            text.append(view.notice, style="dim")
+            text.append(printable(view.notice), style="dim")
         elif view.state == "queued":
             text.append("waiting for a free slot", style="dim")
         return text

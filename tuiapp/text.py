@@ -1,0 +1,59 @@
+"""Remote text made safe to show: control codes and bidi overrides become visible escapes.
+
+Titles, authors, error messages, URLs and file names come from remote sites. Written raw to a
+terminal, ``ESC]2;...`` sets its title and ``ESC[31m`` its colours; a right-to-left override
+reorders what the user reads. Every client runs such text through :func:`printable` at the edge
+where it is shown. This module never imports a user interface (it is part of the headless core).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["PrintableFormatter", "printable"]
+
+_UNSAFE = re.compile(
+    "["
+    "\x00-\x1f\x7f-\x9f"  # C0 (ESC, BEL, CR, LF ...), DEL and C1 (CSI 0x9b, OSC 0x9d ...)
+    "\u061c\u200e\u200f"  # bidi marks (Arabic letter mark, LRM, RLM)
+    "\u202a-\u202e\u2066-\u2069"  # bidi embeddings, overrides and isolates
+    "\u2028\u2029"  # line and paragraph separators: a line break in disguise
+    "\ud800-\udfff"  # lone surrogates: not encodable, a print would crash
+    "]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character and bidi control replaced by a visible escape.
+
+    ``"a\\x1b[31mb"`` becomes ``"a\\\\x1b[31mb"`` (a backslash, ``x1b``, then the rest as
+    plain characters). Line breaks and tabs are escaped too: remote text is one line of data,
+    never layout. Other text, including any non-Latin script, is returned unchanged.
+
+    Args:
+        text: text from outside (a remote site, a file name, an error carrying either).
+
+    Returns:
+        The text, safe to write to a terminal.
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(_escape, text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """A log formatter that escapes control characters in every line it writes.
+
+    Log messages quote URLs and errors from remote sites; someone will ``tail`` the log in a
+    terminal. Line breaks between lines are kept (a traceback stays readable); a ``\\r`` or an
+    ``ESC`` inside a line is escaped.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
