@@ -33,7 +33,7 @@ from tuiapp.sources.base import SourceContext, SourceQuery, TransferContext
 from tuiapp.sources.dailymotion import DailymotionSource
 from tuiapp.sources.twitch import TwitchSource
 from tuiapp.sources.youtube import YoutubeSource
-from tuiapp.sources.ytdlp import VideoOptions, clean_message, error_for, needs_merge
+from tuiapp.sources.ytdlp import VideoOptions, clean_message, error_for, needs_merge, tools
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -132,6 +132,7 @@ def test_a_twitch_channel_lists_its_past_broadcasts(url: str, listed: str) -> No
 @pytest.fixture
 def no_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools, "bundled_ffmpeg", lambda: None)
 
 
 @pytest.fixture
