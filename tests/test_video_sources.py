@@ -34,6 +34,8 @@ from tuiapp.sources.dailymotion import DailymotionSource
 from tuiapp.sources.twitch import TwitchSource
 from tuiapp.sources.youtube import YoutubeSource
 from tuiapp.sources.ytdlp import VideoOptions, clean_message, error_for, needs_merge, tools
+from tuiapp.sources.ytdlp.download import Progress
+from tuiapp.sources.ytdlp.ydl import Abort
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -309,7 +311,7 @@ def test_the_hook_ignores_unknown_states_and_survives_missing_totals(tmp_path: P
         report=lambda **values: reports.append(values),
         cancelled=lambda: False,
     )
-    hook = ytdlp._Progress(tctx, 1000)
+    hook = Progress(tctx, 1000)
     hook({"status": "postprocessing"})
     hook({"status": "error", "downloaded_bytes": None})
     hook.flush()
@@ -334,7 +336,7 @@ def test_the_hook_ignores_unknown_states_and_survives_missing_totals(tmp_path: P
     hook.flush(force=True)
     assert reports[-1]["downloaded"] == 450, "bytes of finished parts count"
     assert reports[-1]["total"] == 900
-    with pytest.raises(ytdlp._Abort, match="more than the limit 1,000") as info:
+    with pytest.raises(Abort, match="more than the limit 1,000") as info:
         hook({"status": "downloading", "downloaded_bytes": 700, "filename": "a"})
     assert isinstance(info.value.error, TooLargeError)
 

@@ -12,18 +12,16 @@ Like every source, these rooms never import the engine, storage, config or a use
 
 from __future__ import annotations
 
-from tuiapp.sources.ytdlp.download import Progress as _Progress
 from tuiapp.sources.ytdlp.errors import clean_message, error_for
 from tuiapp.sources.ytdlp.options import VideoOptions, needs_merge
 from tuiapp.sources.ytdlp.source import YtDlpSource, listing_limit
-from tuiapp.sources.ytdlp.ydl import Abort as _Abort
+
+# The name tests use to reach the YoutubeDL class every listing and download builds.
 from tuiapp.sources.ytdlp.ydl import ydl_class as _ydl_class
 
 __all__ = [
     "VideoOptions",
     "YtDlpSource",
-    "_Abort",
-    "_Progress",
     "_ydl_class",
     "clean_message",
     "error_for",
