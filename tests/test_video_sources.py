@@ -254,6 +254,18 @@ REPORT = (
             "ERROR: [TikTok] 123: Unable to extract universal data for rehydration" + REPORT,
             SourceError,
         ),
+        ("ERROR: [TikTok] 1: Your IP address is blocked from accessing this post", BlockedError),
+        (
+            "ERROR: [TikTok] 1: This post may not be comfortable for some audiences. Log in for"
+            " access" + COOKIE_ADVICE,
+            LoginRequiredError,
+        ),
+        (
+            "ERROR: [twitch:vod] 1: You must be logged into an account that has access to this"
+            " subscriber-only content",
+            LoginRequiredError,
+        ),
+        ("ERROR: [TikTok] 1: Unable to solve JS challenge", SourceError),
     ],
 )
 def test_ytdlp_errors_become_clear_source_errors(message: str, expected: type[SourceError]) -> None:

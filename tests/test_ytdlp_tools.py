@@ -210,7 +210,7 @@ def test_a_site_that_wants_a_browser_fingerprint_says_impersonation_is_missing(
     assert "github.com" not in err.message
 
 
-def test_a_refusal_despite_impersonation_is_blocked_with_no_install_advice() -> None:
+def test_a_blocked_address_is_blocked_with_no_install_or_cookies_advice() -> None:
     err = error_for(
         DownloadError(
             'ERROR: [vimeo] 1: Got HTTP Error 403 when using impersonate target "chrome-133".'
@@ -221,6 +221,12 @@ def test_a_refusal_despite_impersonation_is_blocked_with_no_install_advice() -> 
     assert type(err) is BlockedError
     assert "data center IP" in err.message
     assert "curl_cffi" not in err.message and "COOKIES" not in err.message
+    err = error_for(
+        DownloadError("ERROR: [TikTok] 1: Your IP address is blocked from accessing this post"),
+        "tiktok",
+    )
+    assert type(err) is BlockedError
+    assert "COOKIES" not in err.message, "cookies do not unblock an address"
 
 
 def test_youtube_texts_of_today_map_to_what_they_mean() -> None:

@@ -31,9 +31,9 @@ _CLI_ADVICE = re.compile(
     r"\S+#impersonation).*$",
     re.S,
 )
-_IMPERSONATED_YET_REFUSED = re.compile(r"when using impersonate target", re.I)
-"""Vimeo's answer when it refused a request that did impersonate a browser: the address is
-blocked (a data centre, a VPN), which no installation fixes."""
+_IMPERSONATED_YET_REFUSED = re.compile(r"when using impersonate target|ip address is blocked", re.I)
+"""The site refused this network address (Vimeo even to an impersonated browser, TikTok's "Your IP
+address is blocked"): a data centre's, a VPN's; neither an installation nor cookies fix it."""
 _NEEDS_IMPERSONATION = re.compile(
     r"TLS fingerprint|compromising your security|impersonat(?:e|ion) (?:target|dependenc)", re.I
 )
