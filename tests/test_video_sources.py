@@ -33,7 +33,9 @@ from tuiapp.sources.base import SourceContext, SourceQuery, TransferContext
 from tuiapp.sources.dailymotion import DailymotionSource
 from tuiapp.sources.twitch import TwitchSource
 from tuiapp.sources.youtube import YoutubeSource
-from tuiapp.sources.ytdlp import VideoOptions, clean_message, error_for, needs_merge
+from tuiapp.sources.ytdlp import VideoOptions, clean_message, error_for, needs_merge, tools
+from tuiapp.sources.ytdlp.download import Progress
+from tuiapp.sources.ytdlp.ydl import Abort
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -132,6 +134,7 @@ def test_a_twitch_channel_lists_its_past_broadcasts(url: str, listed: str) -> No
 @pytest.fixture
 def no_ffmpeg(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools, "bundled_ffmpeg", lambda: None)
 
 
 @pytest.fixture
@@ -251,6 +254,18 @@ REPORT = (
             "ERROR: [TikTok] 123: Unable to extract universal data for rehydration" + REPORT,
             SourceError,
         ),
+        ("ERROR: [TikTok] 1: Your IP address is blocked from accessing this post", BlockedError),
+        (
+            "ERROR: [TikTok] 1: This post may not be comfortable for some audiences. Log in for"
+            " access" + COOKIE_ADVICE,
+            LoginRequiredError,
+        ),
+        (
+            "ERROR: [twitch:vod] 1: You must be logged into an account that has access to this"
+            " subscriber-only content",
+            LoginRequiredError,
+        ),
+        ("ERROR: [TikTok] 1: Unable to solve JS challenge", SourceError),
     ],
 )
 def test_ytdlp_errors_become_clear_source_errors(message: str, expected: type[SourceError]) -> None:
@@ -308,7 +323,7 @@ def test_the_hook_ignores_unknown_states_and_survives_missing_totals(tmp_path: P
         report=lambda **values: reports.append(values),
         cancelled=lambda: False,
     )
-    hook = ytdlp._Progress(tctx, 1000)
+    hook = Progress(tctx, 1000)
     hook({"status": "postprocessing"})
     hook({"status": "error", "downloaded_bytes": None})
     hook.flush()
@@ -333,7 +348,7 @@ def test_the_hook_ignores_unknown_states_and_survives_missing_totals(tmp_path: P
     hook.flush(force=True)
     assert reports[-1]["downloaded"] == 450, "bytes of finished parts count"
     assert reports[-1]["total"] == 900
-    with pytest.raises(ytdlp._Abort, match="more than the limit 1,000") as info:
+    with pytest.raises(Abort, match="more than the limit 1,000") as info:
         hook({"status": "downloading", "downloaded_bytes": 700, "filename": "a"})
     assert isinstance(info.value.error, TooLargeError)
 

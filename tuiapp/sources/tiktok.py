@@ -1,7 +1,8 @@
 """TikTok through yt-dlp, URLs only: a video, or a user's videos.
 
-TikTok extraction fails now and then ("Unable to extract universal data for rehydration");
-installing ``curl_cffi`` (``yt-dlp[curl-cffi]``) lets yt-dlp impersonate a browser.
+TikTok's pages answer only to a browser's TLS fingerprint: yt-dlp impersonates one with
+``curl_cffi`` (installed with tuiapp, as ``yt-dlp[curl-cffi]``); without it extraction fails
+("Unable to extract universal data for rehydration").
 """
 
 from __future__ import annotations

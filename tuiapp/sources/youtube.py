@@ -1,8 +1,11 @@
 """YouTube through yt-dlp: search words become a ``ytsearchN:`` listing; URLs are listed as given.
 
-Full format support wants yt-dlp's JavaScript challenge solver (``yt-dlp[default]`` plus a JS
-runtime); without it yt-dlp falls back to the formats that work. Bot checks ("Sign in to confirm
-you're not a bot") need a cookies file: ``TUIAPP_SOURCE_YOUTUBE__COOKIES``.
+Full format support wants yt-dlp's JavaScript challenge solver (``yt-dlp[default]``) and a JS
+runtime: tuiapp hands yt-dlp the deno on PATH, else the one the ``deno`` package ships
+(``TUIAPP_SOURCE_YOUTUBE__DENO`` names another). ffmpeg, which merges the separate video and
+audio streams, is found the same way (PATH's, else ``imageio-ffmpeg``'s;
+``TUIAPP_SOURCE_YOUTUBE__FFMPEG``). Bot checks ("Sign in to confirm you're not a bot") need a
+cookies file: ``TUIAPP_SOURCE_YOUTUBE__COOKIES``.
 """
 
 from __future__ import annotations
