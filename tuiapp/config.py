@@ -1,4 +1,4 @@
-"""Settings from the environment and a `.env` file, checked once, with errors naming the setting."""
+"""Settings: environment over `.env`, checked by pydantic-settings, kept as one frozen value."""
 
 from __future__ import annotations
 
