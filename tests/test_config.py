@@ -1,16 +1,20 @@
-"""Settings: defaults, the .env file, and bad values named in the error."""
+"""Settings: defaults, the .env file, and bad values explained in one line a person can act on."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tuiapp.config import load_settings, parse_size
+from tuiapp.config import Settings, load_settings, parse_size, sqlite_url
 from tuiapp.errors import SettingsError
 
-if TYPE_CHECKING:
-    from pathlib import Path
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
@@ -22,6 +26,66 @@ def test_defaults_are_the_documented_ones(tmp_path: Path) -> None:
     assert s.data_dir == tmp_path / ".local" / "share" / "tuiapp"
     assert s.database_url.startswith(f"sqlite://{s.data_dir}/tuiapp.db?")
     assert s.api_keys == {} and s.user is None and s.allow_guests
+    assert s == Settings(data_dir=s.data_dir, database_url=s.database_url)
+
+
+def test_the_data_dir_follows_xdg_data_home(tmp_path: Path) -> None:
+    s = load_settings({"XDG_DATA_HOME": str(tmp_path / "xdg")}, env_file=tmp_path / "none")
+    assert s.data_dir == tmp_path / "xdg" / "tuiapp"
+    assert s.database_url == sqlite_url(tmp_path / "xdg" / "tuiapp" / "tuiapp.db")
+
+
+# Each documented variable, a value other than its default, and what it becomes.
+EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
+    "MAX_CONCURRENT_SOURCES": ("2", "max_concurrent_sources", 2),
+    "REQUEST_TIMEOUT": ("2.5", "request_timeout", 2.5),
+    "SOURCE_TIMEOUT": ("12", "source_timeout", 12.0),
+    "GLOBAL_JOB_TIMEOUT": ("600", "global_job_timeout", 600.0),
+    "UNSPLASH_ACCESS_KEY": ("u-key", "api_keys", {"UNSPLASH_ACCESS_KEY": "u-key"}),
+    "TUIAPP_DATA_DIR": ("/srv/tuiapp", "data_dir", Path("/srv/tuiapp")),
+    "TUIAPP_DATABASE_URL": ("postgres://db/tuiapp", "database_url", "postgres://db/tuiapp"),
+    "TUIAPP_HTTP_HOST": ("0.0.0.0", "http_host", "0.0.0.0"),
+    "TUIAPP_HTTP_PORT": ("9000", "http_port", 9000),
+    "TUIAPP_MAX_FILE_SIZE": ("500MB", "max_file_size", 500_000_000),
+    "TUIAPP_USER_AGENT": ("tuiapp-test/1", "user_agent", "tuiapp-test/1"),
+    "TUIAPP_DOWNLOADS_PER_SOURCE": ("3", "downloads_per_source", 3),
+    "TUIAPP_CONNECTIONS_PER_HOST": ("4", "connections_per_host", 4),
+    "TUIAPP_RETRIES": ("0", "retries", 0),
+    "TUIAPP_RETRY_MAX_WAIT": ("9", "retry_max_wait", 9.0),
+    "TUIAPP_RETRY_BASE_DELAY": ("0.25", "retry_base_delay", 0.25),
+    "TUIAPP_USER": ("ada", "user", "ada"),
+    "TUIAPP_ALLOW_GUESTS": ("no", "allow_guests", False),
+    "TUIAPP_QUEUE": ("on", "queue", True),
+    "TUIAPP_LEASE_SECONDS": ("5", "lease_seconds", 5.0),
+    "TUIAPP_WORKER_JOBS": ("7", "worker_jobs", 7),
+    "TUIAPP_PICSUM_BASE_URL": (
+        "http://127.0.0.1:9/",
+        "base_urls",
+        {"picsum": "http://127.0.0.1:9"},
+    ),
+    "TUIAPP_SOURCE_VIMEO__COOKIES": ("/c.txt", "source_settings", {"vimeo": {"cookies": "/c.txt"}}),
+}
+
+
+def test_every_documented_variable_is_read_into_its_setting(tmp_path: Path) -> None:
+    env = {name: raw for name, (raw, _, _) in EVERY_SETTING.items()}
+    s = load_settings(env, env_file=tmp_path / "none")
+    default = Settings(data_dir=Path(), database_url="")
+    for name, (_, attribute, expected) in EVERY_SETTING.items():
+        assert getattr(s, attribute) == expected, name
+        assert getattr(default, attribute) != expected, name
+
+
+def test_the_readme_documents_exactly_the_variables_read() -> None:
+    section = README.read_text().split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_<>]+)`", section))
+    as_documented = {
+        "TUIAPP_PICSUM_BASE_URL": "TUIAPP_<SOURCE>_BASE_URL",
+        "TUIAPP_SOURCE_VIMEO__COOKIES": "TUIAPP_SOURCE_<SOURCE>__<KEY>",
+    }
+    read = {as_documented.get(name, name) for name in EVERY_SETTING}
+    read |= {"PEXELS_API_KEY", "PIXABAY_API_KEY", "TUIAPP_ENV_FILE"}
+    assert documented == read
 
 
 def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
@@ -31,6 +95,23 @@ def test_the_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     assert s.max_concurrent_sources == 7
     assert s.source_timeout == 12.5
     assert s.api_key("PEXELS_API_KEY") == "from-file"
+
+
+def test_tuiapp_env_file_names_the_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "conf.env"
+    env_file.write_text("TUIAPP_PICSUM_BASE_URL=http://127.0.0.1:1\nTUIAPP_WORKER_JOBS=4\n")
+    s = load_settings({"TUIAPP_ENV_FILE": str(env_file), "HOME": str(tmp_path)})
+    assert s.base_urls == {"picsum": "http://127.0.0.1:1"} and s.worker_jobs == 4
+
+
+def test_a_blank_value_keeps_the_default_even_over_the_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REQUEST_TIMEOUT=3\nTUIAPP_USER=\n")
+    s = load_settings(
+        {"REQUEST_TIMEOUT": "  ", "SOURCE_TIMEOUT": " 7 ", "HOME": str(tmp_path)},
+        env_file=env_file,
+    )
+    assert (s.request_timeout, s.source_timeout, s.user) == (15.0, 7.0, None)
 
 
 def test_base_urls_and_source_settings_are_read_per_source(tmp_path: Path) -> None:
@@ -47,31 +128,76 @@ def test_base_urls_and_source_settings_are_read_per_source(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "expected"),
     [
-        ("MAX_CONCURRENT_SOURCES", "0"),
-        ("MAX_CONCURRENT_SOURCES", "many"),
-        ("REQUEST_TIMEOUT", "-1"),
-        ("SOURCE_TIMEOUT", "nan"),
-        ("GLOBAL_JOB_TIMEOUT", "inf"),
-        ("TUIAPP_HTTP_PORT", "70000"),
-        ("TUIAPP_MAX_FILE_SIZE", "lots"),
-        ("TUIAPP_ALLOW_GUESTS", "maybe"),
-        ("TUIAPP_PEXELS_BASE_URL", "ftp://x"),
-        ("TUIAPP_DATABASE_URL", "mysql://x"),
+        ("MAX_CONCURRENT_SOURCES", "0", "a whole number of at least 1"),
+        ("MAX_CONCURRENT_SOURCES", "abc", "a whole number of at least 1"),
+        ("TUIAPP_WORKER_JOBS", "2.5", "a whole number of at least 1"),
+        ("TUIAPP_RETRIES", "-1", "a whole number of at least 0"),
+        ("REQUEST_TIMEOUT", "-1", "a number of seconds above 0"),
+        ("REQUEST_TIMEOUT", "0", "a number of seconds above 0"),
+        ("SOURCE_TIMEOUT", "nan", "a number of seconds above 0"),
+        ("GLOBAL_JOB_TIMEOUT", "inf", "a number of seconds above 0"),
+        ("TUIAPP_LEASE_SECONDS", "soon", "a number of seconds above 0"),
+        ("TUIAPP_HTTP_PORT", "70000", "a port number from 0 to 65535"),
+        ("TUIAPP_MAX_FILE_SIZE", "lots", "a size of at least 1 byte, such as 500MB"),
+        ("TUIAPP_MAX_FILE_SIZE", "0", "a size of at least 1 byte"),
+        ("TUIAPP_ALLOW_GUESTS", "maybe", "true or false"),
+        ("TUIAPP_PEXELS_BASE_URL", "ftp://x", "an http:// or https:// URL"),
+        ("TUIAPP_DATABASE_URL", "mysql://x", "a URL starting with sqlite://, postgres://"),
     ],
 )
-def test_a_bad_value_is_an_error_naming_the_setting(tmp_path: Path, name: str, value: str) -> None:
+def test_a_bad_value_says_which_setting_what_value_and_what_is_expected(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings({name: value, "HOME": str(tmp_path)}, env_file=tmp_path / "none")
     assert info.value.setting == name
-    assert str(info.value).startswith(f"{name}: ")
-    assert repr(value) in str(info.value)
+    assert str(info.value).startswith(f"{name}: {value!r} from the environment is not valid; ")
+    assert f"expected {expected}" in str(info.value)
+
+
+def test_a_bad_value_from_the_env_file_names_the_file(tmp_path: Path) -> None:
+    env_file = tmp_path / "project" / ".env"
+    env_file.parent.mkdir()
+    env_file.write_text("MAX_CONCURRENT_SOURCES=abc\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings({"HOME": str(tmp_path)}, env_file=env_file)
+    assert str(info.value) == (
+        f"MAX_CONCURRENT_SOURCES: 'abc' from the file {env_file} is not valid; "
+        "expected a whole number of at least 1"
+    )
+
+
+def test_the_error_is_one_line_without_the_libraries_wording(tmp_path: Path) -> None:
+    """Not "invalid literal for int()", not pydantic's multi-line dump with its links."""
+    with pytest.raises(SettingsError) as info:
+        load_settings({"MAX_CONCURRENT_SOURCES": "abc"}, env_file=tmp_path / "none")
+    message = str(info.value)
+    assert "\n" not in message
+    for noise in ("invalid literal", "Input should", "pydantic", "validation error", "int_parsing"):
+        assert noise not in message
+
+
+def test_several_bad_values_name_the_others_too(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TUIAPP_HTTP_PORT=-5\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings({"MAX_CONCURRENT_SOURCES": "x", "TUIAPP_QUEUE": "perhaps"}, env_file=env_file)
+    assert info.value.setting == "MAX_CONCURRENT_SOURCES"
+    assert str(info.value).endswith("(also not valid: TUIAPP_HTTP_PORT, TUIAPP_QUEUE)")
 
 
 def test_a_missing_env_file_named_explicitly_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="TUIAPP_ENV_FILE"):
         load_settings({"TUIAPP_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_an_env_file_that_cannot_be_read_is_a_settings_error(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"REQUEST_TIMEOUT=\xff\xfe\n")
+    with pytest.raises(SettingsError, match=f"^TUIAPP_ENV_FILE: cannot read {env_file}: "):
+        load_settings({}, env_file=env_file)
 
 
 @pytest.mark.parametrize(
@@ -95,3 +221,19 @@ def test_snapshots_hold_no_secrets(tmp_path: Path) -> None:
     snap = s.snapshot()
     assert "secret-key" not in repr(snap)
     assert snap["keys_set"] == ["PEXELS_API_KEY"]
+
+
+def test_settings_stay_a_plain_value_built_and_replaced_by_keyword(tmp_path: Path) -> None:
+    """Tests and the CLI build Settings directly and copy them with dataclasses.replace."""
+    s = Settings(data_dir=tmp_path, database_url="sqlite://x", global_job_timeout=9)
+    copy = dataclasses.replace(s, user=None, http_port=0)
+    assert (copy.http_port, copy.global_job_timeout, copy.data_dir) == (0, 9, tmp_path)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.user = "someone"  # type: ignore[misc]
+
+
+def test_cli_help_does_not_import_the_settings_library() -> None:
+    """`tuiapp --help` stays fast: pydantic loads when settings are read, not before."""
+    code = "import sys, tuiapp.cli; print(sorted(m for m in sys.modules if 'pydantic' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Settings from the environment and a `.env` file, checked once, with errors naming the setting."""
+"""Settings: environment over `.env`, checked by pydantic-settings, kept as one frozen value."""
 
 from __future__ import annotations
 
@@ -6,15 +6,27 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tuiapp.errors import SettingsError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
-__all__ = ["DEFAULT_USER_AGENT", "KEY_SETTINGS", "Settings", "load_settings"]
+    from pydantic_settings import PydanticBaseSettingsSource
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "KEY_SETTINGS",
+    "Settings",
+    "load_settings",
+    "parse_size",
+    "sqlite_url",
+]
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -28,8 +40,6 @@ _BASE_URL = re.compile(r"^TUIAPP_([A-Z0-9_]+)_BASE_URL$")
 _SOURCE_SETTING = re.compile(r"^TUIAPP_SOURCE_([A-Z0-9_]+?)__([A-Z0-9_]+)$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,9 +100,9 @@ class Settings:
         }
 
 
-def default_data_dir(env: Mapping[str, str]) -> Path:
-    xdg = env.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path(env.get("HOME", str(Path.home()))) / ".local" / "share"
+def default_data_dir(xdg_data_home: str | None, home: str | None) -> Path:
+    """``$XDG_DATA_HOME/tuiapp``, or ``~/.local/share/tuiapp`` when that is not set."""
+    base = Path(xdg_data_home) if xdg_data_home else Path(home or Path.home()) / ".local" / "share"
     return base / "tuiapp"
 
 
@@ -109,53 +119,6 @@ def sqlite_url(path: Path) -> str:
         f"sqlite://{path}?busy_timeout=5000&synchronous=NORMAL"
         "&journal_size_limit=67108864&wal_autocheckpoint=2048&cache_size=-1024"
     )
-
-
-def _parse(env: Mapping[str, str], name: str, conv: Callable[[str], T], default: T) -> T:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return conv(raw.strip())
-    except (ValueError, TypeError) as exc:
-        raise SettingsError(name, f"{raw!r} is not valid ({exc})") from None
-
-
-def _positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return value
-
-
-def _non_negative_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must be a whole number of at least 0")
-    return value
-
-
-def _seconds(raw: str) -> float:
-    value = float(raw)
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValueError("must be a number of seconds above 0")
-    return value
-
-
-def _port(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 65535:
-        raise ValueError("must be a port number from 0 to 65535")
-    return value
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError("must be true or false")
 
 
 def parse_size(raw: str) -> int:
@@ -187,63 +150,163 @@ def _database_url(raw: str) -> str:
     return raw
 
 
+# --- the variables, read and checked by pydantic-settings -----------------------------------
+
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+BaseUrl = Annotated[str, AfterValidator(_url)]
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+
+_COUNT = "a whole number of at least 1"
+_SECONDS = "a number of seconds above 0, such as 15 or 2.5"
+_BOOL = "true or false (yes/no, on/off and 1/0 work too)"
+_API_KEYS = ", ".join(KEY_SETTINGS)
+_BASE_URLS = "TUIAPP_<SOURCE>_BASE_URL"
+_SOURCE_SETTINGS = "TUIAPP_SOURCE_<SOURCE>__<KEY>"
+
+
+def _variable(name: str, expected: str = "any text") -> Any:
+    """A field read from the variable ``name``; ``expected`` completes "expected ..." in errors."""
+    return Field(None, alias=name, description=expected)
+
+
+class _Environment(BaseSettings):
+    """The variables tuiapp reads, under their own names, each checked against its type.
+
+    A field left None was not set (or set blank): the default on `Settings` holds. Field names
+    are those of `Settings`, so a checked environment becomes a `Settings` field by field.
+    """
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
+
+    data_dir: Path | None = _variable("TUIAPP_DATA_DIR", "a directory path")
+    database_url: DatabaseUrl | None = _variable(
+        "TUIAPP_DATABASE_URL", "a URL starting with sqlite://, postgres:// or asyncpg://"
+    )
+    max_concurrent_sources: Count | None = _variable("MAX_CONCURRENT_SOURCES", _COUNT)
+    request_timeout: Seconds | None = _variable("REQUEST_TIMEOUT", _SECONDS)
+    source_timeout: Seconds | None = _variable("SOURCE_TIMEOUT", _SECONDS)
+    global_job_timeout: Seconds | None = _variable("GLOBAL_JOB_TIMEOUT", _SECONDS)
+    http_host: str | None = _variable("TUIAPP_HTTP_HOST", "a host name or IP address")
+    http_port: Port | None = _variable("TUIAPP_HTTP_PORT", "a port number from 0 to 65535")
+    max_file_size: Size | None = _variable(
+        "TUIAPP_MAX_FILE_SIZE", "a size of at least 1 byte, such as 500MB, 2GiB or 1048576"
+    )
+    user_agent: str | None = _variable("TUIAPP_USER_AGENT")
+    downloads_per_source: Count | None = _variable("TUIAPP_DOWNLOADS_PER_SOURCE", _COUNT)
+    connections_per_host: Count | None = _variable("TUIAPP_CONNECTIONS_PER_HOST", _COUNT)
+    retries: NonNegative | None = _variable("TUIAPP_RETRIES", "a whole number of at least 0")
+    retry_max_wait: Seconds | None = _variable("TUIAPP_RETRY_MAX_WAIT", _SECONDS)
+    retry_base_delay: Seconds | None = _variable("TUIAPP_RETRY_BASE_DELAY", _SECONDS)
+    queue: bool | None = _variable("TUIAPP_QUEUE", _BOOL)
+    lease_seconds: Seconds | None = _variable("TUIAPP_LEASE_SECONDS", _SECONDS)
+    worker_jobs: Count | None = _variable("TUIAPP_WORKER_JOBS", _COUNT)
+    allow_guests: bool | None = _variable("TUIAPP_ALLOW_GUESTS", _BOOL)
+    user: str | None = _variable("TUIAPP_USER", "a user name")
+    api_keys: dict[str, str] | None = _variable(_API_KEYS)
+    base_urls: dict[str, BaseUrl] | None = _variable(_BASE_URLS, "an http:// or https:// URL")
+    source_settings: dict[str, dict[str, str]] | None = _variable(_SOURCE_SETTINGS)
+    # Read only for the default data dir; not settings of their own.
+    xdg_data_home: str | None = _variable("XDG_DATA_HOME", "a directory path")
+    home: str | None = _variable("HOME", "a directory path")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather(cls, data: Any) -> Any:
+        """Trim every value (a blank one is not set) and group the per-source variables."""
+        if not isinstance(data, dict):
+            return data
+        values: dict[str, Any] = {
+            k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip()
+        }
+        base_urls: dict[str, str] = {}
+        source_settings: dict[str, dict[str, str]] = {}
+        for name, raw in values.items():
+            if m := _BASE_URL.match(name):
+                base_urls[m.group(1).lower()] = raw
+            elif m := _SOURCE_SETTING.match(name):
+                source_settings.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = raw
+        values[_API_KEYS] = {k: values[k] for k in KEY_SETTINGS if k in values}
+        values[_BASE_URLS] = base_urls
+        values[_SOURCE_SETTINGS] = source_settings
+        return values
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment arrives as init values (load_settings hands over the mapping it was
+        # given, the process environment by default), so it wins over the `.env` file and tests
+        # need not patch os.environ.
+        return init_settings, dotenv_settings
+
+
+_FIELD_OF_VARIABLE = {f.alias: f for f in _Environment.model_fields.values()}
+
+
+def _read_by_us(name: str) -> bool:
+    return (
+        name in _FIELD_OF_VARIABLE
+        or name in KEY_SETTINGS
+        or bool(_BASE_URL.match(name) or _SOURCE_SETTING.match(name))
+    )
+
+
+def _explain(error: ValidationError, environ: Mapping[str, str], env_file: Path) -> SettingsError:
+    """One line for people: the variable, its value, where it was set, and what it must be."""
+    problems: list[tuple[str, str]] = []
+    for detail in error.errors():
+        variable, *key = detail["loc"]
+        field = _FIELD_OF_VARIABLE.get(str(variable))
+        name = f"TUIAPP_{str(key[0]).upper()}_BASE_URL" if variable == _BASE_URLS else str(variable)
+        origin = "the environment" if environ.get(name, "").strip() else f"the file {env_file}"
+        expected = field.description if field and field.description else detail["msg"]
+        problems.append(
+            (name, f"{detail['input']!r} from {origin} is not valid; expected {expected}")
+        )
+    (name, problem), others = problems[0], sorted({n for n, _ in problems[1:]} - {problems[0][0]})
+    if others:
+        problem += f" (also not valid: {', '.join(others)})"
+    return SettingsError(name, problem)
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, *, env_file: Path | None = None
 ) -> Settings:
     """Read settings from ``env`` (default: the process environment) over a `.env` file.
 
-    Variables set in the environment win over the file. The file is ``TUIAPP_ENV_FILE`` or
-    ``.env`` in the working directory, when it exists.
+    Variables set in the environment win over the file; a blank value counts as not set. The
+    file is ``TUIAPP_ENV_FILE`` or ``.env`` in the working directory, when it exists.
 
     Raises:
-        SettingsError: a value is malformed; the message names the setting.
+        SettingsError: a value is malformed or out of range, or the file cannot be read; the
+            message names the setting, its value, where it was set and what it must be.
     """
-    environ = dict(os.environ if env is None else env)
-    path = env_file or Path(environ.get("TUIAPP_ENV_FILE", ".env"))
-    if path.is_file():
-        from dotenv import dotenv_values
-
-        from_file = {k: v for k, v in dotenv_values(path).items() if v is not None}
-        environ = {**from_file, **environ}
-    elif "TUIAPP_ENV_FILE" in environ and env_file is None:
+    environ = os.environ if env is None else env
+    path = (env_file or Path(environ.get("TUIAPP_ENV_FILE", ".env"))).absolute()
+    if not path.is_file() and "TUIAPP_ENV_FILE" in environ and env_file is None:
         raise SettingsError("TUIAPP_ENV_FILE", f"{path} does not exist")
+    # The variables go in as keyword arguments: only those we read, so no other name in the
+    # environment can meet one of BaseSettings' own (`_env_file`, ...).
+    arguments: dict[str, Any] = {n: v for n, v in environ.items() if _read_by_us(n)}
+    arguments["_env_file"] = path if path.is_file() else None
+    try:
+        found = _Environment(**arguments)
+    except ValidationError as exc:
+        raise _explain(exc, environ, path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError("TUIAPP_ENV_FILE", f"cannot read {path}: {exc}") from None
 
-    data_dir = Path(_parse(environ, "TUIAPP_DATA_DIR", str, str(default_data_dir(environ))))
-    database_url = _parse(
-        environ, "TUIAPP_DATABASE_URL", _database_url, sqlite_url(data_dir / "tuiapp.db")
-    )
-
-    base_urls: dict[str, str] = {}
-    source_settings: dict[str, dict[str, str]] = {}
-    for name, raw in environ.items():
-        if m := _BASE_URL.match(name):
-            base_urls[m.group(1).lower()] = _parse(environ, name, _url, "")
-        elif m := _SOURCE_SETTING.match(name):
-            source_settings.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = raw
-
-    user = environ.get("TUIAPP_USER", "").strip() or None
-    return Settings(
-        data_dir=data_dir,
-        database_url=database_url,
-        max_concurrent_sources=_parse(environ, "MAX_CONCURRENT_SOURCES", _positive_int, 5),
-        request_timeout=_parse(environ, "REQUEST_TIMEOUT", _seconds, 15.0),
-        source_timeout=_parse(environ, "SOURCE_TIMEOUT", _seconds, 30.0),
-        global_job_timeout=_parse(environ, "GLOBAL_JOB_TIMEOUT", _seconds, 300.0),
-        http_host=_parse(environ, "TUIAPP_HTTP_HOST", str, "127.0.0.1"),
-        http_port=_parse(environ, "TUIAPP_HTTP_PORT", _port, 8765),
-        max_file_size=_parse(environ, "TUIAPP_MAX_FILE_SIZE", parse_size, 2 * 1000**3),
-        user_agent=_parse(environ, "TUIAPP_USER_AGENT", str, DEFAULT_USER_AGENT),
-        downloads_per_source=_parse(environ, "TUIAPP_DOWNLOADS_PER_SOURCE", _positive_int, 8),
-        connections_per_host=_parse(environ, "TUIAPP_CONNECTIONS_PER_HOST", _positive_int, 16),
-        retries=_parse(environ, "TUIAPP_RETRIES", _non_negative_int, 3),
-        retry_max_wait=_parse(environ, "TUIAPP_RETRY_MAX_WAIT", _seconds, 60.0),
-        retry_base_delay=_parse(environ, "TUIAPP_RETRY_BASE_DELAY", _seconds, 0.5),
-        allow_guests=_parse(environ, "TUIAPP_ALLOW_GUESTS", _bool, True),
-        queue=_parse(environ, "TUIAPP_QUEUE", _bool, False),
-        lease_seconds=_parse(environ, "TUIAPP_LEASE_SECONDS", _seconds, 30.0),
-        worker_jobs=_parse(environ, "TUIAPP_WORKER_JOBS", _positive_int, 2),
-        user=user,
-        api_keys={k: environ[k].strip() for k in KEY_SETTINGS if environ.get(k, "").strip()},
-        base_urls=base_urls,
-        source_settings=source_settings,
-    )
+    values = found.model_dump(exclude_none=True, exclude={"xdg_data_home", "home"})
+    data_dir = found.data_dir or default_data_dir(found.xdg_data_home, found.home)
+    values["data_dir"] = data_dir
+    values.setdefault("database_url", sqlite_url(data_dir / "tuiapp.db"))
+    return Settings(**values)
