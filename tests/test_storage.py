@@ -237,3 +237,18 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(storage: Storage) -> 
 async def test_a_new_sqlite_database_uses_16_kib_pages(storage: Storage) -> None:
     _, rows = await storage._db.conn().execute_query("PRAGMA page_size", [])
     assert rows[0][0] == 16384
+
+
+async def test_sqlite_storage_cannot_listen_and_marks_its_rows_with_this_process(
+    storage: Storage,
+) -> None:
+    """On SQLite notify reaches no one; the runner id is what recovery reads to spare a job."""
+    assert storage.supports_listen is False
+    assert storage.runner_id == f"{socket.gethostname()}:{os.getpid()}"
+    job_id = await _job(storage)
+    assert (await Job.get(id=job_id)).runner == storage.runner_id
+    heard: list[str] = []
+    stop = await storage.listen({"tuiapp_test": heard.append})
+    await storage.notify("tuiapp_test", "hello")
+    await stop()
+    assert heard == []
