@@ -88,3 +88,20 @@ async def test_many_small_files_written_in_one_batch_on_postgresql(
     assets = await storage.list_assets(None, limit=100)
     assert sorted(a.url for a in assets) == sorted(f"u{i}" for i in range(40))
     assert len({a.sha256 for a in assets}) == 5
+
+
+async def test_postgresql_storage_delivers_a_notification_to_a_listener(
+    postgres_url: str, engine_factory: EngineFactory
+) -> None:
+    """LISTEN runs on a connection of its own, so a message crosses connections as across hosts."""
+    import asyncio
+
+    storage = (await engine_factory(database_url=postgres_url)).storage
+    assert storage.supports_listen is True
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    stop = await storage.listen({"tuiapp_test": heard.put_nowait})
+    try:
+        await storage.notify("tuiapp_test", "hello")
+        assert await asyncio.wait_for(heard.get(), 5) == "hello"
+    finally:
+        await stop()

@@ -69,7 +69,7 @@ async def test_large_files_written_side_by_side_queue_few_chunks_and_all_arrive(
 
     queued = 0
     most = 0
-    submit = storage._submit_nowait
+    submit = storage._writer.submit_nowait
 
     def counting(op_type: type, **kwargs: object) -> asyncio.Future[object]:
         nonlocal queued, most
@@ -85,7 +85,7 @@ async def test_large_files_written_side_by_side_queue_few_chunks_and_all_arrive(
             future.add_done_callback(done)
         return future
 
-    monkeypatch.setattr(storage, "_submit_nowait", counting)
+    monkeypatch.setattr(storage._writer, "submit_nowait", counting)
     files = [os.urandom(4 * CHUNK_SIZE + i) for i in range(4)]
     job_id = await _job(storage)
     ids = await asyncio.gather(*(_store(storage, f, None, job_id, 256 * 1024) for f in files))
@@ -221,7 +221,7 @@ def _dead_pid() -> int:
 
 
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(storage: Storage) -> None:
-    conn = storage._conn()
+    conn = storage._db.conn()
     values = {}
     for pragma in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys"):
         _, rows = await conn.execute_query(f"PRAGMA {pragma}", [])
@@ -235,5 +235,20 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(storage: Storage) -> 
 
 
 async def test_a_new_sqlite_database_uses_16_kib_pages(storage: Storage) -> None:
-    _, rows = await storage._conn().execute_query("PRAGMA page_size", [])
+    _, rows = await storage._db.conn().execute_query("PRAGMA page_size", [])
     assert rows[0][0] == 16384
+
+
+async def test_sqlite_storage_cannot_listen_and_marks_its_rows_with_this_process(
+    storage: Storage,
+) -> None:
+    """On SQLite notify reaches no one; the runner id is what recovery reads to spare a job."""
+    assert storage.supports_listen is False
+    assert storage.runner_id == f"{socket.gethostname()}:{os.getpid()}"
+    job_id = await _job(storage)
+    assert (await Job.get(id=job_id)).runner == storage.runner_id
+    heard: list[str] = []
+    stop = await storage.listen({"tuiapp_test": heard.append})
+    await storage.notify("tuiapp_test", "hello")
+    await stop()
+    assert heard == []

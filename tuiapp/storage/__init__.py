@@ -1,0 +1,21 @@
+"""The database behind the engine: jobs, users, the worker queue, assets and chunked blobs.
+
+The only user of the ORM; callers get the dataclasses of :mod:`tuiapp.jobs` back, never model
+instances. Rooms, each importing only the ones below it (an import-linter contract holds it):
+
+- ``service``: :class:`Storage`, the facade the engine holds; it wires the rooms below.
+- ``blobs``: :class:`BlobSink`, one file's bytes in order, hashed and chunked.
+- ``users``, ``jobs``, ``queue`` (claim, leases, cancel, notify/listen), ``assets`` (queries and
+  reads), ``integrity`` (the report), ``writer`` (the one task that batches blob writes).
+- ``records``: row helpers the rooms share (chunk reads, blob removal, job counters).
+- ``database``: connection set-up, SQLite creation, migrations, the SQL dialect, runner ids.
+"""
+
+from __future__ import annotations
+
+from tuiapp.storage.blobs import BlobSink
+from tuiapp.storage.records import CHUNK_SIZE
+from tuiapp.storage.service import Storage
+from tuiapp.storage.writer import NewAsset, StoredAsset
+
+__all__ = ["CHUNK_SIZE", "BlobSink", "NewAsset", "Storage", "StoredAsset"]

@@ -1,0 +1,162 @@
+"""The job queue shared by worker processes: claim, leases, cancel requests, orphans, notify/listen.
+
+Every step is one atomic statement, so several processes on one database never run a job twice.
+LISTEN/NOTIFY exists on PostgreSQL only; on SQLite ``notify`` and ``listen`` do nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.models import Asset, Job, JobSource
+from tuiapp.storage.records import discard_partial, now
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterable
+
+    from tuiapp.storage.database import Database
+
+__all__ = ["WorkQueue"]
+
+
+class WorkQueue:
+    """The queue of one database, as seen by this process's runner."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim_job(self, lease: float) -> tuple[int, int] | None:
+        """Take the oldest queued job, or a running one whose worker's lease ran out.
+
+        Atomic across processes (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one UPDATE
+        under its single-writer lock), so no job is ever run by two workers at once.
+
+        Returns:
+            (job id, how many times it has been claimed, this one included), or None.
+        """
+        db = self._db
+        at = now()
+        until = at + timedelta(seconds=lease)
+        pick = (
+            "SELECT id FROM job WHERE cancel_requested = FALSE AND (state = 'queued'"
+            " OR (state = 'running' AND lease_until IS NOT NULL AND lease_until < ?))"
+            " ORDER BY id LIMIT 1"
+        )
+        if db.sql.postgres:
+            pick += " FOR UPDATE SKIP LOCKED"
+        rows = await db.sql.rows(
+            db.conn(),
+            "UPDATE job SET state = 'running', runner = ?, lease_until = ?,"
+            " claims = claims + 1, started_at = COALESCE(started_at, ?)"
+            f" WHERE id = ({pick}) RETURNING id, claims",
+            [db.runner, until, at, at],
+        )
+        return (int(rows[0]["id"]), int(rows[0]["claims"])) if rows else None
+
+    async def renew_leases(self, job_ids: Iterable[int], lease: float) -> tuple[set[int], set[int]]:
+        """Extend this worker's leases.
+
+        Returns:
+            (jobs still held, jobs among them whose cancellation was asked for). A job missing
+            from the first set was taken over by another worker: stop running it here.
+        """
+        db = self._db
+        ids = list(job_ids)
+        if not ids:
+            return set(), set()
+        marks = ",".join("?" * len(ids))
+        await db.sql.run(
+            db.conn(),
+            "UPDATE job SET lease_until = ? WHERE runner = ? AND state = 'running'"
+            f" AND id IN ({marks})",
+            [now() + timedelta(seconds=lease), db.runner, *ids],
+        )
+        rows = await db.sql.rows(
+            db.conn(),
+            f"SELECT id, cancel_requested FROM job WHERE runner = ? AND state = 'running'"
+            f" AND id IN ({marks})",
+            [db.runner, *ids],
+        )
+        held = {int(r["id"]) for r in rows}
+        return held, {int(r["id"]) for r in rows if r["cancel_requested"]}
+
+    async def request_cancel(self, job_id: int) -> bool:
+        """Ask whoever runs the job to stop; a job still queued is cancelled at once.
+
+        Returns:
+            True when the job was still queued and is now cancelled.
+        """
+        db = self._db
+        rows = await db.sql.rows(
+            db.conn(),
+            "UPDATE job SET state = 'cancelled', finished_at = ?, error = 'cancelled'"
+            " WHERE id = ? AND state = 'queued' RETURNING id",
+            [now(), job_id],
+        )
+        if rows:
+            await JobSource.filter(job_id=job_id).update(state=SourceState.CANCELLED.value)
+            return True
+        await Job.filter(id=job_id, state=JobState.RUNNING.value).update(cancel_requested=True)
+        return False
+
+    async def stored_urls(self, job_id: int) -> dict[str, set[str]]:
+        """URLs already stored for a job, per source (a worker taking a job over skips them)."""
+        rows = await Asset.filter(job_id=job_id).values_list("source", "url")
+        found: dict[str, set[str]] = {}
+        for source, url in rows:
+            found.setdefault(str(source), set()).add(str(url))
+        return found
+
+    async def sweep_orphans(self, lease: float) -> int:
+        """Delete partial blobs of workers that hold no lease any more (they died mid-file).
+
+        Returns:
+            How many partial blobs were deleted.
+        """
+        db = self._db
+        rows = await db.sql.rows(
+            db.conn(),
+            "SELECT id FROM media_blob WHERE complete = FALSE AND created_at < ?"
+            " AND (runner IS NULL OR runner NOT IN (SELECT runner FROM job WHERE state = 'running'"
+            " AND runner IS NOT NULL AND lease_until >= ?))",
+            [now() - timedelta(seconds=lease), now()],
+        )
+        for row in rows:
+            await discard_partial(db, int(row["id"]))
+        return len(rows)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Send a message to every process listening on ``channel`` (PostgreSQL only)."""
+        db = self._db
+        if db.sql.postgres:
+            await db.sql.run(db.conn(), "SELECT pg_notify(?, ?)", [channel, payload])
+
+    async def listen(
+        self, channels: dict[str, Callable[[str], None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call ``channels[name](payload)`` for each message on each channel (PostgreSQL only).
+
+        Returns:
+            A coroutine function that stops listening.
+        """
+        if not self._db.sql.postgres:
+
+            async def nothing() -> None:
+                return None
+
+            return nothing
+        import asyncpg
+
+        dsn = self._db.url.split("?", 1)[0].replace("asyncpg://", "postgres://", 1)
+        conn = await asyncpg.connect(dsn)
+        for name, callback in channels.items():
+            await conn.add_listener(
+                name, lambda _c, _pid, _ch, payload, cb=callback: cb(str(payload))
+            )
+
+        async def stop() -> None:
+            await conn.close()
+
+        return stop

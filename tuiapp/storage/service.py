@@ -1,0 +1,189 @@
+"""`Storage`: the one object the engine holds; it opens the database and hands calls to rooms.
+
+It holds no SQL of its own. Each method keeps the signature callers know and delegates to
+:mod:`~tuiapp.storage.users`, :mod:`~tuiapp.storage.jobs`, :mod:`~tuiapp.storage.queue`,
+:mod:`~tuiapp.storage.assets`, :mod:`~tuiapp.storage.blobs` or :mod:`~tuiapp.storage.integrity`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.storage.assets import AssetStore
+from tuiapp.storage.blobs import BlobSink
+from tuiapp.storage.database import Database
+from tuiapp.storage.integrity import integrity_report
+from tuiapp.storage.jobs import JobStore
+from tuiapp.storage.queue import WorkQueue
+from tuiapp.storage.users import UserStore
+from tuiapp.storage.writer import BlobWriter
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, JobState, UserInfo
+
+__all__ = ["Storage"]
+
+
+class Storage:
+    """Opens the database, applies migrations, recovers from crashes, and reads and writes.
+
+    Attributes:
+        database_url: the database this storage opens.
+        supports_listen: True where :meth:`notify` reaches other processes (PostgreSQL);
+            elsewhere ``notify`` and ``listen`` do nothing.
+        runner_id: this process's id in the rows it works on (jobs it runs, blobs it writes).
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self._db = Database(database_url)
+        self.database_url = database_url
+        self.supports_listen = self._db.sql.postgres
+        self.runner_id = self._db.runner
+        self._writer = BlobWriter(self._db)
+        self._users = UserStore()
+        self._jobs = JobStore(self._db)
+        self._queue = WorkQueue(self._db)
+        self._assets = AssetStore(self._db)
+
+    async def open(self) -> None:
+        """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
+        await self._db.open()
+        self._writer.start()
+
+    async def close(self) -> None:
+        await self._writer.stop()
+        await self._db.close()
+
+    async def recover(self) -> list[int]:
+        """Mark jobs of dead processes ``interrupted``; delete their partial blobs.
+
+        Returns:
+            The ids of the jobs marked interrupted.
+        """
+        return await self._jobs.recover()
+
+    # --- users --------------------------------------------------------------------------------
+
+    async def create_user(self, name: str) -> tuple[UserInfo, str]:
+        return await self._users.create_user(name)
+
+    async def user_by_token(self, token: str) -> UserInfo | None:
+        return await self._users.user_by_token(token)
+
+    async def user_by_name(self, name: str) -> UserInfo | None:
+        return await self._users.user_by_name(name)
+
+    async def list_users(self) -> list[UserInfo]:
+        return await self._users.list_users()
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        spec: JobSpec,
+        *,
+        owner: int | None,
+        settings: dict[str, Any],
+        rerun_of: int | None = None,
+    ) -> JobInfo:
+        return await self._jobs.create_job(spec, owner=owner, settings=settings, rerun_of=rerun_of)
+
+    async def update_job(self, job_id: int, **values: Any) -> None:
+        await self._jobs.update_job(job_id, **values)
+
+    async def update_job_source(self, job_id: int, source: str, **values: Any) -> None:
+        await self._jobs.update_job_source(job_id, source, **values)
+
+    async def job_owner(self, job_id: int) -> int | None:
+        """The owner of a job, without an ownership check (engine-internal)."""
+        return await self._jobs.job_owner(job_id)
+
+    async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
+        return await self._jobs.get_job(job_id, owner)
+
+    async def list_jobs(
+        self,
+        owner: int | None,
+        *,
+        states: Iterable[JobState] = (),
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobInfo]:
+        return await self._jobs.list_jobs(
+            owner, states=states, text=text, limit=limit, offset=offset
+        )
+
+    async def delete_job(self, job_id: int, owner: int | None) -> None:
+        await self._jobs.delete_job(job_id, owner)
+
+    # --- the shared job queue (workers) -------------------------------------------------------
+
+    async def claim_job(self, lease: float) -> tuple[int, int] | None:
+        """Take the oldest queued job, or a running one whose lease ran out (see :mod:`.queue`)."""
+        return await self._queue.claim_job(lease)
+
+    async def renew_leases(self, job_ids: Iterable[int], lease: float) -> tuple[set[int], set[int]]:
+        """Extend this worker's leases: (jobs still held, those asked to cancel)."""
+        return await self._queue.renew_leases(job_ids, lease)
+
+    async def request_cancel(self, job_id: int) -> bool:
+        """Ask whoever runs the job to stop; True when it was queued and is now cancelled."""
+        return await self._queue.request_cancel(job_id)
+
+    async def stored_urls(self, job_id: int) -> dict[str, set[str]]:
+        """URLs already stored for a job, per source."""
+        return await self._queue.stored_urls(job_id)
+
+    async def sweep_orphans(self, lease: float) -> int:
+        """Delete partial blobs of workers that hold no lease any more; how many."""
+        return await self._queue.sweep_orphans(lease)
+
+    async def notify(self, channel: str, payload: str) -> None:
+        """Send a message to every process listening on ``channel`` (when supports_listen)."""
+        await self._queue.notify(channel, payload)
+
+    async def listen(
+        self, channels: dict[str, Callable[[str], None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call ``channels[name](payload)`` for each message; returns a stop coroutine function."""
+        return await self._queue.listen(channels)
+
+    # --- assets and blobs ---------------------------------------------------------------------
+
+    async def list_assets(
+        self,
+        owner: int | None,
+        *,
+        job_id: int | None = None,
+        source: str | None = None,
+        kind: str | None = None,
+        text: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AssetInfo]:
+        return await self._assets.list_assets(
+            owner, job_id=job_id, source=source, kind=kind, text=text, limit=limit, offset=offset
+        )
+
+    async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
+        return await self._assets.get_asset(asset_id, owner)
+
+    async def delete_asset(self, asset_id: int, owner: int | None) -> None:
+        await self._assets.delete_asset(asset_id, owner)
+
+    async def read_blob(
+        self, sha256: str, owner: int | None, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """Stream bytes ``start``..``end`` (exclusive) of a complete blob, a chunk at a time."""
+        return await self._assets.read_blob(sha256, owner, start, end)
+
+    def new_sink(self, owner: int | None) -> BlobSink:
+        """A sink for one file's bytes, stored as ``owner``'s (None: a guest's)."""
+        return BlobSink(self._writer, owner)
+
+    async def integrity_report(self) -> dict[str, Any]:
+        """Checks used by tests and drills: sha256 of every blob, orphan chunks, SQLite's own."""
+        return await integrity_report(self._db)
