@@ -4,6 +4,7 @@ Rooms, each depending only on those below it:
 - ``service``: :class:`Engine`, the facade that wires the others.
 - ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
 - ``export``: a job's files written to a directory.
+- ``doctor``: what this installation can and cannot do.
 - ``runner``: :class:`JobRun` and :class:`SourceRun`, one running job and its sources.
 - ``transfer``: one item's bytes into a sink (HTTP or a source's own downloader).
 """
@@ -11,8 +12,9 @@ Rooms, each depending only on those below it:
 from __future__ import annotations
 
 from tuiapp.bus import Subscription
+from tuiapp.engine.doctor import Check
 from tuiapp.engine.export import export_name
 from tuiapp.engine.runner import is_url
 from tuiapp.engine.service import Engine
 
-__all__ = ["Engine", "Subscription", "export_name", "is_url"]
+__all__ = ["Check", "Engine", "Subscription", "export_name", "is_url"]

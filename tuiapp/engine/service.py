@@ -20,6 +20,7 @@ from tuiapp import sources as registry
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
+from tuiapp.engine.doctor import Check, run_checks
 from tuiapp.engine.runner import Crew, JobRun, is_url
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
@@ -344,3 +345,7 @@ class Engine:
 
     async def integrity_report(self) -> dict[str, Any]:
         return await self.storage.integrity_report()
+
+    async def doctor(self) -> list[Check]:
+        """What this installation can and cannot do (data folder, database, video tools, keys)."""
+        return await run_checks(self.settings, self.storage)
