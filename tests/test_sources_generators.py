@@ -175,7 +175,8 @@ async def test_dummyimage_text_error_answered_with_200_stores_nothing(
     final = await engine.wait(job.id, None)
     assert final.state is JobState.FAILED
     assert final.stored == 0
-    assert "none of the" in (final.sources[0].error or "")
+    # Every file is refused: the source gives up at its count + 10 failures.
+    assert (final.sources[0].error or "").startswith("gave up after 12 files failed")
 
 
 async def test_picsum_end_to_end_keeps_author_and_page(

@@ -7,6 +7,7 @@ from typing import ClassVar
 __all__ = [
     "BlockedError",
     "ContentRejectedError",
+    "FencedError",
     "FetchError",
     "ForbiddenError",
     "FormatChangedError",
@@ -89,6 +90,12 @@ class SettingsError(TuiappError):
     def __init__(self, setting: str, problem: str) -> None:
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
+
+
+class FencedError(TuiappError):
+    """A worker wrote for a job it no longer holds (another worker claimed it since)."""
+
+    code = "fenced"
 
 
 class InvalidRequestError(TuiappError):

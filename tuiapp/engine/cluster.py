@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tuiapp.bus import EventBus
-from tuiapp.engine.runner import JobRun
+from tuiapp.engine.runner import Claim, JobRun
 from tuiapp.events import EVENT_TYPES, JobFinished, JobSubmitted
 from tuiapp.jobs import JobState
 
@@ -179,26 +179,40 @@ class Cluster:
         storage = self.crew.storage
         owner = await storage.job_owner(job_id)
         info = await storage.get_job(job_id, owner)
-        resume = await storage.stored_urls(job_id) if claims > 1 else {}
+        claim = Claim(token=claims)
         if claims > 1:
             log.info("took job %s over (claim %s)", job_id, claims)
-        JobRun(self.crew, info, owner, claimed=True, resume=resume).start()
+            claim = Claim(
+                token=claims,
+                resume=await storage.stored_urls(job_id),
+                stored_bytes=await storage.stored_bytes(job_id),
+            )
+        JobRun(self.crew, info, owner, claim=claim).start()
 
     async def _renew_leases(self) -> None:
-        """A worker's heartbeat: extend leases, save counters, obey cancels, drop lost jobs."""
+        """A worker's heartbeat: extend leases, save counters, obey cancels, drop lost jobs.
+
+        A worker that could not renew for three quarters of a lease (the database was away, or
+        the process was frozen) stops its jobs itself, before another worker may take them over.
+        """
         lease = self.crew.settings.lease_seconds
+        renewed = time.monotonic()
         while True:
-            await asyncio.sleep(lease / 3)
+            await asyncio.sleep(lease / 6)
+            if time.monotonic() - renewed > lease * 3 / 4:
+                for stale in list(self.crew.runs.values()):
+                    if stale.claimed:
+                        stale.fenced(f"the lease could not be renewed for {lease:g} s")
             try:
                 mine = [job_id for job_id, run in self.crew.runs.items() if run.claimed]
                 held, cancelled = await self.crew.storage.renew_leases(mine, lease)
+                renewed = time.monotonic()
                 for job_id in mine:
                     run = self.crew.runs.get(job_id)
                     if run is None:
                         continue
                     if job_id not in held:
-                        run.lost = True
-                        run.stop(JobState.CANCELLED, "another worker took the job over")
+                        run.fenced("another worker took the job over")
                     elif job_id in cancelled:
                         run.stop(JobState.CANCELLED, "cancelled")
                     else:

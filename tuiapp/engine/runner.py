@@ -25,6 +25,7 @@ from tuiapp import sources as registry
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
+    FencedError,
     MissingKeyError,
     SourceError,
     TuiappError,
@@ -47,7 +48,7 @@ from tuiapp.sources.base import SourceContext, SourceQuery
 from tuiapp.storage import NewAsset
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine
+    from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from tuiapp.sources.base import Found
     from tuiapp.storage import Storage, StoredAsset
 
-__all__ = ["Crew", "JobRun", "SourceRun", "is_url"]
+__all__ = ["Claim", "Crew", "JobRun", "SourceRun", "is_url"]
 
 log = logging.getLogger("tuiapp.engine")
 
@@ -123,15 +124,27 @@ class Crew:
         return self.settings.base_urls.get(name, registry.get(name).base_url)
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a worker holds a job taken from the shared queue."""
+
+    token: int
+    """The job's claim count when taken: every write for the job is fenced by it."""
+    resume: Mapping[str, set[str]] = field(default_factory=dict)
+    """URLs stored under earlier claims, per source."""
+    stored_bytes: Mapping[str, int] = field(default_factory=dict)
+    """Bytes stored under earlier claims, per source."""
+
+
 class SourceRun:
     """One source of a running job: search, download, store, count, report."""
 
-    def __init__(self, job: JobRun, name: str, *, stored: int = 0) -> None:
+    def __init__(self, job: JobRun, name: str) -> None:
         self.job = job
         self.name = name
         self.state = SourceState.QUEUED
         self.found = 0
-        self.stored = stored
+        self.stored = 0
         self.failed = 0
         self.bytes = 0
         self.error: TuiappError | None = None
@@ -168,14 +181,18 @@ class SourceRun:
         """Write the state and counters to the database (never once the job is lost)."""
         if self.job.lost:
             return
-        await self.crew.storage.update_job_source(
-            self.job.id,
-            self.name,
-            state=self.state,
-            **self.counters(),
-            error=None if self.error is None else str(self.error),
-            error_code=None if self.error is None else self.error.code,
-        )
+        try:
+            await self.crew.storage.update_job_source(
+                self.job.id,
+                self.name,
+                fence=self.job.fence,
+                state=self.state,
+                **self.counters(),
+                error=None if self.error is None else str(self.error),
+                error_code=None if self.error is None else self.error.code,
+            )
+        except FencedError as exc:
+            self.job.fenced(str(exc))
 
     def notice(self, text: str) -> None:
         log.info("job %s, %s: %s", self.job.id, self.name, text)
@@ -458,6 +475,12 @@ class SourceRun:
                     if commit.cancelled():
                         raise
                     cut = exc
+        except FencedError as exc:
+            self.bytes -= added
+            self.job.fenced(str(exc))
+            if cut is not None:
+                raise cut from None
+            return
         except BaseException:
             self.bytes -= added
             raise
@@ -519,6 +542,7 @@ class SourceRun:
             height=item.height,
             thumbnail_url=item.thumbnail_url,
             metadata={**item.metadata, **metadata},
+            fence=self.job.fence,
         )
 
 
@@ -541,31 +565,30 @@ class JobRun:
     """One job running in this process: its sources, its budget, and how it ends."""
 
     def __init__(
-        self,
-        crew: Crew,
-        info: JobInfo,
-        owner: int | None,
-        *,
-        claimed: bool = False,
-        resume: dict[str, set[str]] | None = None,
+        self, crew: Crew, info: JobInfo, owner: int | None, *, claim: Claim | None = None
     ) -> None:
         """
         Args:
             crew: the engine's shared tools.
             info: the job as stored.
             owner: its owner (None: guests).
-            claimed: taken from the shared queue (this process is a worker holding its lease).
-            resume: URLs stored by an earlier claim of this job, per source (skipped on takeover).
+            claim: how this worker holds the job, when it came from the shared queue.
         """
         self.crew = crew
         self.info = info
         self.owner = owner
-        self.claimed = claimed
-        self.resume = resume or {}
-        self.sources = {
-            s.source: SourceRun(self, s.source, stored=len(self.resume.get(s.source, ())))
-            for s in info.sources
-        }
+        self.claim = claim
+        self.resume: Mapping[str, set[str]] = claim.resume if claim else {}
+        """URLs stored under earlier claims of this job, per source (skipped on takeover)."""
+        self.sources = {s.source: SourceRun(self, s.source) for s in info.sources}
+        if claim is not None:
+            for saved in info.sources:
+                src = self.sources[saved.source]
+                # Counters go on from the database: what is stored, exactly; the rest as saved.
+                src.stored = len(claim.resume.get(saved.source, ()))
+                src.bytes = claim.stored_bytes.get(saved.source, 0)
+                src.found = max(saved.found, src.stored)
+                src.failed = saved.failed
         self.scratch = crew.settings.data_dir / "scratch" / f"job-{info.id}"
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
@@ -576,6 +599,25 @@ class JobRun:
         """Seen by worker threads (yt-dlp) so they stop when the job does."""
         self.lost = False
         """Another worker took the job over: stop, and write nothing more about it."""
+        self._ending = False
+        """The job is recording how it ended: a late stop must not interrupt that."""
+
+    @property
+    def claimed(self) -> bool:
+        """Taken from the shared queue (this process is a worker holding its lease)."""
+        return self.claim is not None
+
+    @property
+    def fence(self) -> int | None:
+        """The claim every write for this job carries (None: not from the shared queue)."""
+        return self.claim.token if self.claim is not None else None
+
+    def fenced(self, why: str) -> None:
+        """The job is no longer ours: drop it at once and write nothing more about it."""
+        if not self.lost:
+            log.warning("job %s: %s; dropping it", self.id, why)
+        self.lost = True
+        self.stop(JobState.CANCELLED, why)
 
     @property
     def id(self) -> int:
@@ -592,7 +634,7 @@ class JobRun:
             self.stop_reason = reason
             self.info = replace(self.info, error=message)
         self.stopping.set()
-        if self.task is not None and not self.task.done():
+        if self.task is not None and not self.task.done() and not self._ending:
             self.task.cancel()
 
     def cancel(self, source: str | None) -> None:
@@ -641,7 +683,9 @@ class JobRun:
         )
         state = JobState.DONE
         try:
-            await self.crew.storage.update_job(self.id, state=JobState.RUNNING, started_at=_now())
+            await self.crew.storage.update_job(
+                self.id, fence=self.fence, state=JobState.RUNNING, started_at=_now()
+            )
             self.crew.publish(
                 JobStarted(job_id=self.id, owner_id=self.owner, timeout=settings.global_job_timeout)
             )
@@ -658,12 +702,15 @@ class JobRun:
             pending = [s.task for s in self.sources.values() if s.task and not s.task.done()]
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        except FencedError as exc:
+            self.fenced(str(exc))
         except Exception as exc:  # a bug, not a source failure: record it, don't lose the job
             log.exception("job %s failed", self.id)
             state = JobState.FAILED
             self.info = replace(self.info, error=f"internal error: {exc!r}")
         finally:
             timer.cancel()
+            self._ending = True
             if self.lost or state is JobState.QUEUED:
                 await self._hand_back()
             else:
@@ -688,7 +735,7 @@ class JobRun:
         try:
             if not self.lost:
                 await self.crew.storage.update_job(
-                    self.id, state=JobState.QUEUED, runner=None, lease_until=None
+                    self.id, fence=self.fence, state=JobState.QUEUED, runner=None, lease_until=None
                 )
                 for src in self.sources.values():
                     if src.state not in TERMINAL_SOURCE_STATES or src.state in (
@@ -713,24 +760,32 @@ class JobRun:
                     src.state = SourceState.CANCELLED
                     await src.save()
             await crew.storage.update_job(
-                self.id, state=state, finished_at=_now(), error=self.info.error, runner=None
+                self.id,
+                fence=self.fence,
+                state=state,
+                finished_at=_now(),
+                error=self.info.error,
+                runner=None,
             )
+        except FencedError as exc:
+            self.fenced(str(exc))
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
             if crew.cleanups:  # partial files of cancelled transfers go before the job ends
                 await asyncio.gather(*crew.cleanups, return_exceptions=True)
-            crew.publish(
-                JobFinished(
-                    job_id=self.id,
-                    owner_id=self.owner,
-                    state=state.value,
-                    stored=sum(s.stored for s in self.sources.values()),
-                    failed=sum(s.failed for s in self.sources.values()),
-                    bytes=sum(s.bytes for s in self.sources.values()),
-                    elapsed=time.monotonic() - self.started,
-                    error=self.info.error,
+            if not self.lost:  # a fenced job's end is told by the worker that holds it
+                crew.publish(
+                    JobFinished(
+                        job_id=self.id,
+                        owner_id=self.owner,
+                        state=state.value,
+                        stored=sum(s.stored for s in self.sources.values()),
+                        failed=sum(s.failed for s in self.sources.values()),
+                        bytes=sum(s.bytes for s in self.sources.values()),
+                        elapsed=time.monotonic() - self.started,
+                        error=self.info.error,
+                    )
                 )
-            )
             self._forget()
 
     def _forget(self) -> None:

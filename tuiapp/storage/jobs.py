@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
-from tuiapp.errors import NotFoundError
+from tuiapp.errors import FencedError, NotFoundError
 from tuiapp.jobs import JobInfo, JobSourceInfo, JobSpec, JobState, SourceState
 from tuiapp.models import Asset, Job, JobSource
 from tuiapp.storage.database import runner_alive
@@ -15,6 +15,8 @@ from tuiapp.storage.records import collect, discard_partial, now, owner_q, recou
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
     from tuiapp.storage.database import Database
 
@@ -89,11 +91,36 @@ class JobStore:
             )
         return await self.get_job(job.id, owner)
 
-    async def update_job(self, job_id: int, **values: Any) -> None:
-        await Job.filter(id=job_id).update(**values)
+    async def update_job(self, job_id: int, *, fence: int | None = None, **values: Any) -> None:
+        """Write a job's fields; with ``fence``, only while the job still carries that claim.
 
-    async def update_job_source(self, job_id: int, source: str, **values: Any) -> None:
-        await JobSource.filter(job_id=job_id, source=source).update(**values)
+        Raises:
+            FencedError: another worker claimed the job since (nothing was written).
+        """
+        rows = Job.filter(id=job_id) if fence is None else Job.filter(id=job_id, claims=fence)
+        if await rows.update(**values) == 0 and fence is not None:
+            raise FencedError(f"job {job_id} was claimed by another worker")
+
+    async def update_job_source(
+        self, job_id: int, source: str, *, fence: int | None = None, **values: Any
+    ) -> None:
+        """Write one source's state and counters; ``fence`` as for :meth:`update_job`."""
+        rows = JobSource.filter(job_id=job_id, source=source)
+        if fence is None:
+            await rows.update(**values)
+            return
+        async with in_transaction() as conn:
+            if not await self._holds(conn, job_id, fence):
+                raise FencedError(f"job {job_id} was claimed by another worker")
+            await rows.using_db(conn).update(**values)
+
+    async def _holds(self, conn: BaseDBAsyncClient, job_id: int, fence: int) -> bool:
+        """Whether the job still carries the claim ``fence`` (locked till the transaction ends
+        on PostgreSQL, so a claim waits for the write)."""
+        sql = self._db.sql
+        query = "SELECT claims FROM job WHERE id = ?" + (" FOR SHARE" if sql.postgres else "")
+        rows = await sql.rows(conn, query, [job_id])
+        return bool(rows) and int(rows[0]["claims"]) == fence
 
     async def job_owner(self, job_id: int) -> int | None:
         """The owner of a job, without an ownership check (engine-internal)."""

@@ -109,6 +109,16 @@ class WorkQueue:
             found.setdefault(str(source), set()).add(str(url))
         return found
 
+    async def stored_bytes(self, job_id: int) -> dict[str, int]:
+        """Bytes of the files stored for a job, per source (a takeover's counters go on from it)."""
+        rows = await self._db.sql.rows(
+            self._db.conn(),
+            "SELECT a.source AS source, SUM(b.size) AS size FROM asset a"
+            " JOIN media_blob b ON b.id = a.blob_id WHERE a.job_id = ? GROUP BY a.source",
+            [job_id],
+        )
+        return {str(r["source"]): int(r["size"] or 0) for r in rows}
+
     async def sweep_orphans(self, lease: float) -> int:
         """Delete partial blobs of workers that hold no lease any more (they died mid-file).
 

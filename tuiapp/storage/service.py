@@ -90,11 +90,19 @@ class Storage:
     ) -> JobInfo:
         return await self._jobs.create_job(spec, owner=owner, settings=settings, rerun_of=rerun_of)
 
-    async def update_job(self, job_id: int, **values: Any) -> None:
-        await self._jobs.update_job(job_id, **values)
+    async def update_job(self, job_id: int, *, fence: int | None = None, **values: Any) -> None:
+        """Write a job's fields; with ``fence`` (a worker's claim), only while it holds the job.
 
-    async def update_job_source(self, job_id: int, source: str, **values: Any) -> None:
-        await self._jobs.update_job_source(job_id, source, **values)
+        Raises:
+            FencedError: another worker claimed the job since.
+        """
+        await self._jobs.update_job(job_id, fence=fence, **values)
+
+    async def update_job_source(
+        self, job_id: int, source: str, *, fence: int | None = None, **values: Any
+    ) -> None:
+        """Write one source's state and counters; ``fence`` as for :meth:`update_job`."""
+        await self._jobs.update_job_source(job_id, source, fence=fence, **values)
 
     async def job_owner(self, job_id: int) -> int | None:
         """The owner of a job, without an ownership check (engine-internal)."""
@@ -136,6 +144,9 @@ class Storage:
     async def stored_urls(self, job_id: int) -> dict[str, set[str]]:
         """URLs already stored for a job, per source."""
         return await self._queue.stored_urls(job_id)
+
+    async def stored_bytes(self, job_id: int) -> dict[str, int]:
+        return await self._queue.stored_bytes(job_id)
 
     async def sweep_orphans(self, lease: float) -> int:
         """Delete partial blobs of workers that hold no lease any more; how many."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from tuiapp.errors import FencedError
 from tuiapp.storage.records import discard_partial, drop_partial, now, parts
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class NewAsset:
     height: int | None = None
     thumbnail_url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    fence: int | None = None
+    """The claim this worker holds the job by: the asset is written only while the job still
+    carries it (None: the job is not from the shared queue)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +220,8 @@ class BlobWriter:
                 for op in batch:
                     try:
                         (result,) = await self._run_batch([op])
+                        if isinstance(result, FencedError):
+                            raise result
                     except Exception as exc:
                         if not op.future.done():
                             op.future.set_exception(exc)
@@ -224,25 +230,70 @@ class BlobWriter:
                             op.future.set_result(result)
             else:
                 for op, result in zip(batch, results, strict=True):
-                    if not op.future.done():
+                    if op.future.done():
+                        continue
+                    if isinstance(result, FencedError):
+                        op.future.set_exception(result)
+                    else:
                         op.future.set_result(result)
 
     async def _run_batch(self, batch: list[_Op]) -> list[Any]:
         async with in_transaction() as conn:
-            results: list[Any] = []
+            stale = await self._stale_claims(conn, batch)
+            results: list[Any] = [None] * len(batch)
+            live: list[tuple[int, _Op]] = []
+            for index, op in enumerate(batch):
+                asset = getattr(op, "asset", None)
+                if asset is not None and asset.job_id in stale:
+                    # Fenced: the job is another worker's now. Nothing of this file is kept.
+                    if isinstance(op, _Finish):
+                        await drop_partial(self._db.sql, conn, op.blob_id)
+                    results[index] = FencedError(
+                        f"job {asset.job_id} was claimed by another worker; {asset.url} not kept"
+                    )
+                else:
+                    live.append((index, op))
             i = 0
-            while i < len(batch):
+            while i < len(live):
                 j = i
-                while j < len(batch) and isinstance(batch[j], _StoreSmall):
+                while j < len(live) and isinstance(live[j][1], _StoreSmall):
                     j += 1
                 if j > i:
-                    small = [op for op in batch[i:j] if isinstance(op, _StoreSmall)]
-                    results += await self._store_small(conn, small)
+                    small = [op for _, op in live[i:j] if isinstance(op, _StoreSmall)]
+                    for (index, _), result in zip(
+                        live[i:j], await self._store_small(conn, small), strict=True
+                    ):
+                        results[index] = result
                     i = j
                 else:
-                    results.append(await self._apply(conn, batch[i]))
+                    index, op = live[i]
+                    results[index] = await self._apply(conn, op)
                     i += 1
             return results
+
+    async def _stale_claims(self, conn: BaseDBAsyncClient, batch: list[_Op]) -> set[int]:
+        """Jobs among the batch's fenced assets that no longer carry the claim they were
+        written under. The rows are locked until the batch commits (PostgreSQL), so a claim
+        made meanwhile waits for it: the check and the writes are one step."""
+        fences: dict[int, set[int]] = {}
+        for op in batch:
+            asset = getattr(op, "asset", None)
+            if asset is not None and asset.fence is not None:
+                fences.setdefault(asset.job_id, set()).add(asset.fence)
+        if not fences:
+            return set()
+        sql = self._db.sql
+        marks = ",".join("?" * len(fences))
+        query = f"SELECT id, claims FROM job WHERE id IN ({marks})"
+        if sql.postgres:
+            query += " FOR SHARE"
+        rows = await sql.rows(conn, query, list(fences))
+        claims = {int(r["id"]): int(r["claims"]) for r in rows}
+        return {
+            job_id
+            for job_id, wanted in fences.items()
+            if claims.get(job_id) is None or wanted != {claims[job_id]}
+        }
 
     # --- the SQL of each operation ------------------------------------------------------------
 
