@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,7 +31,7 @@ KEYED = [
 NAMES = [name for name, _, _ in KEYED]
 SETTING = {name: setting for name, setting, _ in KEYED}
 
-T0 = datetime(2026, 12, 2, 13, 32, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2026, 12, 2, 13, 32, tzinfo=UTC).timestamp()
 """13:32 UTC: the tests run with TZ=UTC, so local times are UTC times."""
 
 
