@@ -156,6 +156,24 @@ async def test_pexels_429_without_headers_is_judged_by_the_last_successful_answe
     assert len(replay.hits(path)) == 1 + 1 + 4
 
 
+@pytest.mark.usefixtures("utc")
+async def test_a_reset_time_years_away_is_not_believed_beyond_a_month(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    clock = Clock(T0)
+    QUOTAS.clock = clock
+    path, answer = one_photo("pexels", replay.url("/img/1.png"))
+    far = {"X-Ratelimit-Remaining": "0", "X-Ratelimit-Reset": str(int(T0) + 10 * 365 * 86400)}
+    replay.add(path, json_reply(answer, headers=far))
+    async with probe(make_settings(), replay.url(), api_key="key-1") as p:
+        await collect(sources.get("pexels")(), p.ctx, "nature")
+        with pytest.raises(RateLimitedError, match=r"resets at 13:32 on 2027-01-03$"):
+            await collect(sources.get("pexels")(), p.ctx, "nature")
+        clock.now = T0 + 32 * 86400 + 1
+        await collect(sources.get("pexels")(), p.ctx, "nature")
+    assert len(replay.hits(path)) == 2
+
+
 def test_reset_times_are_local_minutes_rounded_up_with_the_date_when_not_today(utc: None) -> None:
     assert wall_time(T0 + 3600, T0) == "14:32"
     assert wall_time(T0 + 3600 + 20, T0) == "14:33"

@@ -196,6 +196,8 @@ def invalid_key(setting: str, resp: HttpResponse, detail: str | None = None) -> 
 ResetStyle = Literal["epoch", "seconds", "hourly"]
 """How a service tells when its quota comes back: ``X-Ratelimit-Reset`` as a UNIX time
 (Pexels), as seconds from now (Pixabay), or not at all with an hourly window (Unsplash)."""
+LONGEST_RESET = 32 * 24 * 3600.0
+"""A reset time further off than this is not believed (the longest quota window is a month)."""
 
 
 def wall_time(moment: float, now: float) -> str:
@@ -251,6 +253,7 @@ class QuotaTracker:
             reset_at = now + 3600
         elif raw_reset is not None:
             reset_at = float(raw_reset) if reset == "epoch" else now + raw_reset
+            reset_at = min(reset_at, now + LONGEST_RESET)  # the headers are the site's word
         self._quotas[slot] = _Quota(remaining, _whole(resp.header("x-ratelimit-limit")), reset_at)
 
     def spent(self, source: str, key: str, why: str | None = None) -> RateLimitedError | None:
