@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tuiapp.jobs import JobInfo
 
 __all__ = [
+    "Clock",
     "Probe",
     "collect",
     "fixture_text",
@@ -50,6 +51,16 @@ class Probe:
     notices: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Clock:
+    """A clock a test moves by hand (for quota reset times and cache ages)."""
+
+    now: float
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @asynccontextmanager
 async def probe(
     settings: Settings,
@@ -57,6 +68,7 @@ async def probe(
     *,
     api_key: str | None = None,
     source_settings: Mapping[str, Any] | None = None,
+    cache_dir: Path | None = None,
 ) -> AsyncIterator[Probe]:
     fetcher = Fetcher(settings)
     await fetcher.start()
@@ -71,6 +83,7 @@ async def probe(
         cancelled=lambda: False,
         notice=notices.append,
         settings=dict(source_settings or {}),
+        cache_dir=cache_dir,
     )
     try:
         yield Probe(ctx, notices)

@@ -18,10 +18,11 @@ from tuiapp.errors import (
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.pexels import PexelsSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from tests.conftest import MakeSettings
     from tests.replay import ReplayServer
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
 NAME = "pexels"
 KEY = "test-pexels-key"
 SEARCH = "/v1/search"
+
+
+@pytest.fixture(autouse=True)
+def fresh_quotas() -> Iterator[None]:
+    """Quotas are remembered for the whole process: each test starts and ends without any."""
+    QUOTAS.clear()
+    yield
+    QUOTAS.clear()
 
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
@@ -149,10 +158,26 @@ async def test_a_refused_key_names_the_setting(
 async def test_429_after_the_retries_is_rate_limited(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, Reply(b"Too Many Requests", 429, {"X-Ratelimit-Remaining": "0"}))
+    """Pexels' usual 429 has no rate-limit headers: the client's retries decide."""
+    replay.add(SEARCH, Reply(b"Too Many Requests", 429))
     async with probe(make_settings(retries=1), replay.url(), api_key=KEY) as p:
         with pytest.raises(RateLimitedError, match="rate limited"):
             await collect(PexelsSource(), p.ctx, "nature")
+    # The source looks at the first 429 itself, then the client retries as usual.
+    assert len(replay.hits(SEARCH)) == 1 + 2
+
+
+async def test_429_saying_nothing_is_left_is_not_retried_even_without_a_reset_time(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, Reply(b"Too Many Requests", 429, {"X-Ratelimit-Remaining": "0"}))
+    async with probe(make_settings(retries=3), replay.url(), api_key=KEY) as p:
+        with pytest.raises(RateLimitedError, match="did not say when it resets"):
+            await collect(PexelsSource(), p.ctx, "nature")
+        assert len(replay.hits(SEARCH)) == 1
+        # Not knowing when the quota comes back, the next search asks again.
+        three_pages(replay)
+        assert len(await collect(PexelsSource(), p.ctx, "nature", limit=1)) == 1
     assert len(replay.hits(SEARCH)) == 2
 
 

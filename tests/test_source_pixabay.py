@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,10 +20,12 @@ from tuiapp.errors import (
     SourceError,
 )
 from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.pixabay import PixabaySource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
+    from pathlib import Path
 
     from tests.conftest import MakeSettings
     from tests.replay import ReplayServer
@@ -32,6 +35,15 @@ NAME = "pixabay"
 KEY = "12345678-secretpixabaykey0000"
 SEARCH = "/api/"
 QUOTA = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset": "60"}
+DAY = 24 * 3600
+
+
+@pytest.fixture(autouse=True)
+def fresh_quotas() -> Iterator[None]:
+    """Quotas are remembered for the whole process: each test starts and ends without any."""
+    QUOTAS.clear()
+    yield
+    QUOTAS.clear()
 
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
@@ -213,3 +225,85 @@ async def test_a_job_stores_the_images_with_user_tags_and_licence(
     assert assets["unitea"].metadata["tags"] == ["walk", "lovers", "couple"]
     job_info = await engine.get_job(job.id, None)
     assert KEY not in json.dumps(job_info.to_dict())
+
+
+def cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.json"))
+
+
+def age(path: Path, seconds: float) -> None:
+    """Make a cached answer ``seconds`` older."""
+    entry = json.loads(path.read_text())
+    entry["fetched"] -= seconds
+    path.write_text(json.dumps(entry))
+
+
+async def test_the_same_search_within_24_hours_is_answered_from_the_cache(
+    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    """Pixabay's terms ask that API answers be cached for 24 hours."""
+    two_pages(replay)
+    cache = tmp_path / "cache"
+    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+        first = await collect(PixabaySource(), p.ctx, "nature")
+        assert len(replay.hits(SEARCH)) == 2  # two pages
+        for path in cache_files(cache):
+            age(path, DAY - 60)
+        again = await collect(PixabaySource(), p.ctx, "nature")
+        assert len(replay.hits(SEARCH)) == 2
+        await collect(PixabaySource(), p.ctx, "nature", options={"image_type": "photo"})
+        assert len(replay.hits(SEARCH)) == 4  # another question is asked
+    assert [i.url for i in again] == [i.url for i in first]
+    files = cache_files(cache)
+    assert len(files) == 4
+    for path in files:  # the key is in no name and no content
+        assert KEY not in path.name
+        assert KEY not in path.read_text()
+
+
+async def test_an_answer_older_than_24_hours_is_asked_for_again_and_replaced(
+    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    two_pages(replay)
+    cache = tmp_path / "cache"
+    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+        await collect(PixabaySource(), p.ctx, "nature", limit=1)
+        (path,) = cache_files(cache)
+        age(path, DAY + 1)
+        assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
+        assert len(replay.hits(SEARCH)) == 2
+        assert json.loads(path.read_text())["fetched"] > time.time() - 60
+        await collect(PixabaySource(), p.ctx, "nature", limit=1)
+    assert len(replay.hits(SEARCH)) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{not json", '{"fetched": "soon", "answer": {"hits": []}}', '{"fetched": 1.0}', "[]"],
+    ids=["not-json", "bad-time", "no-answer", "not-an-object"],
+)
+async def test_a_corrupt_cache_file_is_ignored_and_replaced(
+    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path, content: str
+) -> None:
+    two_pages(replay)
+    cache = tmp_path / "cache"
+    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+        await collect(PixabaySource(), p.ctx, "nature", limit=1)
+        (path,) = cache_files(cache)
+        path.write_text(content)
+        assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
+    assert len(replay.hits(SEARCH)) == 2
+    assert json.loads(path.read_text())["answer"]["hits"]
+
+
+async def test_a_second_job_with_the_same_search_sends_no_request(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    two_pages(replay)
+    data = recorded(replay, "search_nature_london_2020")
+    serve_images(replay, [h["largeImageURL"].removeprefix(replay.url()) for h in data["hits"]])
+    engine = await engine_factory(base_urls={NAME: replay.url()}, api_keys={"PIXABAY_API_KEY": KEY})
+    first = await run_job(engine, "nature", (NAME,), 1)
+    second = await run_job(engine, "nature", (NAME,), 1)
+    assert (first.sources[0].stored, second.sources[0].stored) == (1, 1)
+    assert len(replay.hits(SEARCH)) == 1

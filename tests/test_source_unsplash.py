@@ -16,10 +16,11 @@ from tuiapp.errors import (
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.unsplash import UnsplashSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from tests.conftest import MakeSettings
     from tests.replay import ReplayServer
@@ -29,6 +30,20 @@ NAME = "unsplash"
 KEY = "test-access-key"
 SEARCH = "/search/photos"
 FIXTURES = SHARED_FIXTURES / NAME
+REFERRAL = "utm_source=tuiapp&utm_medium=referral"
+
+
+@pytest.fixture(autouse=True)
+def fresh_quotas() -> Iterator[None]:
+    """Quotas are remembered for the whole process: each test starts and ends without any."""
+    QUOTAS.clear()
+    yield
+    QUOTAS.clear()
+
+
+def pings(replay: ReplayServer) -> list[str]:
+    """The photo ids whose download was reported, in order."""
+    return [r.path.split("/")[2] for r in replay.requests if r.path.startswith("/photos/")]
 
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
@@ -89,8 +104,9 @@ async def test_recorded_photos_keep_author_licence_size_and_links(
     assert "ixid=" in labrador.url  # Unsplash asks that the ixid parameter be kept
     assert labrador.title == "yellow Labrador retriever biting yellow tulip flower"
     assert labrador.author == "Richard Brutyo"
-    assert labrador.author_url == "https://unsplash.com/@richardbrutyo"
-    assert labrador.page_url == "https://unsplash.com/photos/Sg3XwuEpybU"
+    # Unsplash's guidelines: credit links carry the app's name as a referral.
+    assert labrador.author_url == f"https://unsplash.com/@richardbrutyo?{REFERRAL}"
+    assert labrador.page_url == f"https://unsplash.com/photos/Sg3XwuEpybU?{REFERRAL}"
     assert labrador.license == "Unsplash License"
     assert (labrador.width, labrador.height) == (3742, 6000)
     assert labrador.thumbnail_url is not None
@@ -138,33 +154,69 @@ async def test_only_the_pages_the_engine_pulls_are_asked_for(
     assert len(replay.hits(SEARCH)) == 1
 
 
-async def test_each_photo_handed_over_is_tracked_on_the_configured_host(
+async def test_the_app_name_of_credit_links_is_a_setting(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    settings = {"app_name": "my gallery"}
+    async with probe(make_settings(), replay.url(), api_key=KEY, source_settings=settings) as p:
+        (ad,) = await collect(UnsplashSource(), p.ctx, "dog", limit=1)
+    assert ad.author_url is not None
+    assert ad.author_url.endswith("?utm_source=my+gallery&utm_medium=referral")
+
+
+async def test_handing_photos_over_reports_no_download_until_the_engine_stored_them(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
     async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
-    pings = [r for r in replay.requests if r.path.startswith("/photos/")]
-    assert [r.path for r in pings] == [
-        "/photos/NqkTxxK_2ZY/download",
-        "/photos/Sg3XwuEpybU/download",
-    ]
-    assert pings[0].query["ixid"].startswith("M3wy")
-    assert pings[0].headers["Authorization"] == f"Client-ID {KEY}"
+        _, labrador = await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+        assert pings(replay) == []
+        assert labrador.on_stored is not None
+        await labrador.on_stored()
+    (ping,) = [r for r in replay.requests if r.path.startswith("/photos/")]
+    assert ping.path == "/photos/Sg3XwuEpybU/download"  # on the configured host
+    assert ping.query["ixid"].startswith("M3wy")
+    assert ping.headers["Authorization"] == f"Client-ID {KEY}"
 
 
-async def test_tracking_can_be_turned_off_and_its_failures_do_not_stop_the_search(
+async def test_tracking_can_be_turned_off_and_its_failures_change_nothing(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
     async with probe(
         make_settings(), replay.url(), api_key=KEY, source_settings={"track_downloads": "0"}
     ) as p:
-        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
-    assert not [r for r in replay.requests if r.path.startswith("/photos/")]
+        items = await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+    assert [i.on_stored for i in items] == [None, None]
     replay.add("/photos/*", Reply(b"gone", 404))
     async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        assert len(await collect(UnsplashSource(), p.ctx, "dog", limit=3)) == 3
+        items = await collect(UnsplashSource(), p.ctx, "dog", limit=3)
+        for item in items:
+            assert item.on_stored is not None
+            await item.on_stored()  # a 404 is logged, not raised
+    assert len(pings(replay)) == 3
+
+
+async def test_a_job_reports_the_download_of_each_stored_photo_and_of_no_other(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    two_pages(replay)
+    # The labrador (Sg3XwuEpybU, the second hit) is not served: its download fails.
+    serve_images(
+        replay,
+        ["/photo-1687360440731-d124aea41a3e", "/photo-1561037404-61cd46aa615b"],
+        jpeg=True,
+    )
+    engine = await engine_factory(
+        base_urls={NAME: replay.url()}, api_keys={"UNSPLASH_ACCESS_KEY": KEY}
+    )
+    job = await run_job(engine, "dog", (NAME,), 2)
+    (src,) = job.sources
+    assert (src.stored, src.failed) == (2, 1)
+    stored = {a.metadata["unsplash_id"] for a in await engine.list_assets(None, job_id=job.id)}
+    assert stored == {"NqkTxxK_2ZY", "N04FIfHhv_k"}
+    assert sorted(pings(replay)) == sorted(stored)  # once each; never the failed labrador
 
 
 async def test_the_remaining_quota_is_shown(
@@ -204,7 +256,21 @@ async def test_429_after_the_retries_is_rate_limited(
     async with probe(make_settings(retries=2), replay.url(), api_key=KEY) as p:
         with pytest.raises(RateLimitedError, match="rate limited"):
             await collect(UnsplashSource(), p.ctx, "dog")
-    assert len(replay.hits(SEARCH)) == 3
+    # Nothing said the quota was spent: the source looks at the first 429, the client retries.
+    assert len(replay.hits(SEARCH)) == 1 + 3
+
+
+async def test_403_rate_limit_exceeded_after_the_last_request_names_the_hour_it_ends(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    limits = {"X-Ratelimit-Limit": "50", "X-Ratelimit-Remaining": "0"}
+    replay.add(SEARCH, json_reply({"errors": ["Rate Limit Exceeded"]}, 403, limits))
+    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
+        with pytest.raises(RateLimitedError, match=r"Rate Limit Exceeded.*quota resets at"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+        with pytest.raises(RateLimitedError, match="quota resets at"):
+            await collect(UnsplashSource(), p.ctx, "dog")
+    assert len(replay.hits(SEARCH)) == 1
 
 
 @pytest.mark.parametrize(
@@ -254,6 +320,6 @@ async def test_a_job_stores_the_photos_with_author_and_licence(
     dog = assets["N04FIfHhv_k"]
     assert dog.title == "black and white short coated dog"
     assert dog.author == "Victor Grabarczyk"
-    assert dog.author_url == "https://unsplash.com/@victor_vector"
+    assert dog.author_url == f"https://unsplash.com/@victor_vector?{REFERRAL}"
     assert dog.license == "Unsplash License"
     assert dog.mime == "image/jpeg"

@@ -1,28 +1,41 @@
-"""Helpers shared by the search-page and API sources: headers, HTML parsing, error wording.
+"""Helpers shared by the search-page and API sources: headers, HTML parsing, error wording, quotas.
 
 Not a source itself (it is not listed in ``MODULES``). Every source that scrapes a page or calls a
 keyed API words its failures the same way through these helpers, so a user can tell a captcha
 (``BlockedError``), a changed page (``FormatChangedError``), a refused key (``InvalidKeyError``)
-and a genuinely empty result apart.
+and a genuinely empty result apart. The keyed APIs also share :data:`QUOTAS` (what each key has
+left, remembered for the whole process) and :class:`AnswerCache` (API answers kept on disk).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
+import json
+import os
 import re
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
-from tuiapp.errors import BlockedError, FormatChangedError, InvalidKeyError
+from tuiapp.errors import BlockedError, FormatChangedError, InvalidKeyError, RateLimitedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+    from pathlib import Path
+
     from tuiapp.sources.base import Found, HttpResponse, SourceContext
 
 __all__ = [
     "BROWSER_ACCEPT",
+    "QUOTAS",
+    "AnswerCache",
+    "QuotaTracker",
     "blocked",
     "browser_headers",
     "clean_text",
@@ -31,11 +44,13 @@ __all__ = [
     "https_url",
     "invalid_key",
     "json_body",
+    "keyed_get",
     "mapping",
     "parse_html",
     "rate_limit_notice",
     "to_int",
     "unseen",
+    "wall_time",
 ]
 
 BROWSER_ACCEPT = (
@@ -176,6 +191,180 @@ def invalid_key(setting: str, resp: HttpResponse, detail: str | None = None) -> 
     return InvalidKeyError(
         f"invalid key: check {setting} (the service answered HTTP {resp.status}{suffix})"
     )
+
+
+ResetStyle = Literal["epoch", "seconds", "hourly"]
+"""How a service tells when its quota comes back: ``X-Ratelimit-Reset`` as a UNIX time
+(Pexels), as seconds from now (Pixabay), or not at all with an hourly window (Unsplash)."""
+LONGEST_RESET = 32 * 24 * 3600.0
+"""A reset time further off than this is not believed (the longest quota window is a month)."""
+
+
+def wall_time(moment: float, now: float) -> str:
+    """``moment`` as local ``HH:MM`` (rounded up to the minute), with the date when not today."""
+    at = datetime.fromtimestamp(moment)
+    if at.second or at.microsecond:
+        at = datetime.fromtimestamp((int(moment) // 60 + 1) * 60)
+    if at.date() == datetime.fromtimestamp(now).date():
+        return at.strftime("%H:%M")
+    return at.strftime("%H:%M on %Y-%m-%d")
+
+
+@dataclass(slots=True)
+class _Quota:
+    remaining: int
+    limit: int | None
+    reset_at: float | None
+    """UNIX time the quota comes back; None when the service did not say."""
+
+
+class QuotaTracker:
+    """What each API key has left, per source, from the last answer's ``X-Ratelimit-*`` headers.
+
+    Process-wide, so the next job does not send a request the last answer said is doomed. Keys
+    are remembered by a hash only. ``clock`` is ``time.time``; tests replace it.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._quotas: dict[tuple[str, str], _Quota] = {}
+
+    @staticmethod
+    def _slot(source: str, key: str) -> tuple[str, str]:
+        return source, hashlib.sha256(key.encode()).hexdigest()[:16]
+
+    def clear(self) -> None:
+        self._quotas.clear()
+
+    def note(self, source: str, key: str, resp: HttpResponse, reset: ResetStyle) -> None:
+        """Remember what ``resp`` says is left; a success without the headers forgets."""
+        slot = self._slot(source, key)
+        remaining = _whole(resp.header("x-ratelimit-remaining"))
+        if remaining is None:
+            if 200 <= resp.status < 300:
+                self._quotas.pop(slot, None)
+            return
+        now = self.clock()
+        raw_reset = _whole(resp.header("x-ratelimit-reset"))
+        reset_at: float | None = None
+        if reset == "hourly":
+            # Unsplash counts requests per hour and sends no reset time: an hour from this
+            # answer is the latest the quota can come back.
+            reset_at = now + 3600
+        elif raw_reset is not None:
+            reset_at = float(raw_reset) if reset == "epoch" else now + raw_reset
+            reset_at = min(reset_at, now + LONGEST_RESET)  # the headers are the site's word
+        self._quotas[slot] = _Quota(remaining, _whole(resp.header("x-ratelimit-limit")), reset_at)
+
+    def spent(self, source: str, key: str, why: str | None = None) -> RateLimitedError | None:
+        """The error to fail with when the key's quota is spent and not yet back, else None.
+
+        Args:
+            why: what the service said, when it refused (a 429 or 403 answer).
+        """
+        slot = self._slot(source, key)
+        quota = self._quotas.get(slot)
+        if quota is None or quota.remaining > 0:
+            return None
+        now = self.clock()
+        if quota.reset_at is not None and quota.reset_at <= now:
+            del self._quotas[slot]
+            return None
+        if quota.reset_at is None and why is None:
+            return None  # not knowing when it comes back, the service has to say so itself
+        left = f"0 of {quota.limit}" if quota.limit is not None else "0"
+        text = f"{source}: the API key's quota is spent ({left} requests left"
+        text += f"; {why})" if why else ")"
+        if quota.reset_at is None:
+            return RateLimitedError(f"{text}; the service did not say when it resets")
+        return RateLimitedError(f"{text}; quota resets at {wall_time(quota.reset_at, now)}")
+
+
+QUOTAS = QuotaTracker()
+"""The process's memory of every keyed API's quota."""
+
+
+def _whole(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+async def keyed_get(
+    ctx: SourceContext,
+    source: str,
+    key: str,
+    url: str,
+    *,
+    reset: ResetStyle,
+    params: Mapping[str, str | int] | None = None,
+    headers: Mapping[str, str] | None = None,
+    allow_status: Collection[int] = (),
+) -> HttpResponse:
+    """GET an API answer, minding the key's quota.
+
+    No request is sent while the last answer said the quota is spent and its reset time has not
+    come. A 429 whose headers (or the last answer) say the quota is spent is not retried; any
+    other 429 is asked again through the client's usual retries.
+
+    Raises:
+        RateLimitedError: the quota is spent (naming when it comes back), or the 429s went on.
+    """
+    if error := QUOTAS.spent(source, key):
+        raise error
+    resp = await ctx.http.get(
+        url, params=params, headers=headers, allow_status=(*allow_status, 429)
+    )
+    QUOTAS.note(source, key, resp, reset)
+    if resp.status != 429:
+        return resp
+    if error := QUOTAS.spent(source, key, "HTTP 429 Too Many Requests"):
+        raise error
+    resp = await ctx.http.get(url, params=params, headers=headers, allow_status=allow_status)
+    QUOTAS.note(source, key, resp, reset)
+    return resp
+
+
+class AnswerCache:
+    """API answers kept as small JSON files, for services that ask for caching (Pixabay: 24 h).
+
+    Keyed by a hash of what was asked; the caller leaves secrets (the API key) out of it. An entry
+    older than ``max_age`` or a file that cannot be read counts as absent.
+    """
+
+    def __init__(
+        self, folder: Path, max_age: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.folder = folder
+        self.max_age = max_age
+        self.clock = clock
+
+    def _path(self, request: Mapping[str, Any]) -> Path:
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        return self.folder / f"{digest[:32]}.json"
+
+    def get(self, request: Mapping[str, Any]) -> Any | None:
+        """The answer kept for ``request``, or None when there is none fresh enough."""
+        try:
+            entry = json.loads(self._path(request).read_text(encoding="utf-8"))
+            fetched = float(entry["fetched"])
+            answer = entry["answer"]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+        age = self.clock() - fetched
+        return answer if 0 <= age < self.max_age else None
+
+    def put(self, request: Mapping[str, Any], answer: Any) -> None:
+        """Keep ``answer``; a folder that cannot be written to only means no cache."""
+        path = self._path(request)
+        entry = {"fetched": self.clock(), "request": request, "answer": answer}
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temp.write_text(json.dumps(entry), encoding="utf-8")
+            os.replace(temp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink()
 
 
 def rate_limit_notice(

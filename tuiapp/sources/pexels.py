@@ -3,7 +3,9 @@
 ``GET /v1/search`` with the raw key in ``Authorization`` (no "Bearer"). Pages are followed while
 the answer has a ``next_page``; the page number is taken from it but the request always goes to
 the configured host. Remaining quota (``X-Ratelimit-Remaining``/``-Limit``/``-Reset``, the reset
-as a UNIX time) is shown as a notice. Pexels asks for credit to the photographer and to Pexels;
+as a UNIX time) is shown as a notice and remembered: once it is spent, no request is sent until
+the reset time (Pexels' 429 answers carry no such headers, so the last success is what tells).
+Pexels asks for credit to the photographer and to Pexels;
 both are kept with every photo.
 """
 
@@ -18,6 +20,7 @@ from tuiapp.sources._common import (
     https_url,
     invalid_key,
     json_body,
+    keyed_get,
     mapping,
     rate_limit_notice,
     to_int,
@@ -43,7 +46,8 @@ class PexelsSource(Source):
     key_setting = KEY_SETTING
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        headers = {"Authorization": self.require_key(ctx)}
+        key = self.require_key(ctx)
+        headers = {"Authorization": key}
         variant = str(query.options.get("variant", "original")).lower()
         if variant not in SIZES:
             variant = "original"
@@ -55,8 +59,12 @@ class PexelsSource(Source):
         seen: set[str] = set()
         page: int | None = 1
         while page is not None and not ctx.cancelled():
-            resp = await ctx.http.get(
+            resp = await keyed_get(
+                ctx,
+                self.name,
+                key,
                 f"{ctx.base_url}/v1/search",
+                reset="epoch",
                 params={**params, "page": page},
                 headers=headers,
                 allow_status=(401, 403),

@@ -3,7 +3,12 @@
 ``GET /api/?key=<key>&q=…`` - the key travels in the query string, so every error raised here
 has it blanked out of its message (an error message is stored with the job). Error answers are
 plain text, never JSON. At most 500 hits are reachable per query (``totalHits``). Remaining quota
-(``X-RateLimit-*``, the reset in seconds from now) is shown as a notice.
+(``X-RateLimit-*``, the reset in seconds from now) is shown as a notice and remembered: once it is
+spent, no request is sent until the reset.
+
+Pixabay's terms ask that API answers be cached for 24 hours: each page of results is kept in the
+source's cache folder (``SourceContext.cache_dir``), keyed by what was asked without the key, and
+the same question within 24 hours is answered from there without a request.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import HTTPStatusError, SourceError
 from tuiapp.sources._common import (
+    AnswerCache,
     clean_text,
     format_changed,
     https_url,
     invalid_key,
     json_body,
+    keyed_get,
     rate_limit_notice,
     to_int,
 )
@@ -47,6 +54,8 @@ FILTERS = (
     "lang",
 )
 LICENSE = "Pixabay Content License"
+CACHE_FOR = 24 * 3600.0
+"""Seconds an API answer is kept and reused (Pixabay's terms: 24 hours)."""
 
 
 class PixabaySource(Source):
@@ -71,32 +80,66 @@ class PixabaySource(Source):
         for option in FILTERS:
             if query.options.get(option):
                 params[option] = str(query.options[option])
+        cache = AnswerCache(ctx.cache_dir, CACHE_FOR) if ctx.cache_dir is not None else None
         page = 1
         while not ctx.cancelled():
-            try:
-                resp = await ctx.http.get(
-                    f"{ctx.base_url}/api/",
-                    params={**params, "page": page},
-                    allow_status=(400, 401, 403),
-                )
-            except SourceError as exc:
-                raise _redacted(exc, key) from None
-            resp = _safe(resp, key)
-            _check(resp, key)
-            rate_limit_notice(ctx, self.name, resp, reset="seconds")
-            data = json_body(ctx, self.name, resp)
-            hits = data.get("hits") if isinstance(data, dict) else None
-            if not isinstance(hits, list):
-                raise format_changed(ctx, self.name, resp, 'answer without "hits"')
-            items = [found for hit in hits if (found := _found(hit, size))]
-            if hits and not items:
-                raise format_changed(ctx, self.name, resp, "no hit held an image URL")
-            for found in items:
-                yield found
+            data = await self._page(ctx, key, {**params, "page": page}, size, cache)
+            hits: list[Any] = data["hits"]
+            for hit in hits:
+                if found := _found(hit, size):
+                    yield found
             reachable = min(MAX_HITS, to_int(data.get("totalHits")) or 0)
             if not hits or page * per_page >= reachable:
                 return
             page += 1
+
+    async def _page(
+        self,
+        ctx: SourceContext,
+        key: str,
+        params: dict[str, str | int],
+        size: str,
+        cache: AnswerCache | None,
+    ) -> dict[str, Any]:
+        """One page of results: from the cache when fresh, else asked for (and then kept)."""
+        asked = {
+            "url": f"{ctx.base_url}/api/",
+            "params": {k: v for k, v in params.items() if k != "key"},
+        }
+        kept = cache.get(asked) if cache is not None else None
+        if isinstance(kept, dict) and _readable(kept, size):
+            ctx.log.debug("pixabay: page %s answered from the cache", params["page"])
+            return kept
+        try:
+            resp = await keyed_get(
+                ctx,
+                self.name,
+                key,
+                f"{ctx.base_url}/api/",
+                reset="seconds",
+                params=params,
+                allow_status=(400, 401, 403),
+            )
+        except SourceError as exc:
+            raise _redacted(exc, key) from None
+        resp = _safe(resp, key)
+        _check(resp, key)
+        rate_limit_notice(ctx, self.name, resp, reset="seconds")
+        data = json_body(ctx, self.name, resp)
+        if not isinstance(data, dict) or not isinstance(data.get("hits"), list):
+            raise format_changed(ctx, self.name, resp, 'answer without "hits"')
+        if not _readable(data, size):
+            raise format_changed(ctx, self.name, resp, "no hit held an image URL")
+        if cache is not None:
+            cache.put(asked, data)
+        return data
+
+
+def _readable(data: Any, size: str) -> bool:
+    """True for an answer holding a list of hits, none at all or some with an image URL."""
+    if not isinstance(data, dict) or not isinstance(hits := data.get("hits"), list):
+        return False
+    return not hits or any(_found(hit, size) for hit in hits)
 
 
 def _check(resp: HttpResponse, key: str) -> None:

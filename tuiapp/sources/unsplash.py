@@ -1,24 +1,34 @@
 """Unsplash photo search through the official API (needs ``UNSPLASH_ACCESS_KEY``).
 
 ``GET /search/photos`` with ``Authorization: Client-ID <key>`` and ``Accept-Version: v1``, page by
-page until the engine has enough or the pages run out. Unsplash's guidelines ask for a call to
-each photo's ``links.download_location`` when the photo is downloaded; the source makes it as it
-hands the photo over (on the configured host; set ``TUIAPP_SOURCE_UNSPLASH__TRACK_DOWNLOADS=0``
-to turn it off). Remaining quota comes from ``X-Ratelimit-*`` headers and is shown as a notice.
+page until the engine has enough or the pages run out. Unsplash's API guidelines ask for:
+
+- credit links back to Unsplash tagged ``utm_source=<app name>&utm_medium=referral``: the
+  photographer's and the photo's page URLs kept with each photo carry them (the app name is
+  ``TUIAPP_SOURCE_UNSPLASH__APP_NAME``, ``tuiapp`` by default);
+- a call to each photo's ``links.download_location`` when the photo is downloaded: made through
+  ``Found.on_stored``, once the engine has stored the file, never for a photo that failed (on the
+  configured host; ``TUIAPP_SOURCE_UNSPLASH__TRACK_DOWNLOADS=0`` turns it off).
+
+Remaining quota comes from ``X-Ratelimit-*`` headers (an hourly window, no reset time sent); it is
+shown as a notice and remembered, so a spent key sends nothing until the hour has passed.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tuiapp.errors import RateLimitedError, SourceError
 from tuiapp.sources._common import (
+    QUOTAS,
     clean_text,
     format_changed,
     https_url,
     invalid_key,
     json_body,
+    keyed_get,
     mapping,
     rate_limit_notice,
     to_int,
@@ -26,7 +36,7 @@ from tuiapp.sources._common import (
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
     from tuiapp.sources.base import HttpResponse
 
@@ -36,6 +46,7 @@ SIZES = {"raw": None, "full": None, "regular": 1080, "small": 400}
 """Photo size to download -> its width (None: the original's)."""
 FILTERS = ("orientation", "color", "content_filter", "order_by", "collections")
 LICENSE = "Unsplash License"
+DEFAULT_APP_NAME = "tuiapp"
 
 
 class UnsplashSource(Source):
@@ -47,7 +58,8 @@ class UnsplashSource(Source):
     key_setting = KEY_SETTING
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        headers = {"Authorization": f"Client-ID {self.require_key(ctx)}", "Accept-Version": "v1"}
+        key = self.require_key(ctx)
+        headers = {"Authorization": f"Client-ID {key}", "Accept-Version": "v1"}
         size = str(query.options.get("size", "full")).lower()
         if size not in SIZES:
             size = "full"
@@ -57,22 +69,29 @@ class UnsplashSource(Source):
             if query.options.get(option):
                 params[option] = str(query.options[option])
         track = str(ctx.settings.get("track_downloads", "1")).lower() not in {"0", "false", "no"}
+        app_name = str(ctx.settings.get("app_name") or "").strip() or DEFAULT_APP_NAME
         seen: set[str] = set()
         page = 1
         while not ctx.cancelled():
-            resp = await ctx.http.get(
+            resp = await keyed_get(
+                ctx,
+                self.name,
+                key,
                 f"{ctx.base_url}/search/photos",
+                reset="hourly",
                 params={**params, "page": page},
                 headers=headers,
                 allow_status=(401, 403),
             )
-            _check(resp)
+            _check(resp, key)
             rate_limit_notice(ctx, self.name, resp)
             data = json_body(ctx, self.name, resp)
             results = data.get("results") if isinstance(data, dict) else None
             if not isinstance(results, list):
                 raise format_changed(ctx, self.name, resp, 'answer without a "results" list')
-            items = [(found, photo) for photo in results if (found := _found(photo, size))]
+            items = [
+                (found, photo) for photo in results if (found := _found(photo, size, app_name))
+            ]
             if results and not items:
                 raise format_changed(ctx, self.name, resp, "no result held a photo URL")
             for found, photo in items:
@@ -82,7 +101,7 @@ class UnsplashSource(Source):
                     continue
                 seen.add(photo_id)
                 if track:
-                    await _track_download(ctx, photo, headers)
+                    found = replace(found, on_stored=_tracker(ctx, photo, headers))
                 yield found
             total_pages = to_int(data.get("total_pages")) or 0
             if not results or page >= total_pages:
@@ -90,12 +109,16 @@ class UnsplashSource(Source):
             page += 1
 
 
-def _check(resp: HttpResponse) -> None:
+def _check(resp: HttpResponse, key: str) -> None:
     if resp.status not in (401, 403):
         return
     detail = _errors(resp)
     if resp.status == 403 and "rate limit" in (detail or resp.preview()).lower():
-        raise RateLimitedError(f"unsplash: rate limit exceeded ({detail or 'HTTP 403'})")
+        # Unsplash refuses a spent key with 403 "Rate Limit Exceeded" rather than 429.
+        why = f"HTTP 403 {detail or 'rate limit exceeded'}"
+        raise QUOTAS.spent(UnsplashSource.name, key, why) or RateLimitedError(
+            f"unsplash: rate limit exceeded ({detail or 'HTTP 403'})"
+        )
     raise invalid_key(KEY_SETTING, resp, detail)
 
 
@@ -111,7 +134,7 @@ def _errors(resp: HttpResponse) -> str | None:
     return None
 
 
-def _found(photo: Any, size: str) -> Found | None:
+def _found(photo: Any, size: str, app_name: str) -> Found | None:
     if not isinstance(photo, dict):
         return None
     urls = mapping(photo.get("urls"))
@@ -140,10 +163,10 @@ def _found(photo: Any, size: str) -> Found | None:
         metadata["username"] = user["username"]
     return Found(
         url=url,
-        page_url=https_url(links.get("html")),
+        page_url=_referral(https_url(links.get("html")), app_name),
         title=clean_text(photo.get("alt_description")) or clean_text(photo.get("description")),
         author=clean_text(user.get("name")) or clean_text(user.get("username")),
-        author_url=https_url(user_links.get("html")),
+        author_url=_referral(https_url(user_links.get("html")), app_name),
         license=LICENSE,
         width=width,
         height=height,
@@ -152,19 +175,37 @@ def _found(photo: Any, size: str) -> Found | None:
     )
 
 
-async def _track_download(
+def _referral(url: str | None, app_name: str) -> str | None:
+    """``url`` tagged as a referral from this app, as Unsplash's guidelines ask of credit links."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in {"utm_source", "utm_medium"}
+    ]
+    query += [("utm_source", app_name), ("utm_medium", "referral")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _tracker(
     ctx: SourceContext, photo: dict[str, Any], headers: Mapping[str, str]
-) -> None:
-    """Tell Unsplash the photo is being downloaded; a failure here never stops the search."""
-    links = mapping(photo.get("links"))
-    location = https_url(links.get("download_location"))
+) -> Callable[[], Awaitable[None]] | None:
+    """The call telling Unsplash the photo was downloaded, for the engine to make once stored."""
+    location = https_url(mapping(photo.get("links")).get("download_location"))
     if location is None:
-        return
+        return None
     # Always on the configured host, so a mirror or a test server sees the call too.
     parts = urlsplit(location)
     base = urlsplit(ctx.base_url)
     target = urlunsplit((base.scheme, base.netloc, base.path + parts.path, parts.query, ""))
-    try:
-        await ctx.http.get(target, headers=headers)
-    except SourceError as exc:
-        ctx.log.warning("unsplash: download tracking call failed: %s", exc)
+    headers = dict(headers)
+
+    async def track() -> None:
+        try:
+            await ctx.http.get(target, headers=headers)
+        except SourceError as exc:
+            ctx.log.warning("unsplash: download tracking call failed: %s", exc)
+
+    return track
