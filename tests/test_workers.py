@@ -145,5 +145,52 @@ async def test_a_job_of_a_worker_killed_mid_job_is_finished_by_the_other(
     assets = await client.list_assets(None, job_id=job.id)
     assert len(assets) == final.stored == 30
     assert len({a.url for a in assets}) == 30  # nothing stored twice by the two workers
+    # The survivor's counters went on from the database, not from zero.
+    assert final.bytes == sum(a.size for a in assets)
+    assert final.sources[0].found >= 30
     await asyncio.sleep(1.5)  # the survivor sweeps the dead worker's half-written files
+    assert await client.integrity_report() == CLEAN
+
+
+async def test_a_worker_frozen_past_its_lease_adds_nothing_after_waking_and_drops_the_job(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
+    """SIGSTOP stands for a VM pause, a long GC or a suspended laptop: the worker wakes holding
+    downloads of a job another worker has taken over, and must not store them."""
+    from tuiapp.models import Job
+
+    _catalogue(replay, 60, delay=0.3)
+    workers = {(await start_worker()).pid, (await start_worker()).pid}
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    with client.subscribe() as sub:
+        job = await client.submit(JobSpec(query="slow", sources=("picsum",), count=20))
+        stored = 0
+        while stored < 3:
+            event = await asyncio.wait_for(sub.get(), 30)
+            stored += isinstance(event, AssetStored) and event.job_id == job.id
+    row = await Job.get(id=job.id)
+    assert row.runner is not None
+    frozen = int(row.runner.rsplit(":", 1)[1])
+    assert frozen in workers
+    os.kill(frozen, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(0.35)  # its downloads under way finish on the network meanwhile
+        for _ in range(150):  # the lease (2 s) runs out: another worker takes the job over
+            if (await Job.get(id=job.id)).claims >= 2:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+    finally:
+        os.kill(frozen, signal.SIGCONT)
+    final = await asyncio.wait_for(client.wait(job.id, None), 90)
+    await asyncio.sleep(2.0)  # the woken worker has had every chance to write
+    assert final.state is JobState.DONE, final
+    assets = await client.list_assets(None, job_id=job.id)
+    assert len({a.url for a in assets}) == len(assets) == final.stored == 20
+    assert final.bytes == sum(a.size for a in assets)
+    row = await Job.get(id=job.id)
+    assert row.claims == 2 and row.state == "done"
     assert await client.integrity_report() == CLEAN
