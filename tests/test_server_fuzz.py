@@ -30,8 +30,7 @@ from tests.replay import json_reply
 from tests.serverkit import photos, serve_picsum
 from tuiapp import sources as registry
 from tuiapp.jobs import JobSpec
-from tuiapp.openapi import openapi_document
-from tuiapp.server import create_app
+from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
