@@ -12,23 +12,29 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.replay import stream
-from tests.serverkit import bearer, photos, serve_picsum, wait_until_finished
+from tests.serverkit import bearer, conformance, photos, serve_picsum, wait_until_finished
 from tuiapp import sources as registry
-from tuiapp.jobs import MAX_COUNT
+from tuiapp.jobs import MAX_COUNT, JobInfo
 from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Iterator, Mapping
 
     from pytest_aiohttp import AiohttpClient
 
     from tests.replay import ReplayServer
-    from tests.serverkit import Client
+    from tests.serverkit import Client, Conformance
     from tuiapp.engine import Engine
 
     EngineFactory = Callable[..., Awaitable[Engine]]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
+    """Every response in these tests is checked against the generated OpenAPI document."""
+    yield from conformance(monkeypatch)
 
 
 @pytest.fixture
@@ -680,3 +686,37 @@ async def test_the_openapi_document_lists_exactly_the_routes(
     resp = await client.get("/api/openapi.json")
     assert resp.status == 200
     assert await resp.json() == json.loads(json.dumps(document))
+
+
+async def test_a_response_that_drifts_from_the_document_fails_the_check_every_test_runs_under(
+    client: Client,
+    replay: ReplayServer,
+    responses_conform: Conformance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The response checker is no formality: a field lost or added in a view is caught."""
+    serve_picsum(replay, photos(1))
+    job = await run_job(client, {"query": "x", "sources": ["picsum"], "count": 1})
+    assert responses_conform.checked >= 2
+    assert responses_conform.failures == []
+
+    original = JobInfo.to_dict
+
+    def drifted(self: JobInfo) -> dict[str, Any]:
+        data = original(self)
+        del data["timeout"]
+        data["colour"] = "red"
+        return data
+
+    monkeypatch.setattr(JobInfo, "to_dict", drifted)
+    assert (await client.get(job["href"])).status == 200
+    caught = "\n".join(responses_conform.failures)
+    responses_conform.failures.clear()  # seen: do not fail this test for them
+    assert "GET /api/jobs/{id} -> 200" in caught
+    assert "timeout" in caught
+    assert "colour" in caught
+
+    responses_conform.check("GET", "/api/health", 418, None, None)
+    caught = "\n".join(responses_conform.failures)
+    responses_conform.failures.clear()
+    assert "status 418 is not documented" in caught
