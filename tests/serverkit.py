@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     Client = TestClient[web.Request, web.Application]
 
 WIDTH, HEIGHT = 64, 48
+JSON_TYPE = {"Content-Type": "application/json"}
+"""What every POST to the API carries, a body or not."""
 
 
 def photos(count: int, *, first: int = 1) -> dict[str, bytes]:

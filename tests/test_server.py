@@ -12,7 +12,14 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.replay import stream
-from tests.serverkit import bearer, conformance, photos, serve_picsum, wait_until_finished
+from tests.serverkit import (
+    JSON_TYPE,
+    bearer,
+    conformance,
+    photos,
+    serve_picsum,
+    wait_until_finished,
+)
 from tuiapp import sources as registry
 from tuiapp.jobs import MAX_COUNT, JobInfo
 from tuiapp.server import create_app, openapi_document
@@ -202,7 +209,7 @@ async def test_a_bad_job_request_gets_a_400_naming_the_problem(
 
 async def test_an_oversized_body_gets_a_413(client: Client) -> None:
     body = json.dumps({"query": "x" * 100_000, "sources": ["picsum"]})
-    error = await error_of(await client.post("/api/jobs", data=body), 413)
+    error = await error_of(await client.post("/api/jobs", data=body, headers=JSON_TYPE), 413)
     assert error["code"] == "body_too_large"
     assert "larger than" in error["message"]
 
@@ -223,14 +230,14 @@ async def test_an_oversized_body_gets_a_413(client: Client) -> None:
 )
 async def test_ids_are_checked_on_every_route(client: Client, method: str, path: str) -> None:
     for raw in ("abc", "-1", "1.5", "0x10"):
-        resp = await client.request(method, path.format(raw))
+        resp = await client.request(method, path.format(raw), headers=JSON_TYPE)
         if method == "HEAD":
             assert resp.status == 400
             continue
         error = await error_of(resp, 400)
         assert "whole number" in error["message"]
     for raw in ("999", "0", "9" * 40):
-        resp = await client.request(method, path.format(raw))
+        resp = await client.request(method, path.format(raw), headers=JSON_TYPE)
         if method == "HEAD":
             assert resp.status == 404
             continue
@@ -306,7 +313,7 @@ async def test_rerun_starts_a_new_job_from_the_old_one(
 ) -> None:
     serve_picsum(replay, photos(2))
     first = await run_job(client, {"query": "owls", "sources": ["picsum"], "count": 2})
-    resp = await client.post(f"/api/jobs/{first['id']}/rerun")
+    resp = await client.post(f"/api/jobs/{first['id']}/rerun", headers=JSON_TYPE)
     assert resp.status == 202
     again = await resp.json()
     assert resp.headers["Location"] == again["href"]
@@ -347,7 +354,7 @@ async def test_cancelling_through_the_api_stops_the_downloads(
             await asyncio.sleep(0.05)
 
     started = asyncio.get_running_loop().time()
-    resp = await client.post(f"/api/jobs/{job['id']}/cancel")
+    resp = await client.post(f"/api/jobs/{job['id']}/cancel", headers=JSON_TYPE)
     assert resp.status == 202
     final = await wait_until_finished(client, job["href"], wait=10)
     assert asyncio.get_running_loop().time() - started < 5
@@ -452,7 +459,7 @@ async def test_users_and_guests_each_see_only_their_own(
                 ("GET", asset["content_href"]),
                 ("DELETE", asset["href"]),
             ]:
-                resp = await client.request(method, path, headers=headers)
+                resp = await client.request(method, path, headers={**headers, **JSON_TYPE})
                 await error_of(resp, 404)
             listed = await client.get(f"/api/assets?job_id={job['id']}", headers=headers)
             assert (await listed.json())["assets"] == []

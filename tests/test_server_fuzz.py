@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.replay import json_reply
-from tests.serverkit import conformance, photos, serve_picsum
+from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum
 from tuiapp import sources as registry
 from tuiapp.jobs import JobSpec
 from tuiapp.server import create_app, openapi_document
@@ -70,7 +70,10 @@ def examples(
     )
     @given(case=strategy)
     def run(case: schemathesis.Case[Any]) -> None:
-        response = case.call(base_url=base_url, session=session, timeout=30)
+        # Every POST carries it, a body or not (the server answers 415 otherwise); schemathesis
+        # sets it only where it sends a body.
+        headers = JSON_TYPE if case.method.upper() == "POST" else None
+        response = case.call(base_url=base_url, session=session, timeout=30, headers=headers)
         case.validate_response(response, checks=checks)
 
     return run

@@ -17,7 +17,7 @@ from tuiapp.server.common import (
     PING_KEY,
     STREAMS_KEY,
 )
-from tuiapp.server.middleware import error_middleware
+from tuiapp.server.middleware import browser_guard, error_middleware
 from tuiapp.server.openapi import build_document
 
 if TYPE_CHECKING:
@@ -68,7 +68,9 @@ def create_app(
         client_max_size: largest request body in bytes (larger ones get 413).
         hosts: host names the server answers to besides loopback and its bound address.
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=client_max_size)
+    app = web.Application(
+        middlewares=[error_middleware, browser_guard], client_max_size=client_max_size
+    )
     app[ENGINE_KEY] = engine
     streams: set[Subscription] = set()
     app[STREAMS_KEY] = streams

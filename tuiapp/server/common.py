@@ -157,6 +157,9 @@ async def user(request: web.Request) -> UserInfo | None:
         token = value.strip()
         if scheme.lower() != "bearer" or not token:
             raise UnauthorizedError("the Authorization header must be 'Bearer <token>'")
+        if not (token.isascii() and token.isprintable()):
+            # Tokens are printable ASCII; other bytes arrive as surrogates and match no token.
+            raise UnauthorizedError("that API token is not valid")
     return await request.app[ENGINE_KEY].authenticate(token)
 
 

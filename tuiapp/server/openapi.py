@@ -15,6 +15,7 @@ from tuiapp import __version__
 from tuiapp.api_types import CancelRequest, JobRequest, json_schemas, property_schema, schema_of
 from tuiapp.events import EVENT_TYPES
 from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo
+from tuiapp.server.middleware import JSON_METHODS
 from tuiapp.server.shapes import (
     AssetLinks,
     AssetList,
@@ -63,8 +64,11 @@ _ERRORS: Final[dict[int, str]] = {
     400: "Bad request: the message names the problem.",
     401: "A wrong token, or no token while guests are turned off.",
     404: "No such job or asset for this caller (another user's is not found).",
+    403: "The request came from a web page of another site (a foreign `Origin`).",
     413: "The request body is too large.",
+    415: "A POST without `Content-Type: application/json` (a body or not).",
     416: "The range starts past the end of the file.",
+    421: "`Host` names no address this server answers to (a page's DNS rebinding, say).",
     500: "A bug: the details are in the server's log, never in the answer.",
 }
 _ERROR_HEADERS: Final[dict[int, dict[str, Any]]] = {
@@ -139,11 +143,13 @@ def _reply(reply: Reply) -> dict[str, Any]:
 
 def error_statuses(op: Operation) -> list[int]:
     """Every error status ``op`` can answer: its own, and those every route can."""
-    statuses = {*op.errors, 500}
+    statuses = {*op.errors, 403, 421, 500}
     if not op.public:
         statuses.add(401)
     if op.body is not None:
         statuses |= {400, 413}
+    if op.method in JSON_METHODS:
+        statuses.add(415)
     return sorted(statuses)
 
 
