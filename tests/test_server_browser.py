@@ -1,5 +1,8 @@
-"""The API next to a web browser: foreign Hosts, Origins and non-JSON changes are refused; bad
-input is a 400/401, never a 500."""
+"""The API next to a web browser: foreign Hosts, Origins and non-JSON changes are refused.
+
+And hostile input (lone surrogates, deep JSON, non-ASCII tokens, nested options) is a 400 or a
+401, never a 500.
+"""
 
 from __future__ import annotations
 
