@@ -17,6 +17,7 @@ from tests.replay import stream
 from tests.serverkit import (
     SSEvent,
     bearer,
+    conformance,
     events_until,
     next_event,
     photos,
@@ -28,19 +29,25 @@ from tuiapp.events import JobDeleted
 from tuiapp.server import create_app, start_server
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
 
     from tests.replay import ReplayServer
-    from tests.serverkit import Client
+    from tests.serverkit import Client, Conformance
     from tuiapp.engine import Engine
 
     EngineFactory = Callable[..., Awaitable[Engine]]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PROGRESS = {"source_progress", "transfer_progress"}
+
+
+@pytest.fixture(autouse=True)
+def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
+    """Every response in these tests is checked against the generated OpenAPI document."""
+    yield from conformance(monkeypatch)
 
 
 @pytest.fixture

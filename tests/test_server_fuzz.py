@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -27,18 +28,18 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.replay import json_reply
-from tests.serverkit import photos, serve_picsum
+from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum
 from tuiapp import sources as registry
 from tuiapp.jobs import JobSpec
-from tuiapp.openapi import openapi_document
-from tuiapp.server import create_app
+from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from pytest_aiohttp import AiohttpServer
 
     from tests.replay import ReplayServer
+    from tests.serverkit import Conformance
     from tuiapp.engine import Engine
 
     EngineFactory = Callable[..., Awaitable[Engine]]
@@ -46,6 +47,12 @@ if TYPE_CHECKING:
 EXAMPLES = 150
 """Generated requests per operation and mode (positive, negative): about 3,000 in all, ~25 s."""
 STREAMS = {"/api/events", "/api/jobs/{id}/events"}
+
+
+@pytest.fixture(autouse=True)
+def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
+    """Every response in these tests is checked against the generated OpenAPI document."""
+    yield from conformance(monkeypatch)
 
 
 def examples(
@@ -63,7 +70,10 @@ def examples(
     )
     @given(case=strategy)
     def run(case: schemathesis.Case[Any]) -> None:
-        response = case.call(base_url=base_url, session=session, timeout=30)
+        # Every POST carries it, a body or not (the server answers 415 otherwise); schemathesis
+        # sets it only where it sends a body.
+        headers = JSON_TYPE if case.method.upper() == "POST" else None
+        response = case.call(base_url=base_url, session=session, timeout=30, headers=headers)
         case.validate_response(response, checks=checks)
 
     return run

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from datetime import datetime
+# Imported at run time, not under TYPE_CHECKING: the HTTP API reads these annotations to build
+# its JSON schemas (tuiapp.api_types), and datetime is loaded by the engine anyway.
+from datetime import datetime  # noqa: TC003
+from typing import Any
 
 __all__ = [
     "TERMINAL_JOB_STATES",

@@ -1,0 +1,168 @@
+"""What every handler shares: the application keys, request parsing, the caller, error replies.
+
+Parsing here turns a bad path, query or body into :class:`~tuiapp.errors.InvalidRequestError`
+(400) naming what is wrong; request bodies are checked by the vocabulary's own types
+(:func:`tuiapp.api_types.parse_body`), never field by field by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
+
+from aiohttp import hdrs, web
+from annotated_types import Ge, Le
+
+from tuiapp.api_types import parse_body
+from tuiapp.errors import InvalidRequestError, NotFoundError, UnauthorizedError
+from tuiapp.server.routing import Param
+from tuiapp.server.shapes import error_body
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from tuiapp.engine import Engine, Subscription
+    from tuiapp.jobs import UserInfo
+
+__all__ = [
+    "BACKLOG_KEY",
+    "ENGINE_KEY",
+    "HOSTS_KEY",
+    "MAX_ID",
+    "MAX_PAGE",
+    "OPENAPI_KEY",
+    "PAGING",
+    "PING_KEY",
+    "STREAMS_KEY",
+    "Id",
+    "error",
+    "id_param",
+    "optional_int",
+    "owner",
+    "paging",
+    "path_id",
+    "read_body",
+    "user",
+    "whole",
+]
+
+T = TypeVar("T")
+
+MAX_ID: Final = 2**53 - 1
+"""Largest id or offset the API takes (the largest integer every JSON client reads exactly)."""
+MAX_PAGE: Final = 500
+"""Largest ``limit`` of a list."""
+DEFAULT_PAGE: Final = 50
+
+# --- application keys (all of them, in one place) ---------------------------------------------
+
+ENGINE_KEY: Final[web.AppKey[Engine]] = web.AppKey("tuiapp.engine")
+STREAMS_KEY: Final[web.AppKey[set[Subscription]]] = web.AppKey("tuiapp.streams")
+"""Subscriptions of open event streams, closed at shutdown so no stream holds the server up."""
+PING_KEY: Final[web.AppKey[float]] = web.AppKey("tuiapp.sse_ping")
+"""Seconds between keep-alive comments on event streams."""
+BACKLOG_KEY: Final[web.AppKey[int]] = web.AppKey("tuiapp.sse_backlog")
+"""Lifecycle events an event stream may fall behind by before it is cut off (``overflow``)."""
+OPENAPI_KEY: Final[web.AppKey[Callable[[], dict[str, Any]]]] = web.AppKey("tuiapp.openapi")
+"""Builds (once) the OpenAPI document of this application."""
+HOSTS_KEY: Final[web.AppKey[frozenset[str]]] = web.AppKey("tuiapp.hosts")
+"""Host names this server answers to besides the loopback names and the address it is bound to."""
+
+
+def error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """The JSON error reply every failure gets: ``{"error": {"code", "message"}}``."""
+    return web.json_response(error_body(code, message), status=status, headers=headers)
+
+
+# --- path and query -----------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]+")
+
+Id = Annotated[int, Ge(1), Le(MAX_ID)]
+"""An id in a path or a query."""
+
+
+def id_param(what: str) -> Param:
+    return Param("id", "path", Id, f"The {what} id (a whole number; anything else answers 400).")
+
+
+PAGING: Final = (
+    Param("limit", "query", Annotated[int, Ge(1), Le(MAX_PAGE)], "How many to return.", 50),
+    Param("offset", "query", Annotated[int, Ge(0), Le(MAX_ID)], "How many to skip.", 0),
+)
+
+
+def whole(raw: str) -> int | None:
+    """``raw`` as a non-negative integer, None if it is not written as one."""
+    if not _DIGITS.fullmatch(raw):
+        return None
+    # Longer strings are above every bound we use; int() of thousands of digits is refused.
+    return int(raw) if len(raw) <= 18 else 10**18
+
+
+def path_id(request: web.Request, what: str) -> int:
+    raw = request.match_info["id"]
+    value = whole(raw)
+    if value is None:
+        raise InvalidRequestError(f"a {what} id is a whole number, not {raw!r:.40}")
+    if not 1 <= value <= MAX_ID:
+        raise NotFoundError(f"no {what} {raw}")
+    return value
+
+
+def optional_int(request: web.Request, name: str, low: int, high: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    value = whole(raw.strip())
+    if value is None or not low <= value <= high:
+        raise InvalidRequestError(
+            f"{name} must be a whole number from {low} to {high}, not {raw!r:.40}"
+        )
+    return value
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    limit = optional_int(request, "limit", 1, MAX_PAGE)
+    offset = optional_int(request, "offset", 0, MAX_ID)
+    return (DEFAULT_PAGE if limit is None else limit, 0 if offset is None else offset)
+
+
+async def read_body(request: web.Request, kind: type[T], *, optional: bool = False) -> T:
+    """The request body as a ``kind`` (a request type of :mod:`tuiapp.api_types`).
+
+    An empty ``optional`` body is ``kind()``, every field at its default.
+    """
+    raw = await request.read()  # raises 413 past client_max_size
+    if optional and not raw.strip():
+        return kind()
+    return parse_body(kind, raw)
+
+
+# --- the caller ---------------------------------------------------------------------------------
+
+
+async def user(request: web.Request) -> UserInfo | None:
+    """The user the request acts as; None for a guest.
+
+    Raises:
+        UnauthorizedError: a malformed or wrong token, or no token while guests are off.
+    """
+    header = request.headers.get(hdrs.AUTHORIZATION)
+    token = None
+    if header is not None:
+        scheme, _, value = header.strip().partition(" ")
+        token = value.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise UnauthorizedError("the Authorization header must be 'Bearer <token>'")
+        if not (token.isascii() and token.isprintable()):
+            # Tokens are printable ASCII; other bytes arrive as surrogates and match no token.
+            raise UnauthorizedError("that API token is not valid")
+    return await request.app[ENGINE_KEY].authenticate(token)
+
+
+async def owner(request: web.Request) -> int | None:
+    caller = await user(request)
+    return None if caller is None else caller.id

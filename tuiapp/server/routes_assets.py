@@ -1,0 +1,222 @@
+"""Routes over stored files: list, describe, delete, and their bytes (ranges, ETag)."""
+
+from __future__ import annotations
+
+import logging
+import typing
+from typing import TYPE_CHECKING, Annotated, Final, Literal
+
+from aiohttp import hdrs, web
+from annotated_types import Ge
+
+from tuiapp.errors import InvalidRequestError
+from tuiapp.jobs import AssetInfo
+from tuiapp.server.common import (
+    ENGINE_KEY,
+    MAX_ID,
+    PAGING,
+    Id,
+    error,
+    id_param,
+    optional_int,
+    owner,
+    paging,
+    path_id,
+)
+from tuiapp.server.ranges import RangeNotSatisfiable, byte_range, etag_matches
+from tuiapp.server.routing import Param, Reply, RouteTable
+from tuiapp.server.shapes import AssetList, asset_view
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ["table"]
+
+log = logging.getLogger("tuiapp.server")
+
+table = RouteTable()
+
+AssetKind = Literal["image", "video", "audio", "file"]
+ASSET_KINDS: Final = typing.get_args(AssetKind)
+_ASSET_ID = id_param("asset")
+
+
+@table.route(
+    "GET",
+    "/api/assets",
+    name="listAssets",
+    summary="The caller's stored files, oldest first",
+    params=(
+        Param("job_id", "query", Id, "Only the files of this job."),
+        Param("source", "query", str, "Only the files of this source.", source_name=True),
+        Param("type", "query", AssetKind, "Only files of this kind."),
+        Param("text", "query", str, "Words in the title."),
+        *PAGING,
+    ),
+    replies={200: Reply("A page of files.", AssetList)},
+    errors=(400,),
+)
+async def list_assets(request: web.Request) -> web.Response:
+    caller = await owner(request)
+    engine = request.app[ENGINE_KEY]
+    limit, offset = paging(request)
+    job_id = optional_int(request, "job_id", 1, MAX_ID)
+    source = request.query.get("source")
+    known = [s.name for s in engine.sources()]
+    if source is not None and source not in known:
+        raise InvalidRequestError(f"unknown source {source!r:.40}; known: {', '.join(known)}")
+    kind = request.query.get("type")
+    if kind is not None and kind not in ASSET_KINDS:
+        raise InvalidRequestError(f"type must be one of {', '.join(ASSET_KINDS)}, not {kind!r:.40}")
+    infos = await engine.list_assets(
+        caller,
+        job_id=job_id,
+        source=source,
+        kind=kind,
+        text=request.query.get("text") or None,
+        limit=limit,
+        offset=offset,
+    )
+    return web.json_response(
+        {"assets": [asset_view(a) for a in infos], "limit": limit, "offset": offset}
+    )
+
+
+@table.route(
+    "GET",
+    "/api/assets/{id}",
+    name="getAsset",
+    summary="A stored file's details",
+    params=(_ASSET_ID,),
+    replies={200: Reply("The file.", AssetInfo)},
+    errors=(400, 404),
+)
+async def get_asset(request: web.Request) -> web.Response:
+    asset_id = path_id(request, "asset")
+    caller = await owner(request)
+    return web.json_response(asset_view(await request.app[ENGINE_KEY].get_asset(asset_id, caller)))
+
+
+@table.route(
+    "DELETE",
+    "/api/assets/{id}",
+    name="deleteAsset",
+    summary="Delete a stored file",
+    params=(_ASSET_ID,),
+    replies={204: Reply("Deleted.")},
+    errors=(400, 404),
+)
+async def delete_asset(request: web.Request) -> web.Response:
+    asset_id = path_id(request, "asset")
+    caller = await owner(request)
+    await request.app[ENGINE_KEY].delete_asset(asset_id, caller)
+    return web.Response(status=204)
+
+
+_CONTENT_PARAMS: Final = (
+    _ASSET_ID,
+    Param("Range", "header", str, "One byte range (`bytes=0-99`, `bytes=100-`, `bytes=-100`)."),
+    Param("If-None-Match", "header", str),
+    Param("If-Range", "header", str),
+)
+_CONTENT_HEADERS: Final = {
+    "ETag": str,
+    "Accept-Ranges": Literal["bytes"],
+    "Content-Length": Annotated[int, Ge(0)],
+}
+_CONTENT_REPLIES: Final = {
+    200: Reply(
+        "The whole file, with its stored media type.", media="*/*", headers=_CONTENT_HEADERS
+    ),
+    206: Reply(
+        "The requested range (`Content-Range` says which).",
+        media="*/*",
+        headers={**_CONTENT_HEADERS, "Content-Range": str},
+    ),
+    304: Reply("`If-None-Match` matched: the client's copy is current."),
+}
+
+
+@table.route(
+    "HEAD",
+    "/api/assets/{id}/content",
+    name="headAssetContent",
+    summary="A stored file's headers",
+    params=_CONTENT_PARAMS,
+    replies={
+        status: Reply(reply.description, headers=reply.headers)
+        for status, reply in _CONTENT_REPLIES.items()
+    },
+    errors=(400, 404, 416),
+)
+@table.route(
+    "GET",
+    "/api/assets/{id}/content",
+    name="getAssetContent",
+    summary="A stored file's bytes (ranges, ETag)",
+    params=_CONTENT_PARAMS,
+    replies=_CONTENT_REPLIES,
+    errors=(400, 404, 416),
+)
+async def asset_content(request: web.Request) -> web.StreamResponse:
+    asset_id = path_id(request, "asset")
+    caller = await owner(request)
+    engine = request.app[ENGINE_KEY]
+    asset = await engine.get_asset(asset_id, caller)
+    etag = f'"{asset.sha256}"'
+    headers: dict[str, str] = {
+        hdrs.ETAG: etag,
+        hdrs.ACCEPT_RANGES: "bytes",
+        hdrs.CACHE_CONTROL: "private, no-cache",
+        # Stored files come from anywhere: never let a browser run them as part of the API.
+        hdrs.CONTENT_SECURITY_POLICY: "sandbox",
+        hdrs.X_CONTENT_TYPE_OPTIONS: "nosniff",
+    }
+    if (match := request.headers.get(hdrs.IF_NONE_MATCH)) is not None and etag_matches(match, etag):
+        return web.Response(status=304, headers=headers)
+    wanted = request.headers.get(hdrs.RANGE)
+    if_range = request.headers.get(hdrs.IF_RANGE)
+    if if_range is not None and if_range.strip() != etag:
+        wanted = None  # the client's copy is stale: send the whole new file
+    try:
+        span = byte_range(wanted, asset.size)
+    except RangeNotSatisfiable:
+        return error(
+            416,
+            "range_not_satisfiable",
+            f"the file has {asset.size} bytes; {wanted!r:.80} lies past its end",
+            {**headers, hdrs.CONTENT_RANGE: f"bytes */{asset.size}"},
+        )
+    start, stop = span or (0, asset.size)
+    resp = web.StreamResponse(status=200 if span is None else 206, headers=headers)
+    resp.content_type = asset.mime
+    resp.content_length = stop - start
+    if span is not None:
+        resp.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{stop - 1}/{asset.size}"
+    if request.method == hdrs.METH_HEAD:
+        await resp.prepare(request)
+        return resp
+    _, chunks = await engine.read_asset(asset_id, caller, start, stop)
+    await resp.prepare(request)
+    await _send_chunks(request, resp, chunks)
+    return resp
+
+
+async def _send_chunks(
+    request: web.Request, resp: web.StreamResponse, chunks: AsyncIterator[bytes]
+) -> None:
+    try:
+        async for piece in chunks:
+            await resp.write(piece)
+        await resp.write_eof()
+    except ConnectionResetError:
+        pass  # the client stopped reading
+    except Exception:
+        # Headers are gone: all we can do is cut the connection so the client sees a short body.
+        log.exception("sending asset bytes for %s failed", request.path)
+        if request.transport is not None:
+            request.transport.abort()
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()

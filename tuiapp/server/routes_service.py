@@ -1,0 +1,64 @@
+"""Routes about the service itself: health, this API's document, the caller, the sources."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tuiapp import __version__
+from tuiapp.server.common import ENGINE_KEY, OPENAPI_KEY, owner, user
+from tuiapp.server.routing import Reply, RouteTable
+from tuiapp.server.shapes import Health, Me, SourceList
+
+__all__ = ["table"]
+
+table = RouteTable()
+
+
+@table.route(
+    "GET",
+    "/api/health",
+    name="health",
+    summary="Is the API up",
+    public=True,
+    replies={200: Reply("Up.", Health)},
+)
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+@table.route(
+    "GET",
+    "/api/openapi.json",
+    name="openapi",
+    summary="This document",
+    public=True,
+    replies={200: Reply("The OpenAPI document.", dict)},
+)
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI_KEY]())
+
+
+@table.route(
+    "GET",
+    "/api/me",
+    name="me",
+    summary="Who the caller is",
+    replies={200: Reply("The user, or guest.", Me)},
+)
+async def me(request: web.Request) -> web.Response:
+    caller = await user(request)
+    return web.json_response(
+        {"guest": caller is None, "user": None if caller is None else caller.to_dict()}
+    )
+
+
+@table.route(
+    "GET",
+    "/api/sources",
+    name="listSources",
+    summary="The sources, and whether each has the API key it needs",
+    replies={200: Reply("The sources.", SourceList)},
+)
+async def sources(request: web.Request) -> web.Response:
+    await owner(request)
+    return web.json_response({"sources": [s.to_dict() for s in request.app[ENGINE_KEY].sources()]})

@@ -1,0 +1,105 @@
+"""The response bodies of the HTTP API that are not engine types: lists, links, errors.
+
+Each is a frozen dataclass, so the OpenAPI document describes it the way it describes the
+engine's own types (:mod:`tuiapp.jobs`, :mod:`tuiapp.events`); the views below build the JSON of
+a job and an asset from the engine's ``to_dict()`` plus their links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+# Run-time imports: the OpenAPI document reads these annotations.
+from tuiapp.jobs import AssetInfo, JobInfo, SourceInfo, UserInfo  # noqa: TC001
+
+__all__ = [
+    "AssetLinks",
+    "AssetList",
+    "Error",
+    "ErrorDetail",
+    "Health",
+    "JobLinks",
+    "JobList",
+    "Me",
+    "SourceList",
+    "asset_view",
+    "error_body",
+    "job_view",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorDetail:
+    code: str
+    """A stable slug."""
+    message: str
+    """For people."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Error:
+    """Every failure's body."""
+
+    error: ErrorDetail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Health:
+    status: Literal["ok"]
+    version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Me:
+    guest: bool
+    user: UserInfo | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceList:
+    sources: tuple[SourceInfo, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobList:
+    jobs: tuple[JobInfo, ...]
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetList:
+    assets: tuple[AssetInfo, ...]
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobLinks:
+    """Where a job and its live events are; added to every job the API sends."""
+
+    href: str
+    events_href: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetLinks:
+    """Where a stored file and its bytes are; added to every asset the API sends."""
+
+    href: str
+    content_href: str
+
+
+def job_view(info: JobInfo) -> dict[str, Any]:
+    href = f"/api/jobs/{info.id}"
+    return {**info.to_dict(), **asdict(JobLinks(href=href, events_href=f"{href}/events"))}
+
+
+def asset_view(info: AssetInfo) -> dict[str, Any]:
+    href = f"/api/assets/{info.id}"
+    return {**info.to_dict(), **asdict(AssetLinks(href=href, content_href=f"{href}/content"))}
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return asdict(Error(error=ErrorDetail(code=code, message=message)))
