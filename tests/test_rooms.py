@@ -304,18 +304,35 @@ async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
     crew: tuple[Crew, list[Event]], tmp_path: Path
 ) -> None:
     the_crew, _ = crew
-    job_id = await _stored_job(the_crew, png(seed=6))
+    data = png(seed=6)
+    job_id = await _stored_job(the_crew, data)
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     (out / f"{job_id}-1-pic 0.png").symlink_to(victim)
 
-    with pytest.raises(InvalidRequestError, match="exists already"):
-        await export_job(the_crew.storage, job_id, None, out)
+    written = await export_job(the_crew.storage, job_id, None, out)
 
     assert victim.read_text() == "keep me"
-    assert sorted(p.name for p in out.iterdir()) == [f"{job_id}-1-pic 0.png"]  # no temp left
+    assert written == [out / f"{job_id}-1-pic 0 (2).png"]
+    assert written[0].read_bytes() == data
+    assert sorted(p.name for p in out.iterdir()) == sorted(  # no temporary file left
+        [f"{job_id}-1-pic 0.png", f"{job_id}-1-pic 0 (2).png"]
+    )
+
+
+async def test_exporting_twice_keeps_the_first_files_and_numbers_the_new_ones(
+    crew: tuple[Crew, list[Event]], tmp_path: Path
+) -> None:
+    the_crew, _ = crew
+    job_id = await _stored_job(the_crew, png(seed=10))
+    out = tmp_path / "out"
+    first = await export_job(the_crew.storage, job_id, None, out)
+    first[0].write_bytes(b"edited by the user")
+    second = await export_job(the_crew.storage, job_id, None, out)
+    assert first[0].read_bytes() == b"edited by the user"
+    assert second[0].name.endswith(" (2).png") and second[0].read_bytes() == png(seed=10)
 
 
 async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_its_target(

@@ -1,8 +1,9 @@
 """Export: a job's stored files written out to a directory under safe, unique names.
 
 A file is written to a fresh temporary name that nobody else could have planted (created
-exclusively, never through a symlink) and linked to its final name only if that name is free,
-so an export never writes through a symlink and never overwrites a file unless asked to.
+exclusively, never through a symlink) and linked to its final name only if that name is free
+(else ``name (2).ext``), so an export never writes through a symlink and never overwrites a file
+unless asked to.
 """
 
 from __future__ import annotations
@@ -58,10 +59,12 @@ async def export_job(
 ) -> list[Path]:
     """Write a job's files into ``directory``; returns the paths written.
 
+    A name already taken gets `` (2)``, `` (3)``... before its extension, unless ``overwrite``.
+
     Raises:
         NotFoundError: no such job for this owner.
-        InvalidRequestError: the directory cannot be made or written, or a file is there already
-            (and ``overwrite`` is off); files written before it stay.
+        InvalidRequestError: the directory cannot be made or written; files written before the
+            failure stay.
     """
     await storage.get_job(job_id, owner)
     try:
@@ -79,22 +82,21 @@ async def export_job(
             target = directory / export_name(asset)
             chunks = await storage.read_blob(asset.sha256, owner)
             try:
-                await _write_new(target, chunks, overwrite=overwrite)
-            except FileExistsError:
-                raise InvalidRequestError(
-                    f"{target} exists already; nothing was overwritten"
-                    f" ({len(written)} files written before it)"
-                ) from None
+                written.append(await _write_new(target, chunks, overwrite=overwrite))
             except OSError as exc:
                 raise InvalidRequestError(
                     f"cannot write {target}: {exc.strerror or exc}"
                     f" ({len(written)} files written before it)"
                 ) from None
-            written.append(target)
 
 
-async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: bool) -> None:
-    """Write ``chunks`` to ``target`` through a temporary file only this process could create."""
+async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: bool) -> Path:
+    """Write ``chunks`` to ``target`` through a temporary file only this process could create.
+
+    Returns:
+        The path written: ``target``, or with ``overwrite`` off and that name taken, the first
+        free one of ``name (2).ext``, ``name (3).ext``, ...
+    """
     fd, tmp_name = await asyncio.to_thread(
         tempfile.mkstemp, prefix=".tuiapp-", suffix=".part", dir=target.parent
     )
@@ -107,22 +109,28 @@ async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: b
         if overwrite:
             # rename replaces a symlink itself, never the file it points to.
             await asyncio.to_thread(os.replace, tmp, target)
-        else:
-            await asyncio.to_thread(_publish_new, tmp, target)
+            return target
+        return await asyncio.to_thread(_publish_new, tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)  # gone already when renamed; a name in the same folder, never a link
 
 
-def _publish_new(tmp: Path, target: Path) -> None:
-    """Give ``tmp`` the name ``target`` only if no file (nor symlink) has that name."""
-    try:
-        os.link(tmp, target)  # atomic, and fails when the name is taken
-    except FileExistsError:
-        raise
-    except OSError:
-        # A file system without hard links: check, then rename (not atomic, but never through
-        # a symlink: rename replaces the link itself).
-        if os.path.lexists(target):
-            raise FileExistsError(target) from None
-        os.rename(tmp, target)
+def _publish_new(tmp: Path, target: Path) -> Path:
+    """Give ``tmp`` the first free name of ``target``, ``target (2)``, ...; never replaces a
+    file nor a symlink."""
+    for n in range(1, 10_000):
+        name = target if n == 1 else target.with_name(f"{target.stem} ({n}){target.suffix}")
+        try:
+            os.link(tmp, name)  # atomic, and fails when the name is taken
+            return name
+        except FileExistsError:
+            continue
+        except OSError:
+            # A file system without hard links: check, then rename (not atomic, but never
+            # through a symlink: rename replaces the link itself).
+            if os.path.lexists(name):
+                continue
+            os.rename(tmp, name)
+            return name
+    raise FileExistsError(target)
