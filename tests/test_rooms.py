@@ -495,3 +495,36 @@ async def test_doctor_names_what_is_missing_and_what_to_do(
     assert not no_dir["data folder"].ok and "TUIAPP_DATA_DIR" in (
         no_dir["data folder"].advice or ""
     )
+
+
+async def test_an_image_over_max_image_size_is_refused_while_the_file_limit_is_higher(
+    make_settings: MakeSettings,
+    scripted: Callable[..., Script],
+    replay: ReplayServer,
+) -> None:
+    settings = make_settings(max_image_size=2_000, max_file_size=10_000_000)
+    storage = Storage(settings.database_url)
+    await storage.open()
+    fetcher = Fetcher(settings)
+    await fetcher.start()
+    events: list[Event] = []
+    the_crew = Crew(
+        settings=settings,
+        storage=storage,
+        fetcher=fetcher,
+        publish=events.append,
+        source_slots=asyncio.Semaphore(1),
+    )
+    try:
+        big = png(200, 200, seed=11)
+        assert len(big) > 2_000
+        replay.add("/big.png", Reply(big, content_type="image/png"))
+        scripted("fake_a", urls=[replay.url("/big.png")])
+        spec = JobSpec(query="cats", sources=("fake_a",), count=1)
+        run = await _job_run(the_crew, spec)
+        await run.sources["fake_a"].run(spec, url_input=False)
+    finally:
+        await fetcher.close()
+        await storage.close()
+    failed = [e for e in events if isinstance(e, ItemFailed)]
+    assert [e.error_code for e in failed] == ["too_large"]

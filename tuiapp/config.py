@@ -57,6 +57,12 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     max_file_size: int = 2 * 1000**3
+    max_image_size: int = 100 * 1000**2
+    """Images (and other files an image source finds) larger than this are refused as they
+    arrive; videos keep ``max_file_size``."""
+    allow_private_networks: bool = False
+    """Let downloads reach loopback, private and link-local addresses (off: only the origins
+    the user named, such as a base URL setting, may be private)."""
     user_agent: str = DEFAULT_USER_AGENT
     downloads_per_source: int = 8
     """Files of one source downloaded at the same time."""
@@ -93,6 +99,7 @@ class Settings:
             "source_timeout": self.source_timeout,
             "global_job_timeout": self.global_job_timeout,
             "max_file_size": self.max_file_size,
+            "max_image_size": self.max_image_size,
             "downloads_per_source": self.downloads_per_source,
             "retries": self.retries,
             "base_urls": dict(self.base_urls),
@@ -195,6 +202,10 @@ class _Environment(BaseSettings):
     max_file_size: Size | None = _variable(
         "TUIAPP_MAX_FILE_SIZE", "a size of at least 1 byte, such as 500MB, 2GiB or 1048576"
     )
+    max_image_size: Size | None = _variable(
+        "TUIAPP_MAX_IMAGE_SIZE", "a size of at least 1 byte, such as 100MB, 20MiB or 1048576"
+    )
+    allow_private_networks: bool | None = _variable("TUIAPP_ALLOW_PRIVATE_NETWORKS", _BOOL)
     user_agent: str | None = _variable("TUIAPP_USER_AGENT")
     downloads_per_source: Count | None = _variable("TUIAPP_DOWNLOADS_PER_SOURCE", _COUNT)
     connections_per_host: Count | None = _variable("TUIAPP_CONNECTIONS_PER_HOST", _COUNT)

@@ -430,7 +430,9 @@ class SourceRun:
                 sink,
                 fetcher=crew.fetcher,
                 scratch=self.scratch,
-                max_size=crew.settings.max_file_size,
+                max_size=crew.settings.max_image_size
+                if item.expect == "image"
+                else crew.settings.max_file_size,
                 stall_timeout=crew.settings.request_timeout,
                 progress=progress,
                 cancelled=self.job.stopping.is_set,

@@ -85,6 +85,7 @@ async def transfer(
             write=sink.write,
             expect=item.expect,
             headers=item.headers or None,
+            max_size=max_size,
             progress=progress,
         )
         return Moved(result.mime, {})
