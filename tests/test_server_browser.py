@@ -233,3 +233,22 @@ async def test_options_that_are_not_json_scalars_are_a_400_naming_the_option(
     error = await error_of(resp, 400)
     assert problem in error["message"]
     assert await jobs_of(client) == []
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7", "::", "my-laptop.lan"])
+async def test_serving_beyond_loopback_while_guests_are_allowed_is_refused_before_binding(
+    engine_factory: EngineFactory, host: str
+) -> None:
+    from tuiapp.errors import SettingsError
+    from tuiapp.server import start_server
+
+    engine = await engine_factory(allow_guests=True)
+    with pytest.raises(SettingsError, match="TUIAPP_ALLOW_GUESTS=false"):
+        await start_server(engine, host, 0)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_loopback_names_count_as_loopback(host: str) -> None:
+    from tuiapp.server.app import _loopback
+
+    assert _loopback(host)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from tuiapp.errors import SettingsError
 from tuiapp.server import routes_assets, routes_jobs, routes_service, sse
 from tuiapp.server.common import (
     BACKLOG_KEY,
@@ -113,7 +115,15 @@ async def start_server(
 
     Raises:
         OSError: the address cannot be bound (in use, not local ...).
+        SettingsError: a non-loopback address while guests are allowed.
     """
+    if engine.settings.allow_guests and not _loopback(host):
+        raise SettingsError(
+            "TUIAPP_HTTP_HOST",
+            f"{host} is reachable from other machines while guests are allowed, so anyone there"
+            " could use the API; set TUIAPP_ALLOW_GUESTS=false (API tokens then protect it)"
+            " or serve on 127.0.0.1",
+        )
     hosts = {host, *app_options.pop("hosts", ())}
     runner = web.AppRunner(
         create_app(engine, hosts=hosts, **app_options),
@@ -131,3 +141,12 @@ async def start_server(
     bound = runner.addresses[0][1]
     shown = f"[{host}]" if ":" in host else host
     return RunningServer(url=f"http://{shown}:{bound}", runner=runner)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
