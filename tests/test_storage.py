@@ -252,3 +252,57 @@ async def test_sqlite_storage_cannot_listen_and_marks_its_rows_with_this_process
     await storage.notify("tuiapp_test", "hello")
     await stop()
     assert heard == []
+
+
+async def test_discarded_partial_files_give_their_space_back_to_the_file_system(
+    tmp_path: Path,
+) -> None:
+    """A file refused half-way (too large, a gzip bomb, a cut) must not leave the database
+    file grown for good."""
+    import sqlite3
+
+    from tuiapp.config import sqlite_url
+
+    path = tmp_path / "t.db"
+    storage = Storage(sqlite_url(path))
+    await storage.open()
+    try:
+        _, rows = await storage._db.conn().execute_query("PRAGMA auto_vacuum", [])
+        assert rows[0][0] == 2  # incremental
+        await storage._db.conn().execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
+        before = path.stat().st_size
+        sink = storage.new_sink(None)
+        for i in range(30):
+            await sink.write(bytes([i]) * CHUNK_SIZE)
+        await sink.abort()
+        await storage._db.conn().execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
+        after = path.stat().st_size
+    finally:
+        await storage.close()
+    assert after < before + 2 * CHUNK_SIZE, (before, after)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT count(*) FROM blob_chunk").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+async def test_a_database_made_before_auto_vacuum_is_converted_when_opened(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from tuiapp.config import sqlite_url
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE leftover (x)")
+    old.close()
+    storage = Storage(sqlite_url(path))
+    await storage.open()
+    try:
+        _, rows = await storage._db.conn().execute_query("PRAGMA auto_vacuum", [])
+    finally:
+        await storage.close()
+    assert rows[0][0] == 2

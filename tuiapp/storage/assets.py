@@ -64,6 +64,7 @@ class AssetStore:
             await asset.delete()
             await collect(self._db, {blob_id})
             await recount(self._db, asset.job_id)  # type: ignore[attr-defined]
+        await self._db.reclaim()
 
     async def read_blob(
         self, sha256: str, owner: int | None, start: int = 0, end: int | None = None

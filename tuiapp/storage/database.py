@@ -7,6 +7,7 @@ imports nothing of the rooms above it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import socket
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
 __all__ = ["Database", "Sql", "runner_alive", "runner_id"]
+
+log = logging.getLogger(__name__)
 
 
 def runner_id() -> str:
@@ -50,14 +53,37 @@ def _create_sqlite(path: Path) -> None:
     the file is made here first.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        return
     import sqlite3
 
+    if path.exists():
+        _reclaimable(path)
+        return
     db = sqlite3.connect(path)
     try:
         db.execute("PRAGMA page_size=16384")
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         db.execute("PRAGMA journal_mode=WAL")  # writes the header: the page size is now fixed
+    finally:
+        db.close()
+
+
+def _reclaimable(path: Path) -> None:
+    """Turn incremental auto-vacuum on in a database made before it was the default.
+
+    Without it, the space of deleted files and discarded partial ones never goes back to the
+    file system. Changing the mode takes one VACUUM (a copy of the file); when another process
+    holds the database, it is tried again at the next start.
+    """
+    import sqlite3
+
+    db = sqlite3.connect(path, timeout=1.0)
+    try:
+        (mode,) = db.execute("PRAGMA auto_vacuum").fetchone()
+        if mode == 0:
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            db.execute("VACUUM")
+    except sqlite3.OperationalError as exc:
+        log.warning("could not turn on auto-vacuum in %s yet: %s", path, exc)
     finally:
         db.close()
 
@@ -150,6 +176,12 @@ class Database:
 
     async def close(self) -> None:
         await Tortoise.close_connections()
+
+    async def reclaim(self) -> None:
+        """Give the space of deleted rows back to the file system (SQLite; PostgreSQL's
+        autovacuum does this by itself)."""
+        if not self.sql.postgres:
+            await self.conn().execute_script("PRAGMA incremental_vacuum")
 
     def conn(self) -> BaseDBAsyncClient:
         """The ORM's connection for this database (outside any transaction)."""

@@ -162,6 +162,7 @@ class JobStore:
             await Asset.filter(job_id=job_id).delete()
             await job.delete()
             await collect(self._db, set(blob_ids))  # type: ignore[arg-type]
+        await self._db.reclaim()
 
 
 def _job_word(word: str) -> Q:

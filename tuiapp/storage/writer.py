@@ -188,6 +188,7 @@ class BlobWriter:
             await discard_partial(self._db, blob_id)
         else:
             await self.submit(_Abort, blob_id=blob_id)
+        await self._db.reclaim()
 
     # --- the queue ----------------------------------------------------------------------------
 
