@@ -5,8 +5,10 @@ Rooms, each depending only on those below it:
 - ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
 - ``export``: a job's files written to a directory.
 - ``doctor``: what this installation can and cannot do.
-- ``runner``: :class:`JobRun` and :class:`SourceRun`, one running job and its sources.
+- ``runner``: ``JobRun``, one running job: its sources side by side, its budget, its end.
+- ``source_run``: ``SourceRun``, one source of a running job: search, download, store, count.
 - ``transfer``: one item's bytes into a sink (HTTP or a source's own downloader).
+- ``crew``: what all runs share (tools, the book of running jobs) and how a worker holds a job.
 """
 
 from __future__ import annotations

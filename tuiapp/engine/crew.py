@@ -1,0 +1,129 @@
+"""What every running job of one engine shares (:class:`Crew`), and how a worker holds one.
+
+The bottom room of the runner: the tools (settings, storage, fetcher, ``publish``), the book of
+running jobs, and the small vocabulary the rooms above share. It imports none of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tuiapp import sources as registry
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable, Coroutine, Mapping
+    from pathlib import Path
+
+    from tuiapp.config import Settings
+    from tuiapp.events import Event
+    from tuiapp.fetch import Fetcher
+    from tuiapp.jobs import JobInfo, JobState
+    from tuiapp.storage import Storage
+
+__all__ = ["PROGRESS_INTERVAL", "Claim", "Crew", "RunningJob", "Speed", "is_url", "now"]
+
+PROGRESS_INTERVAL = 0.1
+"""Seconds between progress events of one source or one transfer (they are coalesced anyway)."""
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+
+
+def is_url(text: str) -> bool:
+    """Whether a query is a URL (then sources that take URLs get it) rather than search words."""
+    return _URL.match(text.strip()) is not None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Speed:
+    """Bytes per second over the last few seconds."""
+
+    def __init__(self, window: float = 3.0) -> None:
+        self._window = window
+        self._samples: deque[tuple[float, int]] = deque()
+
+    def add(self, total: int) -> float:
+        now = time.monotonic()
+        self._samples.append((now, total))
+        while len(self._samples) > 2 and now - self._samples[0][0] > self._window:
+            self._samples.popleft()
+        t0, b0 = self._samples[0]
+        return (total - b0) / (now - t0) if now > t0 else 0.0
+
+
+class RunningJob(Protocol):
+    """A job running in this process, as the rooms around it see it (a ``JobRun``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def owner(self) -> int | None: ...
+    @property
+    def info(self) -> JobInfo: ...
+    @property
+    def crew(self) -> Crew: ...
+    @property
+    def claimed(self) -> bool: ...
+    @property
+    def fence(self) -> int | None: ...
+    @property
+    def lost(self) -> bool: ...
+    @property
+    def stop_reason(self) -> JobState | None: ...
+    @property
+    def stopping(self) -> threading.Event: ...
+    @property
+    def done(self) -> asyncio.Event: ...
+    @property
+    def resume(self) -> Mapping[str, set[str]]: ...
+    @property
+    def scratch(self) -> Path: ...
+
+    def stop(self, reason: JobState, message: str) -> None: ...
+    def cancel(self, source: str | None) -> None: ...
+    def fenced(self, why: str) -> None: ...
+    def live_view(self, info: JobInfo) -> JobInfo: ...
+    async def save_unfinished(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Crew:
+    """What every run of one engine shares: its tools, its limits and its book of runs."""
+
+    settings: Settings
+    storage: Storage
+    fetcher: Fetcher
+    publish: Callable[[Event], None]
+    source_slots: asyncio.Semaphore
+    runs: dict[int, RunningJob] = field(default_factory=dict)
+    """The jobs running in this process, by id."""
+    cleanups: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Work that ends before the job does: partial files discarded, sites told of stored files."""
+
+    def spawn_cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.cleanups.add(task)
+        task.add_done_callback(self.cleanups.discard)
+
+    def base_url(self, name: str) -> str:
+        return self.settings.base_urls.get(name, registry.get(name).base_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """How a worker holds a job taken from the shared queue."""
+
+    token: int
+    """The job's claim count when taken: every write for the job is fenced by it."""
+    resume: Mapping[str, set[str]] = field(default_factory=dict)
+    """URLs stored under earlier claims, per source."""
+    stored_bytes: Mapping[str, int] = field(default_factory=dict)
+    """Bytes stored under earlier claims, per source."""

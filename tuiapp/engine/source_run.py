@@ -1,0 +1,488 @@
+"""One source of a running job (:class:`SourceRun`): search, download, store, count, report.
+
+It hands each find to :func:`~tuiapp.engine.transfer.transfer`, stores the bytes through the
+storage, keeps the source's counters and publishes its events. It knows its job only as a
+:class:`~tuiapp.engine.crew.RunningJob`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tuiapp import sources as registry
+from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed
+from tuiapp.engine.transfer import transfer
+from tuiapp.errors import (
+    BlockedError,
+    FencedError,
+    MissingKeyError,
+    SourceError,
+    TuiappError,
+    UnreachableError,
+    UnsupportedURLError,
+)
+from tuiapp.events import (
+    AssetStored,
+    ItemFailed,
+    SourceFinished,
+    SourceNotice,
+    SourceProgress,
+    SourceStarted,
+    TransferProgress,
+)
+from tuiapp.jobs import JobSpec, JobState, SourceState
+from tuiapp.sources.base import SourceContext, SourceQuery
+from tuiapp.storage import NewAsset
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    from tuiapp.engine.crew import Crew, RunningJob
+    from tuiapp.sources.base import Found
+    from tuiapp.storage import StoredAsset
+
+__all__ = ["SourceRun"]
+
+log = logging.getLogger("tuiapp.engine")
+
+OFFLINE_AFTER = 3
+"""Connection failures in a row to one host after which a source gives up on it."""
+EXTRA_FAILURES = 10
+"""Failed files a source may have beyond its count before it gives up."""
+_STORE_BACKLOG = 256
+_STORE_BACKLOG_BYTES = 16 * 1024 * 1024
+"""Files (and bytes) of one source fetched but not yet committed: bounds memory when the
+database lags behind the network, while letting the writer commit large batches."""
+
+
+class SourceRun:
+    """One source of a running job: search, download, store, count, report."""
+
+    def __init__(self, job: RunningJob, name: str) -> None:
+        self.job = job
+        self.name = name
+        self.state = SourceState.QUEUED
+        self.found = 0
+        self.stored = 0
+        self.failed = 0
+        self.bytes = 0
+        self.error: TuiappError | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.cancel_requested = False
+        self._speed = Speed()
+        self._last_progress = 0.0
+        self._unstored_bytes = 0
+        """Bytes fetched and waiting for the database."""
+        self._unreachable: dict[str, int] = {}
+        """Connection failures in a row, per host."""
+        self._give_up: SourceError | None = None
+        """Set by a download that shows the source cannot go on; the search loop raises it."""
+
+    @property
+    def crew(self) -> Crew:
+        return self.job.crew
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "found": self.found,
+            "stored": self.stored,
+            "failed": self.failed,
+            "bytes": self.bytes,
+        }
+
+    def cancel(self) -> None:
+        """Stop this source alone; the job goes on with the others."""
+        self.cancel_requested = True
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def save(self) -> None:
+        """Write the state and counters to the database (never once the job is lost)."""
+        if self.job.lost:
+            return
+        try:
+            await self.crew.storage.update_job_source(
+                self.job.id,
+                self.name,
+                fence=self.job.fence,
+                state=self.state,
+                **self.counters(),
+                error=None if self.error is None else str(self.error),
+                error_code=None if self.error is None else self.error.code,
+            )
+        except FencedError as exc:
+            self.job.fenced(str(exc))
+
+    def notice(self, text: str) -> None:
+        log.info("job %s, %s: %s", self.job.id, self.name, text)
+        notice = SourceNotice(
+            job_id=self.job.id, owner_id=self.job.owner, source=self.name, message=text
+        )
+        self.crew.publish(notice)
+
+    def progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_INTERVAL:
+            return
+        self._last_progress = now
+        self.crew.publish(
+            SourceProgress(
+                job_id=self.job.id,
+                owner_id=self.job.owner,
+                source=self.name,
+                state=self.state.value,
+                **self.counters(),
+                speed=self._speed.add(self.bytes),
+            )
+        )
+
+    async def run(self, spec: JobSpec, url_input: bool) -> None:
+        """Run the source to its end; the state and error say how it ended."""
+        try:
+            async with self.crew.source_slots:
+                self.state = SourceState.SEARCHING
+                await self.save()
+                self.crew.publish(
+                    SourceStarted(
+                        job_id=self.job.id,
+                        owner_id=self.job.owner,
+                        source=self.name,
+                        state=self.state.value,
+                    )
+                )
+                await self._search_and_download(spec, url_input)
+                if self.state is not SourceState.TIMED_OUT:
+                    self.state = SourceState.DONE
+        except asyncio.CancelledError:
+            if self.cancel_requested:
+                self.state = SourceState.CANCELLED
+                self.error = None
+            elif self.job.stop_reason is JobState.TIMED_OUT:
+                self.state = SourceState.TIMED_OUT
+            else:
+                self.state = SourceState.CANCELLED
+            if not self.cancel_requested:
+                raise
+        except BlockedError as exc:
+            self.state, self.error = SourceState.BLOCKED, exc
+        except TuiappError as exc:
+            self.state, self.error = SourceState.FAILED, exc
+        except Exception as exc:
+            log.exception("source %s of job %s crashed", self.name, self.job.id)
+            self.state, self.error = SourceState.FAILED, SourceError(f"internal error: {exc!r}")
+        finally:
+            await asyncio.shield(self._end())
+
+    async def _end(self) -> None:
+        await self.save()
+        self.progress(force=True)
+        self.crew.publish(
+            SourceFinished(
+                job_id=self.job.id,
+                owner_id=self.job.owner,
+                source=self.name,
+                state=self.state.value,
+                **self.counters(),
+                error=None if self.error is None else str(self.error),
+                error_code=None if self.error is None else self.error.code,
+            )
+        )
+
+    def _context(self, spec: JobSpec, api_key: str | None) -> SourceContext:
+        settings = self.crew.settings
+        return SourceContext(
+            http=self.crew.fetcher,
+            base_url=self.crew.base_url(self.name),
+            api_key=api_key,
+            user_agent=settings.user_agent,
+            scratch_dir=self.scratch,
+            log=logging.getLogger(f"tuiapp.sources.{self.name}"),
+            cancelled=self.job.stopping.is_set,
+            notice=self.notice,
+            options=dict(spec.options),
+            settings=dict(settings.source_settings.get(self.name, {})),
+            cache_dir=settings.data_dir / "cache" / self.name,
+        )
+
+    @property
+    def scratch(self) -> Path:
+        return self.job.scratch / self.name
+
+    async def _search_and_download(self, spec: JobSpec, url_input: bool) -> None:
+        settings = self.crew.settings
+        cls = registry.get(self.name)
+        if url_input and not cls.matches(spec.query.strip()):
+            if cls.takes_url():
+                raise UnsupportedURLError(f"{self.name} does not take this URL")
+            raise UnsupportedURLError(f"{self.name} searches by words and does not take URLs")
+        if not url_input and not cls.takes_query:
+            raise UnsupportedURLError(f"{self.name} takes only URLs, not search words")
+        api_key = settings.api_key(cls.key_setting)
+        if cls.key_setting is not None and api_key is None:
+            raise MissingKeyError(cls.key_setting)
+
+        query = SourceQuery(
+            text=spec.query.strip(), count=spec.count, is_url=url_input, options=spec.options
+        )
+        items = cls().iterate(query, self._context(spec, api_key)).__aiter__()
+        budget = settings.source_timeout
+        seen: set[str] = set(self.job.resume.get(self.name, ()))
+        # Give up on a source that yields far more candidates (or repeats) than it can deliver.
+        max_candidates = spec.count * 4 + 20
+        max_pulls = spec.count * 10 + 100
+        pulls = 0
+        downloads: set[asyncio.Task[None]] = set()
+        transferring: set[str] = set()
+        """URLs whose bytes are still on the network. A file handed to the database no longer
+        holds a download slot, so connections don't sit idle while a batch commits."""
+        changed = asyncio.Event()
+        exhausted = False
+
+        def fetched(url: str) -> None:
+            transferring.discard(url)
+            changed.set()
+
+        try:
+            while self.stored < spec.count:
+                if self._give_up is not None:
+                    raise self._give_up
+                if (
+                    exhausted
+                    or len(transferring) >= settings.downloads_per_source
+                    or len(downloads) - len(transferring) >= _STORE_BACKLOG
+                    or self._unstored_bytes >= _STORE_BACKLOG_BYTES
+                    or (self.stored + len(downloads) >= spec.count)
+                ):
+                    if not downloads:
+                        break
+                    changed.clear()
+                    await changed.wait()
+                    continue
+                if self.found >= max_candidates or pulls >= max_pulls:
+                    exhausted = True
+                    continue
+                pulls += 1
+                started = time.monotonic()
+                try:
+                    async with asyncio.timeout(budget):
+                        item = await anext(items)
+                except StopAsyncIteration:
+                    exhausted = True
+                    continue
+                except TimeoutError:
+                    exhausted = True
+                    self.state = SourceState.TIMED_OUT
+                    self.error = SourceError(
+                        f"searching took longer than SOURCE_TIMEOUT ({settings.source_timeout:g} s)"
+                    )
+                    continue
+                finally:
+                    budget -= time.monotonic() - started
+                if item.url in seen:
+                    # A source that repeats itself without ever awaiting would otherwise hold
+                    # the event loop (and its own timeout) until max_pulls.
+                    await asyncio.sleep(0)
+                    continue
+                seen.add(item.url)
+                self.found += 1
+                if self.state is SourceState.SEARCHING:
+                    self.state = SourceState.DOWNLOADING
+                self.progress()
+                transferring.add(item.url)
+                task = asyncio.create_task(self._download(item, fetched))
+                downloads.add(task)
+
+                def finished(
+                    t: asyncio.Task[None],
+                    task_set: set[asyncio.Task[None]] = downloads,
+                    url: str = item.url,
+                ) -> None:
+                    task_set.discard(t)
+                    fetched(url)
+
+                task.add_done_callback(finished)
+        finally:
+            for task in downloads:
+                task.cancel()
+            if downloads:
+                await asyncio.gather(*downloads, return_exceptions=True)
+            await _close(items)
+        if self.stored == 0 and self.failed > 0 and self.error is None:
+            self.error = SourceError(f"none of the {self.failed} files found could be stored")
+            raise self.error
+
+    async def _download(self, item: Found, fetched: Callable[[str], None]) -> None:
+        """Fetch one item and store it; count and announce what happened."""
+        crew = self.crew
+        sink = crew.storage.new_sink(self.job.owner)
+        stored: StoredAsset | None = None
+        added = 0
+        """Bytes of this file counted in self.bytes so far (files download side by side)."""
+        last = 0.0
+
+        def progress(done: int, total: int | None, **extra: Any) -> None:
+            nonlocal last, added
+            self.bytes += done - added
+            added = done
+            now = time.monotonic()
+            # The last report of a transfer of known size always goes out, so a client's
+            # figure ends at 100 % rather than wherever the throttle last let one through.
+            complete = total is not None and done >= total
+            if complete or now - last >= PROGRESS_INTERVAL:
+                last = now
+                crew.publish(
+                    TransferProgress(
+                        job_id=self.job.id,
+                        owner_id=self.job.owner,
+                        source=self.name,
+                        item=item.url,
+                        downloaded=done,
+                        total=total,
+                        **extra,
+                    )
+                )
+                self.progress()
+
+        try:
+            moved = await transfer(
+                item,
+                sink,
+                fetcher=crew.fetcher,
+                scratch=self.scratch,
+                max_size=crew.settings.max_image_size
+                if item.expect == "image"
+                else crew.settings.max_file_size,
+                stall_timeout=crew.settings.request_timeout,
+                progress=progress,
+                cancelled=self.job.stopping.is_set,
+            )
+        except SourceError as exc:
+            await sink.abort()
+            self.bytes -= added
+            self.failed += 1
+            self._judge_failure(exc, item.url, spec_count=self.job.info.count)
+            crew.publish(
+                ItemFailed(
+                    job_id=self.job.id,
+                    owner_id=self.job.owner,
+                    source=self.name,
+                    url=item.url,
+                    error=str(exc),
+                    error_code=exc.code,
+                )
+            )
+            self.progress(force=True)
+            return
+        except BaseException:
+            self.bytes -= added
+            crew.spawn_cleanup(sink.abort())
+            raise
+        self._unstored_bytes += sink.size
+        fetched(item.url)
+        # The one place that decides whether a file belongs to the job: once its bytes are
+        # handed to the database, the commit's outcome does. A cut (cancel, budget) waits for
+        # it, so a file that lands is counted and announced before the job's end, and one that
+        # does not land is not.
+        commit = asyncio.ensure_future(
+            sink.finish(mime=moved.mime, asset=self._new_asset(item, moved.mime, moved.metadata))
+        )
+        cut: asyncio.CancelledError | None = None
+        try:
+            while True:
+                try:
+                    stored = await asyncio.shield(commit)
+                    break
+                except asyncio.CancelledError as exc:
+                    if commit.cancelled():
+                        raise
+                    cut = exc
+        except FencedError as exc:
+            self.bytes -= added
+            self.job.fenced(str(exc))
+            if cut is not None:
+                raise cut from None
+            return
+        except BaseException:
+            self.bytes -= added
+            raise
+        finally:
+            self._unstored_bytes -= sink.size
+        self._stored(item, stored, added)
+        if item.on_stored is not None:
+            self.crew.spawn_cleanup(_tell_stored(item, self.name))
+        if cut is not None:
+            raise cut
+
+    def _judge_failure(self, exc: SourceError, url: str, *, spec_count: int) -> None:
+        """Give up on the source when its files keep failing: a dead host, or far too many."""
+        host = urlsplit(url).hostname or url
+        if isinstance(exc, UnreachableError):
+            self._unreachable[host] = self._unreachable.get(host, 0) + 1
+            if self._unreachable[host] >= OFFLINE_AFTER and self._give_up is None:
+                self._give_up = exc
+        else:
+            self._unreachable.pop(host, None)
+        if self.failed >= spec_count + EXTRA_FAILURES and self._give_up is None:
+            self._give_up = SourceError(
+                f"gave up after {self.failed} files failed (the last: {exc})"
+            )
+
+    def _stored(self, item: Found, stored: StoredAsset, added: int) -> None:
+        self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
+        self.stored += 1
+        self.bytes += stored.size - added
+        self.crew.publish(
+            AssetStored(
+                job_id=self.job.id,
+                owner_id=self.job.owner,
+                source=self.name,
+                asset_id=stored.asset_id,
+                url=item.url,
+                title=item.title,
+                mime=stored.mime,
+                size=stored.size,
+                sha256=stored.sha256,
+                deduplicated=stored.deduplicated,
+            )
+        )
+        self.progress(force=True)
+
+    def _new_asset(self, item: Found, mime: str, metadata: dict[str, Any]) -> NewAsset:
+        kind = mime.split("/", 1)[0] if "/" in mime else "file"
+        return NewAsset(
+            job_id=self.job.id,
+            source=self.name,
+            kind=kind if kind in {"image", "video", "audio"} else "file",
+            url=item.url,
+            page_url=item.page_url,
+            title=item.title,
+            author=item.author,
+            author_url=item.author_url,
+            license=item.license,
+            width=item.width,
+            height=item.height,
+            thumbnail_url=item.thumbnail_url,
+            metadata={**item.metadata, **metadata},
+            fence=self.job.fence,
+        )
+
+
+async def _tell_stored(item: Found, source: str) -> None:
+    assert item.on_stored is not None
+    try:
+        await item.on_stored()
+    except Exception as exc:
+        log.warning("%s: telling the site %s was stored failed: %r", source, item.url, exc)
+
+
+async def _close(items: AsyncIterator[Found]) -> None:
+    with contextlib.suppress(Exception):
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
