@@ -69,7 +69,8 @@ async def test_an_html_page_served_as_an_image_is_refused_before_anything_is_wri
     with pytest.raises(ContentRejectedError, match=r"expected an image.*image/png") as info:
         await fetcher.download(replay.url("/a"), write=write)
     assert written == []
-    assert "html" not in str(info.value)  # the body is described, never quoted
+    assert "got text/html" in str(info.value)  # what the body looks like, judged not quoted
+    assert "Too big" not in str(info.value) and "<body>" not in str(info.value)
 
 
 async def test_a_text_answer_with_status_200_is_refused(

@@ -7,6 +7,7 @@ policy should have refused.
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,13 +20,18 @@ from tests.images import png
 from tests.replay import ReplayServer, Reply
 from tuiapp.config import Settings
 from tuiapp.errors import BlockedAddressError, SourceError
+from tuiapp.events import Event, ItemFailed
 from tuiapp.fetch import Fetcher, allowing
 from tuiapp.fetch.policy import GuardedConnector, refusal
+from tuiapp.jobs import JobSpec
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
     from aiohttp.test_utils import TestServer
+
+    from tests.fake_sources import Script
+    from tuiapp.engine import Engine
 
 
 class StubResolver(AbstractResolver):
@@ -299,3 +305,34 @@ async def test_a_redirect_to_a_file_url_is_refused(fetcher: Fetcher, replay: Rep
     replay.add("/img.png", to_file)
     with pytest.raises(BlockedAddressError, match="non-http"):
         await _download(fetcher, replay.url("/img.png"))
+
+
+# --- what a job sees -----------------------------------------------------------------------------
+
+
+async def test_a_job_whose_image_redirects_to_a_local_service_stores_nothing_and_leaks_nothing(
+    replay: ReplayServer,
+    other: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    scripted: Callable[..., Script],
+) -> None:
+    """The SSRF of issue 11: the secret neither is stored nor appears in any event."""
+
+    async def to_secret(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(other.url("/secret"))
+
+    replay.add("/cat.png", to_secret)
+    scripted("fake_a", urls=[replay.url("/cat.png"), other.url("/secret")])
+    engine = await engine_factory()
+    with engine.subscribe() as sub:
+        job = await engine.submit(JobSpec(query="q", sources=("fake_a",), count=2))
+        final = await engine.wait(job.id, None)
+        events: list[Event] = []
+        while (event := sub.get_nowait()) is not None:
+            events.append(event)
+    failed = [e for e in events if isinstance(e, ItemFailed)]
+    assert [e.error_code for e in failed] == ["blocked_address", "blocked_address"]
+    assert all("loopback" in e.error for e in failed)
+    assert not any("SECRET" in json.dumps(e.to_dict()) for e in events)
+    assert final.sources[0].stored == 0
+    assert other.hits("/secret") == []

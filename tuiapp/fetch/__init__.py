@@ -40,6 +40,7 @@ from tuiapp.fetch.body import (
     read_page,
     redact,
     sniff,
+    text_kind,
 )
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
 
@@ -256,7 +257,8 @@ class Fetcher:
                     raise ContentRejectedError(f"{shown} answered with an empty body")
                 mime = sniff(head, declared)
                 if not accepts(expect, mime):
-                    got = f"a {mime} file" if mime else "no known media type"
+                    seen = mime or text_kind(head)
+                    got = f"{seen}" if seen else "no known media type"
                     raise ContentRejectedError(
                         f"expected {'a file' if expect == 'any' else f'an {expect}'}"
                         f" from {shown}, got {got} (HTTP {resp.status},"

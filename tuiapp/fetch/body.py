@@ -32,6 +32,7 @@ __all__ = [
     "read_page",
     "redact",
     "sniff",
+    "text_kind",
 ]
 
 MAX_PAGE_SIZE = 8 * 1024**2
@@ -63,6 +64,24 @@ def sniff(head: bytes, declared: str | None) -> str | None:
     ):
         return "image/svg+xml"
     return None
+
+
+def text_kind(head: bytes) -> str | None:
+    """What a body that is not media looks like (``text/html``, ...), judged without quoting it."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text or b"<body" in text:
+        return "text/html"
+    if text.startswith(b"<"):
+        return "text/xml"
+    if text.startswith((b"{", b"[")):
+        return "application/json"
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(text) - 3:  # not just a character cut by the end of the head
+            return None
+        decoded = text[: exc.start].decode("utf-8")
+    return "text/plain" if all(c.isprintable() or c in "\r\n\t" for c in decoded) else None
 
 
 def accepts(expect: MediaKind, mime: str | None) -> bool:
