@@ -290,6 +290,23 @@ async def test_allow_private_networks_turns_the_policy_off(
         await f.close()
 
 
+async def test_a_pooled_connection_opened_for_one_job_is_not_reused_by_another(
+    make_settings: Callable[..., Settings], other: ReplayServer
+) -> None:
+    """An origin named with ``allowing`` (one job's query URL) stays that job's only."""
+    other.add("/a.png", Reply(png(seed=6), content_type="image/png"))
+    f = Fetcher(make_settings())
+    await f.start()
+    try:
+        with allowing([other.url()]):
+            assert await _download(f, other.url("/a.png")) == png(seed=6)
+        with pytest.raises(BlockedAddressError, match="loopback"):
+            await _download(f, other.url("/a.png"))
+    finally:
+        await f.close()
+    assert len(other.hits("/a.png")) == 1
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "gopher://x/"])
 async def test_only_http_and_https_urls_are_fetched(fetcher: Fetcher, url: str) -> None:
     with pytest.raises(BlockedAddressError, match="not http"):

@@ -37,6 +37,7 @@ from tuiapp.fetch.body import (
     Page,
     accepts,
     describe,
+    media_type,
     read_page,
     redact,
     sniff,
@@ -257,8 +258,7 @@ class Fetcher:
                     raise ContentRejectedError(f"{shown} answered with an empty body")
                 mime = sniff(head, declared)
                 if not accepts(expect, mime):
-                    seen = mime or text_kind(head)
-                    got = f"{seen}" if seen else "no known media type"
+                    got = mime or text_kind(head) or "no known media type"
                     raise ContentRejectedError(
                         f"expected {'a file' if expect == 'any' else f'an {expect}'}"
                         f" from {shown}, got {got} (HTTP {resp.status},"
@@ -284,7 +284,7 @@ class Fetcher:
                 if total is not None and size != total:
                     raise NetworkError(f"{shown} ended after {size:,} of {total:,} bytes")
                 return Download(
-                    mime=mime or declared or "application/octet-stream",
+                    mime=mime or media_type(declared) or "application/octet-stream",
                     size=size,
                     url=str(resp.url),
                 )

@@ -28,6 +28,7 @@ __all__ = [
     "Page",
     "accepts",
     "describe",
+    "media_type",
     "printable",
     "read_page",
     "redact",
@@ -115,17 +116,18 @@ _MEDIA_TYPE = re.compile(
 )
 
 
-def describe(declared: str | None, size: int | None) -> str:
-    """A body as errors tell it: its declared type and its size, never its bytes.
+def media_type(declared: str | None) -> str | None:
+    """The media type of a Content-Type header, lower-case; None unless it is well-formed.
 
-    The type is a header a hostile server chose: only a well-formed media type is repeated.
+    The header is chosen by a hostile server: nothing else of it is repeated or kept.
     """
     head = (declared or "").split(";", 1)[0].strip()
-    kind = (
-        head
-        if _MEDIA_TYPE.fullmatch(head)
-        else ("no Content-Type" if not head else "a bad Content-Type")
-    )
+    return head.lower() if _MEDIA_TYPE.fullmatch(head) else None
+
+
+def describe(declared: str | None, size: int | None) -> str:
+    """A body as errors tell it: its declared type and its size, never its bytes."""
+    kind = media_type(declared) or ("a bad Content-Type" if declared else "no Content-Type")
     return f"{kind}, {'unknown size' if size is None else f'{size:,} bytes'}"
 
 
