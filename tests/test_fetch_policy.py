@@ -138,6 +138,14 @@ async def test_an_ip_literal_that_is_not_public_is_refused_before_connecting(url
     assert resolver.lookups == [] and sockets.asked == []
 
 
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://127.1/", "http://0x7f000001/"])
+async def test_legacy_numeric_forms_of_an_address_never_connect(url: str) -> None:
+    table = {h: ["127.0.0.1"] for h in ("2130706433", "127.1", "0x7f000001")}
+    error, _, sockets = await _get(table, url)
+    assert isinstance(error, (BlockedAddressError, aiohttp.InvalidURL)), error
+    assert sockets.asked == []
+
+
 def test_public_addresses_pass() -> None:
     for address in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"):
         assert refusal(address) is None, address
