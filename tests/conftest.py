@@ -10,6 +10,7 @@ import pytest
 from tests.replay import ReplayServer
 from tuiapp.config import Settings, sqlite_url
 from tuiapp.engine import Engine
+from tuiapp.fetch import allowing
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,11 +41,20 @@ def make_settings(tmp_path: Path) -> MakeSettings:
 
 
 @pytest.fixture
-async def replay(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> ReplayServer:
+async def replay(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> AsyncIterator[ReplayServer]:
+    """A replay server on 127.0.0.1 whose origin the test names, as a user names a mirror.
+
+    The fetcher refuses loopback addresses; this origin (this port only) is allowed for the
+    test and the tasks it starts (``tuiapp.fetch.allowing``: pytest-asyncio carries context
+    variables set in async fixtures into the test).
+    """
     server = ReplayServer()
     test_server = await aiohttp_server(server.app, host="127.0.0.1")
     server.base = str(test_server.make_url("")).rstrip("/")
-    return server
+    with allowing([server.base]):
+        yield server
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "BlockedAddressError",
     "BlockedError",
     "ContentRejectedError",
     "FencedError",
@@ -243,3 +244,13 @@ class TooLargeError(FetchError):
     """The file is larger than the configured maximum."""
 
     code = "too_large"
+
+
+class BlockedAddressError(FetchError):
+    """The fetcher refused a connection: a non-public address or non-http(s) URL; never retried.
+
+    Loopback, private, link-local, CGNAT, multicast and other non-global addresses are refused
+    unless the user named that origin (see ``tuiapp.fetch.policy``).
+    """
+
+    code = "blocked_address"

@@ -1,10 +1,12 @@
 """HTTP for the engine and its sources: one session, retries with backoff, stall detection, checks.
 
 Retries: 429, 5xx and connection errors, with exponential backoff and jitter, honouring
-``Retry-After``; never 404/410 or other 4xx. A transfer that stops sending bytes for
-``REQUEST_TIMEOUT`` is abandoned (stall detection), while one that keeps moving may run as long as
-it needs. Downloads are checked before they are kept: the first bytes must be the kind of media
-the source promised (sniffed, not taken from Content-Type) and the size under the maximum.
+``Retry-After``; never 404/410 or other 4xx, never a refused address. A transfer that stops
+sending bytes for ``REQUEST_TIMEOUT`` is abandoned (stall detection), while one that keeps moving
+may run as long as it needs. Downloads are checked before they are kept: the first bytes must be
+the kind of media the source promised (sniffed, not taken from Content-Type) and the size, counted
+after decompression, under the maximum. Where a connection may go is ``policy``'s business; what
+is read and said about bodies is ``body``'s.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ import email.utils
 import logging
 import random
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
-import filetype
 
 from tuiapp.errors import (
+    BlockedAddressError,
     ContentRejectedError,
     FetchError,
     HTTPStatusError,
@@ -31,76 +31,49 @@ from tuiapp.errors import (
     StalledError,
     TooLargeError,
 )
-from tuiapp.sources.base import HttpResponse, MediaKind
+from tuiapp.fetch.body import (
+    MAX_PAGE_SIZE,
+    Download,
+    Page,
+    accepts,
+    describe,
+    media_type,
+    read_page,
+    redact,
+    sniff,
+    text_kind,
+)
+from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Collection, Mapping
+    from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
     from tuiapp.config import Settings
+    from tuiapp.sources.base import HttpResponse, MediaKind
 
-__all__ = ["Download", "Fetcher", "accepts", "redact", "sniff"]
+__all__ = [
+    "MAX_DECODE_RATIO",
+    "MAX_PAGE_SIZE",
+    "Download",
+    "Fetcher",
+    "accepts",
+    "allowing",
+    "redact",
+    "sniff",
+]
 
 log = logging.getLogger(__name__)
 
 READ_SIZE = 256 * 1024
 """aiohttp reads of 256 KiB are ~2x faster than 64 KiB ones on large files."""
 SNIFF_SIZE = 512
-MAX_PAGE_SIZE = 32 * 1000**2
-"""A search page or API answer larger than this is not one."""
+MAX_DECODE_RATIO = 100
+"""A Content-Encoding that inflates a body more than this many times is a bomb, not a file."""
+RATIO_FLOOR = 1024**2
+"""Bodies decoded to less than this are not judged by their ratio (a small SVG compresses well)."""
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    """What a finished download was."""
-
-    mime: str
-    size: int
-    url: str
-
-
-def sniff(head: bytes, declared: str | None) -> str | None:
-    """The media type of a file from its first bytes; None when it is not a known media file.
-
-    SVG has no magic number: it is accepted when declared as SVG and it starts like one.
-    """
-    kind = filetype.guess(head)
-    if kind is not None:
-        return str(kind.mime)
-    declared_type = (declared or "").split(";", 1)[0].strip().lower()
-    text = head.lstrip()[:256].lower()
-    if declared_type == "image/svg+xml" and (
-        text.startswith((b"<svg", b"<?xml")) and b"<svg" in text
-    ):
-        return "image/svg+xml"
-    return None
-
-
-_SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "client_id", "access_token", "token"})
-
-
-def redact(url: str) -> str:
-    """The URL with secret query values (API keys) replaced, for messages and logs."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = [
-        (k, "***" if k.lower() in _SECRET_PARAMS else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
-
-
-def accepts(expect: MediaKind, mime: str | None) -> bool:
-    if expect == "any":
-        return True
-    if mime is None:
-        return False
-    if expect == "video":
-        return mime.startswith(("video/", "audio/"))
-    return mime.startswith(f"{expect}/")
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -116,16 +89,24 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _describe(head: bytes, declared: str | None) -> str:
-    preview = head[:40].decode("utf-8", errors="replace").strip()
-    return f"{declared or 'no Content-Type'} starting with {preview!r}"
-
-
 class Fetcher:
-    """One aiohttp session for the whole engine. Implements the sources' ``HttpClient``."""
+    """One aiohttp session for the whole engine. Implements the sources' ``HttpClient``.
 
-    def __init__(self, settings: Settings) -> None:
+    Connections go only to public addresses, except to the origins the user named: the
+    configured base URLs (``settings.base_urls``), ``allow`` (for a caller that names origins
+    without settings, e.g. a source run on its own against a given base URL), and per job with
+    :func:`allowing`; or anywhere when ``allow_private_networks`` is set. A refusal is a
+    ``BlockedAddressError`` raised before any packet is sent.
+
+    Args:
+        settings: the settings to run with.
+        allow: URLs whose origins (host and port) may be private addresses.
+    """
+
+    def __init__(self, settings: Settings, *, allow: Iterable[str] = ()) -> None:
         self.settings = settings
+        self.allowed = (*settings.base_urls.values(), *allow)
+        """The URLs whose origins were named, so may resolve to non-public addresses."""
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -134,8 +115,13 @@ class Fetcher:
             sock_connect=self.settings.request_timeout,
             sock_read=self.settings.request_timeout,
         )
-        connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=self.settings.connections_per_host, ttl_dns_cache=300
+        connector = GuardedConnector(
+            allowed=self.allowed,
+            # Read with a default until Settings has the field (TUIAPP_ALLOW_PRIVATE_NETWORKS).
+            allow_everything=bool(getattr(self.settings, "allow_private_networks", False)),
+            limit=0,
+            limit_per_host=self.settings.connections_per_host,
+            ttl_dns_cache=300,
         )
         self._session = aiohttp.ClientSession(
             timeout=timeout,
@@ -188,15 +174,21 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
     ) -> HttpResponse:
-        """GET a page or an API answer, fully read (at most 32 MB)."""
+        """GET a page or an API answer, fully read (at most ``MAX_PAGE_SIZE``).
+
+        Raises:
+            FormatChangedError: the page is larger than ``MAX_PAGE_SIZE``.
+            FetchError: a subclass saying what else went wrong.
+        """
+        check_scheme(url)
 
         async def once() -> HttpResponse:
             async with (
-                _translate(url),
+                _translate(redact(url)),
                 self.session.get(url, params=params, headers=headers) as resp,
             ):
-                body = await _read_limited(resp, MAX_PAGE_SIZE)
-                result = HttpResponse(
+                body = await read_page(resp)
+                result = Page(
                     status=resp.status,
                     url=str(resp.url),
                     headers={k.lower(): v for k, v in resp.headers.items()},
@@ -204,7 +196,8 @@ class Fetcher:
                 )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
-            error = HTTPStatusError(result.status, redact(result.url), result.preview(80))
+            detail = describe(result.header("content-type"), len(result.body))
+            error = HTTPStatusError(result.status, redact(result.url), detail)
             if result.status in _RETRY_STATUS:
                 raise _Retryable(error, _retry_after(result.header("retry-after")))
             raise error
@@ -232,20 +225,29 @@ class Fetcher:
             FetchError: a subclass saying what went wrong.
         """
         limit = max_size or self.settings.max_file_size
+        check_scheme(url)
+        shown = redact(url)
 
         async def once() -> Download:
-            guard = _translate(url)
+            guard = _translate(shown)
             async with guard, self.session.get(url, headers=headers) as resp:
+                declared = resp.headers.get("Content-Type")
                 if resp.status >= 400 or resp.status < 200:
-                    preview = (await resp.content.read(200)).decode("utf-8", "replace")
-                    error = HTTPStatusError(resp.status, redact(str(resp.url)), preview[:80])
+                    # The body is not read: it may be a local service's answer to a redirect.
+                    detail = describe(declared, resp.content_length)
+                    error = HTTPStatusError(resp.status, redact(str(resp.url)), detail)
                     if resp.status in _RETRY_STATUS:
                         raise _Retryable(error, _retry_after(resp.headers.get("Retry-After")))
                     raise error
+                encoded = bool(resp.headers.get("Content-Encoding"))
+                # With a Content-Encoding, Content-Length counts the encoded bytes.
                 total = resp.content_length
                 if total is not None and total > limit:
-                    raise TooLargeError(f"{url} is {total:,} bytes, more than the limit {limit:,}")
-                declared = resp.headers.get("Content-Type")
+                    raise TooLargeError(
+                        f"{shown} is {total:,} bytes, more than the limit {limit:,}"
+                    )
+                if encoded:
+                    total = None
                 head = b""
                 while len(head) < SNIFF_SIZE:
                     piece = await resp.content.read(SNIFF_SIZE - len(head))
@@ -253,12 +255,14 @@ class Fetcher:
                         break
                     head += piece
                 if not head:
-                    raise ContentRejectedError(f"{url} answered with an empty body")
+                    raise ContentRejectedError(f"{shown} answered with an empty body")
                 mime = sniff(head, declared)
                 if not accepts(expect, mime):
+                    got = mime or text_kind(head) or "no known media type"
                     raise ContentRejectedError(
                         f"expected {'a file' if expect == 'any' else f'an {expect}'}"
-                        f" from {url}, got {_describe(head, declared)}"
+                        f" from {shown}, got {got} (HTTP {resp.status},"
+                        f" {describe(declared, resp.content_length)})"
                     )
                 guard.retryable = False  # bytes reached the writer: a retry would repeat them
                 await write(head)
@@ -271,14 +275,16 @@ class Fetcher:
                         break
                     size += len(piece)
                     if size > limit:
-                        raise TooLargeError(f"{url} is larger than the limit {limit:,} bytes")
+                        raise TooLargeError(f"{shown} is larger than the limit {limit:,} bytes")
+                    if encoded:
+                        _check_ratio(shown, size, resp.content.total_raw_bytes)
                     await write(piece)
                     if progress is not None:
                         progress(size, total)
                 if total is not None and size != total:
-                    raise NetworkError(f"{url} ended after {size:,} of {total:,} bytes")
+                    raise NetworkError(f"{shown} ended after {size:,} of {total:,} bytes")
                 return Download(
-                    mime=mime or declared or "application/octet-stream",
+                    mime=mime or media_type(declared) or "application/octet-stream",
                     size=size,
                     url=str(resp.url),
                 )
@@ -317,6 +323,10 @@ class _translate:
     ) -> None:
         if exc is None or isinstance(exc, (FetchError, _Retryable, asyncio.CancelledError)):
             return
+        if isinstance(exc, aiohttp.NonHttpUrlRedirectClientError):
+            raise BlockedAddressError(
+                f"refused: {self.url} redirected to a non-http(s) URL"
+            ) from exc
         if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             raise StalledError(f"{self.url} sent nothing for REQUEST_TIMEOUT; abandoned") from exc
         if isinstance(exc, aiohttp.TooManyRedirects):
@@ -332,16 +342,9 @@ class _translate:
             raise NetworkError(f"{self.url}: {exc}") from exc
 
 
-async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    if resp.content_length is not None and resp.content_length > limit:
-        raise TooLargeError(f"{resp.url} is {resp.content_length:,} bytes, too large for a page")
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        piece = await resp.content.read(READ_SIZE)
-        if not piece:
-            return b"".join(parts)
-        size += len(piece)
-        if size > limit:
-            raise TooLargeError(f"{resp.url} sent more than {limit:,} bytes for a page")
-        parts.append(piece)
+def _check_ratio(url: str, decoded: int, raw: int) -> None:
+    if decoded > RATIO_FLOOR and decoded > MAX_DECODE_RATIO * max(raw, 1):
+        raise TooLargeError(
+            f"{url} inflates more than {MAX_DECODE_RATIO}x ({raw:,} bytes sent became"
+            f" {decoded:,}); refused as a compression bomb"
+        )
