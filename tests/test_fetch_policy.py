@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -18,7 +18,6 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from tests.images import png
 from tests.replay import ReplayServer, Reply
-from tuiapp.config import Settings
 from tuiapp.errors import BlockedAddressError, SourceError
 from tuiapp.events import Event, ItemFailed
 from tuiapp.fetch import Fetcher, allowing
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from aiohttp.test_utils import TestServer
 
     from tests.fake_sources import Script
+    from tuiapp.config import Settings
     from tuiapp.engine import Engine
 
 
@@ -285,12 +285,7 @@ async def test_allow_private_networks_turns_the_policy_off(
 ) -> None:
     other.add("/a.png", Reply(png(seed=4), content_type="image/png"))
 
-    class Permissive(Settings):
-        allow_private_networks: ClassVar[bool] = True
-
-    base = make_settings()
-    settings = Permissive(**{name: getattr(base, name) for name in Settings.__dataclass_fields__})
-    f = Fetcher(settings)
+    f = Fetcher(make_settings(allow_private_networks=True))
     await f.start()
     try:
         assert await _download(f, other.url("/a.png")) == png(seed=4)

@@ -19,6 +19,7 @@ from tuiapp.engine.crew import Claim, Crew, is_url, now
 from tuiapp.engine.source_run import SourceRun
 from tuiapp.errors import FencedError
 from tuiapp.events import JobFinished, JobStarted
+from tuiapp.fetch import allowing
 from tuiapp.jobs import TERMINAL_SOURCE_STATES, JobInfo, JobSpec, JobState, SourceState
 
 if TYPE_CHECKING:
@@ -158,11 +159,13 @@ class JobRun:
                 JobStarted(job_id=self.id, owner_id=self.owner, timeout=settings.global_job_timeout)
             )
             url_input = is_url(spec.query)
-            async with asyncio.TaskGroup() as tg:
-                for name, src in self.sources.items():
-                    src.task = tg.create_task(
-                        src.run(spec, url_input), name=f"job-{self.id}-{name}"
-                    )
+            # A URL the user typed names its origin: it may be fetched even when private.
+            with allowing([spec.query.strip()] if url_input else []):
+                async with asyncio.TaskGroup() as tg:
+                    for name, src in self.sources.items():
+                        src.task = tg.create_task(
+                            src.run(spec, url_input), name=f"job-{self.id}-{name}"
+                        )
             state = self._outcome()
         except asyncio.CancelledError:
             state = self.stop_reason or JobState.CANCELLED
