@@ -117,7 +117,6 @@ class Fetcher:
         )
         connector = GuardedConnector(
             allowed=self.allowed,
-            # Read with a default until Settings has the field (TUIAPP_ALLOW_PRIVATE_NETWORKS).
             allow_everything=self.settings.allow_private_networks,
             limit=0,
             limit_per_host=self.settings.connections_per_host,
