@@ -356,3 +356,24 @@ async def test_a_job_whose_image_redirects_to_a_local_service_stores_nothing_and
     assert not any("SECRET" in json.dumps(e.to_dict()) for e in events)
     assert final.sources[0].stored == 0
     assert other.hits("/secret") == []
+
+
+async def test_a_url_typed_as_the_query_names_its_origin_for_that_job_only(
+    other: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    scripted: Callable[..., Script],
+) -> None:
+    """The user typed the URL: its origin may be fetched, though it is loopback, in that job;
+    a search job finding the same URL is refused."""
+    other.add("/cat.png", Reply(png(seed=12), content_type="image/png"))
+    url = other.url("/cat.png")
+    scripted("fake_url", urls=[url], pattern=r"^http://127\.0\.0\.1:\d+/cat\.png$")
+    scripted("fake_words", urls=[url])
+    engine = await engine_factory()
+    typed = await engine.submit(JobSpec(query=url, sources=("fake_url",), count=1))
+    searched = await engine.submit(JobSpec(query="cats", sources=("fake_words",), count=1))
+    typed_final = await engine.wait(typed.id, None)
+    searched_final = await engine.wait(searched.id, None)
+    assert typed_final.stored == 1
+    assert searched_final.stored == 0
+    assert searched_final.sources[0].error_code is not None
