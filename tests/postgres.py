@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 def _binaries() -> Path | None:
@@ -38,6 +38,28 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_RUNNING: dict[str, str] = {}
+"""The session's server: its data directory and log file."""
+
+
+@pytest.fixture
+def restart_postgres(postgres_server: str) -> Callable[[], None]:
+    """Restart the session's server (a fast shutdown: every connection is cut), and wait
+    until it answers again."""
+    bindir = _binaries()
+    assert bindir is not None
+
+    def restart() -> None:
+        subprocess.run(
+            # -l: without a log file the server would keep the captured stdout open for good.
+            _as_postgres([str(bindir / "pg_ctl"), "-D", _RUNNING["data"], "-l", _RUNNING["log"],
+                          "-m", "fast", "-w", "restart"]),
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+    return restart
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +90,10 @@ def postgres_server() -> Iterator[str]:
     except (subprocess.CalledProcessError, OSError) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not start here: {exc}")
+    _RUNNING["data"] = str(data)
+    _RUNNING["log"] = str(tmp / "log")
     yield f"postgres://postgres@127.0.0.1:{port}"
+    _RUNNING.clear()
     subprocess.run(
         _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
         check=False, capture_output=True,

@@ -194,3 +194,40 @@ async def test_a_worker_frozen_past_its_lease_adds_nothing_after_waking_and_drop
     row = await Job.get(id=job.id)
     assert row.claims == 2 and row.state == "done"
     assert await client.integrity_report() == CLEAN
+
+
+async def test_after_a_database_restart_events_and_cancels_cross_processes_again(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+    restart_postgres: Callable[[], None],
+) -> None:
+    """Each process listens on a connection of its own: after a restart it is made again, so
+    another worker's events reach this client and a one-source cancel reaches the worker."""
+    _catalogue(replay, 400, delay=0.2)
+    await start_worker()
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    assert client.events_live is True
+    with client.subscribe() as sub:
+        job = await client.submit(JobSpec(query="long", sources=("picsum",), count=400))
+        stored = 0
+        while stored < 2:
+            event = await asyncio.wait_for(sub.get(), 30)
+            stored += isinstance(event, AssetStored) and event.job_id == job.id
+        await asyncio.to_thread(restart_postgres)
+        back = asyncio.get_running_loop().time()
+        for _ in range(100):  # the listener notices the loss and connects again
+            if client.events_live:
+                break
+            await asyncio.sleep(0.05)
+        assert client.events_live is True
+        while sub.get_nowait() is not None:  # what came before the restart
+            pass
+        event = await asyncio.wait_for(sub.get(), 10)  # the worker's events flow again
+        assert event is not None and event.job_id == job.id
+        assert asyncio.get_running_loop().time() - back < 5
+    await client.cancel(job.id, None, source="picsum")
+    final = await asyncio.wait_for(client.wait(job.id, None), 10)
+    assert final.sources[0].state.value == "cancelled", final
+    assert final.stored < 400

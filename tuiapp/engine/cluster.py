@@ -20,10 +20,11 @@ from tuiapp.events import EVENT_TYPES, JobFinished, JobSubmitted
 from tuiapp.jobs import JobState
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from tuiapp.engine.runner import Crew
     from tuiapp.events import Event
+    from tuiapp.storage import Listener
 
 __all__ = ["Cluster"]
 
@@ -65,13 +66,15 @@ class Cluster:
         self._outbox = EventBus()
         """Events of this process, relayed to the other processes sharing the queue."""
         self._wake = asyncio.Event()
+        self._recheck = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._stop_listening: Callable[[], Awaitable[None]] | None = None
+        self._listener: Listener | None = None
 
     async def start(self) -> None:
         storage = self.crew.storage
-        self._stop_listening = await storage.listen(
-            {EVENTS_CHANNEL: self._on_remote_event, CONTROL_CHANNEL: self._on_control}
+        self._listener = await storage.listen(
+            {EVENTS_CHANNEL: self._on_remote_event, CONTROL_CHANNEL: self._on_control},
+            on_reconnect=self._reconnected,
         )
         if storage.supports_listen:
             self._tasks.append(asyncio.create_task(self._relay_events()))
@@ -86,8 +89,19 @@ class Cluster:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        if self._stop_listening is not None:
-            await self._stop_listening()
+        if self._listener is not None:
+            await self._listener.close()
+
+    @property
+    def events_live(self) -> bool | None:
+        """Whether other processes' events reach this one now (None: nothing crosses
+        processes on this database)."""
+        return None if self._listener is None else self._listener.live
+
+    def _reconnected(self) -> None:
+        """Messages may have been missed: look for queued jobs and asked-for cancels now."""
+        self._wake.set()
+        self._recheck.set()
 
     def published(self, event: Event) -> None:
         """An event of this process: relay it to the others."""
@@ -101,7 +115,7 @@ class Cluster:
     async def cancel(self, job_id: int, owner: int | None, source: str | None) -> None:
         """Cancel a job (or a source) that runs elsewhere or waits in the queue."""
         storage = self.crew.storage
-        if source is None and await storage.request_cancel(job_id):
+        if await storage.request_cancel(job_id, source):
             event = JobFinished(
                 job_id=job_id,
                 owner_id=owner,
@@ -198,7 +212,9 @@ class Cluster:
         lease = self.crew.settings.lease_seconds
         renewed = time.monotonic()
         while True:
-            await asyncio.sleep(lease / 6)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck.wait(), lease / 6)
+            self._recheck.clear()
             if time.monotonic() - renewed > lease * 3 / 4:
                 for stale in list(self.crew.runs.values()):
                     if stale.claimed:
@@ -217,5 +233,9 @@ class Cluster:
                         run.stop(JobState.CANCELLED, "cancelled")
                     else:
                         await run.save_unfinished()
+                for job_id, sources in (await self.crew.storage.source_cancels(held)).items():
+                    if (asked := self.crew.runs.get(job_id)) is not None:
+                        for source in sources:
+                            asked.cancel(source)
             except Exception:
                 log.exception("renewing leases failed; trying again")

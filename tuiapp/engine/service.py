@@ -72,6 +72,12 @@ class Engine:
         """Jobs found interrupted (their process died) when this engine started."""
 
     @property
+    def events_live(self) -> bool | None:
+        """Whether events of other processes sharing the queue reach this one now; None when
+        this process shares no queue (or the database carries no messages)."""
+        return None if self.cluster is None else self.cluster.events_live
+
+    @property
     def worker(self) -> bool:
         return self.cluster is not None and self.cluster.worker
 

@@ -56,6 +56,8 @@ class JobSource(Model):
     bytes = fields.BigIntField(default=0)
     error = fields.TextField(null=True)
     error_code = fields.CharField(max_length=32, null=True)
+    cancel_requested = fields.BooleanField(default=False)
+    """Asked for by a process other than the one running the job (read at its heartbeat)."""
 
     class Meta:
         table = "job_source"

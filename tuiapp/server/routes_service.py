@@ -23,7 +23,8 @@ table = RouteTable()
     replies={200: Reply("Up.", Health)},
 )
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": __version__})
+    live = request.app[ENGINE_KEY].events_live
+    return web.json_response({"status": "ok", "version": __version__, "cross_worker_events": live})
 
 
 @table.route(

@@ -48,6 +48,9 @@ class Error:
 class Health:
     status: Literal["ok"]
     version: str
+    cross_worker_events: bool | None = None
+    """With a shared queue on PostgreSQL: whether other workers' events reach this process now
+    (false while its message channel is being remade after a loss). Null without a shared queue."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

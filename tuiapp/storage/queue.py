@@ -6,19 +6,30 @@ LISTEN/NOTIFY exists on PostgreSQL only; on SQLite ``notify`` and ``listen`` do 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuiapp.jobs import JobState, SourceState
 from tuiapp.models import Asset, Job, JobSource
 from tuiapp.storage.records import discard_partial, now
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable
+    from collections.abc import Callable, Iterable
 
     from tuiapp.storage.database import Database
 
-__all__ = ["WorkQueue"]
+__all__ = ["Listener", "WorkQueue"]
+
+log = logging.getLogger(__name__)
+
+_WATCH_EVERY = 1.0
+"""Seconds between checks that the listening connection is still open."""
+_RECONNECT_MAX_WAIT = 1.0
+"""Longest wait between two attempts to connect again: messages resume within about a second
+of the database's return."""
 
 
 class WorkQueue:
@@ -82,12 +93,17 @@ class WorkQueue:
         held = {int(r["id"]) for r in rows}
         return held, {int(r["id"]) for r in rows if r["cancel_requested"]}
 
-    async def request_cancel(self, job_id: int) -> bool:
-        """Ask whoever runs the job to stop; a job still queued is cancelled at once.
+    async def request_cancel(self, job_id: int, source: str | None = None) -> bool:
+        """Ask whoever runs the job to stop it (or one of its sources); a job still queued is
+        cancelled at once. The request is kept in the database, so a worker that missed the
+        message (its channel was down) still sees it at its next heartbeat.
 
         Returns:
-            True when the job was still queued and is now cancelled.
+            True when the whole job was still queued and is now cancelled.
         """
+        if source is not None:
+            await JobSource.filter(job_id=job_id, source=source).update(cancel_requested=True)
+            return False
         db = self._db
         rows = await db.sql.rows(
             db.conn(),
@@ -100,6 +116,16 @@ class WorkQueue:
             return True
         await Job.filter(id=job_id, state=JobState.RUNNING.value).update(cancel_requested=True)
         return False
+
+    async def source_cancels(self, job_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Sources whose cancellation was asked for, per job."""
+        rows = await JobSource.filter(job_id__in=list(job_ids), cancel_requested=True).values_list(
+            "job_id", "source"
+        )
+        asked: dict[int, set[str]] = {}
+        for job_id, source in rows:
+            asked.setdefault(int(job_id), set()).add(str(source))
+        return asked
 
     async def stored_urls(self, job_id: int) -> dict[str, set[str]]:
         """URLs already stored for a job, per source (a worker taking a job over skips them)."""
@@ -144,29 +170,89 @@ class WorkQueue:
             await db.sql.run(db.conn(), "SELECT pg_notify(?, ?)", [channel, payload])
 
     async def listen(
-        self, channels: dict[str, Callable[[str], None]]
-    ) -> Callable[[], Awaitable[None]]:
+        self,
+        channels: dict[str, Callable[[str], None]],
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> Listener | None:
         """Call ``channels[name](payload)`` for each message on each channel (PostgreSQL only).
 
+        The connection is watched and made again after any loss (a database restart, a network
+        cut), with ``on_reconnect`` called once it is back, so the caller can re-read what it
+        may have missed.
+
         Returns:
-            A coroutine function that stops listening.
+            The listener (stop it with ``close``), or None where nothing crosses processes.
         """
         if not self._db.sql.postgres:
+            return None
+        dsn = self._db.url.split("?", 1)[0].replace("asyncpg://", "postgres://", 1)
+        listener = Listener(dsn, channels, on_reconnect)
+        await listener.start()
+        return listener
 
-            async def nothing() -> None:
-                return None
 
-            return nothing
+class Listener:
+    """LISTEN on a connection of its own, made again whenever it is lost."""
+
+    def __init__(
+        self,
+        dsn: str,
+        channels: dict[str, Callable[[str], None]],
+        on_reconnect: Callable[[], None] | None,
+    ) -> None:
+        self._dsn = dsn
+        self._channels = channels
+        self._on_reconnect = on_reconnect
+        self._conn: Any = None
+        self._lost = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.live = False
+        """Messages from other processes arrive (False while the connection is being remade)."""
+
+    async def start(self) -> None:
+        """Connect (the first time must work), then watch the connection."""
+        await self._connect()
+        self._task = asyncio.create_task(self._watch(), name="tuiapp-listener")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._conn is not None and not self._conn.is_closed():
+            await self._conn.close()
+        self.live = False
+
+    async def _connect(self) -> None:
         import asyncpg
 
-        dsn = self._db.url.split("?", 1)[0].replace("asyncpg://", "postgres://", 1)
-        conn = await asyncpg.connect(dsn)
-        for name, callback in channels.items():
+        conn = await asyncpg.connect(self._dsn, timeout=5)
+        self._lost = asyncio.Event()
+        conn.add_termination_listener(lambda _c: self._lost.set())
+        for name, callback in self._channels.items():
             await conn.add_listener(
                 name, lambda _c, _pid, _ch, payload, cb=callback: cb(str(payload))
             )
+        self._conn = conn
+        self.live = True
 
-        async def stop() -> None:
-            await conn.close()
-
-        return stop
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), _WATCH_EVERY)
+            if not self._lost.is_set() and not self._conn.is_closed():
+                continue
+            self.live = False
+            log.warning("lost the database's message channel; connecting again")
+            delay = 0.1
+            while True:
+                try:
+                    await self._connect()
+                    break
+                except Exception as exc:  # any failure to connect: the database is not back yet
+                    log.debug("still no message channel: %r", exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _RECONNECT_MAX_WAIT)
+            log.warning("the database's message channel is back")
+            if self._on_reconnect is not None:
+                self._on_reconnect()

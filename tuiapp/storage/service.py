@@ -14,12 +14,12 @@ from tuiapp.storage.blobs import BlobSink
 from tuiapp.storage.database import Database
 from tuiapp.storage.integrity import integrity_report
 from tuiapp.storage.jobs import JobStore
-from tuiapp.storage.queue import WorkQueue
+from tuiapp.storage.queue import Listener, WorkQueue
 from tuiapp.storage.users import UserStore
 from tuiapp.storage.writer import BlobWriter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+    from collections.abc import AsyncIterator, Callable, Iterable
 
     from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, JobState, UserInfo
 
@@ -137,9 +137,11 @@ class Storage:
         """Extend this worker's leases: (jobs still held, those asked to cancel)."""
         return await self._queue.renew_leases(job_ids, lease)
 
-    async def request_cancel(self, job_id: int) -> bool:
-        """Ask whoever runs the job to stop; True when it was queued and is now cancelled."""
-        return await self._queue.request_cancel(job_id)
+    async def request_cancel(self, job_id: int, source: str | None = None) -> bool:
+        return await self._queue.request_cancel(job_id, source)
+
+    async def source_cancels(self, job_ids: Iterable[int]) -> dict[int, set[str]]:
+        return await self._queue.source_cancels(job_ids)
 
     async def stored_urls(self, job_id: int) -> dict[str, set[str]]:
         """URLs already stored for a job, per source."""
@@ -157,10 +159,15 @@ class Storage:
         await self._queue.notify(channel, payload)
 
     async def listen(
-        self, channels: dict[str, Callable[[str], None]]
-    ) -> Callable[[], Awaitable[None]]:
-        """Call ``channels[name](payload)`` for each message; returns a stop coroutine function."""
-        return await self._queue.listen(channels)
+        self,
+        channels: dict[str, Callable[[str], None]],
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> Listener | None:
+        """Call ``channels[name](payload)`` for each message (PostgreSQL; None elsewhere).
+
+        The listener reconnects by itself after any loss and then calls ``on_reconnect``.
+        """
+        return await self._queue.listen(channels, on_reconnect)
 
     # --- assets and blobs ---------------------------------------------------------------------
 
