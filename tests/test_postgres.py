@@ -99,9 +99,11 @@ async def test_postgresql_storage_delivers_a_notification_to_a_listener(
     storage = (await engine_factory(database_url=postgres_url)).storage
     assert storage.supports_listen is True
     heard: asyncio.Queue[str] = asyncio.Queue()
-    stop = await storage.listen({"tuiapp_test": heard.put_nowait})
+    listener = await storage.listen({"tuiapp_test": heard.put_nowait})
+    assert listener is not None and listener.live
     try:
         await storage.notify("tuiapp_test", "hello")
         assert await asyncio.wait_for(heard.get(), 5) == "hello"
     finally:
-        await stop()
+        await listener.close()
+    assert not listener.live

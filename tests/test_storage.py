@@ -248,9 +248,8 @@ async def test_sqlite_storage_cannot_listen_and_marks_its_rows_with_this_process
     job_id = await _job(storage)
     assert (await Job.get(id=job_id)).runner == storage.runner_id
     heard: list[str] = []
-    stop = await storage.listen({"tuiapp_test": heard.append})
+    assert await storage.listen({"tuiapp_test": heard.append}) is None
     await storage.notify("tuiapp_test", "hello")
-    await stop()
     assert heard == []
 
 
