@@ -72,7 +72,8 @@ def _line(event: Event) -> str | None:
     if isinstance(event, ItemFailed):
         return f"{event.source}: failed {p(event.url)}: {p(event.error)}"
     if isinstance(event, SourceNotice):
-        return f"{event.source}: {p(event.message)}"
+        said = p(event.message)  # some sources name themselves already
+        return said if said.startswith(f"{event.source}:") else f"{event.source}: {said}"
     if isinstance(event, SourceFinished):
         why = f": {p(event.error)}" if event.error else ""
         state = event.state.replace("_", " ")
