@@ -16,7 +16,16 @@ if TYPE_CHECKING:
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "Group", "fail", "human_bytes", "load", "run"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "Group",
+    "fail",
+    "human_bytes",
+    "load",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -24,6 +33,8 @@ EXIT_FAILED = 1
 """Something could not be done (nothing stored, a file system error, no such job)."""
 EXIT_USAGE = 2
 """The command line or a setting is wrong; nothing was tried."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT), the shells' convention."""
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
@@ -102,7 +113,8 @@ class Group(click.Group):
     """Turns our errors into one clear line and an exit code instead of a traceback.
 
     Settings errors exit 2 (nothing was tried; the message names the setting, its value and
-    where it was set); other errors of ours and file-system errors exit 1.
+    where it was set); other errors of ours and file-system errors exit 1; Ctrl-C exits 130
+    (click's own handling would print "Aborted!" and exit 1).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -117,3 +129,6 @@ class Group(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             fail(f"{where}{exc.strerror or exc}", EXIT_FAILED)
+        except KeyboardInterrupt:
+            click.echo("tuiapp: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuiapp.cli.common import EXIT_FAILED, fail, load, run
+from tuiapp.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, fail, load, run
 from tuiapp.jobs import MAX_COUNT
 
 if TYPE_CHECKING:
@@ -20,12 +20,10 @@ if TYPE_CHECKING:
     from tuiapp.engine import Engine, Subscription
     from tuiapp.jobs import JobInfo
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_PARTIAL", "exit_code", "get"]
+__all__ = ["EXIT_PARTIAL", "exit_code", "get"]
 
 EXIT_PARTIAL = 3
 """Some files were stored, but not everything the job asked for (partial, cancelled, timed out)."""
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (128 + SIGINT), after the summary."""
 
 
 def exit_code(job: JobInfo) -> int:
@@ -124,11 +122,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
             "_code": exit_code(final),
         }
 
-    try:
-        summary = run(settings, body)
-    except KeyboardInterrupt:
-        click.echo("tuiapp: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+    summary = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
     code = summary.pop("_code")
     click.echo(json.dumps(summary, indent=2))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)

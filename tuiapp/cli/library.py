@@ -182,7 +182,9 @@ def _print_checks(checks: list[Check]) -> None:
     for c in checks:
         mark = Text("ok", style="green") if c.ok else Text("MISSING", style="bold red")
         table.add_row(mark, Text(c.name), Text(c.detail), Text(c.advice or ""))
-    Console(highlight=False).print(table)
+    # Piped into a file or a pager, rows stay whole lines instead of folding at 80 columns.
+    width = None if sys.stdout.isatty() else 1000
+    Console(highlight=False, width=width).print(table)
     bad = sum(1 for c in checks if not c.ok)
     summary = f"{bad} of {len(checks)} checks need attention" if bad else "everything is ready"
     click.echo(summary, err=True)

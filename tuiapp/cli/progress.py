@@ -16,6 +16,8 @@ from tuiapp.cli.common import human_bytes
 from tuiapp.text import printable as p
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tuiapp.events import Event
     from tuiapp.jobs import JobInfo
 
@@ -104,7 +106,7 @@ class RichReporter:
     Stored files, failures and notices scroll above the display as plain lines.
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, console: Console | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -115,57 +117,84 @@ class RichReporter:
         )
 
         self.count = count
-        self.console = Console(stderr=True, highlight=False)
+        self.console = console or Console(stderr=True, highlight=False)
         self.progress = Progress(
-            TextColumn("{task.description}", markup=False),
+            TextColumn("{task.fields[source]}", markup=False),
+            TextColumn("{task.fields[state]:<11}", markup=False),
             MofNCompleteColumn(),
-            BarColumn(),
+            BarColumn(bar_width=20),
             TextColumn("{task.fields[bytes]:>9}", markup=False),
             TextColumn("{task.fields[rate]:>11}", markup=False),
             TextColumn("ETA", markup=False),
             TimeRemainingColumn(),
             console=self.console,
-            transient=False,
         )
         self.tasks: dict[str, Any] = {}
+        self.announced: dict[str, tuple[int, int]] = {}
+        """Files and bytes per source, summed from the AssetStored events seen."""
+        self.reported: dict[str, tuple[int, int]] = {}
+        """Files and bytes per source, from the newest SourceProgress."""
         self.progress.start()
 
     def _task(self, source: str) -> Any:
         if source not in self.tasks:
+            width = max(len(name) for name in [source, *self.tasks])
+            for name, task in self.tasks.items():
+                self.progress.update(task, source=f"{name}:".ljust(width + 1))
             self.tasks[source] = self.progress.add_task(
-                f"{source}: queued", total=self.count, bytes="", rate=""
+                "",
+                total=self.count,
+                source=f"{source}:".ljust(width + 1),
+                state="queued",
+                bytes="",
+                rate="",
             )
         return self.tasks[source]
 
     def show(self, event: Event) -> None:
-        from tuiapp.events import SourceFinished, SourceProgress, SourceStarted
+        from tuiapp.events import AssetStored, SourceFinished, SourceProgress, SourceStarted
 
         if isinstance(event, SourceStarted):
-            self.progress.update(self._task(event.source), description=f"{event.source}: searching")
+            self.progress.update(self._task(event.source), state="searching")
+        elif isinstance(event, AssetStored):
+            # Counted at once. Progress events are coalesced and may be newer than the files
+            # announced so far: each figure shown is the larger of the two, never their sum.
+            self._count(event.source, files=1, size=event.size)
         elif isinstance(event, SourceProgress):
-            self.progress.update(
-                self._task(event.source),
-                description=f"{event.source}: {event.state}",
-                completed=event.stored,
-                bytes=human_bytes(event.bytes),
-                rate=f"{human_bytes(event.speed)}/s",
-            )
+            self._count(event.source, at_least=(event.stored, event.bytes))
+            rate = f"{human_bytes(event.speed)}/s"
+            self.progress.update(self._task(event.source), state=event.state, rate=rate)
         elif isinstance(event, SourceFinished):
+            task = self._task(event.source)
             self.progress.update(
-                self._task(event.source),
-                description=f"{event.source}: {event.state.replace('_', ' ')}",
+                task,
+                state=event.state.replace("_", " "),
                 completed=event.stored,
                 bytes=human_bytes(event.bytes),
                 rate="",
             )
-            self.progress.stop_task(self._task(event.source))
+            self.progress.stop_task(task)
         text = _line(event)
         if text is not None and not isinstance(event, SourceStarted | SourceFinished):
             self.say(text)
 
+    def _count(
+        self, source: str, *, files: int = 0, size: int = 0, at_least: tuple[int, int] = (0, 0)
+    ) -> None:
+        task = self._task(source)
+        announced = self.announced.get(source, (0, 0))
+        announced = (announced[0] + files, announced[1] + size)
+        self.announced[source] = announced
+        reported = self.reported.get(source, (0, 0))
+        reported = (max(reported[0], at_least[0]), max(reported[1], at_least[1]))
+        self.reported[source] = reported
+        stored, total = max(announced[0], reported[0]), max(announced[1], reported[1])
+        self.progress.update(task, completed=stored, bytes=human_bytes(total))
+
     def say(self, text: str) -> None:
         from rich.text import Text
 
+        self.progress.refresh()  # the line goes above the display as it is now, not as it was
         self.progress.console.print(Text(text))
 
     def stop(self) -> None:
