@@ -67,6 +67,7 @@ def _slow_picsum(replay: ReplayServer, n: int = 6) -> None:
         (["-s", "picsum", "-o", "=1"], "takes KEY=VALUE, not '=1'"),
         (["-s", "picsum", "-o", "a=1", "-o", "a=2"], "'a' is given twice"),
         (["-s", "picsum", "-s", "picsum"], "a source is named twice"),
+        (["-s", "vimeo"], "vimeo takes a URL, not search words"),
     ],
 )
 async def test_a_usage_error_exits_2_before_any_request(

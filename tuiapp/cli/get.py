@@ -49,16 +49,20 @@ def _options(values: tuple[str, ...]) -> dict[str, str]:
     return opts
 
 
-def _check_sources(engine: Engine, names: tuple[str, ...]) -> None:
+def _check_sources(engine: Engine, names: tuple[str, ...], query: str) -> None:
     import difflib
 
-    known = [s.name for s in engine.sources()]
+    from tuiapp.engine import is_url
+
+    known = {s.name: s for s in engine.sources()}
     for name in names:
-        if name in known:
-            continue
-        near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {near[0]}?" if near else "; see `tuiapp sources`"
-        raise click.BadParameter(f"unknown source {name!r}{hint}", param_hint="'-s'")
+        info = known.get(name)
+        if info is None:
+            near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else "; see `tuiapp sources`"
+            raise click.BadParameter(f"unknown source {name!r}{hint}", param_hint="'-s'")
+        if not info.takes_query and not is_url(query):
+            raise click.BadParameter(f"{name} takes a URL, not search words", param_hint="'-s'")
     if len(set(names)) != len(names):
         raise click.BadParameter("a source is named twice", param_hint="'-s'")
 
@@ -91,7 +95,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
     from tuiapp.errors import InvalidRequestError
 
     checker = Engine(settings)  # no start(): naming sources needs no database
-    _check_sources(checker, sources)
+    _check_sources(checker, sources, query)
     try:
         picked = checker.route(query, sources)
     except InvalidRequestError as exc:

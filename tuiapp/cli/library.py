@@ -176,12 +176,15 @@ def _print_checks(checks: list[Check]) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from tuiapp.text import printable
+
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("", "CHECK", "FOUND", "TO DO"):
         table.add_column(column, overflow="fold")
     for c in checks:
         mark = Text("ok", style="green") if c.ok else Text("MISSING", style="bold red")
-        table.add_row(mark, Text(c.name), Text(c.detail), Text(c.advice or ""))
+        # A detail may quote a path or an error: shown as text, controls escaped.
+        table.add_row(mark, Text(c.name), Text(printable(c.detail)), Text(c.advice or ""))
     # Piped into a file or a pager, rows stay whole lines instead of folding at 80 columns.
     width = None if sys.stdout.isatty() else 1000
     Console(highlight=False, width=width).print(table)
