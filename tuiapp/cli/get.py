@@ -103,7 +103,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
 
     interrupted = False
 
-    async def body(engine: Engine, owner: int | None) -> dict[str, Any]:
+    async def body(engine: Engine, owner: int | None) -> tuple[dict[str, Any], int]:
         nonlocal interrupted
         from tuiapp.cli.progress import failure_lines, make_reporter
         from tuiapp.jobs import JobSpec
@@ -120,14 +120,13 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
             click.echo(line, err=True)
         assets = await engine.list_assets(owner, job_id=job.id, limit=MAX_COUNT * len(picked))
         keys = ("id", "source", "url", "title", "mime", "size", "sha256")
-        return {
+        summary = {
             "job": final.to_dict(),
             "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],
-            "_code": exit_code(final),
         }
+        return summary, exit_code(final)
 
-    summary = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
-    code = summary.pop("_code")
+    summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
     click.echo(json.dumps(summary, indent=2))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)
 
