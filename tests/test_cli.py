@@ -141,7 +141,7 @@ async def test_sources_lists_every_source_with_its_key_status(
 async def test_an_unknown_source_is_a_clear_error(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "no.env").write_text("")
     code, _, err = await _tuiapp(env, "get", "cats", "-s", "nosuch")
-    assert code == 1 and "unknown source 'nosuch'" in err
+    assert code == 2 and "unknown source 'nosuch'" in err
 
 
 async def test_users_get_a_token_once_and_see_only_their_jobs(
@@ -293,9 +293,9 @@ def test_bare_tuiapp_runs_without_the_api_when_its_port_is_taken(
 def test_the_log_file_gets_remote_text_escaped_line_by_line(in_process: Path) -> None:
     import logging
 
-    from tuiapp.cli import _settings
+    from tuiapp.cli.common import load
 
-    _settings()
+    load()
     log = logging.getLogger("tuiapp.test")
     log.warning("item failed: %s", "http://x.test/\x1b]2;pwned\x07.png")
     try:

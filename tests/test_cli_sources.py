@@ -158,6 +158,9 @@ async def test_tuiapp_get_runs_three_sources_against_the_replay_server(
     assert "black pug with gray knit scarf" in by_source["unsplash"]
     # Progress went to stderr, not into the JSON on stdout.
     assert "bing_images: done, 4 stored" in err.decode()
+    # The quota notice of the key API reached the terminal as it came, once named.
+    assert "\npexels: 199 of 200 requests left\n" in err.decode()
+    assert "pexels: pexels:" not in err.decode()
     # Each keyed API got its own key, in its own way.
     (pexels_hit,) = {r.headers["Authorization"] for r in replay.hits("/pexels/v1/search")}
     assert pexels_hit == PEXELS_KEY

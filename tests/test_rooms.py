@@ -13,7 +13,7 @@ import pytest
 
 from tests.images import png
 from tests.replay import Reply
-from tuiapp.engine.export import export_job
+from tuiapp.engine.export import export_job, export_name
 from tuiapp.engine.runner import Crew, JobRun
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
@@ -27,7 +27,7 @@ from tuiapp.errors import (
 )
 from tuiapp.events import AssetStored, Event, ItemFailed, SourceFinished
 from tuiapp.fetch import Fetcher
-from tuiapp.jobs import JobSpec, SourceState
+from tuiapp.jobs import AssetInfo, JobSpec, SourceState
 from tuiapp.sources.base import DownloadedFile, Found, TransferContext
 from tuiapp.storage import Storage
 
@@ -310,15 +310,15 @@ async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
-    (out / f"{job_id}-1-pic 0.png").symlink_to(victim)
+    (out / "pic-0-1.png").symlink_to(victim)
 
     written = await export_job(the_crew.storage, job_id, None, out)
 
     assert victim.read_text() == "keep me"
-    assert written == [out / f"{job_id}-1-pic 0 (2).png"]
+    assert written == [out / "pic-0-1 (2).png"]
     assert written[0].read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == sorted(  # no temporary file left
-        [f"{job_id}-1-pic 0.png", f"{job_id}-1-pic 0 (2).png"]
+        ["pic-0-1.png", "pic-0-1 (2).png"]
     )
 
 
@@ -345,7 +345,7 @@ async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
-    name = out / f"{job_id}-1-pic 0.png"
+    name = out / "pic-0-1.png"
     name.symlink_to(victim)
 
     written = await export_job(the_crew.storage, job_id, None, out, overwrite=True)
@@ -366,7 +366,7 @@ async def test_export_ignores_a_symlink_planted_where_a_temporary_file_used_to_g
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
-    name = f"{job_id}-1-pic 0.png"
+    name = "pic-0-1.png"
     (out / f".{name}.part").symlink_to(victim)
 
     await export_job(the_crew.storage, job_id, None, out)
@@ -384,6 +384,49 @@ async def test_export_into_a_folder_that_cannot_be_made_is_a_clear_error(
     blocker.write_text("x")
     with pytest.raises(InvalidRequestError, match="cannot make the folder"):
         await export_job(the_crew.storage, job_id, None, blocker / "sub")
+
+
+def _asset(title: str | None, url: str, size: tuple[int, int] | None, mime: str) -> AssetInfo:
+    from datetime import UTC, datetime
+
+    width, height = size or (None, None)
+    return AssetInfo(
+        id=12, job_id=5, source="s", url=url, page_url=None, title=title, author=None,
+        author_url=None, license=None, width=width, height=height, thumbnail_url=None,
+        kind="image", metadata={}, mime=mime, size=1, sha256="0", owner_id=None,
+        created_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "size", "mime", "name"),
+    [
+        (
+            "dogs (640x480, #e74c3c)",
+            "https://p.test/640x480/png",
+            (640, 480),
+            "image/png",
+            "dogs-12-640x480.png",
+        ),
+        (None, "https://i.test/a/800.jpg?w=1#x", None, "image/jpeg", "800-12.jpg"),
+        (
+            "Picsum photo 7\x1b]2;pwned\x07",
+            "u",
+            (10, 20),
+            "image/jpeg",
+            "picsum-photo-7-2-pwned-12-10x20.jpg",
+        ),
+        ("../../etc/passwd", "u", None, "image/png", "etc-passwd-12.png"),
+        ("Fjällräven  café_été", "u", None, "video/mp4", "fjällräven-café-été-12.mp4"),
+        ("...", "https://x.test/", None, "application/x-nope", "file-12.bin"),
+        ("Sunset (Hawaii)", "u", (1, 2), "image/png", "sunset-hawaii-12-1x2.png"),
+        ("a" * 200, "u", None, "image/png", "a" * 60 + "-12.png"),
+    ],
+)
+def test_export_names_read_like_title_id_and_size_and_stay_safe(
+    title: str | None, url: str, size: tuple[int, int] | None, mime: str, name: str
+) -> None:
+    assert export_name(_asset(title, url, size, mime)) == name
 
 
 def _umask() -> int:

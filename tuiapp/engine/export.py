@@ -42,11 +42,23 @@ _MODE = 0o666 & ~_read_umask()
 
 
 def export_name(asset: AssetInfo) -> str:
-    """A file name that is safe on every common file system and unique per asset."""
-    stem = asset.title or asset.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "file"
-    stem = _UNSAFE.sub("_", stem).strip(" ._")[:80] or "file"
+    """A file name that reads well, is safe on every common file system and unique per asset.
+
+    ``<title or URL stem>-<asset id>[-<width>x<height>]<ext>``, e.g. ``dogs-12-640x480.png``:
+    lower case, words joined by ``-``, at most 60 characters before the id. A trailing
+    parenthesis that repeats the size (``dogs (640x480, #e74c3c)``) is left out.
+    """
+    size = f"{asset.width}x{asset.height}" if asset.width and asset.height else None
+    title = (asset.title or "").strip()
+    if size is not None:
+        title = re.sub(rf"\s*[(\[][^)\]]*\b{size}\b[^)\]]*[)\]]\s*$", "", title)
+    if not title:
+        last = asset.url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        title = last.rsplit(".", 1)[0] if "." in last else last
+    stem = _UNSAFE.sub("-", title.lower()).replace("_", "-")
+    stem = re.sub(r"[-. ]*[ -][-. ]*", "-", stem).strip("-. ")[:60].rstrip("-. ") or "file"
     ext = _EXTENSIONS.get(asset.mime) or mimetypes.guess_extension(asset.mime) or ".bin"
-    return f"{asset.job_id}-{asset.id}-{stem}{ext}"
+    return f"{stem}-{asset.id}-{size}{ext}" if size else f"{stem}-{asset.id}{ext}"
 
 
 async def export_job(

@@ -1,0 +1,42 @@
+"""The `tuiapp` command: the room that builds the process, and sub-commands for scripts.
+
+With no sub-command it starts the engine, the HTTP API on it and the terminal app, and hands the
+app both (the app never builds them). Each sub-command is a thin client of the engine: it parses
+arguments, calls one engine method and prints, remote text through ``printable``. Heavy modules
+(asyncio included) are imported inside the commands so that `tuiapp --help` starts fast.
+
+Exit codes: 0 success, 1 failure (nothing stored, a file-system error, no such job), 2 usage or
+settings error, 3 `get` stored some files but not all it was asked for, 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import click
+
+from tuiapp.cli.common import Group, load
+from tuiapp.cli.get import get
+from tuiapp.cli.library import doctor, export, jobs, sources, user
+from tuiapp.cli.serve import _start_api as _start_api  # the TUI's tests start the API with it
+from tuiapp.cli.serve import run_tui, serve
+
+__all__ = ["cli", "main"]
+
+
+@click.group(cls=Group, invoke_without_command=True)
+@click.version_option(package_name="tuiapp")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Search many media sources at once and keep everything in a database.
+
+    With no command, opens the full-screen terminal app (with the HTTP API inside).
+    """
+    if ctx.invoked_subcommand is None:
+        run_tui(load())
+
+
+for _command in (get, sources, jobs, export, doctor, serve, user):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="tuiapp")

@@ -1,0 +1,201 @@
+"""`tuiapp get`'s progress on stderr: Rich's live display on a terminal, plain lines otherwise.
+
+Both reporters take the engine's events as they come and never rename them. Every piece of
+remote text (titles, URLs, errors, notices) goes through ``printable``; on a terminal it is also
+shown as plain text, never as Rich markup.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, Protocol
+
+import click
+
+from tuiapp.cli.common import human_bytes
+from tuiapp.text import printable as p
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tuiapp.events import Event
+    from tuiapp.jobs import JobInfo
+
+__all__ = ["Reporter", "failure_lines", "make_reporter"]
+
+
+class Reporter(Protocol):
+    def show(self, event: Event) -> None: ...
+
+    def say(self, text: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def make_reporter(count: int) -> Reporter:
+    """A live display when stderr is a terminal, else one plain line per event."""
+    return RichReporter(count) if sys.stderr.isatty() else PlainReporter()
+
+
+def failure_lines(job: JobInfo) -> list[str]:
+    """One line per source that failed, was blocked or ran out of time: label, then cause.
+
+    ``pexels: no key — set PEXELS_API_KEY to use this source``
+    """
+    from tuiapp.errors import error_cause, error_label
+
+    lines = []
+    for src in job.sources:
+        if src.state.value not in ("failed", "blocked", "timed_out") and not src.error:
+            continue
+        label = error_label(src.error_code, src.state.value)
+        cause = p(error_cause(src.error))
+        lines.append(f"{src.source}: {label} — {cause}" if cause else f"{src.source}: {label}")
+    return lines
+
+
+def _line(event: Event) -> str | None:
+    """The plain line for an event; ``None`` for events shown only on a terminal."""
+    from tuiapp.events import (
+        AssetStored,
+        ItemFailed,
+        JobFinished,
+        SourceFinished,
+        SourceNotice,
+        SourceStarted,
+    )
+
+    if isinstance(event, SourceStarted):
+        return f"{event.source}: searching"
+    if isinstance(event, AssetStored):
+        note = " (already stored)" if event.deduplicated else ""
+        what = p(event.title or event.url)
+        return f"{event.source}: stored {what} [{human_bytes(event.size)}]{note}"
+    if isinstance(event, ItemFailed):
+        return f"{event.source}: failed {p(event.url)}: {p(event.error)}"
+    if isinstance(event, SourceNotice):
+        said = p(event.message)  # some sources name themselves already
+        return said if said.startswith(f"{event.source}:") else f"{event.source}: {said}"
+    if isinstance(event, SourceFinished):
+        why = f": {p(event.error)}" if event.error else ""
+        state = event.state.replace("_", " ")
+        return f"{event.source}: {state}, {event.stored} stored, {event.failed} failed{why}"
+    if isinstance(event, JobFinished):
+        return f"job {event.job_id}: {event.state.replace('_', ' ')} in {event.elapsed:.1f} s"
+    return None
+
+
+class PlainReporter:
+    """One line per event that matters, for scripts and logs (stderr is not a terminal)."""
+
+    def show(self, event: Event) -> None:
+        text = _line(event)
+        if text is not None:
+            click.echo(text, err=True)
+
+    def say(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def stop(self) -> None:
+        pass
+
+
+class RichReporter:
+    """Rich's progress display: a line per source with stored/target, a bar, bytes, rate, ETA.
+
+    Stored files, failures and notices scroll above the display as plain lines.
+    """
+
+    def __init__(self, count: int, console: Console | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.count = count
+        self.console = console or Console(stderr=True, highlight=False)
+        self.progress = Progress(
+            TextColumn("{task.fields[source]}", markup=False),
+            TextColumn("{task.fields[state]:<11}", markup=False),
+            MofNCompleteColumn(),
+            BarColumn(bar_width=20),
+            TextColumn("{task.fields[bytes]:>9}", markup=False),
+            TextColumn("{task.fields[rate]:>11}", markup=False),
+            TextColumn("ETA", markup=False),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.tasks: dict[str, Any] = {}
+        self.announced: dict[str, tuple[int, int]] = {}
+        """Files and bytes per source, summed from the AssetStored events seen."""
+        self.reported: dict[str, tuple[int, int]] = {}
+        """Files and bytes per source, from the newest SourceProgress."""
+        self.progress.start()
+
+    def _task(self, source: str) -> Any:
+        if source not in self.tasks:
+            width = max(len(name) for name in [source, *self.tasks])
+            for name, task in self.tasks.items():
+                self.progress.update(task, source=f"{name}:".ljust(width + 1))
+            self.tasks[source] = self.progress.add_task(
+                "",
+                total=self.count,
+                source=f"{source}:".ljust(width + 1),
+                state="queued",
+                bytes="",
+                rate="",
+            )
+        return self.tasks[source]
+
+    def show(self, event: Event) -> None:
+        from tuiapp.events import AssetStored, SourceFinished, SourceProgress, SourceStarted
+
+        if isinstance(event, SourceStarted):
+            self.progress.update(self._task(event.source), state="searching")
+        elif isinstance(event, AssetStored):
+            # Counted at once. Progress events are coalesced and may be newer than the files
+            # announced so far: each figure shown is the larger of the two, never their sum.
+            self._count(event.source, files=1, size=event.size)
+        elif isinstance(event, SourceProgress):
+            self._count(event.source, at_least=(event.stored, event.bytes))
+            rate = f"{human_bytes(event.speed)}/s"
+            self.progress.update(self._task(event.source), state=event.state, rate=rate)
+        elif isinstance(event, SourceFinished):
+            task = self._task(event.source)
+            self.progress.update(
+                task,
+                state=event.state.replace("_", " "),
+                completed=event.stored,
+                bytes=human_bytes(event.bytes),
+                rate="",
+            )
+            self.progress.stop_task(task)
+        text = _line(event)
+        if text is not None and not isinstance(event, SourceStarted | SourceFinished):
+            self.say(text)
+
+    def _count(
+        self, source: str, *, files: int = 0, size: int = 0, at_least: tuple[int, int] = (0, 0)
+    ) -> None:
+        task = self._task(source)
+        announced = self.announced.get(source, (0, 0))
+        announced = (announced[0] + files, announced[1] + size)
+        self.announced[source] = announced
+        reported = self.reported.get(source, (0, 0))
+        reported = (max(reported[0], at_least[0]), max(reported[1], at_least[1]))
+        self.reported[source] = reported
+        stored, total = max(announced[0], reported[0]), max(announced[1], reported[1])
+        self.progress.update(task, completed=stored, bytes=human_bytes(total))
+
+    def say(self, text: str) -> None:
+        from rich.text import Text
+
+        self.progress.refresh()  # the line goes above the display as it is now, not as it was
+        self.progress.console.print(Text(text))
+
+    def stop(self) -> None:
+        self.progress.stop()
