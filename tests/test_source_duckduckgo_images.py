@@ -76,13 +76,62 @@ async def test_the_token_comes_from_the_search_page_and_goes_with_browser_header
     # The token is bound to the User-Agent: both steps must send the same one.
     assert first.headers["User-Agent"] == ijs.headers["User-Agent"] == "TestBrowser/1.0"
     assert ijs.headers["Referer"] == f"{replay.url()}/"
-    assert ijs.headers["Sec-Fetch-Mode"] == "cors"
-    assert ijs.headers["Sec-Fetch-Dest"] == "empty"
-    assert ijs.headers["Sec-Fetch-Site"] == "same-origin"
-    assert ijs.headers["Sec-GPC"] == "1"
-    assert ijs.headers["Priority"] == "u=4"
-    assert ijs.headers["Accept-Language"] == "en-US,en;q=0.5"
     assert ijs.headers["Accept"] == "*/*"
+
+
+async def test_ijs_requests_carry_no_sec_fetch_or_accept_language_headers(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """DuckDuckGo refused image requests carrying them (2026); the search page may keep them."""
+    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    (ijs,) = replay.hits("/i.js")
+    sent = {name.lower() for name in ijs.headers}
+    assert not {n for n in sent if n.startswith("sec-")}
+    assert "accept-language" not in sent
+    assert "priority" not in sent
+
+
+async def test_a_403_on_ijs_fetches_a_fresh_token_once_and_asks_again(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    tokens = iter([TOKEN, FRESH_TOKEN])
+
+    async def token_page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=f'<html><script>vqd="{next(tokens)}";</script></html>', content_type="text/html"
+        )
+
+    golden = page(replay, "shared", "ijs_golden_structure_2026.json")
+
+    async def ijs(request: web.Request) -> web.Response:
+        if request.query["vqd"] != FRESH_TOKEN:
+            return web.json_response({"error": "forbidden"}, status=403)
+        return web.json_response(golden if request.query["s"] == "0" else {"results": []})
+
+    replay.add("/", token_page)
+    replay.add("/i.js", ijs)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(items) == 3
+    assert len(replay.hits("/")) == 2
+    assert [(h.query["vqd"], h.query["s"]) for h in replay.hits("/i.js")][:2] == [
+        (TOKEN, "0"),
+        (FRESH_TOKEN, "0"),
+    ]
+
+
+async def test_a_second_403_after_the_fresh_token_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", json_reply({"error": "forbidden"}, status=403))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match="HTTP 403"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(replay.hits("/")) == 2  # one refresh, no more
+    assert len(replay.hits("/i.js")) == 2
 
 
 async def test_results_of_the_golden_page_are_read(
