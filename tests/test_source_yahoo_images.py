@@ -14,11 +14,12 @@ from tests.sourcekit import (
     probe,
     run_job,
     serve_images,
+    rebased,
     serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources.yahoo_images import YahooImagesSource
+from tuiapp.sources.yahoo_images import YahooImagesSource, read_data
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -177,3 +178,68 @@ async def test_a_job_stores_the_images_with_their_titles(
     ]
     assert assets[0].page_url == "https://lakes.example.org/moraine"
     assert assets[0].metadata["provider"] == "Yahoo"
+
+
+async def test_one_malformed_data_attribute_does_not_lose_the_page(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Only the item with nothing readable is dropped; every other broken form is still read."""
+    text = fixture_text("local", NAME, "search_page_malformed_handwritten.html")
+    replay.add(SEARCH, html_reply(rebased(text, replay.url())))
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YahooImagesSource(), p.ctx, "harbour", limit=10)
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == [
+        "m-1.jpg",
+        "m-2.jpg",
+        "m-3.jpg",
+        "m-4.jpg",
+        "m-5.jpg",
+        "m-7.jpg",
+    ]
+    assert [i.title for i in items] == [
+        "Plain JSON",
+        "Single quotes, it's fine",
+        "Escaped twice",
+        "Trailing garbage",
+        "Cut short",
+        "After the broken one",
+    ]
+    assert [(i.width, i.height) for i in items[:2]] == [(640, 480), (800, 600)]
+    assert items[4].width == 1024
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            '{"iurl":"https://a.example/x.jpg","w":"5"}',
+            {"iurl": "https://a.example/x.jpg", "w": "5"},
+        ),
+        (
+            "{&quot;iurl&quot;:&quot;https:\\/\\/a.example\\/x.jpg&quot;}",
+            {"iurl": "https://a.example/x.jpg"},
+        ),
+        ("{'iurl':'https://a.example/x.jpg','w':5}", {"iurl": "https://a.example/x.jpg", "w": "5"}),
+        ('{"iurl":"https://a.example/x.jpg"} trailing', {"iurl": "https://a.example/x.jpg"}),
+        ('{"iurl":"https://a.example/x.jpg","alt":"cut', {"iurl": "https://a.example/x.jpg"}),
+        ('{iurl: "https://a.example/x.jpg"}', {"iurl": "https://a.example/x.jpg"}),
+        ("not data", {}),
+        ("", {}),
+        (None, {}),
+    ],
+    ids=[
+        "json",
+        "escaped",
+        "single-quotes",
+        "trailing",
+        "cut-short",
+        "bare-keys",
+        "junk",
+        "empty",
+        "none",
+    ],
+)
+def test_the_data_attribute_reader_recovers_what_it_can(
+    raw: str | None, expected: dict[str, str]
+) -> None:
+    assert read_data(raw) == expected
