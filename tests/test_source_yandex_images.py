@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp import web
 
+from tests.replay import Reply
 from tests.sourcekit import (
     collect,
     fixture_text,
     html_reply,
     probe,
+    rebased,
     run_job,
     serve_images,
     serve_pages,
@@ -128,6 +130,53 @@ async def test_a_captcha_page_without_the_header_is_still_blocked(
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_smartcaptcha_page_sent_with_http_403_is_blocked_by_captcha(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "captcha_handwritten.html"), 403))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha.*HTTP 403"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_smartcaptcha_json_answer_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Script requests get the captcha as JSON, not as a page."""
+    body = (
+        '{"type":"captcha","captcha":{"img-url":"https://ext.captcha.yandex.net/image?key=k",'
+        '"key":"k","status":"failed","captcha-page":"/showcaptcha?cc=1&retpath=x"}}'
+    )
+    replay.add(SEARCH, Reply(body.encode(), 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_captcha_on_a_later_page_marks_the_source_blocked_not_done(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    first = fixture_text("local", NAME, "search_page1_datastate_handwritten.html")
+    captcha = fixture_text("local", NAME, "captcha_handwritten.html")
+
+    async def handler(request: web.Request) -> web.Response:
+        if "p" in request.query:
+            return web.Response(
+                text=captcha, content_type="text/html", headers={"X-Yandex-Captcha": "captcha"}
+            )
+        return web.Response(text=rebased(first, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+    serve_images(replay, ["/img/ya-1.jpg", "/img/ya-2.jpg", "/img/ya-3.png"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 10)
+    (src,) = job.sources
+    assert src.state is SourceState.BLOCKED
+    assert src.found == 3
+    assert src.error_code == "blocked"
+    assert "captcha" in (src.error or "")
 
 
 @pytest.mark.parametrize(
