@@ -12,9 +12,9 @@ from tests.sourcekit import (
     fixture_text,
     html_reply,
     probe,
+    rebased,
     run_job,
     serve_images,
-    rebased,
     serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError

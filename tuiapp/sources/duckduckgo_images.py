@@ -125,7 +125,7 @@ class DuckDuckGoImagesSource(Source):
 
 
 def ijs_headers(ctx: SourceContext) -> dict[str, str]:
-    """The headers of an ``i.js`` request: the token's User-Agent, ``Accept`` and ``Referer`` only."""
+    """Headers of an ``i.js`` request: the token's User-Agent, ``Accept`` and ``Referer``."""
     return {
         "User-Agent": ctx.user_agent,
         "Accept": "*/*",
