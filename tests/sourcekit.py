@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from tests import images
-from tests.replay import LOCAL_FIXTURES, SHARED_FIXTURES, Reply
+from tests.replay import FIXTURES, Reply
 from tuiapp.fetch import Fetcher
 from tuiapp.jobs import JobSpec
 from tuiapp.sources.base import Found, Source, SourceContext, SourceQuery
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tuiapp.jobs import JobInfo
 
 __all__ = [
+    "FixtureKind",
     "Probe",
     "collect",
     "fixture_text",
@@ -103,10 +104,13 @@ async def collect(
     return found
 
 
-def fixture_text(where: str, source: str, name: str) -> str:
-    """A fixture file: ``where`` is ``shared`` (recorded, read-only) or ``local`` (ours)."""
-    root: Path = SHARED_FIXTURES if where == "shared" else LOCAL_FIXTURES
-    return (root / source / name).read_text(encoding="utf-8")
+FixtureKind = Literal["recorded", "handwritten", "from_docs", "from_client_tests"]
+
+
+def fixture_text(kind: FixtureKind, source: str, name: str) -> str:
+    """A fixture file from the folder for its ``kind`` (see ``tests/fixtures/README.md``)."""
+    path: Path = FIXTURES / kind / source / name
+    return path.read_text(encoding="utf-8")
 
 
 def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.replay import Reply, json_reply
 from tests.sourcekit import (
     collect,
     fixture_text,
@@ -35,14 +35,12 @@ FRESH_TOKEN = "4-999999999999999999999999999999999999999"
 
 
 def search_page() -> Reply:
-    return html_reply(fixture_text("local", NAME, "search_page_handwritten.html"))
+    return html_reply(fixture_text("handwritten", NAME, "search_page_handwritten.html"))
 
 
-def page(replay: ReplayServer, where: str, name: str) -> dict[str, Any]:
-    if where == "shared":
-        text = (SHARED_FIXTURES / NAME / name).read_text()
-    else:
-        text = fixture_text(where, NAME, name)
+def page(replay: ReplayServer, name: str) -> dict[str, Any]:
+    """A hand-written i.js page (ours, or the third party's golden one), rebased."""
+    text = fixture_text("handwritten", NAME, name)
     data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("example.test",)))
     return data
 
@@ -61,7 +59,7 @@ def by_offset(replay: ReplayServer, pages: dict[str, dict[str, Any]]) -> None:
 async def test_the_token_comes_from_the_search_page_and_goes_with_browser_headers(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
     (first,) = replay.hits("/")
@@ -83,7 +81,7 @@ async def test_ijs_requests_carry_no_sec_fetch_or_accept_language_headers(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     """DuckDuckGo refused image requests carrying them (2026); the search page may keep them."""
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
     (ijs,) = replay.hits("/i.js")
@@ -103,7 +101,7 @@ async def test_a_403_on_ijs_fetches_a_fresh_token_once_and_asks_again(
             text=f'<html><script>vqd="{next(tokens)}";</script></html>', content_type="text/html"
         )
 
-    golden = page(replay, "shared", "ijs_golden_structure_2026.json")
+    golden = page(replay, "ijs_golden_structure_2026.json")
 
     async def ijs(request: web.Request) -> web.Response:
         if request.query["vqd"] != FRESH_TOKEN:
@@ -137,7 +135,7 @@ async def test_a_second_403_after_the_fresh_token_is_blocked(
 async def test_results_of_the_golden_page_are_read(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=3)
     assert [i.url for i in items] == [
@@ -159,11 +157,11 @@ async def test_results_of_the_golden_page_are_read(
 async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    second = page(replay, "local", "ijs_page2_handwritten.json")
+    second = page(replay, "ijs_page2_handwritten.json")
     second["next"] = "i.js?q=red+panda&o=json&p=1&s=200&u=bing&f=,,,,,&l=us-en&vqd=x"
     by_offset(
         replay,
-        {"0": page(replay, "shared", "ijs_golden_structure_2026.json"), "100": second},
+        {"0": page(replay, "ijs_golden_structure_2026.json"), "100": second},
     )
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
@@ -183,7 +181,7 @@ async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
 async def test_a_page_without_next_is_the_last(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "local", "ijs_page2_handwritten.json")})
+    by_offset(replay, {"0": page(replay, "ijs_page2_handwritten.json")})
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
     assert len(items) == 2
@@ -193,7 +191,7 @@ async def test_a_page_without_next_is_the_last(
 async def test_a_bot_check_instead_of_the_search_page_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add("/", html_reply(fixture_text("local", NAME, "anomaly_handwritten.html")))
+    replay.add("/", html_reply(fixture_text("handwritten", NAME, "anomaly_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by bot check"):
             await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
@@ -268,7 +266,7 @@ async def test_zero_results_is_an_empty_search(
 async def test_a_job_stores_the_images_with_their_titles(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     serve_images(
         replay, ["/images/red-panda-1.jpg", "/images/red-panda-2.png", "/images/red-panda-3.webp"]
     )

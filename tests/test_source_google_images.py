@@ -35,8 +35,8 @@ SEARCH = "/wml/search"
 def paged(replay: ReplayServer) -> None:
     """Page 1 (no ``start``) and ``start=10``; later pages repeat the second."""
     pages = {
-        "": fixture_text("local", NAME, "wml_page1_handwritten.html"),
-        "10": fixture_text("local", NAME, "wml_page2_handwritten.html"),
+        "": fixture_text("handwritten", NAME, "wml_page1_handwritten.html"),
+        "10": fixture_text("handwritten", NAME, "wml_page2_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "start", pages, last="10")
 
@@ -114,7 +114,7 @@ async def test_a_redirect_to_the_sorry_captcha_is_blocked(
 
     replay.add(SEARCH, redirect)
     replay.add(
-        "/sorry/index", html_reply(fixture_text("local", NAME, "sorry_handwritten.html"), 429)
+        "/sorry/index", html_reply(fixture_text("handwritten", NAME, "sorry_handwritten.html"), 429)
     )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
@@ -158,7 +158,7 @@ async def test_the_javascript_shell_is_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(GoogleImagesSource(), p.ctx, "zzqxv glorp") == []
 

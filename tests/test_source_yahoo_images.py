@@ -35,8 +35,8 @@ SEARCH = "/search/images"
 def paged(replay: ReplayServer) -> None:
     """Pages by their ``b`` offset; later offsets repeat page 2."""
     pages = {
-        "1": fixture_text("local", NAME, "search_page1_handwritten.html"),
-        "61": fixture_text("local", NAME, "search_page2_handwritten.html"),
+        "1": fixture_text("handwritten", NAME, "search_page1_handwritten.html"),
+        "61": fixture_text("handwritten", NAME, "search_page2_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "b", pages, last="61")
 
@@ -111,7 +111,7 @@ async def test_a_redirect_to_the_consent_wall_is_blocked(
     replay.add(SEARCH, redirect)
     replay.add(
         "/consent/collectConsent",
-        html_reply(fixture_text("local", NAME, "consent_handwritten.html")),
+        html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")),
     )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
@@ -121,7 +121,7 @@ async def test_a_redirect_to_the_consent_wall_is_blocked(
 async def test_a_consent_page_in_place_of_results_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "consent_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
             await collect(YahooImagesSource(), p.ctx, "mountain lake")
@@ -155,7 +155,7 @@ async def test_result_items_without_image_urls_are_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(YahooImagesSource(), p.ctx, "zzqxv glorp") == []
 
@@ -184,7 +184,7 @@ async def test_one_malformed_data_attribute_does_not_lose_the_page(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     """Only the item with nothing readable is dropped; every other broken form is still read."""
-    text = fixture_text("local", NAME, "search_page_malformed_handwritten.html")
+    text = fixture_text("handwritten", NAME, "search_page_malformed_handwritten.html")
     replay.add(SEARCH, html_reply(rebased(text, replay.url())))
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(YahooImagesSource(), p.ctx, "harbour", limit=10)

@@ -36,8 +36,8 @@ SEARCH = "/images/search"
 def paged(replay: ReplayServer) -> None:
     """Page 0 (no ``p``) and page 1; later pages repeat page 1."""
     pages = {
-        "": fixture_text("local", NAME, "search_page1_datastate_handwritten.html"),
-        "1": fixture_text("local", NAME, "search_page2_inline_handwritten.html"),
+        "": fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html"),
+        "1": fixture_text("handwritten", NAME, "search_page2_inline_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "p", pages, last="1")
 
@@ -101,7 +101,7 @@ async def test_the_captcha_header_means_blocked(
     replay.add(
         SEARCH,
         html_reply(
-            fixture_text("local", NAME, "captcha_handwritten.html"),
+            fixture_text("handwritten", NAME, "captcha_handwritten.html"),
             headers={"X-Yandex-Captcha": "captcha"},
         ),
     )
@@ -117,7 +117,9 @@ async def test_a_redirect_to_showcaptcha_means_blocked(
         raise web.HTTPFound("/showcaptcha?cc=1&retpath=x")
 
     replay.add(SEARCH, redirect)
-    replay.add("/showcaptcha", html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    replay.add(
+        "/showcaptcha", html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"))
+    )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
@@ -126,7 +128,7 @@ async def test_a_redirect_to_showcaptcha_means_blocked(
 async def test_a_captcha_page_without_the_header_is_still_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
@@ -135,7 +137,9 @@ async def test_a_captcha_page_without_the_header_is_still_blocked(
 async def test_a_smartcaptcha_page_sent_with_http_403_is_blocked_by_captcha(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "captcha_handwritten.html"), 403))
+    replay.add(
+        SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"), 403)
+    )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha.*HTTP 403"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
@@ -158,8 +162,8 @@ async def test_a_smartcaptcha_json_answer_is_blocked(
 async def test_a_captcha_on_a_later_page_marks_the_source_blocked_not_done(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:
-    first = fixture_text("local", NAME, "search_page1_datastate_handwritten.html")
-    captcha = fixture_text("local", NAME, "captcha_handwritten.html")
+    first = fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html")
+    captcha = fixture_text("handwritten", NAME, "captcha_handwritten.html")
 
     async def handler(request: web.Request) -> web.Response:
         if "p" in request.query:
@@ -210,7 +214,7 @@ async def test_a_page_that_cannot_be_read_is_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(YandexImagesSource(), p.ctx, "zzqxv glorp") == []
 
