@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+import pytest
+
 from tests import images
 from tests.replay import FIXTURES, Reply
 from tuiapp.fetch import Fetcher
-from tuiapp.jobs import JobSpec
+from tuiapp.jobs import JobSpec, SourceState
 from tuiapp.sources.base import Found, Source, SourceContext, SourceQuery
 
 if TYPE_CHECKING:
@@ -27,11 +29,12 @@ if TYPE_CHECKING:
     from tests.replay import ReplayServer
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
-    from tuiapp.jobs import JobInfo
+    from tuiapp.jobs import JobInfo, JobSourceInfo
 
 __all__ = [
     "FixtureKind",
     "Probe",
+    "assert_live_stored",
     "collect",
     "fixture_text",
     "html_reply",
@@ -165,3 +168,13 @@ async def run_job(
 ) -> JobInfo:
     job = await engine.submit(JobSpec(query=query, sources=sources, count=count, options=options))
     return await engine.wait(job.id, None)
+
+
+def assert_live_stored(src: JobSourceInfo) -> None:
+    """A live run of one source stored a file; a captcha or bot wall fails with its own label.
+
+    Being blocked is a failure, not a skip: a run where every scraper is blocked must not pass.
+    """
+    if src.state is SourceState.BLOCKED or src.error_code == "blocked":
+        pytest.fail(f"BLOCKED {src.source}: {src.error}", pytrace=False)
+    assert src.stored >= 1, f"{src.source}: {src.state.value} ({src.error_code}): {src.error}"
