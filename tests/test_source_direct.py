@@ -129,6 +129,19 @@ async def test_an_image_link_that_answers_with_a_page_stores_nothing(
     assert await engine.list_assets(None, job_id=job.id) == []
 
 
+async def test_a_link_without_extension_to_a_page_stores_nothing(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    """A page is not a media file, whatever the link promised (nothing, here)."""
+    replay.add("/article", html_reply("<html><body>" + "words " * 200 + "</body></html>"))
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = replay.url("/article")
+    job = await run_job(engine, url, engine.route(url), 1)
+    (src,) = job.sources
+    assert (src.state, src.stored, src.failed) == (SourceState.FAILED, 0, 1)
+    assert await engine.list_assets(None, job_id=job.id) == []
+
+
 async def test_direct_takes_no_search_words(
     engine_factory: Callable[..., Awaitable[Engine]],
 ) -> None:

@@ -94,10 +94,10 @@ def redact(url: str) -> str:
 
 
 def accepts(expect: MediaKind, mime: str | None) -> bool:
-    if expect == "any":
-        return True
     if mime is None:
         return False
+    if expect == "any":  # any media file, never a page or an unknown blob
+        return mime.startswith(("image/", "video/", "audio/"))
     if expect == "video":
         return mime.startswith(("video/", "audio/"))
     return mime.startswith(f"{expect}/")

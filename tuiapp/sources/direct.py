@@ -3,7 +3,7 @@
 This is the registry's fallback, so it comes last in ``MODULES``: a URL reaches it only when no
 site's source matched. It never fetches anything itself; the engine downloads the URL, sniffs the
 bytes and checks them against the kind the URL's extension promises (any kind when the path has
-no known extension).
+no known extension: then any image, video or audio file, never a page).
 """
 
 from __future__ import annotations
