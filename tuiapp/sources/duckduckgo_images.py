@@ -2,11 +2,10 @@
 
 The token is bound to the query and the User-Agent, so one search uses one static UA for both
 steps. ``i.js`` is asked the way the site's own script asks it: ``Accept: */*`` and a
-``Referer``, and nothing more. ``Sec-Fetch-*`` and ``Accept-Language`` headers on ``i.js`` got
-image requests refused in 2026 (maintained metasearch engines dropped them then). A 403 on
-``i.js`` often means a stale token: one fresh token is fetched and the page asked again before
-the search is reported blocked. Pages are followed through the ``next`` cursor the answer
-carries, always on the configured host.
+``Referer``, and nothing more: since 2026 image requests carrying ``Sec-Fetch-*`` or
+``Accept-Language`` headers are refused. A 403 on ``i.js`` often means a stale token: one fresh
+token is fetched and the page asked again before the search is reported blocked. Pages are
+followed through the ``next`` cursor the answer carries, always on the configured host.
 """
 
 from __future__ import annotations

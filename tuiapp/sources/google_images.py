@@ -4,8 +4,8 @@ Google answers ordinary scripted requests with a JavaScript-only shell; its ``/w
 pages, asked for with an old Nokia User-Agent, still list results as plain links
 ``/imgres?imgurl=…&imgrefurl=…&w=…&h=…&tbnid=…``. This is the most fragile source: expect it to
 break, and expect captchas (``/sorry/`` pages) after a few searches. One old-phone User-Agent is
-drawn per search from a short list (as maintained metasearch engines do), so repeated searches do
-not all wear the same fingerprint. There are no titles in WML; the image's file name stands in.
+drawn per search from a short list, so repeated searches do not all wear the same fingerprint.
+There are no titles in WML; the image's file name stands in.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Results sit in ``ul#sres > li.ld``. Each item is read two ways and the answers merged: the
 ``data`` attribute (JSON with ``iurl``/``ourl``) and the query string of the item's link
 (``imgurl``, ``rurl``, ``w``, ``h``, ``name``, ``turl``), because Yahoo moves fields between the
-two. The ``data`` attribute is read tolerantly: Yahoo has served it HTML-escaped twice, with
-single quotes and cut short, and one such item must not lose the page (see ``read_data``).
+two. The ``data`` attribute is read tolerantly (see ``read_data``): an item whose attribute is
+escaped twice, single-quoted, followed by garbage or cut short loses only what cannot be read,
+and never the rest of the page.
 European visitors may be sent to a consent wall instead; that is reported as blocked.
 """
 
