@@ -34,7 +34,13 @@ postgres:
 test: lint postgres
 	$(BIN)/pytest -q
 
+# nginx (the fast origin) and aria2c (a reference) are installed when root and apt-get allow;
+# otherwise the bench says at the top of its output what it falls back to and what is missing.
 bench: $(STAMP)
+	@{ { command -v nginx || [ -x /usr/sbin/nginx ]; } && command -v aria2c; } >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx aria2) >/dev/null 2>&1; } \
+	  || echo "nginx or aria2c is missing and could not be installed (as root: apt-get install nginx aria2)"
 	$(BIN)/python -m bench
 
 clean:

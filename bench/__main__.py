@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench.corpus import HEIGHT, WIDTH
 from bench.origin import Origin
+from bench.tools import find_tools, preamble
 
 MB = 1_000_000
 
@@ -154,6 +155,8 @@ def bench_files(name: str, files: int, size: int, downloads: int) -> None:
                    (ytdlp is None or mbps >= size / ytdlp / MB) and rss < 64),
     }  # fmt: skip
     target, ok = targets[name]
+    if not ok and origin.kind == "aiohttp":
+        target += " (measured against the aiohttp origin: see the warning at the top)"
     print(
         f"{name}: {stored} x {size / MB:g} MB from {origin.kind} in {elapsed:.2f} s:"
         f" {rate:,.0f} files/s, {mbps:,.0f} MB/s, peak RSS {rss:.0f} MB{refs_text}"
@@ -200,12 +203,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     names = args.names or list(BENCHMARKS)
+    if os.environ.get("BENCH_CHILD") != "1":
+        print("\n".join(preamble(find_tools())), flush=True)
     if len(names) == 1:
         BENCHMARKS[names[0]](args.downloads)
         return
     for name in names:  # each in a fresh process: peak RSS is per benchmark
         subprocess.run(
-            [sys.executable, "-m", "bench", name, "--downloads", str(args.downloads)], check=False
+            [sys.executable, "-m", "bench", name, "--downloads", str(args.downloads)],
+            check=False,
+            env={**os.environ, "BENCH_CHILD": "1"},
         )
 
 

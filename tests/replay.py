@@ -17,10 +17,16 @@ from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures"
-"""Fixtures written for this project; hand-written ones say so in their names."""
-SHARED_FIXTURES = LOCAL_FIXTURES / "recorded"
-"""Real recorded responses, kept unchanged with their provenance files (read-only)."""
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+"""Fixture files, in folders named for what they are (see ``fixtures/README.md``)."""
+RECORDED = FIXTURES / "recorded"
+"""Byte-exact responses of the real sites, each with its provenance file."""
+HANDWRITTEN = FIXTURES / "handwritten"
+"""Pages written by hand (ours, and a third party's golden files); never served by a site."""
+FROM_DOCS = FIXTURES / "from_docs"
+"""Example answers printed in documentation; not byte-exact."""
+FROM_CLIENT_TESTS = FIXTURES / "from_client_tests"
+"""API answers taken from other clients' test suites; reformatted or trimmed."""
 
 
 @dataclass(frozen=True, slots=True)

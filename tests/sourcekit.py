@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+import pytest
+
 from tests import images
-from tests.replay import LOCAL_FIXTURES, SHARED_FIXTURES, Reply
+from tests.replay import FIXTURES, Reply
 from tuiapp.fetch import Fetcher
-from tuiapp.jobs import JobSpec
+from tuiapp.jobs import JobSpec, SourceState
 from tuiapp.sources.base import Found, Source, SourceContext, SourceQuery
 
 if TYPE_CHECKING:
@@ -27,11 +29,13 @@ if TYPE_CHECKING:
     from tests.replay import ReplayServer
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
-    from tuiapp.jobs import JobInfo
+    from tuiapp.jobs import JobInfo, JobSourceInfo
 
 __all__ = [
     "Clock",
+    "FixtureKind",
     "Probe",
+    "assert_live_stored",
     "collect",
     "fixture_text",
     "html_reply",
@@ -116,10 +120,13 @@ async def collect(
     return found
 
 
-def fixture_text(where: str, source: str, name: str) -> str:
-    """A fixture file: ``where`` is ``shared`` (recorded, read-only) or ``local`` (ours)."""
-    root: Path = SHARED_FIXTURES if where == "shared" else LOCAL_FIXTURES
-    return (root / source / name).read_text(encoding="utf-8")
+FixtureKind = Literal["recorded", "handwritten", "from_docs", "from_client_tests"]
+
+
+def fixture_text(kind: FixtureKind, source: str, name: str) -> str:
+    """A fixture file from the folder for its ``kind`` (see ``tests/fixtures/README.md``)."""
+    path: Path = FIXTURES / kind / source / name
+    return path.read_text(encoding="utf-8")
 
 
 def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:
@@ -174,3 +181,13 @@ async def run_job(
 ) -> JobInfo:
     job = await engine.submit(JobSpec(query=query, sources=sources, count=count, options=options))
     return await engine.wait(job.id, None)
+
+
+def assert_live_stored(src: JobSourceInfo) -> None:
+    """A live run of one source stored a file; a captcha or bot wall fails with its own label.
+
+    Being blocked is a failure, not a skip: a run where every scraper is blocked must not pass.
+    """
+    if src.state is SourceState.BLOCKED or src.error_code == "blocked":
+        pytest.fail(f"BLOCKED {src.source}: {src.error}", pytrace=False)
+    assert src.stored >= 1, f"{src.source}: {src.state.value} ({src.error_code}): {src.error}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, json_reply
+from tests.replay import FROM_CLIENT_TESTS, json_reply
 from tests.sourcekit import fixture_text, rebased, serve_images
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ UNSPLASH_KEY = "cli-unsplash-key"
 
 def bing(replay: ReplayServer) -> None:
     pages = {
-        "1": fixture_text("local", "bing_images", "async_page1_handwritten.html"),
-        "36": fixture_text("local", "bing_images", "async_page2_handwritten.html"),
+        "1": fixture_text("handwritten", "bing_images", "async_page1_handwritten.html"),
+        "36": fixture_text("handwritten", "bing_images", "async_page2_handwritten.html"),
     }
 
     async def handler(request: web.Request) -> web.Response:
@@ -45,7 +45,7 @@ def bing(replay: ReplayServer) -> None:
 
 def pexels(replay: ReplayServer) -> None:
     def page(name: str) -> dict[str, Any]:
-        text = (SHARED_FIXTURES / "pexels" / f"{name}.json").read_text()
+        text = (FROM_CLIENT_TESTS / "pexels" / f"{name}.json").read_text()
         data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.pexels.com",)))
         return data
 
@@ -71,7 +71,7 @@ def unsplash(replay: ReplayServer) -> list[str]:
     """Two recorded pages; returns the ids of the photos in them."""
 
     def page(name: str) -> dict[str, Any]:
-        text = (SHARED_FIXTURES / "unsplash" / f"{name}.json").read_text()
+        text = (FROM_CLIENT_TESTS / "unsplash" / f"{name}.json").read_text()
         data: dict[str, Any] = json.loads(
             rebased(text, replay.url(), hosts=("images.unsplash.com",))
         )

@@ -1,7 +1,7 @@
 """The keyless image searches against the real sites (``pytest -m live``; needs internet).
 
-A site that answers this client with a captcha or consent wall skips its test, since that says
-nothing about whether the source still reads the site's pages.
+A site that answers with a captcha, consent wall or bot check FAILS its test, labelled
+``BLOCKED``: a run where every scraper is blocked must not pass.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.sourcekit import run_job
-from tuiapp.jobs import SourceState
+from tests.sourcekit import assert_live_stored, run_job
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -29,9 +28,7 @@ async def test_live_the_search_finds_and_stores_images(
     engine = await engine_factory()
     job = await run_job(engine, "mountain lake", (name,), 2)
     (src,) = job.sources
-    if src.state is SourceState.BLOCKED:
-        pytest.skip(f"{name} blocked this client: {src.error}")
-    assert src.stored >= 1, src.error
+    assert_live_stored(src)
     if name == "bing_images":  # bing gives titles; a page read without them is a regression
         assets = await engine.list_assets(None, job_id=job.id)
         assert any(a.title for a in assets)

@@ -188,7 +188,7 @@ async def test_a_url_without_sources_goes_to_the_source_that_takes_it(
         (b'{"query": 5, "sources": ["picsum"]}', "'query' must be a string"),
         (b'{"query": "   ", "sources": ["picsum"]}', "the query is empty"),
         (b'{"query": "red fox"}', "pick at least one source"),
-        (b'{"query": "https://example.org/x.png"}', "pick at least one source"),
+        (b'{"query": "ftp://example.org/x.png"}', "pick at least one source"),
         (b'{"query": "x", ', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"", "not valid JSON"),

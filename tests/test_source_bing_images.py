@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES
 from tests.sourcekit import (
     collect,
     fixture_text,
@@ -34,16 +33,16 @@ NAME = "bing_images"
 
 
 def golden(replay: ReplayServer) -> str:
-    """The shared 2026 golden, its example.test image URLs moved onto the replay server."""
-    text = (SHARED_FIXTURES / NAME / "async_golden_structure_2026.html").read_text()
+    """The third party's hand-written 2026 golden, its example.test URLs moved onto the replay."""
+    text = fixture_text("handwritten", NAME, "async_golden_structure_2026.html")
     return rebased(text, replay.url(), hosts=("example.test",))
 
 
 def paged(replay: ReplayServer) -> None:
     """Page 1 and 2 of the hand-written fragments by ``first``; later pages repeat page 2."""
     pages = {
-        "1": fixture_text("local", NAME, "async_page1_handwritten.html"),
-        "36": fixture_text("local", NAME, "async_page2_handwritten.html"),
+        "1": fixture_text("handwritten", NAME, "async_page1_handwritten.html"),
+        "36": fixture_text("handwritten", NAME, "async_page2_handwritten.html"),
     }
     serve_pages(replay, "/images/async", "first", pages, last="36")
 
@@ -132,7 +131,9 @@ async def test_the_next_page_is_asked_for_only_when_the_engine_wants_more(
 async def test_a_captcha_page_is_reported_as_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add("/images/async", html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    replay.add(
+        "/images/async", html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"))
+    )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(BingImagesSource(), p.ctx, "red panda")
@@ -190,7 +191,8 @@ async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(
-        "/images/async", html_reply(fixture_text("local", NAME, "no_results_handwritten.html"))
+        "/images/async",
+        html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")),
     )
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(BingImagesSource(), p.ctx, "zzqxv glorp") == []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.replay import Reply, json_reply
 from tests.sourcekit import (
     collect,
     fixture_text,
@@ -35,14 +35,12 @@ FRESH_TOKEN = "4-999999999999999999999999999999999999999"
 
 
 def search_page() -> Reply:
-    return html_reply(fixture_text("local", NAME, "search_page_handwritten.html"))
+    return html_reply(fixture_text("handwritten", NAME, "search_page_handwritten.html"))
 
 
-def page(replay: ReplayServer, where: str, name: str) -> dict[str, Any]:
-    if where == "shared":
-        text = (SHARED_FIXTURES / NAME / name).read_text()
-    else:
-        text = fixture_text(where, NAME, name)
+def page(replay: ReplayServer, name: str) -> dict[str, Any]:
+    """A hand-written i.js page (ours, or the third party's golden one), rebased."""
+    text = fixture_text("handwritten", NAME, name)
     data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("example.test",)))
     return data
 
@@ -61,7 +59,7 @@ def by_offset(replay: ReplayServer, pages: dict[str, dict[str, Any]]) -> None:
 async def test_the_token_comes_from_the_search_page_and_goes_with_browser_headers(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
     (first,) = replay.hits("/")
@@ -76,19 +74,68 @@ async def test_the_token_comes_from_the_search_page_and_goes_with_browser_header
     # The token is bound to the User-Agent: both steps must send the same one.
     assert first.headers["User-Agent"] == ijs.headers["User-Agent"] == "TestBrowser/1.0"
     assert ijs.headers["Referer"] == f"{replay.url()}/"
-    assert ijs.headers["Sec-Fetch-Mode"] == "cors"
-    assert ijs.headers["Sec-Fetch-Dest"] == "empty"
-    assert ijs.headers["Sec-Fetch-Site"] == "same-origin"
-    assert ijs.headers["Sec-GPC"] == "1"
-    assert ijs.headers["Priority"] == "u=4"
-    assert ijs.headers["Accept-Language"] == "en-US,en;q=0.5"
     assert ijs.headers["Accept"] == "*/*"
+
+
+async def test_ijs_requests_carry_no_sec_fetch_or_accept_language_headers(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """DuckDuckGo refused image requests carrying them (2026); the search page may keep them."""
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    (ijs,) = replay.hits("/i.js")
+    sent = {name.lower() for name in ijs.headers}
+    assert not {n for n in sent if n.startswith("sec-")}
+    assert "accept-language" not in sent
+    assert "priority" not in sent
+
+
+async def test_a_403_on_ijs_fetches_a_fresh_token_once_and_asks_again(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    tokens = iter([TOKEN, FRESH_TOKEN])
+
+    async def token_page(request: web.Request) -> web.Response:
+        return web.Response(
+            text=f'<html><script>vqd="{next(tokens)}";</script></html>', content_type="text/html"
+        )
+
+    golden = page(replay, "ijs_golden_structure_2026.json")
+
+    async def ijs(request: web.Request) -> web.Response:
+        if request.query["vqd"] != FRESH_TOKEN:
+            return web.json_response({"error": "forbidden"}, status=403)
+        return web.json_response(golden if request.query["s"] == "0" else {"results": []})
+
+    replay.add("/", token_page)
+    replay.add("/i.js", ijs)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(items) == 3
+    assert len(replay.hits("/")) == 2
+    assert [(h.query["vqd"], h.query["s"]) for h in replay.hits("/i.js")][:2] == [
+        (TOKEN, "0"),
+        (FRESH_TOKEN, "0"),
+    ]
+
+
+async def test_a_second_403_after_the_fresh_token_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/", search_page())
+    replay.add("/i.js", json_reply({"error": "forbidden"}, status=403))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match="HTTP 403"):
+            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    assert len(replay.hits("/")) == 2  # one refresh, no more
+    assert len(replay.hits("/i.js")) == 2
 
 
 async def test_results_of_the_golden_page_are_read(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=3)
     assert [i.url for i in items] == [
@@ -110,11 +157,11 @@ async def test_results_of_the_golden_page_are_read(
 async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    second = page(replay, "local", "ijs_page2_handwritten.json")
+    second = page(replay, "ijs_page2_handwritten.json")
     second["next"] = "i.js?q=red+panda&o=json&p=1&s=200&u=bing&f=,,,,,&l=us-en&vqd=x"
     by_offset(
         replay,
-        {"0": page(replay, "shared", "ijs_golden_structure_2026.json"), "100": second},
+        {"0": page(replay, "ijs_golden_structure_2026.json"), "100": second},
     )
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
@@ -134,7 +181,7 @@ async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
 async def test_a_page_without_next_is_the_last(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    by_offset(replay, {"0": page(replay, "local", "ijs_page2_handwritten.json")})
+    by_offset(replay, {"0": page(replay, "ijs_page2_handwritten.json")})
     async with probe(make_settings(), replay.url()) as p:
         items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
     assert len(items) == 2
@@ -144,7 +191,7 @@ async def test_a_page_without_next_is_the_last(
 async def test_a_bot_check_instead_of_the_search_page_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add("/", html_reply(fixture_text("local", NAME, "anomaly_handwritten.html")))
+    replay.add("/", html_reply(fixture_text("handwritten", NAME, "anomaly_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by bot check"):
             await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
@@ -219,7 +266,7 @@ async def test_zero_results_is_an_empty_search(
 async def test_a_job_stores_the_images_with_their_titles(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:
-    by_offset(replay, {"0": page(replay, "shared", "ijs_golden_structure_2026.json")})
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     serve_images(
         replay, ["/images/red-panda-1.jpg", "/images/red-panda-2.png", "/images/red-panda-3.webp"]
     )

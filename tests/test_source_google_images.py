@@ -19,7 +19,7 @@ from tests.sourcekit import (
 )
 from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources.google_images import NOKIA_USER_AGENT, GoogleImagesSource
+from tuiapp.sources.google_images import PHONE_USER_AGENTS, GoogleImagesSource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -35,8 +35,8 @@ SEARCH = "/wml/search"
 def paged(replay: ReplayServer) -> None:
     """Page 1 (no ``start``) and ``start=10``; later pages repeat the second."""
     pages = {
-        "": fixture_text("local", NAME, "wml_page1_handwritten.html"),
-        "10": fixture_text("local", NAME, "wml_page2_handwritten.html"),
+        "": fixture_text("handwritten", NAME, "wml_page1_handwritten.html"),
+        "10": fixture_text("handwritten", NAME, "wml_page2_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "start", pages, last="10")
 
@@ -55,8 +55,28 @@ async def test_the_request_is_the_wml_search_of_an_old_phone(
     assert hit.query["ie"] == hit.query["oe"] == "utf8"
     assert hit.query["tbs"] == "qdr:w"
     assert "start" not in hit.query
-    assert hit.headers["User-Agent"] == NOKIA_USER_AGENT
+    assert hit.headers["User-Agent"] in PHONE_USER_AGENTS
     assert hit.headers["Cookie"] == "CONSENT=YES+"
+
+
+async def test_the_phone_user_agent_varies_between_searches_and_stays_within_one(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Each search draws its UA from the list; all pages of one search keep the same one."""
+    paged(replay)
+    searches = 24
+    async with probe(make_settings(), replay.url()) as p:
+        for _ in range(searches):
+            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    hits = replay.hits(SEARCH)
+    per_search = len(hits) // searches
+    assert per_search >= 2
+    agents = [h.headers["User-Agent"] for h in hits]
+    assert set(agents) <= set(PHONE_USER_AGENTS)
+    assert len(set(agents)) > 1  # 24 draws from 6 all alike: about 1 in 10^18
+    for n in range(searches):
+        one_search = agents[n * per_search : (n + 1) * per_search]
+        assert len(set(one_search)) == 1
 
 
 async def test_imgres_links_give_image_page_size_and_thumbnail(
@@ -94,7 +114,7 @@ async def test_a_redirect_to_the_sorry_captcha_is_blocked(
 
     replay.add(SEARCH, redirect)
     replay.add(
-        "/sorry/index", html_reply(fixture_text("local", NAME, "sorry_handwritten.html"), 429)
+        "/sorry/index", html_reply(fixture_text("handwritten", NAME, "sorry_handwritten.html"), 429)
     )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
@@ -138,7 +158,7 @@ async def test_the_javascript_shell_is_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(GoogleImagesSource(), p.ctx, "zzqxv glorp") == []
 

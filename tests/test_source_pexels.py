@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.replay import FROM_CLIENT_TESTS, Reply, json_reply
 from tests.sourcekit import collect, probe, rebased, run_job, serve_images
 from tuiapp.errors import (
     FormatChangedError,
@@ -43,7 +43,7 @@ def fresh_quotas() -> Iterator[None]:
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
     """A recorded answer, its images.pexels.com URLs moved onto the replay server."""
-    text = (SHARED_FIXTURES / NAME / f"{name}.json").read_text()
+    text = (FROM_CLIENT_TESTS / NAME / f"{name}.json").read_text()
     data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.pexels.com",)))
     return data
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.replay import FROM_DOCS, Reply, json_reply
 from tests.sourcekit import collect, probe, run_job, serve_images
 from tuiapp.errors import (
     FormatChangedError,
@@ -48,7 +48,7 @@ def fresh_quotas() -> Iterator[None]:
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
     """A recorded answer, its pixabay.com/get/ image URLs moved onto the replay server."""
-    text = (SHARED_FIXTURES / NAME / f"{name}.json").read_text()
+    text = (FROM_DOCS / NAME / f"{name}.json").read_text()
     data: dict[str, Any] = json.loads(text.replace("https://pixabay.com/get/", replay.url("/get/")))
     return data
 

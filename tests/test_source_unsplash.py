@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import SHARED_FIXTURES, Reply, json_reply
+from tests.replay import FROM_CLIENT_TESTS, Reply, json_reply
 from tests.sourcekit import collect, probe, rebased, run_job, serve_images
 from tuiapp.errors import (
     FormatChangedError,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 NAME = "unsplash"
 KEY = "test-access-key"
 SEARCH = "/search/photos"
-FIXTURES = SHARED_FIXTURES / NAME
+FIXTURES = FROM_CLIENT_TESTS / NAME
 REFERRAL = "utm_source=tuiapp&utm_medium=referral"
 
 

@@ -12,13 +12,14 @@ from tests.sourcekit import (
     fixture_text,
     html_reply,
     probe,
+    rebased,
     run_job,
     serve_images,
     serve_pages,
 )
 from tuiapp.errors import BlockedError, FormatChangedError
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources.yahoo_images import YahooImagesSource
+from tuiapp.sources.yahoo_images import YahooImagesSource, read_data
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -34,8 +35,8 @@ SEARCH = "/search/images"
 def paged(replay: ReplayServer) -> None:
     """Pages by their ``b`` offset; later offsets repeat page 2."""
     pages = {
-        "1": fixture_text("local", NAME, "search_page1_handwritten.html"),
-        "61": fixture_text("local", NAME, "search_page2_handwritten.html"),
+        "1": fixture_text("handwritten", NAME, "search_page1_handwritten.html"),
+        "61": fixture_text("handwritten", NAME, "search_page2_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "b", pages, last="61")
 
@@ -110,7 +111,7 @@ async def test_a_redirect_to_the_consent_wall_is_blocked(
     replay.add(SEARCH, redirect)
     replay.add(
         "/consent/collectConsent",
-        html_reply(fixture_text("local", NAME, "consent_handwritten.html")),
+        html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")),
     )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
@@ -120,7 +121,7 @@ async def test_a_redirect_to_the_consent_wall_is_blocked(
 async def test_a_consent_page_in_place_of_results_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "consent_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
             await collect(YahooImagesSource(), p.ctx, "mountain lake")
@@ -154,7 +155,7 @@ async def test_result_items_without_image_urls_are_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(YahooImagesSource(), p.ctx, "zzqxv glorp") == []
 
@@ -177,3 +178,68 @@ async def test_a_job_stores_the_images_with_their_titles(
     ]
     assert assets[0].page_url == "https://lakes.example.org/moraine"
     assert assets[0].metadata["provider"] == "Yahoo"
+
+
+async def test_one_malformed_data_attribute_does_not_lose_the_page(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Only the item with nothing readable is dropped; every other broken form is still read."""
+    text = fixture_text("handwritten", NAME, "search_page_malformed_handwritten.html")
+    replay.add(SEARCH, html_reply(rebased(text, replay.url())))
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YahooImagesSource(), p.ctx, "harbour", limit=10)
+    assert [i.url.rsplit("/", 1)[-1] for i in items] == [
+        "m-1.jpg",
+        "m-2.jpg",
+        "m-3.jpg",
+        "m-4.jpg",
+        "m-5.jpg",
+        "m-7.jpg",
+    ]
+    assert [i.title for i in items] == [
+        "Plain JSON",
+        "Single quotes, it's fine",
+        "Escaped twice",
+        "Trailing garbage",
+        "Cut short",
+        "After the broken one",
+    ]
+    assert [(i.width, i.height) for i in items[:2]] == [(640, 480), (800, 600)]
+    assert items[4].width == 1024
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            '{"iurl":"https://a.example/x.jpg","w":"5"}',
+            {"iurl": "https://a.example/x.jpg", "w": "5"},
+        ),
+        (
+            "{&quot;iurl&quot;:&quot;https:\\/\\/a.example\\/x.jpg&quot;}",
+            {"iurl": "https://a.example/x.jpg"},
+        ),
+        ("{'iurl':'https://a.example/x.jpg','w':5}", {"iurl": "https://a.example/x.jpg", "w": "5"}),
+        ('{"iurl":"https://a.example/x.jpg"} trailing', {"iurl": "https://a.example/x.jpg"}),
+        ('{"iurl":"https://a.example/x.jpg","alt":"cut', {"iurl": "https://a.example/x.jpg"}),
+        ('{iurl: "https://a.example/x.jpg"}', {"iurl": "https://a.example/x.jpg"}),
+        ("not data", {}),
+        ("", {}),
+        (None, {}),
+    ],
+    ids=[
+        "json",
+        "escaped",
+        "single-quotes",
+        "trailing",
+        "cut-short",
+        "bare-keys",
+        "junk",
+        "empty",
+        "none",
+    ],
+)
+def test_the_data_attribute_reader_recovers_what_it_can(
+    raw: str | None, expected: dict[str, str]
+) -> None:
+    assert read_data(raw) == expected

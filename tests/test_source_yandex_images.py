@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp import web
 
+from tests.replay import Reply
 from tests.sourcekit import (
     collect,
     fixture_text,
     html_reply,
     probe,
+    rebased,
     run_job,
     serve_images,
     serve_pages,
@@ -34,8 +36,8 @@ SEARCH = "/images/search"
 def paged(replay: ReplayServer) -> None:
     """Page 0 (no ``p``) and page 1; later pages repeat page 1."""
     pages = {
-        "": fixture_text("local", NAME, "search_page1_datastate_handwritten.html"),
-        "1": fixture_text("local", NAME, "search_page2_inline_handwritten.html"),
+        "": fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html"),
+        "1": fixture_text("handwritten", NAME, "search_page2_inline_handwritten.html"),
     }
     serve_pages(replay, SEARCH, "p", pages, last="1")
 
@@ -99,7 +101,7 @@ async def test_the_captcha_header_means_blocked(
     replay.add(
         SEARCH,
         html_reply(
-            fixture_text("local", NAME, "captcha_handwritten.html"),
+            fixture_text("handwritten", NAME, "captcha_handwritten.html"),
             headers={"X-Yandex-Captcha": "captcha"},
         ),
     )
@@ -115,7 +117,9 @@ async def test_a_redirect_to_showcaptcha_means_blocked(
         raise web.HTTPFound("/showcaptcha?cc=1&retpath=x")
 
     replay.add(SEARCH, redirect)
-    replay.add("/showcaptcha", html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    replay.add(
+        "/showcaptcha", html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"))
+    )
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
@@ -124,10 +128,59 @@ async def test_a_redirect_to_showcaptcha_means_blocked(
 async def test_a_captcha_page_without_the_header_is_still_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "captcha_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(BlockedError, match=r"^blocked by captcha"):
             await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_smartcaptcha_page_sent_with_http_403_is_blocked_by_captcha(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(
+        SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"), 403)
+    )
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha.*HTTP 403"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_smartcaptcha_json_answer_is_blocked(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    """Script requests get the captcha as JSON, not as a page."""
+    body = (
+        '{"type":"captcha","captcha":{"img-url":"https://ext.captcha.yandex.net/image?key=k",'
+        '"key":"k","status":"failed","captcha-page":"/showcaptcha?cc=1&retpath=x"}}'
+    )
+    replay.add(SEARCH, Reply(body.encode(), 200, {}, "application/json"))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+
+
+async def test_a_captcha_on_a_later_page_marks_the_source_blocked_not_done(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    first = fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html")
+    captcha = fixture_text("handwritten", NAME, "captcha_handwritten.html")
+
+    async def handler(request: web.Request) -> web.Response:
+        if "p" in request.query:
+            return web.Response(
+                text=captcha, content_type="text/html", headers={"X-Yandex-Captcha": "captcha"}
+            )
+        return web.Response(text=rebased(first, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+    serve_images(replay, ["/img/ya-1.jpg", "/img/ya-2.jpg", "/img/ya-3.png"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 10)
+    (src,) = job.sources
+    assert src.state is SourceState.BLOCKED
+    assert src.found == 3
+    assert src.error_code == "blocked"
+    assert "captcha" in (src.error or "")
 
 
 @pytest.mark.parametrize(
@@ -161,7 +214,7 @@ async def test_a_page_that_cannot_be_read_is_a_format_change(
 async def test_a_search_without_hits_is_empty_not_an_error(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("local", NAME, "no_results_handwritten.html")))
+    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
     async with probe(make_settings(), replay.url()) as p:
         assert await collect(YandexImagesSource(), p.ctx, "zzqxv glorp") == []
 

@@ -87,10 +87,10 @@ def text_kind(head: bytes) -> str | None:
 
 def accepts(expect: MediaKind, mime: str | None) -> bool:
     """Whether a file sniffed as ``mime`` is the kind a source promised."""
-    if expect == "any":
-        return True
     if mime is None:
         return False
+    if expect == "any":  # any media file, never a page or an unknown blob
+        return mime.startswith(("image/", "video/", "audio/"))
     if expect == "video":
         return mime.startswith(("video/", "audio/"))
     return mime.startswith(f"{expect}/")

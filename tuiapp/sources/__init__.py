@@ -32,6 +32,9 @@ MODULES: tuple[str, ...] = (
     "vimeo",
     "tiktok",
     "twitch",
+    # The fallback: any other http(s) URL, downloaded as one file. It must stay last, since it
+    # matches every URL and ``find`` takes the first match.
+    "direct",
 )
 """Module names under ``tuiapp.sources``; each defines exactly one source named like its module."""
 

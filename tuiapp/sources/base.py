@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 MediaKind = Literal["image", "video", "audio", "any"]
-SourceKind = Literal["image_search", "image_api", "image_generator", "video"]
+SourceKind = Literal["image_search", "image_api", "image_generator", "video", "direct_link"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

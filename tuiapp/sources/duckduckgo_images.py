@@ -1,9 +1,11 @@
 """DuckDuckGo image search (no key): a ``vqd`` token from the search page, then ``i.js`` JSON.
 
 The token is bound to the query and the User-Agent, so one search uses one static UA for both
-steps. ``i.js`` only answers requests that look like the site's own script (``Sec-Fetch-*``,
-``Referer``); without those headers it answers 403. Pages are followed through the ``next``
-cursor the answer carries, always on the configured host.
+steps. ``i.js`` is asked the way the site's own script asks it: ``Accept: */*`` and a
+``Referer``, and nothing more: since 2026 image requests carrying ``Sec-Fetch-*`` or
+``Accept-Language`` headers are refused. A 403 on ``i.js`` often means a stale token: one fresh
+token is fetched and the page asked again before the search is reported blocked. Pages are
+followed through the ``next`` cursor the answer carries, always on the configured host.
 """
 
 from __future__ import annotations
@@ -52,20 +54,11 @@ class DuckDuckGoImagesSource(Source):
         vqd = await self._token(query, ctx)
         region = str(query.options.get("region", "us-en"))
         safe = SAFE_SEARCH.get(str(query.options.get("safe", "moderate")).lower(), "1")
-        headers = {
-            "User-Agent": ctx.user_agent,
-            "Accept": "*/*",
-            "Accept-Language": "en-US,en;q=0.5",
-            "Referer": f"{ctx.base_url}/",
-            "Sec-Fetch-Dest": "empty",
-            "Sec-Fetch-Mode": "cors",
-            "Sec-Fetch-Site": "same-origin",
-            "Sec-GPC": "1",
-            "Priority": "u=4",
-        }
+        headers = ijs_headers(ctx)
         seen: set[str] = set()
         offset: str | None = "0"
         pages = 0
+        refreshed = False
         while offset is not None and pages < MAX_PAGES and not ctx.cancelled():
             params: dict[str, str | int] = {
                 "o": "json",
@@ -80,6 +73,12 @@ class DuckDuckGoImagesSource(Source):
             resp = await ctx.http.get(
                 f"{ctx.base_url}/i.js", params=params, headers=headers, allow_status=(403, 418)
             )
+            if resp.status == 403 and not refreshed:
+                # Tokens go stale (and are refused) long before a client is blocked.
+                refreshed = True
+                ctx.log.info("%s: i.js answered 403; fetching a fresh vqd once", self.name)
+                vqd = await self._token(query, ctx)
+                continue
             if resp.status in (403, 418):
                 raise blocked(ctx, self.name, resp, "bot check")
             if resp.status == 202:
@@ -122,6 +121,15 @@ class DuckDuckGoImagesSource(Source):
             resp,
             "no vqd token in the search page (DuckDuckGo also does this when it rate-limits)",
         )
+
+
+def ijs_headers(ctx: SourceContext) -> dict[str, str]:
+    """Headers of an ``i.js`` request: the token's User-Agent, ``Accept`` and ``Referer``."""
+    return {
+        "User-Agent": ctx.user_agent,
+        "Accept": "*/*",
+        "Referer": f"{ctx.base_url}/",
+    }
 
 
 def _found(result: Any) -> Found | None:

@@ -3,12 +3,14 @@
 Google answers ordinary scripted requests with a JavaScript-only shell; its ``/wml/search``
 pages, asked for with an old Nokia User-Agent, still list results as plain links
 ``/imgres?imgurl=…&imgrefurl=…&w=…&h=…&tbnid=…``. This is the most fragile source: expect it to
-break, and expect captchas (``/sorry/`` pages) after a few searches. There are no titles in WML;
-the image's file name stands in.
+break, and expect captchas (``/sorry/`` pages) after a few searches. One old-phone User-Agent is
+drawn per search from a short list, so repeated searches do not all wear the same fingerprint.
+There are no titles in WML; the image's file name stands in.
 """
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -34,7 +36,16 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 10
 MAX_PAGES = 50
-NOKIA_USER_AGENT = "Nokia6230i/2.0 (03.80) Profile/MIDP-2.0 Configuration/CLDC-1.1"
+PHONE_USER_AGENTS: tuple[str, ...] = (
+    # Series 40 and Series 60 Nokia phones (MIDP 2.0): Google still answers them with WML.
+    "Nokia6230i/2.0 (03.80) Profile/MIDP-2.0 Configuration/CLDC-1.1",
+    "Nokia6230/2.0 (05.50) Profile/MIDP-2.0 Configuration/CLDC-1.1",
+    "Nokia6280/2.0 (03.60) Profile/MIDP-2.0 Configuration/CLDC-1.1",
+    "Nokia6300/2.0 (04.20) Profile/MIDP-2.0 Configuration/CLDC-1.1",
+    "Nokia7610/2.0 (5.0509.0) SymbianOS/7.0s Series60/2.1 Profile/MIDP-2.0 Configuration/CLDC-1.0",
+    "NokiaN72/2.0617.1.0.3 Series60/2.8 Profile/MIDP-2.0 Configuration/CLDC-1.1",
+)
+"""Old phone User-Agents; one is drawn per search and kept for all its pages."""
 THUMBNAIL = "https://encrypted-tbn0.gstatic.com/images?q=tbn:{}"
 SAFE_SEARCH = {"on": "active", "strict": "active", "moderate": "images", "off": "off"}
 TIME_RANGES = {"day": "qdr:d", "week": "qdr:w", "month": "qdr:m", "year": "qdr:y"}
@@ -52,7 +63,7 @@ class GoogleImagesSource(Source):
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         headers = {
             # The WML pages are only served to old phones; a desktop UA gets the JS shell.
-            "User-Agent": NOKIA_USER_AGENT,
+            "User-Agent": random.choice(PHONE_USER_AGENTS),
             "Accept": "*/*",
             "Cookie": "CONSENT=YES+",
         }

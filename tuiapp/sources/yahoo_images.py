@@ -3,12 +3,17 @@
 Results sit in ``ul#sres > li.ld``. Each item is read two ways and the answers merged: the
 ``data`` attribute (JSON with ``iurl``/``ourl``) and the query string of the item's link
 (``imgurl``, ``rurl``, ``w``, ``h``, ``name``, ``turl``), because Yahoo moves fields between the
-two. European visitors may be sent to a consent wall instead; that is reported as blocked.
+two. The ``data`` attribute is read tolerantly (see ``read_data``): an item whose attribute is
+escaped twice, single-quoted, followed by garbage or cut short loses only what cannot be read,
+and never the rest of the page.
+European visitors may be sent to a consent wall instead; that is reported as blocked.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +42,12 @@ MAX_OFFSET = 1000
 CONSENT_MARKERS = ("consent.yahoo.com", "guce.yahoo.com", 'name="agree"', "consent-page")
 CAPTCHA_MARKERS = ("/captcha", "g-recaptcha", "unusual traffic")
 NO_RESULTS_MARKERS = ("we did not find results for", "zero-result", "no results for")
+# One ``key: value`` pair of a JSON-like object: keys bare or quoted either way, values quoted
+# either way or numbers. Used only when the attribute is not JSON at all.
+_PAIR = re.compile(
+    r"""["']?(?P<key>[A-Za-z_]\w*)["']?\s*:\s*"""
+    r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>(?:[^'\\]|\\.)*)'|(?P<num>-?\d+(?:\.\d+)?))"""
+)
 
 
 class YahooImagesSource(Source):
@@ -98,16 +109,56 @@ def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> l
     raise format_changed(ctx, "yahoo_images", resp, "no #sres li.ld results in the page")
 
 
-def _found(card: LexborNode) -> Found | None:
-    data: dict[str, Any] = {}
-    raw = card.attrs.get("data")
-    if raw:
+def read_data(raw: str | None) -> dict[str, Any]:
+    """The fields of an item's ``data`` attribute, read as leniently as it is written.
+
+    Tried in turn: JSON; JSON after undoing a second round of HTML escaping; the first JSON
+    object in the text (trailing garbage ignored); and last, each ``key: value`` pair found by
+    pattern (single quotes, bare keys, a cut-off object). Returns ``{}`` when nothing is found.
+    """
+    if not raw or not raw.strip():
+        return {}
+    text = raw.strip()
+    candidates = [text]
+    unescaped = html.unescape(text)
+    if unescaped != text:
+        candidates.append(unescaped)
+    decoder = json.JSONDecoder()
+    for candidate in candidates:
         try:
-            loaded = json.loads(raw)
+            loaded = json.loads(candidate)
         except ValueError:
-            loaded = None
+            start = candidate.find("{")
+            try:
+                loaded = decoder.raw_decode(candidate, start)[0] if start >= 0 else None
+            except ValueError:
+                loaded = None
         if isinstance(loaded, dict):
-            data = loaded
+            return loaded
+    return _pairs(unescaped)
+
+
+def _pairs(text: str) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for match in _PAIR.finditer(text):
+        key = match.group("key")
+        if key in found:
+            continue
+        if match.group("num") is not None:
+            found[key] = match.group("num")
+            continue
+        quoted = match.group("dq")
+        if quoted is None:
+            quoted = match.group("sq").replace("\\'", "'").replace('"', '\\"')
+        try:
+            found[key] = json.loads(f'"{quoted}"')
+        except ValueError:
+            found[key] = quoted.replace("\\/", "/")
+    return found
+
+
+def _found(card: LexborNode) -> Found | None:
+    data = read_data(card.attrs.get("data"))
     link: dict[str, str] = {}
     anchor = card.css_first("a[href]")
     if anchor is not None:

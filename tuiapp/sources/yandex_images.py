@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tuiapp.sources._common import (
     BROWSER_ACCEPT,
@@ -81,9 +81,12 @@ def parse_page(resp: HttpResponse, ctx: SourceContext) -> list[Found]:
     captcha_header = (resp.header("x-yandex-captcha") or "").lower()
     if captcha_header == "captcha" or "/showcaptcha" in resp.url:
         raise blocked(ctx, "yandex_images", resp, "captcha")
-    if resp.status == 403:
-        raise blocked(ctx, "yandex_images", resp, "bot check")
     text = resp.text()
+    if resp.status == 403:
+        wall: Literal["captcha", "bot check"] = (
+            "captcha" if contains_any(text, CAPTCHA_MARKERS) else "bot check"
+        )
+        raise blocked(ctx, "yandex_images", resp, wall)
     state = _state(text)
     if state is None:
         if contains_any(text, CAPTCHA_MARKERS):

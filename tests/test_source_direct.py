@@ -1,0 +1,154 @@
+"""direct: the registry's fallback for URLs no site claims, downloaded through the engine."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.replay import Reply
+from tests.sourcekit import collect, html_reply, probe, run_job, serve_images
+from tests.videos import mp4_bytes
+from tuiapp import sources as registry
+from tuiapp.errors import InvalidRequestError
+from tuiapp.jobs import JobState, SourceState
+from tuiapp.sources.direct import DirectSource, expected_kind
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
+
+NAME = "direct"
+
+
+def test_the_fallback_is_registered_last() -> None:
+    assert registry.MODULES[-1] == NAME
+    assert registry.all_sources()[-1] is DirectSource
+
+
+@pytest.mark.parametrize("cls", registry.all_sources()[:-1], ids=lambda c: c.name)
+def test_the_fallback_steals_no_url_another_source_claims(cls: type[registry.Source]) -> None:
+    if cls.example.startswith("http"):
+        assert registry.find(cls.example) is cls
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/cat.jpg",
+        "http://cdn.example.net/a/b/clip.mp4?sig=1",
+        "HTTPS://EXAMPLE.ORG/X",
+        "https://example.org",
+    ],
+)
+def test_any_http_url_no_site_claims_goes_to_direct(url: str) -> None:
+    assert registry.find(url) is DirectSource
+
+
+@pytest.mark.parametrize(
+    "text", ["red panda", "ftp://example.org/cat.jpg", "https://", "file:///etc/passwd"]
+)
+def test_words_and_other_schemes_are_not_direct_links(text: str) -> None:
+    assert not DirectSource.matches(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://example.org/cat.JPG", "image"),
+        ("https://example.org/a%20b.webp?x=1.mp4", "image"),
+        ("https://example.org/v/clip.webm", "video"),
+        ("https://example.org/song.flac", "audio"),
+        ("https://example.org/download?id=3", "any"),
+        ("https://example.org/page.html", "any"),
+    ],
+)
+def test_the_extension_says_what_the_file_must_be(url: str, kind: str) -> None:
+    assert expected_kind(url) == kind
+
+
+async def test_a_direct_link_yields_one_item_named_after_its_file(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    url = "https://example.org/pics/red%20cat.png?size=large"
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(DirectSource(), p.ctx, url)
+    (item,) = items
+    assert item.url == url
+    assert item.expect == "image"
+    assert item.title == "red cat.png"
+    assert replay.hits("/pics/red%20cat.png") == []  # the source fetches nothing itself
+
+
+async def test_an_image_url_no_source_claims_is_routed_and_stored(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    urls = serve_images(replay, ["/files/cat.png"])
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = urls["/files/cat.png"]
+    assert engine.route(url) == (NAME,)
+    job = await run_job(engine, url, engine.route(url), 1)
+    assert job.state is JobState.DONE
+    (src,) = job.sources
+    assert (src.source, src.state, src.stored) == (NAME, SourceState.DONE, 1)
+    (asset,) = await engine.list_assets(None, job_id=job.id)
+    assert asset.url == url
+    assert asset.title == "cat.png"
+    assert asset.mime == "image/png"
+    assert len(replay.hits("/files/cat.png")) == 1
+
+
+async def test_a_link_without_extension_is_stored_by_what_its_bytes_are(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    replay.add("/download", Reply(mp4_bytes(4096), 200, {}, "application/octet-stream"))
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = replay.url("/download")
+    job = await run_job(engine, url, engine.route(url), 1)
+    (src,) = job.sources
+    assert (src.state, src.stored) == (SourceState.DONE, 1)
+    (asset,) = await engine.list_assets(None, job_id=job.id)
+    assert asset.mime == "video/mp4"
+
+
+async def test_an_image_link_that_answers_with_a_page_stores_nothing(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    replay.add("/cat.jpg", html_reply("<html><body>Not found, but 200</body></html>"))
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = replay.url("/cat.jpg")
+    job = await run_job(engine, url, engine.route(url), 1)
+    (src,) = job.sources
+    assert src.stored == 0
+    assert src.failed == 1
+    assert job.state is JobState.FAILED
+    assert src.state is SourceState.FAILED
+    assert await engine.list_assets(None, job_id=job.id) == []
+
+
+async def test_a_link_without_extension_to_a_page_stores_nothing(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    """A page is not a media file, whatever the link promised (nothing, here)."""
+    replay.add("/article", html_reply("<html><body>" + "words " * 200 + "</body></html>"))
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = replay.url("/article")
+    job = await run_job(engine, url, engine.route(url), 1)
+    (src,) = job.sources
+    assert (src.state, src.stored, src.failed) == (SourceState.FAILED, 0, 1)
+    assert await engine.list_assets(None, job_id=job.id) == []
+
+
+async def test_direct_takes_no_search_words(
+    engine_factory: Callable[..., Awaitable[Engine]],
+) -> None:
+    engine = await engine_factory()
+    with pytest.raises(InvalidRequestError, match="pick at least one source"):
+        engine.route("red panda")
+    job = await run_job(engine, "red panda", (NAME,), 1)
+    (src,) = job.sources
+    assert src.stored == 0
+    assert "only URLs" in (src.error or "")
