@@ -395,3 +395,19 @@ async def test_a_job_is_done_partial_or_failed_by_what_its_sources_achieved(
     assert await outcome("fake_ok", "fake_broken") is JobState.PARTIAL
     assert await outcome("fake_broken", "fake_empty") is JobState.FAILED
     assert await outcome("fake_empty") is JobState.DONE  # nothing found, nothing went wrong
+
+
+async def test_a_source_whose_host_refuses_connections_ends_offline_after_three_files(
+    engine_factory: EngineFactory,
+) -> None:
+    """Issue 12's dead host: no retry per file, and the source gives up on the host."""
+    engine = await engine_factory(
+        base_urls={"robohash": "http://127.0.0.1:9"}, retries=5, retry_base_delay=1.0
+    )
+    job = await engine.submit(JobSpec(query="x", sources=("robohash",), count=2))
+    final = await engine.wait(job.id, None)
+    source = final.sources[0]
+    assert final.state is JobState.FAILED
+    assert source.error_code == "offline"
+    assert source.error == "cannot reach 127.0.0.1 (connection refused)"
+    assert 3 <= source.failed <= 2 + 2  # three in a row, at most the count in flight beside

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from tuiapp.errors import (
     RateLimitedError,
     StalledError,
     TooLargeError,
+    UnreachableError,
 )
 from tuiapp.fetch import Fetcher, sniff
 
@@ -219,16 +221,23 @@ async def test_a_truncated_body_is_an_error_not_a_short_file(
         await _download(fetcher, replay.url("/a"))
 
 
-async def test_a_refused_connection_is_retried_then_reported(
+async def test_a_refused_connection_is_not_retried_and_says_the_host_is_unreachable(
     make_settings: Callable[..., Settings],
 ) -> None:
-    f = Fetcher(make_settings(retries=2), allow=("http://127.0.0.1:9",))
+    """The next try would meet the same closed port: fail at once (the source gives up on the
+    host after three in a row)."""
+    f = Fetcher(make_settings(retries=5, retry_base_delay=1.0), allow=("http://127.0.0.1:9",))
     await f.start()
     try:
-        with pytest.raises(NetworkError, match="connection"):
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(UnreachableError) as caught:
             await _download(f, "http://127.0.0.1:9/nothing.png")
+        # Five retries with backoff from 1 s would take over 30 s.
+        assert asyncio.get_running_loop().time() - started < 5.0
     finally:
         await f.close()
+    assert str(caught.value) == "cannot reach 127.0.0.1 (connection refused)"
+    assert caught.value.code == "offline"
 
 
 async def test_pages_are_read_whole_and_statuses_can_be_allowed(

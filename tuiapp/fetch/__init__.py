@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -30,6 +31,7 @@ from tuiapp.errors import (
     SourceError,
     StalledError,
     TooLargeError,
+    UnreachableError,
 )
 from tuiapp.fetch.body import (
     MAX_PAGE_SIZE,
@@ -332,6 +334,12 @@ class _translate:
             raise NetworkError(f"too many redirects from {self.url}") from exc
         if isinstance(exc, aiohttp.ClientPayloadError):
             raise NetworkError(f"{self.url} sent a broken body: {exc}") from exc
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            # No connection could be made (name not resolved, refused, TLS failed): the next
+            # try would fail the same way, so it is not retried; a source gives up on the host
+            # after a few of these in a row.
+            host = urlsplit(self.url).hostname or self.url
+            raise UnreachableError(host, _reason(exc)) from exc
         if isinstance(exc, (aiohttp.ClientConnectionError, ConnectionError)):
             error = NetworkError(f"connection to {self.url} failed: {exc}")
             raise (_Retryable(error) if self.retryable else error) from exc
@@ -339,6 +347,19 @@ class _translate:
             raise NetworkError(f"not a valid URL: {self.url}") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise NetworkError(f"{self.url}: {exc}") from exc
+
+
+def _reason(exc: aiohttp.ClientConnectorError) -> str:
+    """Why no connection could be made, in a few words."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "name not resolved"
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        return "TLS failed"
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc.os_error, TimeoutError):
+        return "no answer"
+    return exc.os_error.strerror or type(exc.os_error).__name__
 
 
 def _check_ratio(url: str, decoded: int, raw: int) -> None:
