@@ -411,3 +411,18 @@ async def test_a_source_whose_host_refuses_connections_ends_offline_after_three_
     assert source.error_code == "offline"
     assert source.error == "cannot reach 127.0.0.1 (connection refused)"
     assert 3 <= source.failed <= 2 + 2  # three in a row, at most the count in flight beside
+
+
+async def test_a_search_blocked_on_a_later_page_still_stores_what_it_found_before(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    from tuiapp.errors import BlockedError
+
+    scripted("fake_a", urls=_images(replay, 3), error=BlockedError("captcha on page 2"))
+    engine = await engine_factory()
+    job = await engine.submit(JobSpec(query="q", sources=("fake_a",), count=10))
+    final = await engine.wait(job.id, None)
+    source = final.sources[0]
+    assert (source.found, source.stored) == (3, 3)
+    assert source.state is SourceState.BLOCKED and source.error == "captcha on page 2"
+    assert final.state is JobState.PARTIAL

@@ -243,6 +243,7 @@ class SourceRun:
         holds a download slot, so connections don't sit idle while a batch commits."""
         changed = asyncio.Event()
         exhausted = False
+        search_error: TuiappError | None = None
 
         def fetched(url: str) -> None:
             transferring.discard(url)
@@ -274,6 +275,11 @@ class SourceRun:
                         item = await anext(items)
                 except StopAsyncIteration:
                     exhausted = True
+                    continue
+                except TuiappError as exc:
+                    # The search failed (blocked on page 3, say): what it found before is
+                    # still downloaded and stored, then the source ends with that error.
+                    exhausted, search_error = True, exc
                     continue
                 except TimeoutError:
                     exhausted = True
@@ -313,6 +319,8 @@ class SourceRun:
             if downloads:
                 await asyncio.gather(*downloads, return_exceptions=True)
             await _close(items)
+        if search_error is not None:
+            raise search_error
         if self.stored == 0 and self.failed > 0 and self.error is None:
             self.error = SourceError(f"none of the {self.failed} files found could be stored")
             raise self.error
