@@ -28,6 +28,7 @@ __all__ = [
     "TooLargeError",
     "TuiappError",
     "UnauthorizedError",
+    "UnavailableError",
     "UnreachableError",
     "UnsupportedURLError",
     "error_cause",
@@ -97,6 +98,14 @@ class FencedError(TuiappError):
     """A worker wrote for a job it no longer holds (another worker claimed it since)."""
 
     code = "fenced"
+
+
+class UnavailableError(TuiappError):
+    """The database cannot be reached just now (restarting, network cut): try again shortly."""
+
+    code = "unavailable"
+    retry_after = 5
+    """Seconds after which trying again makes sense."""
 
 
 class InvalidRequestError(TuiappError):

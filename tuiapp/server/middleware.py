@@ -20,6 +20,7 @@ from tuiapp.errors import (
     NotFoundError,
     TuiappError,
     UnauthorizedError,
+    UnavailableError,
 )
 from tuiapp.server.common import HOSTS_KEY, error
 
@@ -35,6 +36,7 @@ _STATUS_OF: Final[tuple[tuple[type[TuiappError], int], ...]] = (
     (InvalidRequestError, 400),
     (UnauthorizedError, 401),
     (ForbiddenError, 403),
+    (UnavailableError, 503),
 )
 HTTP_CODES: Final[Mapping[int, str]] = {
     400: "invalid_request",
@@ -58,8 +60,11 @@ async def error_middleware(
         status = next((s for cls, s in _STATUS_OF if isinstance(exc, cls)), 500)
         if status == 500:
             log.error("%s %s failed: %s", request.method, request.path, exc)
-        challenge: dict[str, str] = {hdrs.WWW_AUTHENTICATE: "Bearer"}
-        headers = challenge if status == 401 else None
+        headers: dict[str, str] | None = None
+        if status == 401:
+            headers = {hdrs.WWW_AUTHENTICATE: "Bearer"}
+        elif isinstance(exc, UnavailableError):
+            headers = {hdrs.RETRY_AFTER: str(exc.retry_after)}
         return error(status, exc.code, exc.message, headers)
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -70,9 +70,12 @@ _ERRORS: Final[dict[int, str]] = {
     416: "The range starts past the end of the file.",
     421: "`Host` names no address this server answers to (a page's DNS rebinding, say).",
     500: "A bug: the details are in the server's log, never in the answer.",
+    503: "The database cannot be reached just now (restarting, cut off): try again after"
+    " `Retry-After` seconds.",
 }
 _ERROR_HEADERS: Final[dict[int, dict[str, Any]]] = {
     401: {"WWW-Authenticate": str},
+    503: {"Retry-After": str},
     416: {"Content-Range": str},
 }
 
@@ -144,6 +147,8 @@ def _reply(reply: Reply) -> dict[str, Any]:
 def error_statuses(op: Operation) -> list[int]:
     """Every error status ``op`` can answer: its own, and those every route can."""
     statuses = {*op.errors, 403, 421, 500}
+    if not op.public:  # every route but the service's own reads the database
+        statuses.add(503)
     if not op.public:
         statuses.add(401)
     if op.body is not None:

@@ -19,9 +19,34 @@ from tortoise import Tortoise, connections
 if TYPE_CHECKING:
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = ["Database", "Sql", "runner_alive", "runner_id"]
+__all__ = ["Database", "Sql", "runner_alive", "runner_id", "unavailable"]
 
 log = logging.getLogger(__name__)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (down, restarting, connection cut),
+    as opposed to a statement that failed."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    if isinstance(
+        exc,
+        (
+            asyncpg.PostgresConnectionError,  # connection lost or refused
+            asyncpg.OperatorInterventionError,  # shutting down, starting up
+            asyncpg.InterfaceError,  # a connection already closed
+        ),
+    ):
+        return True
+    from tortoise.exceptions import DBConnectionError
+
+    return isinstance(exc, DBConnectionError) or (
+        exc.__cause__ is not None and exc.__cause__ is not exc and unavailable(exc.__cause__)
+    )
 
 
 def runner_id() -> str:

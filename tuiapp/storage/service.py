@@ -7,11 +7,14 @@ It holds no SQL of its own. Each method keeps the signature callers know and del
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from tuiapp.errors import TuiappError, UnavailableError
 from tuiapp.storage.assets import AssetStore
 from tuiapp.storage.blobs import BlobSink
-from tuiapp.storage.database import Database
+from tuiapp.storage.database import Database, unavailable
 from tuiapp.storage.integrity import integrity_report
 from tuiapp.storage.jobs import JobStore
 from tuiapp.storage.queue import Listener, WorkQueue
@@ -19,13 +22,45 @@ from tuiapp.storage.users import UserStore
 from tuiapp.storage.writer import BlobWriter
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
     from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, JobState, UserInfo
 
 __all__ = ["Storage"]
 
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
+
+def _translating(cls: type[T]) -> type[T]:
+    """Every public coroutine of ``cls`` raises :class:`UnavailableError` when the database
+    cannot be reached, so callers tell an outage (try again) from a failed statement."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
+            continue
+        setattr(cls, name, _translated(member))
+    return cls
+
+
+def _translated(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except TuiappError:
+            raise
+        except Exception as exc:
+            if unavailable(exc):
+                raise UnavailableError(
+                    "the database cannot be reached just now; try again in a few seconds"
+                ) from exc
+            raise
+
+    return call
+
+
+@_translating
 class Storage:
     """Opens the database, applies migrations, recovers from crashes, and reads and writes.
 
