@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 
 def _binaries() -> Path | None:
@@ -41,25 +41,45 @@ def _free_port() -> int:
 
 
 _RUNNING: dict[str, str] = {}
-"""The session's server: its data directory and log file."""
+"""The session's server: its data directory, log file and options."""
 
 
-@pytest.fixture
-def restart_postgres(postgres_server: str) -> Callable[[], None]:
-    """Restart the session's server (a fast shutdown: every connection is cut), and wait
-    until it answers again."""
-    bindir = _binaries()
-    assert bindir is not None
+class PostgresControl:
+    """Stops, starts and restarts the session's server (a fast shutdown cuts every connection);
+    each waits until the server has done it."""
 
-    def restart() -> None:
+    def __init__(self, bindir: Path) -> None:
+        self._bindir = bindir
+
+    def _pg_ctl(self, *args: str) -> None:
+        # -l: without a log file the server would keep the captured stdout open for good.
         subprocess.run(
-            # -l: without a log file the server would keep the captured stdout open for good.
-            _as_postgres([str(bindir / "pg_ctl"), "-D", _RUNNING["data"], "-l", _RUNNING["log"],
-                          "-m", "fast", "-w", "restart"]),
+            _as_postgres([str(self._bindir / "pg_ctl"), "-D", _RUNNING["data"], "-l",
+                          _RUNNING["log"], "-w", *args]),
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
 
-    return restart
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        self._pg_ctl("start", "-o", _RUNNING["options"])
+
+    def restart(self) -> None:
+        self._pg_ctl("-m", "fast", "restart")
+
+
+@pytest.fixture
+def postgres_control(postgres_server: str) -> Iterator[PostgresControl]:
+    bindir = _binaries()
+    assert bindir is not None
+    control = PostgresControl(bindir)
+    yield control
+    if subprocess.run(  # a test that failed half-way leaves the server running for the others
+        _as_postgres([str(bindir / "pg_ctl"), "-D", _RUNNING["data"], "status"]),
+        capture_output=True, check=False,
+    ).returncode != 0:  # fmt: skip
+        control.start()
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +95,7 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     if os.geteuid() == 0:
         shutil.chown(tmp, "postgres")
+    options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
     try:
         subprocess.run(
             _as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]),
@@ -83,7 +104,7 @@ def postgres_server() -> Iterator[str]:
         subprocess.run(
             _as_postgres([
                 str(bindir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "log"), "-w", "start",
-                "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "-o", options,
             ]),
             check=True, capture_output=True,
         )  # fmt: skip
@@ -92,6 +113,7 @@ def postgres_server() -> Iterator[str]:
         pytest.skip(f"PostgreSQL could not start here: {exc}")
     _RUNNING["data"] = str(data)
     _RUNNING["log"] = str(tmp / "log")
+    _RUNNING["options"] = options
     yield f"postgres://postgres@127.0.0.1:{port}"
     _RUNNING.clear()
     subprocess.run(

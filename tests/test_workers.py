@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
     from pathlib import Path
 
+    from aiohttp.test_utils import TestClient
+
+    from tests.postgres import PostgresControl
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine
 
@@ -201,7 +204,7 @@ async def test_after_a_database_restart_events_and_cancels_cross_processes_again
     replay: ReplayServer,
     engine_factory: Callable[..., Awaitable[Engine]],
     start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
-    restart_postgres: Callable[[], None],
+    postgres_control: PostgresControl,
 ) -> None:
     """Each process listens on a connection of its own: after a restart it is made again, so
     another worker's events reach this client and a one-source cancel reaches the worker."""
@@ -215,7 +218,7 @@ async def test_after_a_database_restart_events_and_cancels_cross_processes_again
         while stored < 2:
             event = await asyncio.wait_for(sub.get(), 30)
             stored += isinstance(event, AssetStored) and event.job_id == job.id
-        await asyncio.to_thread(restart_postgres)
+        await asyncio.to_thread(postgres_control.restart)
         back = asyncio.get_running_loop().time()
         for _ in range(100):  # the listener notices the loss and connects again
             if client.events_live:
@@ -231,3 +234,44 @@ async def test_after_a_database_restart_events_and_cancels_cross_processes_again
     final = await asyncio.wait_for(client.wait(job.id, None), 10)
     assert final.sources[0].state.value == "cancelled", final
     assert final.stored < 400
+
+
+async def test_a_database_outage_mid_job_loses_no_downloaded_file_and_the_api_says_503(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: Callable[..., Awaitable[Engine]],
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+    postgres_control: PostgresControl,
+    aiohttp_client: Callable[..., Awaitable[TestClient[web.Request, web.Application]]],
+) -> None:
+    """Files finished while the database is away wait and are committed when it returns; no
+    lease is taken over from a worker that was only waiting; the API answers 503 meanwhile."""
+    from tuiapp.models import Job
+    from tuiapp.server import create_app
+
+    _catalogue(replay, 40, delay=0.1)
+    await start_worker()
+    await start_worker()
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    api = await aiohttp_client(create_app(client))
+    with client.subscribe() as sub:
+        job = await client.submit(JobSpec(query="steady", sources=("picsum",), count=30))
+        stored = 0
+        while stored < 3:
+            event = await asyncio.wait_for(sub.get(), 30)
+            stored += isinstance(event, AssetStored) and event.job_id == job.id
+    await asyncio.to_thread(postgres_control.stop)
+    try:
+        resp = await api.get("/api/jobs")
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "5"
+        assert (await resp.json())["error"]["code"] == "unavailable"
+        await asyncio.sleep(4)  # twice the lease: downloads go on, commits wait
+    finally:
+        await asyncio.to_thread(postgres_control.start)
+    final = await asyncio.wait_for(client.wait(job.id, None), 90)
+    assert final.state is JobState.DONE, final
+    assets = await client.list_assets(None, job_id=job.id)
+    assert len({a.url for a in assets}) == len(assets) == final.stored == 30
+    assert final.failed == 0  # nothing downloaded was thrown away
+    assert (await Job.get(id=job.id)).claims == 1  # its worker kept it through the outage

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tuiapp.bus import EventBus
 from tuiapp.engine.runner import Claim, JobRun
+from tuiapp.errors import UnavailableError
 from tuiapp.events import EVENT_TYPES, JobFinished, JobSubmitted
 from tuiapp.jobs import JobState
 
@@ -32,6 +33,8 @@ log = logging.getLogger("tuiapp.engine")
 
 EVENTS_CHANNEL = "tuiapp_events"
 CONTROL_CHANNEL = "tuiapp_control"
+_OUTAGE_QUIET = 5.0
+"""Seconds of a reachable database after which a new failure counts as a new outage."""
 _NOTIFY_LIMIT = 7900
 """PostgreSQL refuses NOTIFY payloads of 8000 bytes or more."""
 
@@ -67,6 +70,8 @@ class Cluster:
         """Events of this process, relayed to the other processes sharing the queue."""
         self._wake = asyncio.Event()
         self._recheck = asyncio.Event()
+        self._outage_at = -float("inf")
+        """When the database was last found unreachable (monotonic seconds)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: Listener | None = None
 
@@ -97,6 +102,12 @@ class Cluster:
         """Whether other processes' events reach this one now (None: nothing crosses
         processes on this database)."""
         return None if self._listener is None else self._listener.live
+
+    def _outage(self) -> None:
+        """The database cannot be reached: said once per outage, not at every try."""
+        if time.monotonic() - self._outage_at > _OUTAGE_QUIET:
+            log.warning("the database cannot be reached; jobs go on and wait for it")
+        self._outage_at = time.monotonic()
 
     def _reconnected(self) -> None:
         """Messages may have been missed: look for queued jobs and asked-for cancels now."""
@@ -138,6 +149,8 @@ class Cluster:
             async for event in outbox:
                 try:
                     await storage.notify(EVENTS_CHANNEL, envelope(storage.runner_id, event))
+                except UnavailableError:
+                    self._outage()  # other processes miss it; they re-read state when back
                 except Exception:
                     log.exception("could not relay %s", event.kind)
 
@@ -174,7 +187,10 @@ class Cluster:
         while True:
             try:
                 if len(self.crew.runs) < settings.worker_jobs:
-                    claimed = await storage.claim_job(lease)
+                    # Right after an outage every worker was cut off alike: leases that ran out
+                    # meanwhile are not taken over until their workers had a lease to renew.
+                    take_over = time.monotonic() - self._outage_at > lease
+                    claimed = await storage.claim_job(lease, take_over=take_over)
                     if claimed is not None:
                         await self._start_claimed(*claimed)
                         continue
@@ -183,6 +199,8 @@ class Cluster:
                     await storage.sweep_orphans(lease)
             except asyncio.CancelledError:
                 raise
+            except UnavailableError:
+                self._outage()
             except Exception:
                 log.exception("claiming a job failed; trying again")
             self._wake.clear()
@@ -215,7 +233,9 @@ class Cluster:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._recheck.wait(), lease / 6)
             self._recheck.clear()
-            if time.monotonic() - renewed > lease * 3 / 4:
+            if time.monotonic() - renewed > lease * 3 / 4 and self._outage_at < renewed:
+                # Not renewed, though the database was there: this process was frozen (a VM
+                # pause, a suspended laptop). Another worker may take the jobs over any moment.
                 for stale in list(self.crew.runs.values()):
                     if stale.claimed:
                         stale.fenced(f"the lease could not be renewed for {lease:g} s")
@@ -237,5 +257,7 @@ class Cluster:
                     if (asked := self.crew.runs.get(job_id)) is not None:
                         for source in sources:
                             asked.cancel(source)
+            except UnavailableError:
+                self._outage()
             except Exception:
                 log.exception("renewing leases failed; trying again")

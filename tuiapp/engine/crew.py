@@ -7,6 +7,8 @@ running jobs, and the small vocabulary the rooms above share. It imports none of
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
 import time
 from collections import deque
@@ -18,16 +20,29 @@ from tuiapp import sources as registry
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Coroutine, Mapping
+    from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
     from pathlib import Path
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
     from tuiapp.fetch import Fetcher
     from tuiapp.jobs import JobInfo, JobState
+    from tuiapp.sources.base import Found
     from tuiapp.storage import Storage
 
-__all__ = ["PROGRESS_INTERVAL", "Claim", "Crew", "RunningJob", "Speed", "is_url", "now"]
+__all__ = [
+    "PROGRESS_INTERVAL",
+    "Claim",
+    "Crew",
+    "RunningJob",
+    "Speed",
+    "close_quietly",
+    "is_url",
+    "now",
+    "tell_stored",
+]
+
+log = logging.getLogger("tuiapp.engine")
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events of one source or one transfer (they are coalesced anyway)."""
@@ -127,3 +142,20 @@ class Claim:
     """URLs stored under earlier claims, per source."""
     stored_bytes: Mapping[str, int] = field(default_factory=dict)
     """Bytes stored under earlier claims, per source."""
+
+
+async def tell_stored(item: Found, source: str) -> None:
+    """Call a find's ``on_stored`` (an API's download tracking); its failure is only logged."""
+    assert item.on_stored is not None
+    try:
+        await item.on_stored()
+    except Exception as exc:
+        log.warning("%s: telling the site %s was stored failed: %r", source, item.url, exc)
+
+
+async def close_quietly(items: AsyncIterator[Found]) -> None:
+    """Close a source's generator; what it raises on the way out is of no use any more."""
+    with contextlib.suppress(Exception):
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()

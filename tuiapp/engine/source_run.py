@@ -8,14 +8,13 @@ storage, keeps the source's counters and publishes its events. It knows its job 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
-from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed
+from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
@@ -23,6 +22,7 @@ from tuiapp.errors import (
     MissingKeyError,
     SourceError,
     TuiappError,
+    UnavailableError,
     UnreachableError,
     UnsupportedURLError,
 )
@@ -40,7 +40,7 @@ from tuiapp.sources.base import SourceContext, SourceQuery
 from tuiapp.storage import NewAsset
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable
     from pathlib import Path
 
     from tuiapp.engine.crew import Crew, RunningJob
@@ -118,6 +118,9 @@ class SourceRun:
             )
         except FencedError as exc:
             self.job.fenced(str(exc))
+        except UnavailableError:
+            # Saved again at the next heartbeat or state change; the work goes on meanwhile.
+            log.info("job %s, %s: counters not saved, the database is away", self.job.id, self.name)
 
     def notice(self, text: str) -> None:
         log.info("job %s, %s: %s", self.job.id, self.name, text)
@@ -318,7 +321,7 @@ class SourceRun:
                 task.cancel()
             if downloads:
                 await asyncio.gather(*downloads, return_exceptions=True)
-            await _close(items)
+            await close_quietly(items)
         if search_error is not None:
             raise search_error
         if self.stored == 0 and self.failed > 0 and self.error is None:
@@ -373,19 +376,8 @@ class SourceRun:
         except SourceError as exc:
             await sink.abort()
             self.bytes -= added
-            self.failed += 1
+            self._failed_item(item, exc)
             self._judge_failure(exc, item.url, spec_count=self.job.info.count)
-            crew.publish(
-                ItemFailed(
-                    job_id=self.job.id,
-                    owner_id=self.job.owner,
-                    source=self.name,
-                    url=item.url,
-                    error=str(exc),
-                    error_code=exc.code,
-                )
-            )
-            self.progress(force=True)
             return
         except BaseException:
             self.bytes -= added
@@ -416,6 +408,12 @@ class SourceRun:
             if cut is not None:
                 raise cut from None
             return
+        except UnavailableError as exc:
+            self.bytes -= added
+            self._failed_item(item, exc)
+            if cut is not None:
+                raise cut from None
+            return
         except BaseException:
             self.bytes -= added
             raise
@@ -423,9 +421,23 @@ class SourceRun:
             self._unstored_bytes -= sink.size
         self._stored(item, stored, added)
         if item.on_stored is not None:
-            self.crew.spawn_cleanup(_tell_stored(item, self.name))
+            self.crew.spawn_cleanup(tell_stored(item, self.name))
         if cut is not None:
             raise cut
+
+    def _failed_item(self, item: Found, exc: TuiappError) -> None:
+        self.failed += 1
+        self.crew.publish(
+            ItemFailed(
+                job_id=self.job.id,
+                owner_id=self.job.owner,
+                source=self.name,
+                url=item.url,
+                error=str(exc),
+                error_code=exc.code,
+            )
+        )
+        self.progress(force=True)
 
     def _judge_failure(self, exc: SourceError, url: str, *, spec_count: int) -> None:
         """Give up on the source when its files keep failing: a dead host, or far too many."""
@@ -479,18 +491,3 @@ class SourceRun:
             metadata={**item.metadata, **metadata},
             fence=self.job.fence,
         )
-
-
-async def _tell_stored(item: Found, source: str) -> None:
-    assert item.on_stored is not None
-    try:
-        await item.on_stored()
-    except Exception as exc:
-        log.warning("%s: telling the site %s was stored failed: %r", source, item.url, exc)
-
-
-async def _close(items: AsyncIterator[Found]) -> None:
-    with contextlib.suppress(Exception):
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()

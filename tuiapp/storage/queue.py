@@ -38,11 +38,16 @@ class WorkQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim_job(self, lease: float) -> tuple[int, int] | None:
+    async def claim_job(self, lease: float, *, take_over: bool = True) -> tuple[int, int] | None:
         """Take the oldest queued job, or a running one whose worker's lease ran out.
 
         Atomic across processes (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: one UPDATE
         under its single-writer lock), so no job is ever run by two workers at once.
+
+        Args:
+            lease: seconds the claim holds before it must be renewed.
+            take_over: also take running jobs whose lease ran out (off right after a database
+                outage, when their workers may only have been waiting to renew).
 
         Returns:
             (job id, how many times it has been claimed, this one included), or None.
@@ -50,10 +55,10 @@ class WorkQueue:
         db = self._db
         at = now()
         until = at + timedelta(seconds=lease)
+        abandoned = " OR (state = 'running' AND lease_until IS NOT NULL AND lease_until < ?)"
         pick = (
             "SELECT id FROM job WHERE cancel_requested = FALSE AND (state = 'queued'"
-            " OR (state = 'running' AND lease_until IS NOT NULL AND lease_until < ?))"
-            " ORDER BY id LIMIT 1"
+            f"{abandoned if take_over else ''}) ORDER BY id LIMIT 1"
         )
         if db.sql.postgres:
             pick += " FOR UPDATE SKIP LOCKED"
@@ -62,7 +67,7 @@ class WorkQueue:
             "UPDATE job SET state = 'running', runner = ?, lease_until = ?,"
             " claims = claims + 1, started_at = COALESCE(started_at, ?)"
             f" WHERE id = ({pick}) RETURNING id, claims",
-            [db.runner, until, at, at],
+            [db.runner, until, at, at] if take_over else [db.runner, until, at],
         )
         return (int(rows[0]["id"]), int(rows[0]["claims"])) if rows else None
 

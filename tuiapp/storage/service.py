@@ -164,9 +164,9 @@ class Storage:
 
     # --- the shared job queue (workers) -------------------------------------------------------
 
-    async def claim_job(self, lease: float) -> tuple[int, int] | None:
+    async def claim_job(self, lease: float, *, take_over: bool = True) -> tuple[int, int] | None:
         """Take the oldest queued job, or a running one whose lease ran out (see :mod:`.queue`)."""
-        return await self._queue.claim_job(lease)
+        return await self._queue.claim_job(lease, take_over=take_over)
 
     async def renew_leases(self, job_ids: Iterable[int], lease: float) -> tuple[set[int], set[int]]:
         """Extend this worker's leases: (jobs still held, those asked to cancel)."""
