@@ -48,7 +48,11 @@ class Subscription:
         self._wakeup = asyncio.Event()
         self.closed = False
         self.overflowed = False
-        """True when the subscriber fell so far behind that it was cut off."""
+        """True when the subscription was cut off and events may be missing: the subscriber
+        fell too far behind, or events of other processes were lost in transit. Read the
+        current state, then subscribe again."""
+        self.cut_reason: str | None = None
+        """Why it was cut off, in words for people."""
         self.coalesced = 0
         """How many progress events were merged into a newer one (for benchmarks)."""
 
@@ -66,8 +70,7 @@ class Subscription:
             self._pending[key] = slot
         else:
             if len(self._queue) >= self._max_backlog:
-                self.overflowed = True
-                self.close()
+                self.cut_off("this stream fell too far behind; reconnect for a fresh snapshot")
                 return
             slot = _Slot(event)
         self._queue.append(slot)
@@ -93,6 +96,13 @@ class Subscription:
                 return None
             self._wakeup.clear()
             await self._wakeup.wait()
+
+    def cut_off(self, reason: str) -> None:
+        """Close, saying that events may be missing and why."""
+        if not self.closed:
+            self.overflowed = True
+            self.cut_reason = reason
+            self.close()
 
     def close(self) -> None:
         if not self.closed:
@@ -134,6 +144,12 @@ class EventBus:
     def close(self) -> None:
         for sub in tuple(self._subscribers):
             sub.close()
+
+    def resync(self, reason: str) -> None:
+        """Cut every subscription off: events were lost on the way (a message channel was
+        down), so each subscriber reads the state again and subscribes anew."""
+        for sub in tuple(self._subscribers):
+            sub.cut_off(reason)
 
     @property
     def subscriber_count(self) -> int:

@@ -55,17 +55,24 @@ class Cluster:
     """This process's part in the shared queue."""
 
     def __init__(
-        self, crew: Crew, *, deliver: Callable[[Event], None], worker: bool = False
+        self,
+        crew: Crew,
+        *,
+        deliver: Callable[[Event], None],
+        resync: Callable[[str], None] | None = None,
+        worker: bool = False,
     ) -> None:
         """
         Args:
             crew: the engine's shared tools and its book of runs.
             deliver: hands an event from another process to this process's subscribers.
+            resync: tells this process's subscribers that events may have been lost.
             worker: claim and run queued jobs (else this process only submits and watches).
         """
         self.crew = crew
         self.worker = worker
         self._deliver = deliver
+        self._resync = resync
         self._outbox = EventBus()
         """Events of this process, relayed to the other processes sharing the queue."""
         self._wake = asyncio.Event()
@@ -110,9 +117,12 @@ class Cluster:
         self._outage_at = time.monotonic()
 
     def _reconnected(self) -> None:
-        """Messages may have been missed: look for queued jobs and asked-for cancels now."""
+        """Messages may have been missed: look for queued jobs and asked-for cancels now, and
+        have every subscriber read the state afresh."""
         self._wake.set()
         self._recheck.set()
+        if self._resync is not None:
+            self._resync("events of other workers may have been lost; reconnect for a snapshot")
 
     def published(self, event: Event) -> None:
         """An event of this process: relay it to the others."""

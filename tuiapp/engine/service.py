@@ -63,7 +63,7 @@ class Engine:
             source_slots=asyncio.Semaphore(settings.max_concurrent_sources),
         )
         self.cluster = (
-            Cluster(self.crew, deliver=self.bus.publish, worker=worker)
+            Cluster(self.crew, deliver=self.bus.publish, resync=self.bus.resync, worker=worker)
             if settings.queue or worker
             else None
         )

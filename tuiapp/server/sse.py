@@ -95,7 +95,7 @@ async def _stream(
                     if one_job and event.kind in ("job_finished", "job_deleted"):
                         return sse
                 if sub.overflowed:
-                    message = "this stream fell too far behind; reconnect for a fresh snapshot"
+                    message = sub.cut_reason or "reconnect for a fresh snapshot"
                     await sse.send(
                         json.dumps({"message": message}), id=str(next(ids)), event="overflow"
                     )
