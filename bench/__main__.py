@@ -42,6 +42,8 @@ async def _ingest(
         base_urls={"picsum": origin_url},
         downloads_per_source=downloads,
         global_job_timeout=900,
+        # The large benchmarks serve 256 MB "photos": let images be as large as any file.
+        max_image_size=2 * 1000**3,
     )
     async with Engine(settings) as engine:
         started = time.perf_counter()
