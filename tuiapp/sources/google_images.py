@@ -62,7 +62,12 @@ class GoogleImagesSource(Source):
     options = (
         Option("language", "str", "Google's interface language, e.g. de (default en)"),
         Option("safe", "choice", "safe search (default: Google's own)", choices=tuple(SAFE_SEARCH)),
-        Option("time", "choice", "only images from the last ...", choices=tuple(TIME_RANGES)),
+        Option(
+            "time",
+            "choice",
+            "only images from the last day, week, month or year",
+            choices=tuple(TIME_RANGES),
+        ),
         Option("filters", "str", "Google's own `tbs` filters, passed as they are"),
     )
 

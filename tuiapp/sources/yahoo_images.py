@@ -69,7 +69,9 @@ class YahooImagesSource(Source):
     base_url = "https://images.search.yahoo.com"
     example = "red panda"
     options = tuple(
-        Option(key, "str", f"Yahoo's own `{key}` filter{f' ({what})' if what else ''}, as it is")
+        Option(
+            key, "str", f"Yahoo's own `{key}` filter{f' ({what})' if what else ''}, passed as it is"
+        )
         for key, what in FILTERS.items()
     )
 
