@@ -1,8 +1,10 @@
-"""What a source is and what it gets: the base class, the context, and the items it yields.
+"""What a source is and what it gets: the base class, the context, the items it yields, its options.
 
 A source only produces. It gets a :class:`SourceContext` (HTTP client, base URL, key, options,
 cancel check) and yields :class:`Found` items. It never writes to the database, never picks file
-paths and never touches a user interface; the engine does all of that.
+paths and never touches a user interface; the engine does all of that. It declares the job options
+it reads (:class:`Option`) and reads them typed (:meth:`Source.read_options`); the engine checks a
+job's options against those declarations when the job is submitted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "MAX_TEXT",
     "DownloadedFile",
     "Downloader",
     "Found",
@@ -36,6 +39,7 @@ __all__ = [
     "SourceQuery",
     "TransferContext",
     "convert_options",
+    "given",
 ]
 
 MediaKind = Literal["image", "video", "audio", "any"]
