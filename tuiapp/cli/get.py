@@ -126,7 +126,10 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         }
         return summary, exit_code(final)
 
-    summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
+    try:
+        summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
+    except InvalidRequestError as exc:
+        fail(str(exc))  # the engine refused the job (an option): a usage error, exit 2
     click.echo(json.dumps(summary, indent=2))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)
 

@@ -14,6 +14,7 @@ Time limits:
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
@@ -221,10 +222,11 @@ class Engine:
         """Record a job and start it. Returns at once with the job queued.
 
         Raises:
-            InvalidRequestError: an unknown source.
+            InvalidRequestError: an unknown source, or an option the sources refuse.
         """
         for name in spec.sources:
             registry.get(name)
+        spec = replace(spec, options=registry.check_options(spec.sources, spec.options))
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )

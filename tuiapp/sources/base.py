@@ -1,43 +1,215 @@
-"""What a source is and what it gets: the base class, the context, and the items it yields.
+"""What a source is and what it gets: the base class, the context, the items it yields, its options.
 
 A source only produces. It gets a :class:`SourceContext` (HTTP client, base URL, key, options,
 cancel check) and yields :class:`Found` items. It never writes to the database, never picks file
-paths and never touches a user interface; the engine does all of that.
+paths and never touches a user interface; the engine does all of that. It declares the job options
+it reads (:class:`Option`) and reads them typed (:meth:`Source.read_options`); the engine checks a
+job's options against those declarations when the job is submitted.
 """
 
 from __future__ import annotations
 
 import abc
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from tuiapp.errors import FormatChangedError, MissingKeyError
+from tuiapp.errors import FormatChangedError, InvalidRequestError, MissingKeyError
 
 if TYPE_CHECKING:
     import logging
     from pathlib import Path
 
 __all__ = [
+    "MAX_TEXT",
     "DownloadedFile",
     "Downloader",
     "Found",
     "HttpClient",
     "HttpResponse",
     "MediaKind",
+    "Option",
+    "OptionKind",
     "Source",
     "SourceContext",
     "SourceKind",
     "SourceQuery",
     "TransferContext",
+    "convert_options",
+    "given",
 ]
 
 MediaKind = Literal["image", "video", "audio", "any"]
 SourceKind = Literal["image_search", "image_api", "image_generator", "video", "direct_link"]
+OptionKind = Literal["int", "float", "bool", "str", "choice"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_WHOLE = re.compile(r"[+-]?\d+")
+MAX_TEXT = 1000
+"""The longest text an option of kind ``str`` takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One job option a source reads (``tuiapp get -o NAME=VALUE``, the API's ``options``).
+
+    Values arrive as text from the command line and as JSON scalars from the API;
+    :func:`convert_options` checks them and hands the source typed values.
+    """
+
+    name: str
+    kind: OptionKind
+    help: str
+    """What the option does, for the README and error messages."""
+    choices: tuple[str, ...] = ()
+    """For ``choice``: the values taken (lower case; a value is matched ignoring case)."""
+    minimum: float | None = None
+    """For ``int`` and ``float``: the smallest value taken (inclusive)."""
+    maximum: float | None = None
+    """For ``int`` and ``float``: the largest value taken (inclusive)."""
+    pattern: str | None = None
+    """For ``str``: a regular expression the whole value must match."""
+    shape: str | None = None
+    """For ``str`` with a pattern: what a value looks like, in words ("WIDTHxHEIGHT")."""
+
+    def expects(self) -> str:
+        """What a value must be, in words: "a whole number from 1 to 5000"."""
+        if self.kind in ("int", "float"):
+            what = "a whole number" if self.kind == "int" else "a number"
+            low, high = self.minimum, self.maximum
+            if low is not None and high is not None:
+                return f"{what} from {low:g} to {high:g}"
+            if low is not None:
+                return f"{what} of at least {low:g}"
+            return f"{what} of at most {high:g}" if high is not None else what
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        return self.shape or "text"
+
+    def problems(self) -> list[str]:
+        """What is wrong with this declaration (empty when it is well-formed)."""
+        found: list[str] = []
+        if not _NAME.match(self.name):
+            found.append(f"option name {self.name!r} must be lower_snake_case")
+        if self.kind not in ("int", "float", "bool", "str", "choice"):
+            found.append(f"option {self.name!r} has an unknown kind {self.kind!r}")
+        if not self.help.strip():
+            found.append(f"option {self.name!r} needs a help text")
+        if (self.kind == "choice") != bool(self.choices):
+            found.append(f"option {self.name!r}: choices go with kind 'choice', and only there")
+        if any(c != c.strip().lower() or not c for c in self.choices):
+            found.append(f"option {self.name!r}: choices must be lower case words")
+        if len(set(self.choices)) != len(self.choices):
+            found.append(f"option {self.name!r} lists a choice twice")
+        bounded = self.minimum is not None or self.maximum is not None
+        if bounded and self.kind not in ("int", "float"):
+            found.append(f"option {self.name!r}: a minimum or maximum needs a number kind")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            found.append(f"option {self.name!r}: minimum above maximum")
+        if (self.pattern is not None or self.shape is not None) and self.kind != "str":
+            found.append(f"option {self.name!r}: a pattern or shape needs kind 'str'")
+        if (self.pattern is None) != (self.shape is None):
+            found.append(f"option {self.name!r}: a pattern needs a shape saying it in words")
+        return found
+
+    def convert(self, source: str, value: Any) -> Any:
+        """``value`` as this option's type (int, float, bool or str).
+
+        Raises:
+            InvalidRequestError: naming the source, the option and what it expects.
+        """
+        result = self._convert(value)
+        if result is None:
+            expects = self.expects()
+            if self.kind == "str" and isinstance(value, str) and len(value) > MAX_TEXT:
+                expects = f"at most {MAX_TEXT} characters long"
+            shown = repr(value) if isinstance(value, str) else json.dumps(value)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
+            raise InvalidRequestError(
+                f"{source}: option {self.name!r} must be {expects}, not {shown}"
+            )
+        return result
+
+    def _convert(self, value: Any) -> Any:
+        """The converted value, or None when ``value`` is not one this option takes."""
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, int) and value in (0, 1):
+                return bool(value)
+            word = value.strip().lower() if isinstance(value, str) else None
+            return True if word in _TRUE else False if word in _FALSE else None
+        if isinstance(value, bool):
+            return None  # true is no number, nor a word a user typed
+        if self.kind in ("int", "float"):
+            number = _number(value, whole=self.kind == "int")
+            if number is None:
+                return None
+            if self.minimum is not None and number < self.minimum:
+                return None
+            if self.maximum is not None and number > self.maximum:
+                return None
+            return number
+        if isinstance(value, int | float):
+            value = str(value)
+        if not isinstance(value, str):
+            return None
+        if self.kind == "choice":
+            word = value.strip().lower()
+            return word if word in self.choices else None
+        if len(value) > MAX_TEXT:
+            return None
+        if self.pattern is not None and not re.fullmatch(self.pattern, value.strip()):
+            return None
+        return value.strip() if self.pattern is not None else value
+
+
+def _number(value: Any, *, whole: bool) -> int | float | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if whole:
+            # int() refuses over 4300 digits with its own error; no option needs 30.
+            return int(text) if len(text) <= 30 and _WHOLE.fullmatch(text) else None
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if whole:
+        return value if isinstance(value, int) else int(value) if value.is_integer() else None
+    return float(value)
+
+
+def given(value: Any) -> bool:
+    """False for an option left empty (``-o size=``, JSON null): the source's default applies."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def convert_options(source: type[Source], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The options ``source`` declares, taken from ``raw`` and converted to their types.
+
+    Keys ``source`` does not declare are left out (a job's options serve all its sources); so
+    are options left empty, so the source's default applies.
+
+    Raises:
+        InvalidRequestError: a value the option does not take, e.g. "picsum: option 'width'
+            must be a whole number from 1 to 5000, not 'abc'".
+    """
+    return {
+        option.name: option.convert(source.name, raw[option.name])
+        for option in source.options
+        if given(raw.get(option.name))
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +368,18 @@ class Source(abc.ABC):
     takes_query: ClassVar[bool] = True
     key_setting: ClassVar[str | None] = None
     """Environment variable holding the API key, when the source needs one."""
+    options: ClassVar[tuple[Option, ...]] = ()
+    """The job options this source reads (and only those); checked when a job is submitted."""
+
+    @classmethod
+    def option(cls, name: str) -> Option | None:
+        """The declaration of option ``name``, if this source takes it."""
+        return next((o for o in cls.options if o.name == name), None)
+
+    @classmethod
+    def read_options(cls, query: SourceQuery) -> dict[str, Any]:
+        """The query's options this source takes, typed (see :func:`convert_options`)."""
+        return convert_options(cls, query.options)
 
     def require_key(self, ctx: SourceContext) -> str:
         """The user's API key. The engine refuses a job without it first; a source never
@@ -221,6 +405,11 @@ class Source(abc.ABC):
             raise TypeError(f"source {cls.name}: base_url must not end with '/'")
         if not cls.takes_query and cls.pattern is None:
             raise TypeError(f"source {cls.name} takes neither a query nor URLs")
+        problems = [p for o in cls.options for p in o.problems()]
+        if len({o.name for o in cls.options}) != len(cls.options):
+            problems.append("an option is declared twice")
+        if problems:
+            raise TypeError(f"source {cls.name}: {'; '.join(problems)}")
 
     @classmethod
     def takes_url(cls) -> bool:

@@ -24,7 +24,7 @@ from tuiapp.sources._common import (
     to_int,
     unseen,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -48,21 +48,26 @@ class BingImagesSource(Source):
     description = "Bing image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://www.bing.com"
     example = "red panda"
+    options = (
+        Option("market", "str", "Bing's market, e.g. en-GB (default en-US)"),
+        Option("safe", "choice", "safe search (default: Bing's own)", choices=tuple(SAFE_SEARCH)),
+        Option("filters", "str", "Bing's own filter string (`qft`), passed as it is"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        opts = self.read_options(query)
         headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
         params: dict[str, str | int] = {
             "q": query.text,
             "async": 1,
             "count": PAGE_SIZE,
             "mmasync": 1,
-            "mkt": str(query.options.get("market", "en-US")),
+            "mkt": opts.get("market", "en-US"),
         }
-        safe = SAFE_SEARCH.get(str(query.options.get("safe", "")).lower())
-        if safe:
-            params["adlt"] = safe
-        if query.options.get("filters"):
-            params["qft"] = str(query.options["filters"])
+        if "safe" in opts:
+            params["adlt"] = SAFE_SEARCH[opts["safe"]]
+        if "filters" in opts:
+            params["qft"] = opts["filters"]
         seen: set[str] = set()
         first = 1
         while first <= MAX_OFFSET and not ctx.cancelled():

@@ -26,7 +26,7 @@ from tuiapp.sources._common import (
     to_int,
     unseen,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -49,11 +49,17 @@ class DuckDuckGoImagesSource(Source):
     description = "DuckDuckGo image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://duckduckgo.com"
     example = "red panda"
+    options = (
+        Option("region", "str", "DuckDuckGo's region, e.g. uk-en (default us-en)"),
+        Option("safe", "choice", "safe search (default moderate)", choices=tuple(SAFE_SEARCH)),
+        Option("filters", "str", "DuckDuckGo's own filter string (`f`), passed as it is"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        opts = self.read_options(query)
         vqd = await self._token(query, ctx)
-        region = str(query.options.get("region", "us-en"))
-        safe = SAFE_SEARCH.get(str(query.options.get("safe", "moderate")).lower(), "1")
+        region: str = opts.get("region", "us-en")
+        safe = SAFE_SEARCH[opts.get("safe", "moderate")]
         headers = ijs_headers(ctx)
         seen: set[str] = set()
         offset: str | None = "0"
@@ -68,8 +74,8 @@ class DuckDuckGoImagesSource(Source):
                 "p": safe,
                 "s": offset,
             }
-            if query.options.get("filters"):
-                params["f"] = str(query.options["filters"])
+            if "filters" in opts:
+                params["f"] = opts["filters"]
             resp = await ctx.http.get(
                 f"{ctx.base_url}/i.js", params=params, headers=headers, allow_status=(403, 418)
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote_plus
 
-from tuiapp.sources.palette import DrawnImageSource
+from tuiapp.sources.palette import DrawnImageSource, format_option
 
 
 class DummyimageSource(DrawnImageSource):
@@ -19,6 +19,7 @@ class DummyimageSource(DrawnImageSource):
     example = "https://dummyimage.com/600x400/09f/fff.png"
     pattern = re.compile(r"^https?://dummyimage\.com/(?P<path>\S+)$")
     formats = ("png", "gif", "jpg")
+    options = (format_option(formats),)
 
     def image_url(
         self, base_url: str, size: tuple[int, int], colours: tuple[str, str], fmt: str, text: str

@@ -25,7 +25,7 @@ from tuiapp.sources._common import (
     to_int,
     unseen,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -59,8 +59,20 @@ class GoogleImagesSource(Source):
     description = "Google image search (no key; experimental, breaks often; licence unknown)"
     base_url = "https://www.google.com"
     example = "red panda"
+    options = (
+        Option("language", "str", "Google's interface language, e.g. de (default en)"),
+        Option("safe", "choice", "safe search (default: Google's own)", choices=tuple(SAFE_SEARCH)),
+        Option(
+            "time",
+            "choice",
+            "only images from the last day, week, month or year",
+            choices=tuple(TIME_RANGES),
+        ),
+        Option("filters", "str", "Google's own `tbs` filters, passed as they are"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        opts = self.read_options(query)
         headers = {
             # The WML pages are only served to old phones; a desktop UA gets the JS shell.
             "User-Agent": random.choice(PHONE_USER_AGENTS),
@@ -70,18 +82,16 @@ class GoogleImagesSource(Source):
         params: dict[str, str | int] = {
             "q": query.text,
             "sca_esv": 1,
-            "hl": str(query.options.get("language", "en")),
+            "hl": opts.get("language", "en"),
             "ie": "utf8",
             "oe": "utf8",
             "tbm": "isch",
         }
-        safe = SAFE_SEARCH.get(str(query.options.get("safe", "")).lower())
-        if safe:
-            params["safe"] = safe
-        time_range = TIME_RANGES.get(str(query.options.get("time", "")).lower())
-        tbs = [time_range] if time_range else []
-        if query.options.get("filters"):
-            tbs.append(str(query.options["filters"]))
+        if "safe" in opts:
+            params["safe"] = SAFE_SEARCH[opts["safe"]]
+        tbs = [TIME_RANGES[opts["time"]]] if "time" in opts else []
+        if "filters" in opts:
+            tbs.append(opts["filters"])
         if tbs:
             params["tbs"] = ",".join(tbs)
         seen: set[str] = set()

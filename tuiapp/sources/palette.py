@@ -6,7 +6,7 @@ import abc
 import hashlib
 from typing import TYPE_CHECKING, ClassVar
 
-from tuiapp.sources.base import Found, Source, SourceKind
+from tuiapp.sources.base import Found, Option, Source, SourceKind
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -37,6 +37,11 @@ def _foreground(bg: str) -> str:
     return "000000" if (r * 299 + g * 587 + b * 114) / 1000 > 150 else "ffffff"
 
 
+def format_option(formats: tuple[str, ...]) -> Option:
+    """The ``format`` option of a service drawing ``formats`` (the first is the default)."""
+    return Option("format", "choice", f"image format (default {formats[0]})", choices=formats)
+
+
 class DrawnImageSource(Source):
     """A service that draws an image of a size and colours, with the query as its text.
 
@@ -46,7 +51,8 @@ class DrawnImageSource(Source):
 
     kind: ClassVar[SourceKind] = "image_generator"
     formats: ClassVar[tuple[str, ...]]
-    """Raster formats the service draws; the first is the default."""
+    """Raster formats the service draws; the first is the default (declare
+    ``options = (format_option(formats),)``)."""
 
     @abc.abstractmethod
     def image_url(
@@ -60,9 +66,7 @@ class DrawnImageSource(Source):
             if match:
                 yield Found(url=f"{ctx.base_url}/{match['path']}", title=self.name)
             return
-        fmt = str(query.options.get("format", self.formats[0])).lower()
-        if fmt not in self.formats:
-            fmt = self.formats[0]
+        fmt: str = self.read_options(query).get("format", self.formats[0])
         for (w, h), (bg, fg) in variants(query.text):
             yield Found(
                 url=self.image_url(ctx.base_url, (w, h), (bg, fg), fmt, query.text),

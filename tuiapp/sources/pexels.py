@@ -25,7 +25,7 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -44,18 +44,29 @@ class PexelsSource(Source):
     base_url = "https://api.pexels.com"
     example = "mountain lake"
     key_setting = KEY_SETTING
+    options = (
+        Option(
+            "variant", "choice", "which of each photo's sizes (default original)", choices=SIZES
+        ),
+        Option(
+            "orientation",
+            "choice",
+            "only photos of this orientation",
+            choices=("landscape", "portrait", "square"),
+        ),
+        Option("size", "choice", "smallest photo size", choices=("large", "medium", "small")),
+        Option("color", "str", "a colour name (red, ...) or a hex code (ffffff)"),
+        Option("locale", "str", "the language of the query, e.g. de-DE"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         key = self.require_key(ctx)
         headers = {"Authorization": key}
-        variant = str(query.options.get("variant", "original")).lower()
-        if variant not in SIZES:
-            variant = "original"
+        opts = self.read_options(query)
+        variant: str = opts.get("variant", "original")
         per_page = min(MAX_PER_PAGE, max(15, query.count))
         params: dict[str, str | int] = {"query": query.text, "per_page": per_page}
-        for option in FILTERS:
-            if query.options.get(option):
-                params[option] = str(query.options[option])
+        params.update({k: v for k, v in opts.items() if k in FILTERS})
         seen: set[str] = set()
         page: int | None = 1
         while page is not None and not ctx.cancelled():

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import FormatChangedError
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -20,6 +20,8 @@ PAGE_SIZE = 30
 CATALOGUE_PAGES = 30
 """Picsum lists about 1000 photos: 30 pages of 30 where every page is full."""
 DEFAULT_WIDTH = 1200
+MAX_WIDTH = 5000
+"""Picsum draws nothing wider."""
 
 
 class PicsumSource(Source):
@@ -29,9 +31,18 @@ class PicsumSource(Source):
     base_url = "https://picsum.photos"
     example = "https://picsum.photos/id/237/200/300"
     pattern = re.compile(r"^https?://(?:fastly\.)?picsum\.photos/id/(?P<id>\d+)(?:/|$)")
+    options = (
+        Option(
+            "width",
+            "int",
+            f"image width in pixels (default {DEFAULT_WIDTH}; never above the photo's own)",
+            minimum=1,
+            maximum=MAX_WIDTH,
+        ),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        width = int(query.options.get("width", DEFAULT_WIDTH))
+        width: int = self.read_options(query).get("width", DEFAULT_WIDTH)
         if query.is_url:
             match = self.pattern.match(query.text) if self.pattern else None
             if match:

@@ -28,7 +28,7 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -53,6 +53,11 @@ FILTERS = (
     "order",
     "lang",
 )
+CATEGORIES = (
+    "backgrounds", "fashion", "nature", "science", "education", "feelings", "health", "people",
+    "religion", "places", "animals", "industry", "computer", "food", "sports", "transportation",
+    "travel", "buildings", "business", "music",
+)  # fmt: skip
 LICENSE = "Pixabay Content License"
 CACHE_FOR = 24 * 3600.0
 """Seconds an API answer is kept and reused (Pixabay's terms: 24 hours)."""
@@ -65,21 +70,45 @@ class PixabaySource(Source):
     base_url = "https://pixabay.com"
     example = "mountain lake"
     key_setting = KEY_SETTING
+    options = (
+        Option("size", "choice", "which size of each image (default large)", choices=tuple(SIZES)),
+        Option(
+            "image_type",
+            "choice",
+            "only images of this type",
+            choices=("all", "photo", "illustration", "vector"),
+        ),
+        Option(
+            "orientation",
+            "choice",
+            "only images of this orientation",
+            choices=("all", "horizontal", "vertical"),
+        ),
+        Option("category", "choice", "only images of this category", choices=CATEGORIES),
+        Option("min_width", "int", "smallest width in pixels", minimum=0),
+        Option("min_height", "int", "smallest height in pixels", minimum=0),
+        Option("colors", "str", "colour names, comma-separated (grayscale, red, ...)"),
+        Option("editors_choice", "bool", "only Editor's Choice images"),
+        Option("safesearch", "bool", "only images for all ages"),
+        Option(
+            "order", "choice", "order of results (default popular)", choices=("popular", "latest")
+        ),
+        Option("lang", "str", "the language of the query, e.g. de"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         key = self.require_key(ctx)
-        size = str(query.options.get("size", "large")).lower()
-        if size not in SIZES:
-            size = "large"
+        opts = self.read_options(query)
+        size: str = opts.get("size", "large")
         per_page = min(MAX_PER_PAGE, max(20, query.count))
         params: dict[str, str | int] = {
             "key": key,
             "q": query.text[:MAX_QUERY],
             "per_page": per_page,
         }
-        for option in FILTERS:
-            if query.options.get(option):
-                params[option] = str(query.options[option])
+        for option, value in opts.items():
+            if option in FILTERS:
+                params[option] = str(value).lower() if isinstance(value, bool) else str(value)
         cache = AnswerCache(ctx.cache_dir, CACHE_FOR) if ctx.cache_dir is not None else None
         page = 1
         while not ctx.cancelled():

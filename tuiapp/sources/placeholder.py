@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from tuiapp.sources.palette import DrawnImageSource
+from tuiapp.sources.palette import DrawnImageSource, format_option
 
 
 class PlaceholderSource(DrawnImageSource):
@@ -19,6 +19,7 @@ class PlaceholderSource(DrawnImageSource):
     example = "https://placehold.co/600x400/png"
     pattern = re.compile(r"^https?://(?:placehold\.co|via\.placeholder\.com)/(?P<path>\S+)$")
     formats = ("png", "jpeg", "gif", "webp")
+    options = (format_option(formats),)
 
     def image_url(
         self, base_url: str, size: tuple[int, int], colours: tuple[str, str], fmt: str, text: str

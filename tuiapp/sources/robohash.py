@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -28,17 +28,33 @@ class RobohashSource(Source):
     base_url = "https://robohash.org"
     example = "https://robohash.org/tuiapp.png?set=set4"
     pattern = re.compile(r"^https?://robohash\.org/(?P<path>\S+)$")
+    options = (
+        Option(
+            "size",
+            "str",
+            "image size in pixels (default 300x300)",
+            pattern=r"\d{1,4}x\d{1,4}",
+            shape="WIDTHxHEIGHT such as 300x300",
+        ),
+        Option(
+            "set",
+            "choice",
+            "one kind only: "
+            + ", ".join(f"{s} {n}s" for s, n in SET_NAMES.items())
+            + " (default: each in turn)",
+            choices=SETS,
+        ),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        size = str(query.options.get("size", "300x300"))
-        if not re.fullmatch(r"\d{1,4}x\d{1,4}", size):
-            size = "300x300"
+        opts = self.read_options(query)
+        size: str = opts.get("size", "300x300")
         if query.is_url:
             match = self.pattern.match(query.text) if self.pattern else None
             if match:
                 yield Found(url=f"{ctx.base_url}/{match['path']}", title="robohash")
             return
-        sets = [str(query.options["set"])] if query.options.get("set") in SETS else list(SETS)
+        sets = [opts["set"]] if "set" in opts else list(SETS)
         index = 0
         while True:
             robot_set = sets[index % len(sets)]

@@ -33,7 +33,7 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -45,6 +45,10 @@ MAX_PER_PAGE = 30
 SIZES = {"raw": None, "full": None, "regular": 1080, "small": 400}
 """Photo size to download -> its width (None: the original's)."""
 FILTERS = ("orientation", "color", "content_filter", "order_by", "collections")
+COLORS = (
+    "black_and_white", "black", "white", "yellow", "orange", "red", "purple", "magenta", "green",
+    "teal", "blue",
+)  # fmt: skip
 LICENSE = "Unsplash License"
 DEFAULT_APP_NAME = "tuiapp"
 
@@ -56,18 +60,38 @@ class UnsplashSource(Source):
     base_url = "https://api.unsplash.com"
     example = "mountain lake"
     key_setting = KEY_SETTING
+    options = (
+        Option("size", "choice", "which size of each photo (default full)", choices=tuple(SIZES)),
+        Option(
+            "orientation",
+            "choice",
+            "only photos of this orientation",
+            choices=("landscape", "portrait", "squarish"),
+        ),
+        Option("color", "choice", "only photos of this colour", choices=COLORS),
+        Option(
+            "content_filter",
+            "choice",
+            "how strict the filter is (default low)",
+            choices=("low", "high"),
+        ),
+        Option(
+            "order_by",
+            "choice",
+            "order of results (default relevant)",
+            choices=("relevant", "latest"),
+        ),
+        Option("collections", "str", "only these collections: ids, comma-separated"),
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         key = self.require_key(ctx)
         headers = {"Authorization": f"Client-ID {key}", "Accept-Version": "v1"}
-        size = str(query.options.get("size", "full")).lower()
-        if size not in SIZES:
-            size = "full"
+        opts = self.read_options(query)
+        size: str = opts.get("size", "full")
         per_page = min(MAX_PER_PAGE, max(10, query.count))
         params: dict[str, str | int] = {"query": query.text, "per_page": per_page}
-        for option in FILTERS:
-            if query.options.get(option):
-                params[option] = str(query.options[option])
+        params.update({k: v for k, v in opts.items() if k in FILTERS})
         track = str(ctx.settings.get("track_downloads", "1")).lower() not in {"0", "false", "no"}
         app_name = str(ctx.settings.get("app_name") or "").strip() or DEFAULT_APP_NAME
         seen: set[str] = set()

@@ -28,7 +28,7 @@ from tuiapp.sources._common import (
     to_int,
     unseen,
 )
-from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -50,20 +50,36 @@ _PAIR = re.compile(
 )
 
 
+FILTERS = {
+    "imgsz": "size",
+    "imgc": "colour",
+    "imgty": "type",
+    "imga": "",
+    "imgf": "",
+    "imgt": "",
+    "imgl": "licence",
+}
+"""Yahoo's own filters, passed as they are -> what they filter by, where it is known."""
+
+
 class YahooImagesSource(Source):
     name = "yahoo_images"
     kind: ClassVar[SourceKind] = "image_search"
     description = "Yahoo image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://images.search.yahoo.com"
     example = "red panda"
+    options = tuple(
+        Option(
+            key, "str", f"Yahoo's own `{key}` filter{f' ({what})' if what else ''}, passed as it is"
+        )
+        for key, what in FILTERS.items()
+    )
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         search_url = f"{ctx.base_url}/search/images"
         headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
         params: dict[str, str | int] = {"p": query.text, "ei": "UTF-8"}
-        for option in ("imgsz", "imgc", "imgty", "imga", "imgf", "imgt", "imgl"):
-            if query.options.get(option):
-                params[option] = str(query.options[option])
+        params.update(self.read_options(query))
         seen: set[str] = set()
         offset = 1
         while offset <= MAX_OFFSET and not ctx.cancelled():

@@ -12,16 +12,53 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from tuiapp.errors import SourceError
+from tuiapp.sources.base import Option
 from tuiapp.sources.ytdlp import tools
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["LISTING_SOCKET_TIMEOUT", "VideoOptions", "as_float", "as_int", "needs_merge"]
+__all__ = [
+    "DECLARED",
+    "LISTING_SOCKET_TIMEOUT",
+    "VideoOptions",
+    "as_float",
+    "as_int",
+    "needs_merge",
+]
 
 LISTING_SOCKET_TIMEOUT = 20.0
 """yt-dlp's socket timeout while listing (downloads use the transfer's stall timeout)."""
 _BRACKETS = re.compile(r"\[[^\]]*\]")
+
+DECLARED: tuple[Option, ...] = (
+    Option(
+        "format",
+        "str",
+        "a yt-dlp format selector; default `bv*+ba/b` with ffmpeg, `b` (one file) without",
+    ),
+    Option(
+        "quality",
+        "str",
+        "highest video height",
+        pattern=r"[1-9][0-9]{0,4}[pP]?",
+        shape="a video height such as 720 or 720p",
+    ),
+    Option("audio_only", "bool", "true: the best audio-only format"),
+    Option("max_size", "int", "bytes; never above `TUIAPP_MAX_FILE_SIZE`", minimum=1),
+    Option("cookies", "str", "a cookies.txt file (Vimeo needs one; YouTube's bot check asks)"),
+    Option("cookies_from_browser", "str", "take the cookies of a browser, e.g. firefox"),
+    Option("ffmpeg", "str", "where ffmpeg is, when it is not on `PATH`"),
+    Option("deno", "str", "where deno is, when it is not on `PATH`"),
+    Option(
+        "socket_timeout",
+        "float",
+        f"seconds to wait on a connection while listing (default {LISTING_SOCKET_TIMEOUT:g})",
+        minimum=0.1,
+    ),
+)
+"""The job options every video source takes (each may also be a ``TUIAPP_SOURCE_<NAME>__<KEY>``
+setting, which a job's option overrides)."""
 
 
 def needs_merge(fmt: str) -> bool:

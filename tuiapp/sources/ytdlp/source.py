@@ -19,7 +19,7 @@ from tuiapp.errors import SourceError, UnsupportedURLError
 from tuiapp.sources.base import Found, Source, SourceKind
 from tuiapp.sources.ytdlp import download as runner
 from tuiapp.sources.ytdlp.errors import error_for
-from tuiapp.sources.ytdlp.options import VideoOptions, as_int
+from tuiapp.sources.ytdlp.options import DECLARED, VideoOptions, as_int
 from tuiapp.sources.ytdlp.ydl import YtDlpLog, params, ydl_class
 
 if TYPE_CHECKING:
@@ -44,9 +44,10 @@ class YtDlpSource(Source):
     """Most entries listed from one playlist or channel."""
     login_notice: ClassVar[str | None] = None
     """Said to the user when the site needs a login and no cookies are set."""
+    options = DECLARED
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
-        opts = VideoOptions.read(self.name, query.options, ctx.settings)
+        opts = VideoOptions.read(self.name, self.read_options(query), ctx.settings)
         if self.login_notice and opts.cookies is None and not opts.cookies_from_browser:
             ctx.notice(self.login_notice)
         if query.is_url:
