@@ -22,6 +22,8 @@ from tuiapp.events import (
 from tuiapp.jobs import JobSpec, JobState, SourceState
 
 if TYPE_CHECKING:
+    import pytest
+
     from tuiapp.bus import Subscription
 
 EngineFactory = Callable[..., Awaitable[Engine]]
@@ -426,3 +428,29 @@ async def test_a_search_blocked_on_a_later_page_still_stores_what_it_found_befor
     assert (source.found, source.stored) == (3, 3)
     assert source.state is SourceState.BLOCKED and source.error == "captcha on page 2"
     assert final.state is JobState.PARTIAL
+
+
+async def test_data_nested_too_deeply_is_a_format_change_not_a_crash(
+    engine_factory: EngineFactory, scripted: Scripted, caplog: pytest.LogCaptureFixture
+) -> None:
+    scripted("fake_deep", urls=[], error=RecursionError("maximum recursion depth exceeded"))
+    engine = await engine_factory()
+    job = await engine.submit(JobSpec(query="q", sources=("fake_deep",), count=1))
+    final = await engine.wait(job.id, None)
+    assert final.sources[0].error_code == "format_changed"
+    assert "nested too deeply" in (final.sources[0].error or "")
+    assert "crashed" not in caplog.text
+
+
+async def test_a_listing_with_a_zero_width_is_a_format_change_not_a_crash(
+    replay: ReplayServer, engine_factory: EngineFactory
+) -> None:
+    from tests.replay import json_reply
+
+    replay.add(
+        "/v2/list", json_reply([{"id": "1", "width": 0, "height": 10, "url": "u", "author": "a"}])
+    )
+    engine = await engine_factory(base_urls={"picsum": replay.url()})
+    job = await engine.submit(JobSpec(query="q", sources=("picsum",), count=1))
+    final = await engine.wait(job.id, None)
+    assert final.sources[0].error_code == "format_changed", final.sources[0]

@@ -19,6 +19,7 @@ from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
     FencedError,
+    FormatChangedError,
     MissingKeyError,
     SourceError,
     TuiappError,
@@ -176,6 +177,10 @@ class SourceRun:
             self.state, self.error = SourceState.BLOCKED, exc
         except TuiappError as exc:
             self.state, self.error = SourceState.FAILED, exc
+        except RecursionError:
+            # Remote data nested absurdly deep (JSON, HTML) reached a recursive parser.
+            self.state = SourceState.FAILED
+            self.error = FormatChangedError(f"{self.name} answered with data nested too deeply")
         except Exception as exc:
             log.exception("source %s of job %s crashed", self.name, self.job.id)
             self.state, self.error = SourceState.FAILED, SourceError(f"internal error: {exc!r}")

@@ -232,7 +232,7 @@ class HttpResponse:
         """The body as JSON; a body that is not JSON means the service changed its format."""
         try:
             return json.loads(self.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise FormatChangedError(
                 f"expected JSON from {self.url} (HTTP {self.status}), got {self.preview()!r}"
             ) from exc

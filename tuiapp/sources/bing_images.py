@@ -113,7 +113,7 @@ def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> l
 def _found(anchor: LexborNode) -> Found | None:
     try:
         meta: Any = json.loads(anchor.attrs.sget("m"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested absurdly deep
         return None
     if not isinstance(meta, dict):
         return None

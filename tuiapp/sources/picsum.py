@@ -78,6 +78,8 @@ class PicsumSource(Source):
         try:
             photo_id = str(info["id"])
             full_w, full_h = int(info["width"]), int(info["height"])
+            if full_w <= 0 or full_h <= 0:
+                raise ValueError("a size of zero")
         except (KeyError, TypeError, ValueError) as exc:
             raise FormatChangedError(f"picsum item without id/width/height: {info!r:.120}") from exc
         w = min(width, full_w)

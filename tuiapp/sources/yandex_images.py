@@ -115,7 +115,7 @@ def _state(text: str) -> dict[str, Any] | None:
     for node in tree.css("[data-state]"):
         try:
             state = json.loads(node.attrs.sget("data-state"))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested absurdly deep
             continue
         if isinstance(state, dict) and str(state.get("location", "")).startswith("/images/search"):
             return state
@@ -129,7 +129,7 @@ def _state(text: str) -> dict[str, Any] | None:
             continue
         try:
             state = json.loads(page[start : end + len(marker)])
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested absurdly deep
             continue
         if isinstance(state, dict):
             return state
