@@ -15,7 +15,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["bundled_deno", "bundled_ffmpeg", "find_deno", "find_ffmpeg", "impersonate_target"]
+__all__ = [
+    "IMPERSONATION_SITES",
+    "JS_RUNTIME_SITES",
+    "bundled_deno",
+    "bundled_ffmpeg",
+    "find_deno",
+    "find_ffmpeg",
+    "impersonate_target",
+]
+
+JS_RUNTIME_SITES = frozenset({"youtube"})
+"""Video sources whose site sets JavaScript challenges (without a runtime yt-dlp falls back to a
+client with split streams only)."""
+IMPERSONATION_SITES = frozenset({"vimeo", "tiktok", "dailymotion"})
+"""Video sources whose site answers only to a browser's TLS fingerprint."""
 
 
 @functools.cache
