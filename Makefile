@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean postgres
+.PHONY: run test lint bench clean postgres record
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ bench: $(STAMP)
 	       && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx aria2) >/dev/null 2>&1; } \
 	  || echo "nginx or aria2c is missing and could not be installed (as root: apt-get install nginx aria2)"
 	$(BIN)/python -m bench
+
+# Needs internet (and API keys in the environment or .env): one real answer per scraper and API,
+# saved byte for byte with its provenance into tests/fixtures/recorded/. `make record ONLY=pexels`
+RECORD_ONLY ?= $(ONLY)
+record: $(STAMP)
+	$(BIN)/python -m tests.record $(RECORD_ONLY)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -72,3 +72,20 @@ async def engine_factory(
     yield make
     for engine in engines:
         await engine.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """After a live run (``pytest -m live``), a table of each source and what it gave."""
+    from tests.live_summary import live_results, table
+
+    reports = [
+        r
+        for kind in ("passed", "failed", "skipped", "error")
+        for r in terminalreporter.stats.get(kind, [])
+    ]
+    results = live_results(r for r in reports if hasattr(r, "nodeid") and hasattr(r, "when"))
+    if not results:
+        return  # no live test ran
+    terminalreporter.section("live sources")
+    for line in table(results):
+        terminalreporter.write_line(line)

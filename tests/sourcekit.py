@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
     from tuiapp.jobs import JobInfo, JobSourceInfo
+    from tuiapp.sources.base import AnswerStore
 
 __all__ = [
     "Clock",
@@ -73,6 +74,7 @@ async def probe(
     api_key: str | None = None,
     source_settings: Mapping[str, Any] | None = None,
     cache_dir: Path | None = None,
+    answers: AnswerStore | None = None,
 ) -> AsyncIterator[Probe]:
     fetcher = Fetcher(settings)
     await fetcher.start()
@@ -88,6 +90,7 @@ async def probe(
         notice=notices.append,
         settings=dict(source_settings or {}),
         cache_dir=cache_dir,
+        answers=answers,
     )
     try:
         yield Probe(ctx, notices)

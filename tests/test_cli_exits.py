@@ -11,13 +11,14 @@ import json
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.images import jpeg
 from tests.replay import Reply, json_reply
 from tests.test_cli import _picsum, _tuiapp
+from tuiapp import sources as registry
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -209,42 +210,99 @@ async def test_a_bad_setting_exits_2_naming_the_setting_where_it_came_from_and_w
 # --- doctor ------------------------------------------------------------------------------------
 
 
-async def test_doctor_reports_each_check_and_exits_1_when_one_fails(
+def _rows(out: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The general checks and the source rows of `doctor --json`, by name."""
+    report = json.loads(out)
+    checks = {c["name"]: c for c in report["checks"]}
+    return checks, {row["source"]: row for row in report["sources"]}
+
+
+async def test_doctor_offline_shows_one_row_per_source_and_exits_1_when_one_is_not_ready(
     env: dict[str, str],
 ) -> None:
-    code, out, err = await _tuiapp(env, "doctor", "--json")
-    checks = {c["name"]: c for c in json.loads(out)}
-    assert {"data folder", "database", "ffmpeg", "pexels key"} <= set(checks)
-    assert checks["data folder"]["ok"] and checks["database"]["ok"]
-    assert checks["pexels key"] == {
-        "name": "pexels key",
-        "ok": False,
-        "detail": "PEXELS_API_KEY is not set",
-        "advice": "set PEXELS_API_KEY to use pexels",
-    }
+    code, out, err = await _tuiapp(env, "doctor", "--offline", "--json")
+    checks, rows = _rows(out)
     assert code == 1, err
+    assert json.loads(out)["ok"] is False and json.loads(out)["offline"] is True
+    assert checks["data folder"]["ok"] and checks["database"]["ok"]
+    assert list(rows) == list(registry.names())
+    assert rows["pexels"]["ready"] is False
+    assert rows["pexels"]["needs"] == [
+        {
+            "name": "key",
+            "ok": False,
+            "detail": "PEXELS_API_KEY is not set",
+            "advice": "set PEXELS_API_KEY to use pexels",
+        }
+    ]
+    assert rows["picsum"] == {"source": "picsum", "ready": True, "needs": []}, "offline: no reach"
+    vimeo = {n["name"]: n for n in rows["vimeo"]["needs"]}
+    assert set(vimeo) == {"cookies", "ffmpeg", "impersonation"}
+    assert (
+        not vimeo["cookies"]["ok"] and "TUIAPP_SOURCE_VIMEO__COOKIES" in vimeo["cookies"]["detail"]
+    )
+    assert {n["name"] for n in rows["youtube"]["needs"]} == {"ffmpeg", "JavaScript runtime"}
+    assert rows["youtube"]["ready"], "the installation bundles ffmpeg and deno"
 
-    code, out, err = await _tuiapp(env, "doctor")
+    code, out, err = await _tuiapp(env, "doctor", "--offline")
     assert code == 1
-    row = next(line for line in out.splitlines() if "pexels key" in line)
-    assert row.split()[0] == "MISSING" and "set PEXELS_API_KEY to use pexels" in row
-    assert "checks need attention" in err
+    row = next(line for line in out.splitlines() if " pexels " in line)
+    assert row.split()[0] == "MISSING"
+    assert "key MISSING (PEXELS_API_KEY is not set)" in row
+    assert row.rstrip().endswith("set PEXELS_API_KEY to use pexels")
+    youtube = next(line for line in out.splitlines() if " youtube " in line)
+    assert youtube.split()[0] == "ok" and "ffmpeg ok; JavaScript runtime ok" in youtube
+    assert "sources not ready (offline: sites not tried)" in err
 
 
-async def test_doctor_with_every_check_passing_exits_0(env: dict[str, str]) -> None:
-    """Every failing check of the first run is mended (keys set), and then doctor passes."""
-    code, out, _ = await _tuiapp(env, "doctor", "--json")
+async def test_doctor_exits_0_once_every_source_has_what_it_needs(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every missing need of the first run is mended (keys, a cookies file), then doctor passes."""
+    code, out, _ = await _tuiapp(env, "doctor", "--offline", "--json")
+    assert code == 1
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n")
     mended = dict(env)
-    for check in json.loads(out):
-        if not check["ok"] and check["name"].endswith(" key"):
-            setting = check["detail"].removesuffix(" is not set")
-            mended[setting] = "a-key"
-    code, out, _ = await _tuiapp(mended, "doctor", "--json")
-    failing = [c["name"] for c in json.loads(out) if not c["ok"]]
-    if failing:  # a tool (ffmpeg, a JS runtime) is missing on this machine: exit 1 says so
-        assert code == 1 and not any(name.endswith(" key") for name in failing)
-    else:
-        assert code == 0
+    for row in _rows(out)[1].values():
+        for need in row["needs"]:
+            if not need["ok"]:
+                setting = need["detail"].removesuffix(" is not set")
+                mended[setting] = str(cookies) if need["name"] == "cookies" else "a-key"
+    code, out, err = await _tuiapp(mended, "doctor", "--offline", "--json")
+    assert code == 0, out
+    assert all(row["ready"] for row in _rows(out)[1].values())
+    code, _, err = await _tuiapp(mended, "doctor", "--offline")
+    assert code == 0 and "every source is ready (offline: sites not tried)" in err
+
+
+async def test_doctor_tries_each_sites_host_and_names_the_one_that_does_not_answer(
+    env: dict[str, str], replay: ReplayServer
+) -> None:
+    """Every base URL points at the local server but pexels', which points at a closed port."""
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    local = {f"TUIAPP_{name.upper()}_BASE_URL": replay.url() for name in registry.names()}
+    local["TUIAPP_PEXELS_BASE_URL"] = f"http://127.0.0.1:{closed}"
+    code, out, err = await _tuiapp({**env, **local, "PEXELS_API_KEY": "k"}, "doctor", "--json")
+    _, rows = _rows(out)
+    reach = {
+        name: next((n for n in row["needs"] if n["name"] == "reach"), None)
+        for name, row in rows.items()
+    }
+    assert reach.pop("direct") is None, "a direct link names its own host"
+    assert not reach["pexels"]["ok"]  # type: ignore[index]
+    assert reach["pexels"]["detail"].startswith(f"cannot reach 127.0.0.1:{closed}: cannot connect")  # type: ignore[index]
+    assert not rows["pexels"]["ready"]
+    port = replay.url().rsplit(":", 1)[1].rstrip("/")
+    for name, found in reach.items():
+        if name != "pexels":
+            assert found is not None and found["ok"], (name, found)
+            assert found["detail"].startswith(f"127.0.0.1:{port} answers (")
+    assert code == 1, err
 
 
 async def test_doctor_reports_a_data_folder_that_cannot_be_made_without_a_traceback(
@@ -253,10 +311,10 @@ async def test_doctor_reports_a_data_folder_that_cannot_be_made_without_a_traceb
     blocker = tmp_path / "file"
     blocker.write_text("x")
     code, out, err = await _tuiapp(
-        {**env, "TUIAPP_DATA_DIR": str(blocker / "data")}, "doctor", "--json"
+        {**env, "TUIAPP_DATA_DIR": str(blocker / "data")}, "doctor", "--offline", "--json"
     )
     assert code == 1 and "Traceback" not in err
-    checks = {c["name"]: c for c in json.loads(out)}
+    checks, _ = _rows(out)
     assert not checks["data folder"]["ok"]
     assert checks["data folder"]["advice"] == "set TUIAPP_DATA_DIR to a folder you can write"
     assert not checks["database"]["ok"]

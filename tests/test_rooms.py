@@ -514,32 +514,6 @@ def test_an_error_cause_is_its_first_non_empty_line() -> None:
     assert error_cause(None) == ""
 
 
-async def test_doctor_names_what_is_missing_and_what_to_do(
-    make_settings: MakeSettings, tmp_path: Path
-) -> None:
-    from tuiapp.engine.doctor import run_checks
-
-    settings = make_settings(api_keys={"PIXABAY_API_KEY": "k"})
-    storage = Storage(settings.database_url)
-    await storage.open()
-    try:
-        checks = {c.name: c for c in await run_checks(settings, storage)}
-        blocked = make_settings(data_dir=tmp_path / "a-file" / "data")
-        (tmp_path / "a-file").write_text("not a folder")
-        no_dir = {c.name: c for c in await run_checks(blocked, storage)}
-    finally:
-        await storage.close()
-    assert checks["data folder"].ok and checks["database"].ok
-    assert checks["ffmpeg"].ok and checks["JavaScript runtime (YouTube)"].ok
-    assert checks["pixabay key"].ok
-    assert not checks["pexels key"].ok and checks["pexels key"].advice == (
-        "set PEXELS_API_KEY to use pexels"
-    )
-    assert not no_dir["data folder"].ok and "TUIAPP_DATA_DIR" in (
-        no_dir["data folder"].advice or ""
-    )
-
-
 async def test_an_image_over_max_image_size_is_refused_while_the_file_limit_is_higher(
     make_settings: MakeSettings,
     scripted: Callable[..., Script],

@@ -97,6 +97,32 @@ async def test_sources_lists_every_source_with_its_key_status(
             assert source["configured"] is True
 
 
+async def test_sources_say_whether_each_is_ready_and_why_not(
+    aiohttp_client: AiohttpClient, engine_factory: EngineFactory, replay: ReplayServer
+) -> None:
+    """Readiness without the network: what a source needs is here or named as missing."""
+    engine = await engine_factory(
+        base_urls={name: replay.url() for name in registry.names()},
+        api_keys={"PIXABAY_API_KEY": "k"},
+    )
+    client = await aiohttp_client(create_app(engine))
+    resp = await client.get("/api/sources")
+    assert resp.status == 200
+    listed = {s["name"]: s for s in (await resp.json())["sources"]}
+    assert replay.requests == [], "readiness is checked without reaching any site"
+    assert listed["picsum"]["ready"] is True and listed["picsum"]["missing"] == []
+    assert listed["pixabay"]["ready"] is True
+    assert listed["pexels"]["ready"] is False
+    assert listed["pexels"]["missing"] == ["PEXELS_API_KEY is not set"]
+    assert listed["vimeo"]["ready"] is False
+    assert listed["vimeo"]["missing"] == ["TUIAPP_SOURCE_VIMEO__COOKIES is not set"]
+    assert listed["youtube"]["ready"] is True, "ffmpeg and deno come with the installation"
+    resp = await client.get("/api/openapi.json")
+    source = (await resp.json())["components"]["schemas"]["Source"]
+    assert source["properties"]["ready"]["type"] == "boolean"
+    assert source["properties"]["missing"]["items"] == {"type": "string"}
+
+
 async def test_me_names_the_user_or_says_guest(client: Client, engine: Engine) -> None:
     user, token = await engine.create_user("alice")
     assert await (await client.get("/api/me")).json() == {"guest": True, "user": None}

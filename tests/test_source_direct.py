@@ -129,17 +129,60 @@ async def test_an_image_link_that_answers_with_a_page_stores_nothing(
     assert await engine.list_assets(None, job_id=job.id) == []
 
 
-async def test_a_link_without_extension_to_a_page_stores_nothing(
+async def test_a_page_with_a_video_tag_is_handed_to_yt_dlp_and_its_video_stored(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:
-    """A page is not a media file, whatever the link promised (nothing, here)."""
+    """A page URL no source claims: yt-dlp's generic extractor finds the <video> in it."""
+    body = mp4_bytes(60_000)
+    replay.add("/media/sunset.mp4", Reply(body, content_type="video/mp4"))
+    replay.add(
+        "/watch",
+        html_reply(
+            "<!DOCTYPE html><html><head><title>Sunset over the bay</title></head><body>"
+            '<video controls width="640"><source src="/media/sunset.mp4" type="video/mp4">'
+            "</video></body></html>"
+        ),
+    )
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    url = replay.url("/watch")
+    assert engine.route(url) == (NAME,)
+    job = await run_job(engine, url, engine.route(url), 1)
+    (src,) = job.sources
+    assert (src.state, src.stored, src.failed) == (SourceState.DONE, 1, 0), src.error
+    (asset,) = await engine.list_assets(None, job_id=job.id)
+    assert asset.mime == "video/mp4" and asset.kind == "video"
+    assert asset.size == len(body)
+    # The generic extractor names what it found in the page's HTML5 media elements "html5".
+    assert asset.metadata["extractor"] == "html5"
+    assert asset.title == "Sunset over the bay (1)"  # the page's first video
+    peek = replay.hits("/watch")[0]
+    assert peek.headers.get("Range") == "bytes=0-65535", "the page was looked at, not read whole"
+    assert len(replay.hits("/media/sunset.mp4")) >= 1
+
+
+async def test_a_link_without_extension_to_a_page_without_video_stores_nothing(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    """A page is not a media file, whatever the link promised (nothing, here), and yt-dlp
+    finds no video in it either."""
     replay.add("/article", html_reply("<html><body>" + "words " * 200 + "</body></html>"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = replay.url("/article")
     job = await run_job(engine, url, engine.route(url), 1)
     (src,) = job.sources
-    assert (src.state, src.stored, src.failed) == (SourceState.FAILED, 0, 1)
+    assert (src.state, src.stored) == (SourceState.FAILED, 0)
+    assert "Unsupported URL" in (src.error or ""), src.error
     assert await engine.list_assets(None, job_id=job.id) == []
+
+
+async def test_a_media_file_without_extension_is_looked_at_then_left_to_the_engine(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/get", Reply(mp4_bytes(4096), 200, {}, "application/octet-stream"))
+    async with probe(make_settings(), replay.url()) as p:
+        (item,) = await collect(DirectSource(), p.ctx, replay.url("/get"))
+    assert item.expect == "any" and item.download is None
+    assert len(replay.hits("/get")) == 1
 
 
 async def test_direct_takes_no_search_words(

@@ -25,7 +25,6 @@ from tuiapp.sources.pixabay import PixabaySource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
-    from pathlib import Path
 
     from tests.conftest import MakeSettings
     from tests.replay import ReplayServer
@@ -227,52 +226,65 @@ async def test_a_job_stores_the_images_with_user_tags_and_licence(
     assert KEY not in json.dumps(job_info.to_dict())
 
 
-def cache_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.json"))
+class Answers:
+    """The engine's answer store as a dict (the database behind it is tested in test_storage)."""
 
+    def __init__(self) -> None:
+        self.kept: dict[str, str] = {}
+        self.fail = False
 
-def age(path: Path, seconds: float) -> None:
-    """Make a cached answer ``seconds`` older."""
-    entry = json.loads(path.read_text())
-    entry["fetched"] -= seconds
-    path.write_text(json.dumps(entry))
+    async def get(self, key: str) -> str | None:
+        if self.fail:
+            raise ConnectionError("database is gone")
+        return self.kept.get(key)
+
+    async def put(self, key: str, value: str, keep_for: float) -> None:
+        if self.fail:
+            raise ConnectionError("database is gone")
+        assert keep_for == DAY
+        self.kept[key] = value
+
+    def age(self, seconds: float) -> None:
+        """Make every kept answer ``seconds`` older."""
+        for key, value in self.kept.items():
+            entry = json.loads(value)
+            entry["fetched"] -= seconds
+            self.kept[key] = json.dumps(entry)
 
 
 async def test_the_same_search_within_24_hours_is_answered_from_the_cache(
-    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path
+    replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     """Pixabay's terms ask that API answers be cached for 24 hours."""
     two_pages(replay)
-    cache = tmp_path / "cache"
-    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+    answers = Answers()
+    async with probe(make_settings(), replay.url(), api_key=KEY, answers=answers) as p:
         first = await collect(PixabaySource(), p.ctx, "nature")
         assert len(replay.hits(SEARCH)) == 2  # two pages
-        for path in cache_files(cache):
-            age(path, DAY - 60)
+        answers.age(DAY - 60)
         again = await collect(PixabaySource(), p.ctx, "nature")
         assert len(replay.hits(SEARCH)) == 2
         await collect(PixabaySource(), p.ctx, "nature", options={"image_type": "photo"})
         assert len(replay.hits(SEARCH)) == 4  # another question is asked
     assert [i.url for i in again] == [i.url for i in first]
-    files = cache_files(cache)
-    assert len(files) == 4
-    for path in files:  # the key is in no name and no content
-        assert KEY not in path.name
-        assert KEY not in path.read_text()
+    assert len(answers.kept) == 4
+    for key, value in answers.kept.items():  # the key is in no name and no content
+        assert KEY not in key
+        assert KEY not in value
 
 
 async def test_an_answer_older_than_24_hours_is_asked_for_again_and_replaced(
-    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path
+    replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    cache = tmp_path / "cache"
-    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+    answers = Answers()
+    async with probe(make_settings(), replay.url(), api_key=KEY, answers=answers) as p:
         await collect(PixabaySource(), p.ctx, "nature", limit=1)
-        (path,) = cache_files(cache)
-        age(path, DAY + 1)
+        answers.age(DAY + 1)
         assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
         assert len(replay.hits(SEARCH)) == 2
-        assert json.loads(path.read_text())["fetched"] > time.time() - 60
+        (value,) = answers.kept.values()
+        assert json.loads(value)["fetched"] > time.time() - 60
         await collect(PixabaySource(), p.ctx, "nature", limit=1)
     assert len(replay.hits(SEARCH)) == 2
 
@@ -282,18 +294,30 @@ async def test_an_answer_older_than_24_hours_is_asked_for_again_and_replaced(
     ["{not json", '{"fetched": "soon", "answer": {"hits": []}}', '{"fetched": 1.0}', "[]"],
     ids=["not-json", "bad-time", "no-answer", "not-an-object"],
 )
-async def test_a_corrupt_cache_file_is_ignored_and_replaced(
-    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path, content: str
+async def test_a_corrupt_cached_answer_is_ignored_and_replaced(
+    replay: ReplayServer, make_settings: MakeSettings, content: str
 ) -> None:
     two_pages(replay)
-    cache = tmp_path / "cache"
-    async with probe(make_settings(), replay.url(), api_key=KEY, cache_dir=cache) as p:
+    answers = Answers()
+    async with probe(make_settings(), replay.url(), api_key=KEY, answers=answers) as p:
         await collect(PixabaySource(), p.ctx, "nature", limit=1)
-        (path,) = cache_files(cache)
-        path.write_text(content)
+        (key,) = answers.kept
+        answers.kept[key] = content
         assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
     assert len(replay.hits(SEARCH)) == 2
-    assert json.loads(path.read_text())["answer"]["hits"]
+    assert json.loads(answers.kept[key])["answer"]["hits"]
+
+
+async def test_a_store_that_fails_only_means_asking_pixabay(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    two_pages(replay)
+    answers = Answers()
+    answers.fail = True
+    async with probe(make_settings(), replay.url(), api_key=KEY, answers=answers) as p:
+        assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
+        assert len(await collect(PixabaySource(), p.ctx, "nature", limit=1)) == 1
+    assert len(replay.hits(SEARCH)) == 2
 
 
 async def test_a_second_job_with_the_same_search_sends_no_request(
@@ -307,3 +331,5 @@ async def test_a_second_job_with_the_same_search_sends_no_request(
     second = await run_job(engine, "nature", (NAME,), 1)
     assert (first.sources[0].stored, second.sources[0].stored) == (1, 1)
     assert len(replay.hits(SEARCH)) == 1
+    cache = engine.settings.data_dir / "cache" / NAME
+    assert not cache.exists() or not any(cache.iterdir()), "kept in the database, not in files"

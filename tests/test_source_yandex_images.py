@@ -20,7 +20,8 @@ from tests.sourcekit import (
 )
 from tuiapp.errors import BlockedError, FormatChangedError
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources.yandex_images import YandexImagesSource
+from tuiapp.sources import yandex_images
+from tuiapp.sources.yandex_images import CaptchaPause, YandexImagesSource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -31,6 +32,24 @@ if TYPE_CHECKING:
 
 NAME = "yandex_images"
 SEARCH = "/images/search"
+
+
+class Clock:
+    """A clock the test moves: epoch seconds, starting at 2026-12-02 05:00:00 UTC."""
+
+    def __init__(self) -> None:
+        self.now = 1_796_187_600.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Each test starts with no captcha met (the pause is process-wide) and its own clock."""
+    fake = Clock()
+    monkeypatch.setattr(yandex_images, "PAUSE", CaptchaPause(clock=fake))
+    return fake
 
 
 def paged(replay: ReplayServer) -> None:
@@ -233,3 +252,52 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert [a.title for a in assets] == ["Mountain lake at sunrise", "Lake & peaks", "Frozen lake"]
     assert assets[0].page_url == "https://lakes.example.org/sunrise"
     assert (assets[1].width, assets[1].height) == (1920, 1280)
+
+
+async def test_after_a_captcha_yandex_is_left_alone_for_ten_minutes(
+    replay: ReplayServer, make_settings: MakeSettings, clock: Clock
+) -> None:
+    captcha = True
+    page = fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html")
+
+    async def handler(request: web.Request) -> web.Response:
+        if captcha:
+            return web.Response(
+                text=fixture_text("handwritten", NAME, "captcha_handwritten.html"),
+                content_type="text/html",
+                headers={"X-Yandex-Captcha": "captcha"},
+            )
+        return web.Response(text=rebased(page, replay.url()), content_type="text/html")
+
+    replay.add(SEARCH, handler)
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(BlockedError, match=r"asks Yandex again after 05:10:00 UTC$"):
+            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+        assert len(replay.hits(SEARCH)) == 1
+        captcha = False  # the site would answer now, but it is not asked yet
+        clock.now += 120
+        with pytest.raises(BlockedError) as refused:
+            await collect(YandexImagesSource(), p.ctx, "red fox")
+        assert str(refused.value) == (
+            "blocked by captcha: yandex_images met a captcha lately and leaves Yandex alone"
+            " until 05:10:00 UTC (in about 8 min), so that this address is not banned"
+        )
+        clock.now += 7 * 60 + 59
+        with pytest.raises(BlockedError, match=r"in about 1 min"):
+            await collect(YandexImagesSource(), p.ctx, "red fox")
+        assert len(replay.hits(SEARCH)) == 1, "no request while the pause lasts"
+        clock.now += 1
+        items = await collect(YandexImagesSource(), p.ctx, "red fox", limit=2)
+    assert len(items) == 2
+    assert replay.hits(SEARCH)[-1].query["text"] == "red fox"
+
+
+async def test_a_bot_check_that_is_no_captcha_starts_no_pause(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add(SEARCH, html_reply("<html><body>Access denied</body></html>", 403))
+    async with probe(make_settings(), replay.url()) as p:
+        for _ in range(2):
+            with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+                await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    assert len(replay.hits(SEARCH)) == 2

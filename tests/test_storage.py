@@ -6,13 +6,14 @@ import hashlib
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tuiapp.engine import Engine
 from tuiapp.jobs import JobSpec, JobState, SourceState
-from tuiapp.models import BlobChunk, Job, JobSource, MediaBlob
+from tuiapp.models import BlobChunk, CachedAnswer, Job, JobSource, MediaBlob
 from tuiapp.storage import CHUNK_SIZE, NewAsset, Storage
 
 if TYPE_CHECKING:
@@ -305,3 +306,30 @@ async def test_a_database_made_before_auto_vacuum_is_converted_when_opened(
     finally:
         await storage.close()
     assert rows[0][0] == 2
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+async def test_kept_answers_are_per_source_replaced_and_dropped_past_their_time(
+    engine_factory: EngineFactory, request: pytest.FixtureRequest, database: str
+) -> None:
+    overrides: dict[str, str] = {}
+    if database == "postgres":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    storage = (await engine_factory(**overrides)).storage
+    pixabay, other = storage.answers("pixabay"), storage.answers("other")
+    assert await pixabay.get("k1") is None
+    await pixabay.put("k1", '{"a": 1}', 3600)
+    await other.put("k1", "theirs", 3600)
+    assert await pixabay.get("k1") == '{"a": 1}'
+    assert await other.get("k1") == "theirs"
+    await pixabay.put("k1", '{"a": 2}', 3600)  # asked again: replaced, not added
+    assert await pixabay.get("k1") == '{"a": 2}'
+    assert await CachedAnswer.filter(source="pixabay").count() == 1
+    # An entry past its keeping time goes when the source keeps another answer.
+    await CachedAnswer.filter(source="pixabay", key="k1").update(
+        stored_at=datetime.now(UTC) - timedelta(hours=2)
+    )
+    await pixabay.put("k2", "new", 3600)
+    assert await pixabay.get("k1") is None
+    assert await pixabay.get("k2") == "new"
+    assert await other.get("k1") == "theirs", "another source's answers are its own"

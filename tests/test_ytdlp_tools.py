@@ -173,6 +173,50 @@ def test_a_user_ffmpeg_on_path_is_the_one_yt_dlp_gets(
     assert options["js_runtimes"] == {"deno": {"path": tools.bundled_deno()}}
 
 
+async def test_the_sites_that_need_impersonation_hand_yt_dlp_an_available_target(
+    replay: ReplayServer, tmp_path: Path, ydl_params: list[dict[str, Any]]
+) -> None:
+    """TikTok's listing and download impersonate a browser yt-dlp has; YouTube's do not."""
+    from tuiapp.sources.tiktok import TiktokSource
+
+    body = mp4_bytes(50_000)
+    replay.add("/clip.mp4", Reply(body, content_type="video/mp4"))
+    opts = VideoOptions.read("tiktok", {}, {})
+    assert opts.impersonate is not None and opts.impersonate == tools.impersonate_target()
+    assert read().impersonate is None, "youtube needs no impersonation"
+    ctx = SourceContext(
+        http=None,  # type: ignore[arg-type]  # listing a URL uses no HTTP client
+        base_url="",
+        api_key=None,
+        user_agent="tests",
+        scratch_dir=tmp_path / "listing",
+        log=logging.getLogger("tests.video"),
+        cancelled=lambda: False,
+        notice=lambda text: None,
+    )
+    source = TiktokSource()
+    [item] = [f async for f in source.list_url(replay.url("/clip.mp4"), 1, opts, ctx)]
+    assert item.download is not None
+    tctx = TransferContext(
+        scratch_dir=tmp_path / "scratch",
+        max_size=10**6,
+        stall_timeout=5,
+        report=lambda **values: None,
+        cancelled=lambda: False,
+    )
+    assert (await item.download(tctx)).path.read_bytes() == body
+    with YoutubeDL({"quiet": True}) as ydl:
+        available = [target for target, _ in ydl._get_available_impersonate_targets()]
+    assert len(ydl_params) == 2
+    for params in ydl_params:
+        target = params["impersonate"]
+        assert isinstance(target, ImpersonateTarget)
+        assert target == ImpersonateTarget.from_str(opts.impersonate)
+        assert any(target in have for have in available), (target, available)
+    # curl_cffi speaks as the browser: its client hints reach the server on every request.
+    assert replay.requests and all("Sec-CH-UA" in r.headers for r in replay.requests)
+
+
 # --- what their absence says ----------------------------------------------------------------
 
 VIMEO_TLS = (

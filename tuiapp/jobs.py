@@ -244,9 +244,13 @@ class SourceInfo:
     key_setting: str | None
     configured: bool
     base_url: str
+    ready: bool = True
+    """Everything the source needs is here (key, cookies, programs); the network is not tested."""
+    missing: tuple[str, ...] = ()
+    """Why it is not ready, one short sentence per missing thing."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"missing": list(self.missing)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

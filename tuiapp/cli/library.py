@@ -14,7 +14,7 @@ import click
 from tuiapp.cli.common import EXIT_FAILED, human_bytes, load, run
 
 if TYPE_CHECKING:
-    from tuiapp.engine import Check, Engine
+    from tuiapp.engine import DoctorReport, Engine
     from tuiapp.jobs import JobInfo
 
 __all__ = ["doctor", "export", "jobs", "sources", "user"]
@@ -139,10 +139,13 @@ def export(job_id: int, directory: Path, overwrite: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def doctor(as_json: bool) -> None:
-    """Check what this installation can do: data folder, database, video tools, API keys.
+@click.option("--offline", is_flag=True, help="Skip the reach tests of the sites' hosts.")
+def doctor(as_json: bool, offline: bool) -> None:
+    """Check what this installation can do: data folder, database, then one row per source.
 
-    Uses no network. Exits 1 when a check fails; each failure says what to do.
+    Each source's row says what it needs (API key, cookies, ffmpeg, JavaScript runtime, TLS
+    impersonation) and whether it is there, and whether its site answers (name, connection and
+    TLS within 3 seconds; skipped with --offline). Exits 0 when every source is ready, else 1.
     """
     import asyncio
     import contextlib
@@ -151,45 +154,70 @@ def doctor(as_json: bool) -> None:
 
     settings = load(log=False)  # a data folder that cannot be made is a finding, not a stop
 
-    async def main() -> list[Check]:
+    async def main() -> DoctorReport:
         engine = Engine(settings)
         try:
             # A database that cannot be opened is reported by the database check.
             with contextlib.suppress(Exception):
                 await engine.start()
-            return await engine.doctor()
+            return await engine.doctor(offline=offline)
         finally:
             with contextlib.suppress(Exception):
                 await engine.close()
 
-    checks = asyncio.run(main())
+    report = asyncio.run(main())
     if as_json:
-        click.echo(json.dumps([c.to_dict() for c in checks], indent=2))
+        click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        _print_checks(checks)
-    if not all(c.ok for c in checks):
+        _print_report(report)
+    if not report.ok:
         sys.exit(EXIT_FAILED)
 
 
-def _print_checks(checks: list[Check]) -> None:
+def _print_report(report: DoctorReport) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     from tuiapp.text import printable
 
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("", "CHECK", "FOUND", "TO DO"):
-        table.add_column(column, overflow="fold")
-    for c in checks:
-        mark = Text("ok", style="green") if c.ok else Text("MISSING", style="bold red")
-        # A detail may quote a path or an error: shown as text, controls escaped.
-        table.add_row(mark, Text(c.name), Text(printable(c.detail)), Text(c.advice or ""))
+    def mark(ok: bool) -> Text:
+        return Text("ok", style="green") if ok else Text("MISSING", style="bold red")
+
     # Piped into a file or a pager, rows stay whole lines instead of folding at 80 columns.
-    width = None if sys.stdout.isatty() else 1000
-    Console(highlight=False, width=width).print(table)
-    bad = sum(1 for c in checks if not c.ok)
-    summary = f"{bad} of {len(checks)} checks need attention" if bad else "everything is ready"
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
+    general = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("", "CHECK", "FOUND", "TO DO"):
+        general.add_column(column, overflow="fold")
+    for c in report.checks:
+        # A detail may quote a path or an error: shown as text, controls escaped.
+        general.add_row(mark(c.ok), Text(c.name), Text(printable(c.detail)), Text(c.advice or ""))
+    console.print(general)
+    console.print()
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("", "SOURCE", "NEEDS", "TO DO"):
+        table.add_column(column, overflow="fold")
+    for row in report.sources:
+        needs = Text()
+        for n in row.needs:
+            if needs:
+                needs.append("; ")
+            needs.append(f"{n.name} ")
+            needs.append("ok" if n.ok else "MISSING", style="green" if n.ok else "bold red")
+            if not n.ok or n.name == "reach":  # paths of programs found: see --json
+                needs.append(f" ({printable(n.detail)})")
+        advice = "; ".join(dict.fromkeys(n.advice for n in row.needs if not n.ok and n.advice))
+        table.add_row(
+            mark(row.ready), Text(row.source), needs or Text("nothing to install"), Text(advice)
+        )
+    console.print(table)
+    bad = [s.source for s in report.sources if not s.ready]
+    failed = sum(1 for c in report.checks if not c.ok)
+    parts = [f"{len(bad)} of {len(report.sources)} sources not ready"] if bad else []
+    parts += [f"{failed} of {len(report.checks)} checks failed"] if failed else []
+    summary = "; ".join(parts) if parts else "every source is ready"
+    if report.offline:
+        summary += " (offline: sites not tried)"
     click.echo(summary, err=True)
 
 

@@ -14,9 +14,17 @@ Rooms, each depending only on those below it:
 from __future__ import annotations
 
 from tuiapp.bus import Subscription
-from tuiapp.engine.doctor import Check
+from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck
 from tuiapp.engine.export import export_name
 from tuiapp.engine.runner import is_url
 from tuiapp.engine.service import Engine
 
-__all__ = ["Check", "Engine", "Subscription", "export_name", "is_url"]
+__all__ = [
+    "Check",
+    "DoctorReport",
+    "Engine",
+    "SourceCheck",
+    "Subscription",
+    "export_name",
+    "is_url",
+]

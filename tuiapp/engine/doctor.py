@@ -1,23 +1,49 @@
-"""`tuiapp doctor`: what this installation can and cannot do, checked without the network.
+"""`tuiapp doctor`: what this installation can and cannot do, source by source.
 
-Each check says what it looked at and, when something is missing, what to do about it.
+Two general checks (the data folder, the database), then one row per source: what it needs (an API
+key, cookies where the site wants a login, ffmpeg, a JavaScript runtime, TLS impersonation) and
+whether each is there, plus, unless offline, a reach test of the site's host (name resolved, TCP
+connected, TLS handshake done, within 3 seconds, all sources side by side). Each finding says
+what it looked at and, when something is missing, what to do about it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
-from tuiapp.sources.ytdlp import tools
+from tuiapp.sources.ytdlp import YtDlpSource, tools
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
+    from pathlib import Path
+
     from tuiapp.config import Settings
+    from tuiapp.sources.base import Source
     from tuiapp.storage import Storage
 
-__all__ = ["Check", "run_checks"]
+    Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+
+__all__ = [
+    "REACH_TIMEOUT",
+    "Check",
+    "DoctorReport",
+    "SourceCheck",
+    "reach",
+    "run_checks",
+    "source_checks",
+    "source_needs",
+]
+
+REACH_TIMEOUT = 3.0
+"""Seconds a reach test may take: name, connection and TLS handshake together."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,16 +59,217 @@ class Check:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceCheck:
+    """One source: each thing it needs (named ``key``, ``cookies``, ``ffmpeg``, ...) checked."""
+
+    source: str
+    needs: tuple[Check, ...]
+
+    @property
+    def ready(self) -> bool:
+        return all(c.ok for c in self.needs)
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Why the source is not ready, one short sentence per missing thing."""
+        return tuple(c.detail for c in self.needs if not c.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "ready": self.ready,
+            "needs": [c.to_dict() for c in self.needs],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DoctorReport:
+    """The general checks and one row per source; ``ok`` when all of them are."""
+
+    checks: tuple[Check, ...]
+    sources: tuple[SourceCheck, ...]
+    offline: bool
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks) and all(s.ready for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "offline": self.offline,
+            "checks": [c.to_dict() for c in self.checks],
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
 async def run_checks(settings: Settings, storage: Storage) -> list[Check]:
-    """Check the data folder, the database, the video tools and the API keys."""
-    checks = [await asyncio.to_thread(_data_dir, settings), await _database(storage)]
-    checks += await asyncio.to_thread(_video_tools, settings)
-    checks += _keys(settings)
-    return checks
+    """Check the data folder and the database."""
+    return [await asyncio.to_thread(_data_dir, settings), await _database(storage)]
+
+
+async def source_checks(
+    settings: Settings,
+    base_url: Callable[[str], str],
+    *,
+    offline: bool = False,
+    names: Sequence[str] | None = None,
+    resolver: Resolver | None = None,
+    within: float = REACH_TIMEOUT,
+) -> list[SourceCheck]:
+    """One row per source (``names``, else all): its needs, then its host's reach test.
+
+    The reach tests run side by side, each within :data:`REACH_TIMEOUT`; ``offline`` skips them.
+    """
+    classes = [registry.get(n) for n in names] if names is not None else registry.all_sources()
+    needs = await asyncio.to_thread(lambda: [source_needs(cls, settings) for cls in classes])
+    if offline:
+        return [
+            SourceCheck(source=cls.name, needs=n) for cls, n in zip(classes, needs, strict=True)
+        ]
+
+    async def row(cls: type[Source], found: tuple[Check, ...]) -> SourceCheck:
+        if cls.kind == "direct_link":  # a direct link names its own host
+            return SourceCheck(source=cls.name, needs=found)
+        reached = await reach(base_url(cls.name), within=within, resolver=resolver)
+        return SourceCheck(source=cls.name, needs=(*found, reached))
+
+    return list(await asyncio.gather(*(row(cls, n) for cls, n in zip(classes, needs, strict=True))))
+
+
+def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:
+    """What ``cls`` needs that this installation may lack, each checked (no network)."""
+    found: list[Check] = []
+    if cls.key_setting is not None:
+        present = settings.api_key(cls.key_setting) is not None
+        found.append(
+            Check(
+                name="key",
+                ok=present,
+                detail=f"{cls.key_setting} is set" if present else f"{cls.key_setting} is not set",
+                advice=None if present else f"set {cls.key_setting} to use {cls.name}",
+            )
+        )
+    if not issubclass(cls, YtDlpSource):
+        return tuple(found)
+    own = settings.source_settings.get(cls.name, {})
+    if cls.login_notice is not None:
+        found.append(_cookies(cls.name, own))
+    found.append(
+        _program("ffmpeg", tools.find_ffmpeg, own.get("ffmpeg"), "ffmpeg", "imageio-ffmpeg")
+    )
+    if cls.name in tools.JS_RUNTIME_SITES:
+        found.append(
+            _program("JavaScript runtime", tools.find_deno, own.get("deno"), "deno", "deno")
+        )
+    if cls.name in tools.IMPERSONATION_SITES:
+        target = tools.impersonate_target()
+        found.append(
+            Check(
+                name="impersonation",
+                ok=target is not None,
+                detail=f"impersonating {target}" if target else "no browser to impersonate",
+                advice=None if target else "reinstall tuiapp (yt-dlp[curl-cffi])",
+            )
+        )
+    return tuple(found)
+
+
+def _cookies(name: str, own: Mapping[str, str]) -> Check:
+    setting = f"TUIAPP_SOURCE_{name.upper()}__COOKIES"
+    browser = (own.get("cookies_from_browser") or "").strip()
+    path_text = (own.get("cookies") or "").strip()
+    if browser:
+        return Check(name="cookies", ok=True, detail=f"cookies from {browser}")
+    if not path_text:
+        return Check(
+            name="cookies",
+            ok=False,
+            detail=f"{setting} is not set",
+            advice=f"set {setting} to the cookies.txt of a logged-in browser",
+        )
+    from pathlib import Path
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        return Check(
+            name="cookies",
+            ok=False,
+            detail=f"cookies file {path} does not exist",
+            advice=f"set {setting} to the cookies.txt of a logged-in browser",
+        )
+    return Check(name="cookies", ok=True, detail=str(path))
+
+
+def _program(
+    name: str, find: Callable[[str | None], str | None], setting: Any, program: str, wheel: str
+) -> Check:
+    try:
+        where = find(setting.strip() if isinstance(setting, str) and setting.strip() else None)
+    except FileNotFoundError as exc:
+        return Check(name=name, ok=False, detail=str(exc), advice=f"fix the {program} setting")
+    if where is None:
+        return Check(
+            name=name,
+            ok=False,
+            detail=f"{program} not found",
+            advice=f"install {program}, or reinstall tuiapp (the {wheel} package)",
+        )
+    return Check(name=name, ok=True, detail=where)
+
+
+async def reach(
+    url: str, *, within: float = REACH_TIMEOUT, resolver: Resolver | None = None
+) -> Check:
+    """Whether ``url``'s host answers: its name resolves, TCP connects, TLS shakes hands (https).
+
+    ``resolver`` turns (host, port) into addresses; the system's resolver by default.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    secure = parts.scheme == "https"
+    port = parts.port or (443 if secure else 80)
+    where = f"{host}:{port}"
+    step = "resolving"
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(within):
+            addresses = await (resolver or _resolve)(host, port)
+            step = "connecting"
+            _, writer = await asyncio.open_connection(addresses[0], port)
+            try:
+                if secure:
+                    step = "TLS handshake"
+                    await writer.start_tls(ssl.create_default_context(), server_hostname=host)
+            finally:
+                writer.close()
+    except TimeoutError:
+        why = f"no answer within {within:g} s ({step})"
+    except (socket.gaierror, IndexError) as exc:
+        why = f"name not resolved ({getattr(exc, 'strerror', None) or exc or 'no address'})"
+    except ssl.SSLError as exc:
+        why = f"TLS failed ({exc.reason or exc})"
+    except OSError as exc:
+        why = f"cannot connect ({exc.strerror or exc})"
+    else:
+        elapsed = (time.monotonic() - started) * 1000
+        return Check(name="reach", ok=True, detail=f"{where} answers ({elapsed:.0f} ms)")
+    return Check(
+        name="reach",
+        ok=False,
+        detail=f"cannot reach {where}: {why}",
+        advice="check the network, a proxy or firewall, or the source's base URL setting",
+    )
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 def _data_dir(settings: Settings) -> Check:
-    path = settings.data_dir
+    path: Path = settings.data_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
@@ -70,51 +297,3 @@ async def _database(storage: Storage) -> Check:
     if problems:
         return Check(name="database", ok=False, detail="; ".join(problems))
     return Check(name="database", ok=True, detail="reachable, integrity ok")
-
-
-def _video_tools(settings: Settings) -> list[Check]:
-    youtube = settings.source_settings.get("youtube", {})
-    ffmpeg = tools.find_ffmpeg(_text(youtube.get("ffmpeg")))
-    deno = tools.find_deno(_text(youtube.get("deno")))
-    target = tools.impersonate_target()
-    return [
-        Check(
-            name="ffmpeg",
-            ok=ffmpeg is not None,
-            detail=ffmpeg or "not found",
-            advice=None if ffmpeg else "install ffmpeg, or reinstall tuiapp (imageio-ffmpeg)",
-        ),
-        Check(
-            name="JavaScript runtime (YouTube)",
-            ok=deno is not None,
-            detail=deno or "not found",
-            advice=None if deno else "install deno, or reinstall tuiapp (the deno package)",
-        ),
-        Check(
-            name="TLS impersonation (Vimeo, TikTok, Dailymotion)",
-            ok=target is not None,
-            detail=target or "no target available",
-            advice=None if target else "reinstall tuiapp (yt-dlp[curl-cffi])",
-        ),
-    ]
-
-
-def _keys(settings: Settings) -> list[Check]:
-    checks = []
-    for cls in registry.all_sources():
-        if cls.key_setting is None:
-            continue
-        present = settings.api_key(cls.key_setting) is not None
-        checks.append(
-            Check(
-                name=f"{cls.name} key",
-                ok=present,
-                detail="set" if present else f"{cls.key_setting} is not set",
-                advice=None if present else f"set {cls.key_setting} to use {cls.name}",
-            )
-        )
-    return checks
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None

@@ -21,7 +21,7 @@ from tuiapp import sources as registry
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
-from tuiapp.engine.doctor import Check, run_checks
+from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.runner import Crew, JobRun, is_url
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
@@ -124,20 +124,26 @@ class Engine:
     # --- sources and users --------------------------------------------------------------------
 
     def sources(self) -> list[SourceInfo]:
-        return [
-            SourceInfo(
-                name=cls.name,
-                kind=cls.kind,
-                description=cls.description,
-                takes_query=cls.takes_query,
-                takes_url=cls.takes_url(),
-                key_setting=cls.key_setting,
-                configured=cls.key_setting is None
-                or self.settings.api_key(cls.key_setting) is not None,
-                base_url=self.crew.base_url(cls.name),
+        """Every source, with whether it is ready to run here (checked without the network)."""
+        infos = []
+        for cls in registry.all_sources():
+            needs = source_needs(cls, self.settings)
+            infos.append(
+                SourceInfo(
+                    name=cls.name,
+                    kind=cls.kind,
+                    description=cls.description,
+                    takes_query=cls.takes_query,
+                    takes_url=cls.takes_url(),
+                    key_setting=cls.key_setting,
+                    configured=cls.key_setting is None
+                    or self.settings.api_key(cls.key_setting) is not None,
+                    base_url=self.crew.base_url(cls.name),
+                    ready=all(n.ok for n in needs),
+                    missing=tuple(n.detail for n in needs if not n.ok),
+                )
             )
-            for cls in registry.all_sources()
-        ]
+        return infos
 
     def source_for_url(self, url: str) -> str | None:
         """The source a URL typed into a job goes to, if any."""
@@ -354,6 +360,9 @@ class Engine:
     async def integrity_report(self) -> dict[str, Any]:
         return await self.storage.integrity_report()
 
-    async def doctor(self) -> list[Check]:
-        """What this installation can and cannot do (data folder, database, video tools, keys)."""
-        return await run_checks(self.settings, self.storage)
+    async def doctor(self, *, offline: bool = False) -> DoctorReport:
+        """What this installation can and cannot do: data folder, database, then each source's
+        needs and (unless ``offline``) a reach test of its host."""
+        checks = await run_checks(self.settings, self.storage)
+        rows = await source_checks(self.settings, self.crew.base_url, offline=offline)
+        return DoctorReport(checks=tuple(checks), sources=tuple(rows), offline=offline)

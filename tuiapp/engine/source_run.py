@@ -216,6 +216,7 @@ class SourceRun:
             options=dict(spec.options),
             settings=dict(settings.source_settings.get(self.name, {})),
             cache_dir=settings.data_dir / "cache" / self.name,
+            answers=self.crew.storage.answers(self.name),
         )
 
     @property

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tuiapp.models.answer import CachedAnswer
 from tuiapp.models.asset import Asset
 from tuiapp.models.blob import BlobChunk, MediaBlob
 from tuiapp.models.job import Job, JobSource
 from tuiapp.models.user import User
 
-__all__ = ["Asset", "BlobChunk", "Job", "JobSource", "MediaBlob", "User"]
+__all__ = ["Asset", "BlobChunk", "CachedAnswer", "Job", "JobSource", "MediaBlob", "User"]

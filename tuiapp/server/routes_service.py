@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from tuiapp import __version__
@@ -57,9 +59,11 @@ async def me(request: web.Request) -> web.Response:
     "GET",
     "/api/sources",
     name="listSources",
-    summary="The sources, and whether each has the API key it needs",
+    summary="The sources, and whether each is ready (key, cookies, programs; no site is tried)",
     replies={200: Reply("The sources.", SourceList)},
 )
 async def sources(request: web.Request) -> web.Response:
     await owner(request)
-    return web.json_response({"sources": [s.to_dict() for s in request.app[ENGINE_KEY].sources()]})
+    # The first look for the video tools imports yt-dlp: kept off the event loop.
+    infos = await asyncio.to_thread(request.app[ENGINE_KEY].sources)
+    return web.json_response({"sources": [s.to_dict() for s in infos]})

@@ -9,11 +9,10 @@ left, remembered for the whole process) and :class:`AnswerCache` (API answers ke
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
-import os
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -27,9 +26,8 @@ from tuiapp.errors import BlockedError, FormatChangedError, InvalidKeyError, Rat
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
-    from pathlib import Path
 
-    from tuiapp.sources.base import Found, HttpResponse, SourceContext
+    from tuiapp.sources.base import AnswerStore, Found, HttpResponse, SourceContext
 
 __all__ = [
     "BROWSER_ACCEPT",
@@ -325,46 +323,54 @@ async def keyed_get(
 
 
 class AnswerCache:
-    """API answers kept as small JSON files, for services that ask for caching (Pixabay: 24 h).
+    """API answers kept in the engine's database, for services that ask for caching (Pixabay: 24 h).
 
     Keyed by a hash of what was asked; the caller leaves secrets (the API key) out of it. An entry
-    older than ``max_age`` or a file that cannot be read counts as absent.
+    older than ``max_age``, one that cannot be read, or a store that fails counts as absent: a
+    cache that does not work only means asking the service again.
     """
 
     def __init__(
-        self, folder: Path, max_age: float, clock: Callable[[], float] = time.time
+        self,
+        store: AnswerStore,
+        max_age: float,
+        clock: Callable[[], float] = time.time,
+        log: logging.Logger | None = None,
     ) -> None:
-        self.folder = folder
+        self.store = store
         self.max_age = max_age
         self.clock = clock
+        self.log = log or logging.getLogger(__name__)
 
-    def _path(self, request: Mapping[str, Any]) -> Path:
-        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        return self.folder / f"{digest[:32]}.json"
+    @staticmethod
+    def key(request: Mapping[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
-    def get(self, request: Mapping[str, Any]) -> Any | None:
+    async def get(self, request: Mapping[str, Any]) -> Any | None:
         """The answer kept for ``request``, or None when there is none fresh enough."""
         try:
-            entry = json.loads(self._path(request).read_text(encoding="utf-8"))
+            text = await self.store.get(self.key(request))
+        except Exception as exc:  # the database is not the service: go ask the service
+            self.log.warning("cached answers cannot be read: %s", exc)
+            return None
+        try:
+            entry = json.loads(text) if text is not None else None
+            if not isinstance(entry, dict):
+                return None
             fetched = float(entry["fetched"])
             answer = entry["answer"]
-        except (OSError, ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError):
             return None
         age = self.clock() - fetched
         return answer if 0 <= age < self.max_age else None
 
-    def put(self, request: Mapping[str, Any], answer: Any) -> None:
-        """Keep ``answer``; a folder that cannot be written to only means no cache."""
-        path = self._path(request)
+    async def put(self, request: Mapping[str, Any], answer: Any) -> None:
+        """Keep ``answer``; a store that cannot be written to only means no cache."""
         entry = {"fetched": self.clock(), "request": request, "answer": answer}
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp.write_text(json.dumps(entry), encoding="utf-8")
-            os.replace(temp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temp.unlink()
+            await self.store.put(self.key(request), json.dumps(entry), self.max_age)
+        except Exception as exc:
+            self.log.warning("an answer cannot be kept: %s", exc)
 
 
 def rate_limit_notice(

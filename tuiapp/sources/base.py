@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_TEXT",
+    "AnswerStore",
     "DownloadedFile",
     "Downloader",
     "Found",
@@ -260,6 +261,19 @@ class HttpClient(Protocol):
     ) -> HttpResponse: ...
 
 
+class AnswerStore(Protocol):
+    """Where a source keeps the API answers a service asks to be cached (the engine's database).
+
+    Text by key; the source decides what the text holds and how old it may be.
+    """
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str, keep_for: float) -> None:
+        """Keep ``value``; this source's entries older than ``keep_for`` seconds may go."""
+        ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceQuery:
     """What a source is asked for."""
@@ -345,7 +359,9 @@ class SourceContext:
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Source-specific settings (cookies file, format), read from the environment by the engine."""
     cache_dir: Path | None = None
-    """A directory of this source's own that outlives jobs (e.g. cached API answers)."""
+    """A directory of this source's own that outlives jobs."""
+    answers: AnswerStore | None = None
+    """Where API answers a service asks to be cached are kept (None: nothing is kept)."""
 
 
 class Source(abc.ABC):

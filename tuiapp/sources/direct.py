@@ -1,18 +1,22 @@
 """Direct links: any http(s) URL no other source claims, handed to the engine as one file.
 
 This is the registry's fallback, so it comes last in ``MODULES``: a URL reaches it only when no
-site's source matched. It never fetches anything itself; the engine downloads the URL, sniffs the
-bytes and checks them against the kind the URL's extension promises (any kind when the path has
-no known extension: then any image, video or audio file, never a page).
+site's source matched. A URL whose extension names a media kind is handed over as it is: the
+engine downloads it, sniffs the bytes and checks them against that kind. A URL that names none
+is looked at first (its first bytes, at most a page's worth): an image, video or audio file is
+handed over the same way (any media kind, never a page); a page is handed to yt-dlp, which finds
+the videos in it (:class:`~tuiapp.sources.ytdlp.generic.PageVideoSource`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import unquote, urlsplit
 
+from tuiapp.errors import FormatChangedError
 from tuiapp.sources.base import Found, MediaKind, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
@@ -44,13 +48,42 @@ class DirectSource(Source):
         if not self.matches(url):
             return
         name = unquote(PurePosixPath(urlsplit(url).path).name)
-        yield Found(
+        found = Found(
             url=url,
             expect=expected_kind(url),
             page_url=url,
             title=name or None,
             metadata={"direct": True},
         )
+        if found.expect == "any" and await is_page(url, ctx):
+            from tuiapp.sources.ytdlp.generic import PageVideoSource
+
+            page = replace(query, text=url, is_url=True)
+            async for video in PageVideoSource().iterate(page, ctx):
+                yield video
+            return
+        yield found
+
+
+_PAGE_TYPES = ("text/html", "application/xhtml+xml")
+_PEEK = 64 * 1024
+
+
+async def is_page(url: str, ctx: SourceContext) -> bool:
+    """Whether ``url`` answers with a web page (by its type, else by its first bytes).
+
+    Only the first bytes are asked for; a server that sends more anyway is read up to a page's
+    size limit, and an answer larger than that is no page.
+    """
+    try:
+        answer = await ctx.http.get(url, headers={"Range": f"bytes=0-{_PEEK - 1}"})
+    except FormatChangedError:  # larger than any page: a media file, or nothing we keep
+        return False
+    kind = (answer.header("content-type") or "").split(";")[0].strip().lower()
+    if kind in _PAGE_TYPES:
+        return True
+    head = answer.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def expected_kind(url: str) -> MediaKind:

@@ -7,8 +7,8 @@ plain text, never JSON. At most 500 hits are reachable per query (``totalHits``)
 spent, no request is sent until the reset.
 
 Pixabay's terms ask that API answers be cached for 24 hours: each page of results is kept in the
-source's cache folder (``SourceContext.cache_dir``), keyed by what was asked without the key, and
-the same question within 24 hours is answered from there without a request.
+engine's database (``SourceContext.answers``), keyed by what was asked without the key, and the
+same question within 24 hours is answered from there without a request.
 """
 
 from __future__ import annotations
@@ -109,7 +109,9 @@ class PixabaySource(Source):
         for option, value in opts.items():
             if option in FILTERS:
                 params[option] = str(value).lower() if isinstance(value, bool) else str(value)
-        cache = AnswerCache(ctx.cache_dir, CACHE_FOR) if ctx.cache_dir is not None else None
+        cache = (
+            AnswerCache(ctx.answers, CACHE_FOR, log=ctx.log) if ctx.answers is not None else None
+        )
         page = 1
         while not ctx.cancelled():
             data = await self._page(ctx, key, {**params, "page": page}, size, cache)
@@ -135,7 +137,7 @@ class PixabaySource(Source):
             "url": f"{ctx.base_url}/api/",
             "params": {k: v for k, v in params.items() if k != "key"},
         }
-        kept = cache.get(asked) if cache is not None else None
+        kept = await cache.get(asked) if cache is not None else None
         if isinstance(kept, dict) and _readable(kept, size):
             ctx.log.debug("pixabay: page %s answered from the cache", params["page"])
             return kept
@@ -160,7 +162,7 @@ class PixabaySource(Source):
         if not _readable(data, size):
             raise format_changed(ctx, self.name, resp, "no hit held an image URL")
         if cache is not None:
-            cache.put(asked, data)
+            await cache.put(asked, data)
         return data
 
 

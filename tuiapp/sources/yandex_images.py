@@ -5,15 +5,19 @@ root element (``{"location": "/images/search/", "initialState": …}``), or inli
 Results are ``initialState.serpList.items.entities``; their keys vary by A/B bucket, so the image
 URL is the first of ``origUrl``, the largest of ``viewerData.dups``/``preview``/``thumb``, and
 ``img_href``. Yandex answers bots with a captcha (header ``x-yandex-captcha`` or a redirect to
-``/showcaptcha``), reported as blocked.
+``/showcaptcha``), reported as blocked; after one, the whole process leaves Yandex alone for
+:data:`CAPTCHA_PAUSE` seconds (asking again at once only earns more captchas, then a ban).
 """
 
 from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from tuiapp.errors import BlockedError
 from tuiapp.sources._common import (
     BROWSER_ACCEPT,
     blocked,
@@ -30,7 +34,7 @@ from tuiapp.sources._common import (
 from tuiapp.sources.base import Found, Source, SourceContext, SourceKind, SourceQuery
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from tuiapp.sources.base import HttpResponse
 
@@ -41,6 +45,48 @@ SETTINGS_COOKIE = "yp=1716337604.sp.family%3A0#1685406411.szm.1:1920x1080:1920x9
 STATE_START = '{"location":"/images/search/'
 STATE_ENDS = ('advRsyaSearchColumn":null}}', "false}}}")
 CAPTCHA_MARKERS = ("showcaptcha", "smartcaptcha", "checkbox-captcha", "captcha-page")
+CAPTCHA_PAUSE = 600.0
+"""Seconds Yandex is left alone after it answered with a captcha."""
+
+
+class CaptchaPause:
+    """When Yandex may be asked again after a captcha: one for the whole process, so that no
+    job (nor several side by side) keeps asking meanwhile."""
+
+    def __init__(
+        self, seconds: float = CAPTCHA_PAUSE, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.until: float | None = None
+        """Epoch seconds from which Yandex may be asked again; None: no captcha met lately."""
+
+    def begin(self) -> str:
+        """Start the pause now; returns when it ends (``HH:MM:SS`` UTC)."""
+        self.until = self.clock() + self.seconds
+        return _utc(self.until)
+
+    def check(self) -> None:
+        """Raises BlockedError, saying when the next try will be, while the pause lasts."""
+        if self.until is None:
+            return
+        left = self.until - self.clock()
+        if left <= 0:
+            self.until = None
+            return
+        minutes = max(1, round(left / 60))
+        raise BlockedError(
+            "blocked by captcha: yandex_images met a captcha lately and leaves Yandex alone"
+            f" until {_utc(self.until)} UTC (in about {minutes} min), so that this address is"
+            " not banned"
+        )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S")
+
+
+PAUSE = CaptchaPause()
 
 
 class YandexImagesSource(Source):
@@ -51,6 +97,7 @@ class YandexImagesSource(Source):
     example = "red panda"
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
+        PAUSE.check()
         headers = browser_headers(ctx, referer=f"{ctx.base_url}/images/", accept=BROWSER_ACCEPT)
         headers["Cookie"] = SETTINGS_COOKIE
         seen: set[str] = set()
@@ -80,17 +127,16 @@ def parse_page(resp: HttpResponse, ctx: SourceContext) -> list[Found]:
     """
     captcha_header = (resp.header("x-yandex-captcha") or "").lower()
     if captcha_header == "captcha" or "/showcaptcha" in resp.url:
-        raise blocked(ctx, "yandex_images", resp, "captcha")
+        raise _captcha(ctx, resp)
     text = resp.text()
     if resp.status == 403:
-        wall: Literal["captcha", "bot check"] = (
-            "captcha" if contains_any(text, CAPTCHA_MARKERS) else "bot check"
-        )
-        raise blocked(ctx, "yandex_images", resp, wall)
+        if contains_any(text, CAPTCHA_MARKERS):
+            raise _captcha(ctx, resp)
+        raise blocked(ctx, "yandex_images", resp, "bot check")
     state = _state(text)
     if state is None:
         if contains_any(text, CAPTCHA_MARKERS):
-            raise blocked(ctx, "yandex_images", resp, "captcha")
+            raise _captcha(ctx, resp)
         raise format_changed(ctx, "yandex_images", resp, "no /images/search/ state in the page")
     entities = _dig(state, "initialState", "serpList", "items", "entities")
     if entities is None:
@@ -107,6 +153,12 @@ def parse_page(resp: HttpResponse, ctx: SourceContext) -> list[Found]:
     if values and not items:
         raise format_changed(ctx, "yandex_images", resp, "no result entity held an image URL")
     return items
+
+
+def _captcha(ctx: SourceContext, resp: HttpResponse) -> BlockedError:
+    """The error for a captcha; the process leaves Yandex alone for a while from now."""
+    error = blocked(ctx, "yandex_images", resp, "captcha")
+    return BlockedError(f"{error.message}; tuiapp asks Yandex again after {PAUSE.begin()} UTC")
 
 
 def _state(text: str) -> dict[str, Any] | None:

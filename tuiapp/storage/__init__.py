@@ -6,7 +6,8 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 - ``service``: :class:`Storage`, the facade the engine holds; it wires the rooms below.
 - ``blobs``: :class:`BlobSink`, one file's bytes in order, hashed and chunked.
 - ``users``, ``jobs``, ``queue`` (claim, leases, cancel, notify/listen), ``assets`` (queries and
-  reads), ``integrity`` (the report), ``writer`` (the one task that batches blob writes).
+  reads), ``answers`` (API answers a source must cache), ``integrity`` (the report), ``writer``
+  (the one task that batches blob writes).
 - ``records``: row helpers the rooms share (chunk reads, blob removal, job counters).
 - ``database``: connection set-up, SQLite creation, migrations, the SQL dialect, runner ids.
 """

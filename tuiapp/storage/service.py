@@ -2,7 +2,8 @@
 
 It holds no SQL of its own. Each method keeps the signature callers know and delegates to
 :mod:`~tuiapp.storage.users`, :mod:`~tuiapp.storage.jobs`, :mod:`~tuiapp.storage.queue`,
-:mod:`~tuiapp.storage.assets`, :mod:`~tuiapp.storage.blobs` or :mod:`~tuiapp.storage.integrity`.
+:mod:`~tuiapp.storage.assets`, :mod:`~tuiapp.storage.blobs`, :mod:`~tuiapp.storage.answers` or
+:mod:`~tuiapp.storage.integrity`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tuiapp.errors import TuiappError, UnavailableError
+from tuiapp.storage.answers import SourceAnswers
 from tuiapp.storage.assets import AssetStore
 from tuiapp.storage.blobs import BlobSink
 from tuiapp.storage.database import Database, unavailable
@@ -203,6 +205,12 @@ class Storage:
         The listener reconnects by itself after any loss and then calls ``on_reconnect``.
         """
         return await self._queue.listen(channels, on_reconnect)
+
+    # --- answers an API asked to be kept ------------------------------------------------------
+
+    def answers(self, source: str) -> SourceAnswers:
+        """Where ``source`` keeps the API answers it must cache (get, put)."""
+        return SourceAnswers(source)
 
     # --- assets and blobs ---------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 - ``ydl``: yt-dlp's options, a YoutubeDL that closes every response it opened, its logger.
 - ``download``: the runner of one download in a worker thread, with its progress hook.
 - ``errors``: yt-dlp's failures as tuiapp errors with advice.
+- ``generic``: the videos of a page the ``direct`` source met (yt-dlp's generic extractor).
 
 Like every source, these rooms never import the engine, storage, config or a user interface.
 """

@@ -106,6 +106,9 @@ class VideoOptions:
     cookies_from_browser: str | None = None
     max_size: int | None = None
     socket_timeout: float = LISTING_SOCKET_TIMEOUT
+    impersonate: str | None = None
+    """The browser yt-dlp impersonates on every request (``chrome-133:macos-15``): set for the
+    sites that answer only to a browser's TLS fingerprint, when curl_cffi offers a target."""
 
     @classmethod
     def read(cls, source: str, options: Mapping[str, Any], settings: Mapping[str, Any]) -> Self:
@@ -167,6 +170,7 @@ class VideoOptions:
             cookies_from_browser=str(browser) if browser else None,
             max_size=int(max_size) if max_size else None,
             socket_timeout=float(timeout) if timeout else LISTING_SOCKET_TIMEOUT,
+            impersonate=tools.impersonate_target() if source in tools.IMPERSONATION_SITES else None,
         )
 
 

@@ -15,7 +15,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["bundled_deno", "bundled_ffmpeg", "find_deno", "find_ffmpeg", "impersonate_target"]
+__all__ = [
+    "IMPERSONATION_SITES",
+    "JS_RUNTIME_SITES",
+    "bundled_deno",
+    "bundled_ffmpeg",
+    "find_deno",
+    "find_ffmpeg",
+    "impersonate_target",
+]
+
+JS_RUNTIME_SITES = frozenset({"youtube"})
+"""Video sources whose site sets JavaScript challenges (without a runtime yt-dlp falls back to a
+client with split streams only)."""
+IMPERSONATION_SITES = frozenset({"vimeo", "tiktok", "dailymotion"})
+"""Video sources whose site answers only to a browser's TLS fingerprint."""
 
 
 @functools.cache
@@ -75,10 +89,10 @@ def _find(program: str, setting: str | None, bundled: Callable[[], str | None]) 
 def impersonate_target() -> str | None:
     """A browser yt-dlp can impersonate here (``chrome-133:macos-15``), or None without curl_cffi.
 
-    Vimeo, TikTok's pages and Dailymotion's HLS answer only to a browser's TLS fingerprint;
-    yt-dlp's extractors ask for impersonation on those requests themselves when a target is
-    available, so it is not forced on every request (yt-dlp warns that costs speed and
-    stability). yt-dlp loads its curl_cffi handler only for a curl_cffi version it supports.
+    Vimeo, TikTok's pages and Dailymotion's HLS answer only to a browser's TLS fingerprint: the
+    sources in :data:`IMPERSONATION_SITES` hand this target to yt-dlp for all their requests;
+    the others do not (yt-dlp warns that impersonating costs speed and stability). yt-dlp loads
+    its curl_cffi handler only for a curl_cffi version it supports.
     """
     from yt_dlp import YoutubeDL
 

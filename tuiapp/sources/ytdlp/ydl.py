@@ -122,7 +122,8 @@ def params(opts: VideoOptions, log: YtDlpLog, workdir: Path) -> dict[str, Any]:
     """yt-dlp's options for one listing or download working in ``workdir``.
 
     The programs found for ``opts`` are handed over by path: ffmpeg as ``ffmpeg_location``,
-    deno as the ``js_runtimes`` entry yt-dlp solves YouTube's challenges with.
+    deno as the ``js_runtimes`` entry yt-dlp solves YouTube's challenges with, and the browser to
+    impersonate (for the sites that need it) as an ``ImpersonateTarget``.
     """
     result: dict[str, Any] = {
         "format": opts.format,
@@ -145,6 +146,10 @@ def params(opts: VideoOptions, log: YtDlpLog, workdir: Path) -> dict[str, Any]:
         result["ffmpeg_location"] = opts.ffmpeg
     if opts.deno is not None:
         result["js_runtimes"] = {"deno": {"path": opts.deno}}
+    if opts.impersonate is not None:
+        from yt_dlp.networking.impersonate import ImpersonateTarget
+
+        result["impersonate"] = ImpersonateTarget.from_str(opts.impersonate)
     if opts.cookies is not None:
         # yt-dlp writes refreshed cookies back on close: give it a private copy, so
         # downloads side by side never write the user's file at the same time.
