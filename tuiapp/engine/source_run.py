@@ -380,7 +380,7 @@ class SourceRun:
                 cancelled=self.job.stopping.is_set,
             )
         except SourceError as exc:
-            await sink.abort()
+            crew.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
             self.bytes -= added
             self._failed_item(item, exc)
             self._judge_failure(exc, item.url, spec_count=self.job.info.count)

@@ -46,6 +46,8 @@ class BlobSink:
         self._buffered = 0
         self._size = 0
         self._blob_id: int | None = None
+        self._begun: asyncio.Future[Any] | None = None
+        """The id of the partial blob being made (set before it is known)."""
         self._seq = 0
         self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._done = False
@@ -94,7 +96,9 @@ class BlobSink:
     async def _reserve(self) -> None:
         """Wait until a chunk may be queued; only then is it joined (so none waits joined)."""
         if self._blob_id is None:
-            self._blob_id = await self._writer.begin(self._owner)
+            if self._begun is None:
+                self._begun = await self._writer.begin(self._owner)
+            self._blob_id = await asyncio.shield(self._begun)
         while self._in_flight and self._in_flight[0].done():
             self._in_flight.popleft().result()  # a chunk that failed to store fails the file now
         await self._writer.chunk_slot()
@@ -161,6 +165,10 @@ class BlobSink:
         self._done = True
         self._pieces.clear()
         self._buffered = 0
+        if self._blob_id is None and self._begun is not None:
+            # Cut while the blob was being made: it is made all the same; find it to drop it.
+            with contextlib.suppress(Exception):
+                self._blob_id = await self._begun
         while self._in_flight:
             with contextlib.suppress(Exception):
                 await self._in_flight.popleft()

@@ -157,10 +157,16 @@ class BlobWriter:
         )
         return stored
 
-    async def begin(self, owner: int | None) -> int:
-        """Start a partial blob, invisible until :meth:`finish`; returns its id."""
-        blob_id: int = await self.submit(_Begin, owner=owner)
-        return blob_id
+    async def begin(self, owner: int | None) -> asyncio.Future[Any]:
+        """Start a partial blob, invisible until :meth:`finish`.
+
+        Returns:
+            The future of its id, once queued: the blob is made even if the caller stops
+            waiting, so a sink that is aborted meanwhile can still find and drop it.
+        """
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Begin(fut, owner=owner))
+        return fut
 
     async def chunk_slot(self) -> None:
         """Wait until one more chunk may be queued (at most ``_CHUNKS_IN_FLIGHT`` wait)."""
