@@ -10,7 +10,7 @@ import pytest
 from tests.images import png
 from tests.tui_helpers import fake_engine, make_app, wait_until
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.screens import AssetViewScreen, DashboardScreen, HistoryScreen
+from tuiapp.screens import AssetViewScreen, BoardScreen, HistoryScreen
 from tuiapp.widgets import ImagePreview, SourcePane
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def busy_job(engine: FakeEngine) -> None:
     engine.finish_source(1, "openverse", SourceState.BLOCKED, error="a captcha page came back")
 
 
-async def show_dashboard(pilot: Pilot[None]) -> None:
+async def show_board(pilot: Pilot[None]) -> None:
     app = pilot.app
     engine: FakeEngine = app.engine  # type: ignore[attr-defined]
     busy_job(engine)
@@ -50,7 +50,7 @@ async def show_dashboard(pilot: Pilot[None]) -> None:
     await wait_until(
         pilot,
         lambda: (
-            isinstance(app.screen, DashboardScreen)
+            isinstance(app.screen, BoardScreen)
             and len(app.screen.query(SourcePane)) == 4
             and all(
                 p.view is not None and p.view.state != "queued"
@@ -72,16 +72,14 @@ def test_new_job_screen(
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-def test_dashboard(
-    snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]
-) -> None:
+def test_board(snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]) -> None:
     from tests.fakes import DEFAULT_SOURCES, FakeEngine, source_info
 
     engine = FakeEngine(
         fake_engine(tmp_path).settings, (*DEFAULT_SOURCES, source_info("wikimedia", "image_search"))
     )
     app = make_app(engine)
-    assert snap_compare(app, terminal_size=size, run_before=show_dashboard)
+    assert snap_compare(app, terminal_size=size, run_before=show_board)
 
 
 def test_history(snap_compare: Callable[..., bool], tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def looks_like_url(text: str) -> bool:
 
 
 class NewJobScreen(TuiScreen):
-    """Type a query, tick sources, press Enter: the job starts and the dashboard follows it."""
+    """Type a query, tick sources, press Enter: the job starts and the board follows it."""
 
     TITLE = "New job"
     BINDING_GROUP_TITLE = "New job"
@@ -61,8 +61,18 @@ class NewJobScreen(TuiScreen):
             yield SourcePicker(self.engine.sources(), id="sources")
             with Horizontal(id="count-row"):
                 yield Label("Files per source ", classes="field-label")
-                yield Input(str(DEFAULT_COUNT), type="integer", id="count", max_length=4)
+                count = self.tui.prefs.count or DEFAULT_COUNT
+                yield Input(str(count), type="integer", id="count", max_length=4)
         yield Footer()
+
+    def on_mount(self) -> None:
+        # The sources ticked last time (those still known and configured).
+        if self.tui.prefs.sources:
+            self.picker.set_selected(self.tui.prefs.sources)
+
+    def focus_query(self) -> None:
+        """Put the cursor in the query (F2 from anywhere lands here)."""
+        self.query_one("#query", Input).focus()
 
     @property
     def picker(self) -> SourcePicker:
@@ -115,4 +125,9 @@ class NewJobScreen(TuiScreen):
     async def _submit(self, spec: JobSpec) -> None:
         job = await self.engine.submit(spec, self.owner)
         self.query_one("#query", Input).value = ""
+        if not looks_like_url(spec.query):  # a URL's routed source is not a choice to keep
+            picked = self.picker.selected or spec.sources
+            self.tui.remember(sources=tuple(picked), count=spec.count)
+        elif spec.count != self.tui.prefs.count:
+            self.tui.remember(count=spec.count)
         self.tui.follow_job(job.id)

@@ -1,15 +1,17 @@
-"""The dashboard: one pane per source of the followed job, redrawn from the board on a timer."""
+"""The board: one pane per source of the followed job, redrawn from the board on a timer."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header
 
+from tuiapp.errors import error_label
 from tuiapp.screens.base import TuiScreen
+from tuiapp.screens.error import ErrorModal
 from tuiapp.widgets.job_bar import JobBar
 from tuiapp.widgets.source_pane import SourcePane
 
@@ -18,39 +20,96 @@ if TYPE_CHECKING:
 
     from tuiapp.board import JobView
 
-__all__ = ["DashboardScreen"]
+__all__ = ["BoardScreen", "grid_neighbour"]
 
 REFRESH_SECONDS = 0.15
 """Panes redraw from the board at most ~7 times a second, however busy the engine is."""
 
 
-class DashboardScreen(TuiScreen):
-    """Follows one job; Tab moves between panes, ``c`` cancels the focused pane's source."""
+def grid_neighbour(index: int, count: int, columns: int, *, dx: int, dy: int) -> int:
+    """The index of the cell next to ``index`` in a grid filled row by row (or ``index``).
 
-    TITLE = "Dashboard"
-    BINDING_GROUP_TITLE = "Dashboard"
+    Down from a row above a shorter last row lands on the last cell, as the eye expects.
+    """
+    columns = max(1, columns)
+    row, col = divmod(index, columns)
+    if dx:
+        target = index + dx
+        if 0 <= col + dx < columns and 0 <= target < count:
+            return target
+        return index
+    target = index + dy * columns
+    if 0 <= target < count:
+        return target
+    last_row = (count - 1) // columns
+    if dy > 0 and row < last_row:
+        return count - 1
+    return index
+
+
+def _columns(panes: list[SourcePane]) -> int:
+    """How many panes the grid shows per row (from where they are laid out)."""
+    first = panes[0].virtual_region.y
+    return max(1, sum(1 for p in panes if p.virtual_region.y == first))
+
+
+class BoardScreen(TuiScreen):
+    """Follows one job; arrows move between panes, ``c`` cancels the focused pane's source."""
+
+    TITLE = "Board"
+    BINDING_GROUP_TITLE = "Board"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "c",
             "cancel_source",
-            "Cancel source",
+            "Cancel src",
             tooltip="Cancel the source of the focused pane",
-            id="dashboard.cancel_source",
+            id="board.cancel_source",
         ),
         Binding(
             "x",
             "cancel_job",
             "Cancel job",
-            tooltip="Cancel the whole job",
-            id="dashboard.cancel_job",
+            tooltip="Cancel the whole job (asks first)",
+            id="board.cancel_job",
         ),
         Binding(
-            "enter", "job_details", "Details", tooltip="Files of this job", id="dashboard.details"
+            "v",
+            "show_error",
+            "Error",
+            tooltip="The full error of the focused pane's source",
+            id="board.error",
         ),
-        Binding("[", "previous_job", "Previous job", id="dashboard.previous", show=False),
-        Binding("]", "next_job", "Next job", id="dashboard.next", show=False),
-        Binding("down,j", "app.focus_next", "Next pane", show=False),
-        Binding("up,k", "app.focus_previous", "Previous pane", show=False),
+        Binding(
+            "enter",
+            "job_details",
+            "Files",
+            tooltip="Files and sources of this job",
+            id="board.details",
+        ),
+        Binding(
+            "left",
+            "move(-1, 0)",
+            "Move",
+            tooltip="Move between panes (arrows)",
+            key_display="←↑↓→",
+            id="board.move",
+        ),
+        Binding("right", "move(1, 0)", "Pane to the right", show=False),
+        Binding("up", "move(0, -1)", "Pane above", show=False),
+        Binding("down", "move(0, 1)", "Pane below", show=False),
+        Binding(
+            "[",
+            "previous_job",
+            "Job",
+            tooltip="Follow the job before ([) or after (])",
+            key_display="[ ]",
+            id="board.previous",
+        ),
+        Binding("]", "next_job", "Follow the job after", id="board.next", show=False),
+        Binding("n", "app.new_job", "Start a new job", id="board.new", show=False),
+        Binding("j", "app.focus_next", "Next pane", show=False),
+        Binding("k", "app.focus_previous", "Previous pane", show=False),
     ]
 
     def __init__(self) -> None:
@@ -110,8 +169,10 @@ class DashboardScreen(TuiScreen):
             elapsed=job.elapsed_at(self.tui.clock()),
             timeout=job.timeout,
             stored=stored,
+            target=job.count * len(job.sources),
             failed=failed,
             size=size,
+            progress=job.progress(),
         )
 
     def _current_panes(self) -> list[SourcePane]:
@@ -133,20 +194,43 @@ class DashboardScreen(TuiScreen):
     def _cancel_source(self, event: SourcePane.CancelRequested) -> None:
         job = self.job
         if job is not None and not job.finished:
-            self._cancel(job.id, event.source)
+            self.tui.cancel_source(job.id, event.source)
 
     def action_cancel_job(self) -> None:
         job = self.job
         if job is None or job.finished:
             self.notify("No running job to cancel", severity="warning")
             return
-        self._cancel(job.id, None)
+        self.tui.cancel_job(job.id)
 
-    @work(group="cancel", exit_on_error=False, description="cancel a job or a source")
-    async def _cancel(self, job_id: int, source: str | None) -> None:
-        await self.engine.cancel(job_id, self.owner, source)
-        what = f"{source} of job {job_id}" if source else f"job {job_id}"
-        self.notify(f"Cancelling {what}")
+    def action_show_error(self) -> None:
+        pane = self.focused
+        view = pane.view if isinstance(pane, SourcePane) else None
+        if view is None:
+            self.notify("Move to a source pane first (arrows)", severity="warning")
+            return
+        text = view.error or view.last_item_error
+        if not text:
+            self.notify(f"{view.name} has no error", severity="information")
+            return
+        label = error_label(view.error_code, view.state) if view.error else "a file failed"
+        self.app.push_screen(ErrorModal(f"{view.name}: {label}", text))
+
+    def action_move(self, dx: int, dy: int) -> None:
+        """Focus the pane left, right, above or below the focused one, as the grid shows them."""
+        panes = self._current_panes()
+        if not panes:
+            return
+        focused = self.focused
+        if not isinstance(focused, SourcePane) or focused not in panes:
+            panes[0].focus()
+            return
+        index = grid_neighbour(panes.index(focused), len(panes), _columns(panes), dx=dx, dy=dy)
+        panes[index].focus()
+
+    def job_in_view(self) -> tuple[int, bool] | None:
+        job = self.job
+        return None if job is None else (job.id, not job.finished)
 
     def action_job_details(self) -> None:
         job = self.job
