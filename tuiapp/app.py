@@ -93,10 +93,38 @@ class TuiApp(App[None]):
         (110, "-wide"),
     ]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", tooltip="Every key, and what it does", id="app.help"),
-        Binding("f2", "new_job", "New", tooltip="Type a new job's query", id="app.new_job"),
-        Binding("f3", "board", "Board", tooltip="The Board: progress of a job", id="app.board"),
-        Binding("f4", "history", "History", tooltip="Every job so far", id="app.history"),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            tooltip="Every key, and what it does",
+            key_display="F1",
+            id="app.help",
+        ),
+        Binding(
+            "f2",
+            "new_job",
+            "New",
+            tooltip="Type a new job's query",
+            key_display="F2",
+            id="app.new_job",
+        ),
+        Binding(
+            "f3",
+            "board",
+            "Board",
+            tooltip="The Board: progress of a job",
+            key_display="F3",
+            id="app.board",
+        ),
+        Binding(
+            "f4",
+            "history",
+            "History",
+            tooltip="Every job so far",
+            key_display="F4",
+            id="app.history",
+        ),
         Binding(
             "ctrl+q",
             "quit",
@@ -223,6 +251,12 @@ class TuiApp(App[None]):
             (AssetViewScreen.BINDING_GROUP_TITLE or "File", list(AssetViewScreen.BINDINGS))
         )
         self.push_screen(HelpModal(sections))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns)."""
+        if action in {"board", "history"} and len(self.screen_stack) == 1:
+            return self.current_mode != action
+        return True
 
     def _to_mode(self, mode: str) -> None:
         while len(self.screen_stack) > 1:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from tuiapp.errors import error_label
 from tuiapp.screens.base import TuiScreen
 from tuiapp.screens.error import ErrorModal
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.job_bar import JobBar
 from tuiapp.widgets.source_pane import SourcePane
 
@@ -79,6 +80,7 @@ class BoardScreen(TuiScreen):
             "Error",
             tooltip="The full error of the focused pane's source",
             id="board.error",
+            show=False,  # each failed pane says "v: full error"; the footer has no room
         ),
         Binding(
             "enter",
@@ -87,17 +89,20 @@ class BoardScreen(TuiScreen):
             tooltip="Files and sources of this job",
             id="board.details",
         ),
+        # Priority: the pane grid scrolls, and a scroll container would take the arrows.
+        # One footer entry stands for the four arrows, one for [ and ].
         Binding(
             "left",
             "move(-1, 0)",
             "Move",
-            tooltip="Move between panes (arrows)",
+            tooltip="Move to the pane left, right, above or below (arrows)",
             key_display="←↑↓→",
-            id="board.move",
+            priority=True,
+            id="board.left",
         ),
-        Binding("right", "move(1, 0)", "Pane to the right", show=False),
-        Binding("up", "move(0, -1)", "Pane above", show=False),
-        Binding("down", "move(0, 1)", "Pane below", show=False),
+        Binding("right", "move(1, 0)", "Pane right", show=False, priority=True, id="board.right"),
+        Binding("up", "move(0, -1)", "Pane above", show=False, priority=True, id="board.up"),
+        Binding("down", "move(0, 1)", "Pane below", show=False, priority=True, id="board.down"),
         Binding(
             "[",
             "previous_job",
@@ -106,7 +111,7 @@ class BoardScreen(TuiScreen):
             key_display="[ ]",
             id="board.previous",
         ),
-        Binding("]", "next_job", "Follow the job after", id="board.next", show=False),
+        Binding("]", "next_job", "Follow the next job", show=False, id="board.next"),
         Binding("n", "app.new_job", "Start a new job", id="board.new", show=False),
         Binding("j", "app.focus_next", "Next pane", show=False),
         Binding("k", "app.focus_previous", "Previous pane", show=False),
@@ -122,7 +127,7 @@ class BoardScreen(TuiScreen):
         yield Header()
         yield JobBar(id="job-bar")
         yield VerticalScroll(id="panes", can_focus=False)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self.refresh_from_board)

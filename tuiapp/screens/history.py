@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.base import TuiScreen
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import human_bytes, remote, short_list, state_style, state_words
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class HistoryScreen(TuiScreen):
         table: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="no-jobs")
         yield table
-        yield Footer()
+        yield AppFooter()
 
     @property
     def table(self) -> DataTable[str | Text]:

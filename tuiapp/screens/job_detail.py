@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tuiapp.errors import NotFoundError, error_cause, error_label
 from tuiapp.jobs import TERMINAL_JOB_STATES
@@ -15,6 +15,7 @@ from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.base import TuiScreen
 from tuiapp.screens.error import ErrorModal
 from tuiapp.text import printable
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import dimensions, human_bytes, remote, state_style, state_words
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class JobDetailScreen(TuiScreen):
             tooltip="Move between the sources table and the files table",
             key_display="Tab",
             id="job.switch",
+            show=False,
         ),
         Binding(
             "e", "export_job", "Export", tooltip="Write the files into a folder", id="job.export"
@@ -94,9 +96,12 @@ class JobDetailScreen(TuiScreen):
             "Follow",
             tooltip="Follow this job on the Board",
             id="job.watch",
+            show=False,  # the footer has no room at 80 columns; the palette and help have it
         ),
-        Binding("r", "rerun_job", "Re-run", id="job.rerun"),
-        Binding("d", "delete_job", "Delete", id="job.delete"),
+        Binding("r", "rerun_job", "Re-run", tooltip="Run this job again", id="job.rerun"),
+        Binding(
+            "d", "delete_job", "Delete", tooltip="Delete this job and its files", id="job.delete"
+        ),
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -113,7 +118,7 @@ class JobDetailScreen(TuiScreen):
         yield sources
         table: DataTable[str | Text] = DataTable(id="assets", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield AppFooter()
 
     @property
     def table(self) -> DataTable[str | Text]:

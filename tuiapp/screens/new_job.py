@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from tuiapp.errors import TuiappError
 from tuiapp.jobs import JobSpec
 from tuiapp.screens.base import TuiScreen
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.source_picker import SourcePicker
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class NewJobScreen(TuiScreen):
                 yield Label("Files per source ", classes="field-label")
                 count = self.tui.prefs.count or DEFAULT_COUNT
                 yield Input(str(count), type="integer", id="count", max_length=4)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         # The sources ticked last time (those still known and configured).

@@ -76,7 +76,7 @@ class SourcePane(Widget, can_focus=True):
 
 
 def pane_text(view: SourceView, width: int) -> Text:
-    """Five lines: stored of target and the other counts; a bar; bytes, rate and ETA; then
+    """Five lines: stored of target, failed; a bar and found; bytes, rate and ETA; then
     the error as a label and its cause (or the latest file's trouble, a notice, the file in
     flight). Errors, file names and notices come from remote sites: appended to a Text (never
     parsed as markup) with control characters escaped."""
@@ -86,13 +86,12 @@ def pane_text(view: SourceView, width: int) -> Text:
         text.append(f"stored {view.stored} of {view.target}", style="bold")
     else:
         text.append(f"stored {view.stored}", style="bold")
-    text.append(f" · found {view.found}")
     if view.failed:
         text.append(" · ")
         text.append(f"{view.failed} failed", style="red")
     text.append("\n")
     fraction = min(1.0, view.stored / view.target) if view.target else 0.0
-    pct = f" {round(100 * fraction):>3}%"
+    pct = f" {round(100 * fraction):>3}% · found {view.found}"
     filled, empty = bar(fraction, max(4, width - len(pct)))
     text.append(filled, style="bold" if active else "")
     text.append(empty, style="dim")
