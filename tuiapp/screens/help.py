@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
 
-__all__ = ["HelpModal"]
+__all__ = ["HelpModal", "help_rows"]
 
 CLOSE_HINT = "Esc, q or F1 closes this help; ↑↓ scroll."
 
@@ -65,6 +65,16 @@ def _key_names(binding: Binding) -> str:
     return " ".join(names)
 
 
+def help_rows(
+    sections: list[tuple[str, list[BindingType]]],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(title, [(keys as typed, what they do)]) for each section, as the help shows them."""
+    return [
+        (title, [(_key_names(b), b.tooltip or b.description) for b in _bindings(bindings)])
+        for title, bindings in sections
+    ]
+
+
 class HelpModal(TuiModal[None]):
     """Lists the keys of ``sections``: (title, bindings) pairs given by the app."""
 
@@ -81,12 +91,12 @@ class HelpModal(TuiModal[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text(CLOSE_HINT, style="bold"), id="help-close")
             yield Static(Text(INTRO), id="help-intro")
-            for title, bindings in self.sections:
+            for title, rows in help_rows(self.sections):
                 table = Table(title=title, title_justify="left", show_header=False, box=None)
                 table.add_column("Key", style="bold", min_width=12)
                 table.add_column("Action")
-                for b in _bindings(bindings):
-                    table.add_row(_key_names(b), b.tooltip or b.description)
+                for keys, what in rows:
+                    table.add_row(keys, what)
                 yield Static(table, classes="help-section")
 
     def action_close(self) -> None:
