@@ -80,7 +80,7 @@ async def test_f2_puts_the_cursor_in_the_query_from_the_source_list_and_the_boar
         assert isinstance(app.screen.focused, SourcePicker)
         await pilot.press("f2")
         await pilot.pause()
-        assert app.screen.focused is app.screen.query_one("#query", Input)
+        assert app.screen.query_one("#query", Input).has_focus
         await pilot.press("f3", "f2")
         await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new job")
         await pilot.pause()
@@ -98,7 +98,7 @@ async def test_n_on_the_empty_board_does_what_its_hint_says(tmp_path: Path) -> N
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new job")
         await pilot.pause()
-        assert app.screen.focused is app.screen.query_one("#query", Input)
+        assert app.screen.query_one("#query", Input).has_focus
 
 
 # --- arrows on the grid -------------------------------------------------------------------------
@@ -392,7 +392,9 @@ async def test_job_detail_lists_every_source_with_label_and_cause(tmp_path: Path
             ),
             what="sources table",
         )
-        table = app.screen.sources_table
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen)
+        table = detail.sources_table
         last = [str(c) for c in table.get_row_at(16)]
         assert last[:5] == ["source16", "failed", "0/0", "0 B", "blocked"]
         assert last[5] == 'query "kittens" page 1: Unable to download API page'
@@ -426,7 +428,9 @@ async def test_history_at_80_columns_shows_a_four_source_jobs_whole_query(tmp_pa
             what="row",
         )
         await pilot.pause(0.2)
-        table = app.screen.table
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        table = history.table
         assert [c.label.plain for c in table.ordered_columns][:2] == ["Job", "Query"]
         lines = [s.text for s in app.screen._compositor.render_strips()]
         row = next(line for line in lines if "zebra" in line)
@@ -449,7 +453,9 @@ async def test_an_empty_filter_result_says_so(tmp_path: Path) -> None:
         empty = app.screen.query_one("#no-jobs", Static)
         assert not empty.display or not empty.has_class("-shown")
         await pilot.press("slash", *"walrus")
-        await wait_until(pilot, lambda: app.screen.table.row_count == 0, what="filtered")
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        await wait_until(pilot, lambda: history.table.row_count == 0, what="filtered")
         await pilot.pause(0.4)
         assert empty.has_class("-shown") and empty.region.height > 0
         assert "No jobs match “walrus”" in str(empty.render())
