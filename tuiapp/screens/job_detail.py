@@ -49,6 +49,28 @@ def job_summary(job: JobInfo) -> Text:
     return text
 
 
+_SOURCE_COLUMNS = (
+    ("Source", "source"),
+    ("State", "state"),
+    ("Stored/found", "counts"),
+    ("Size", "size"),
+    ("Error", "label"),
+    ("Cause", "cause"),
+)
+
+
+def source_widths(job: JobInfo, width: int) -> list[int]:
+    """Column widths of the sources table: the cause takes what is left of ``width`` (it is
+    cut there; Enter shows the whole error), so the table never scrolls sideways."""
+    rows = [source_row(s) for s in job.sources]
+    fixed = [
+        max([len(label), *(len(str(row[i])) for row in rows)])
+        for i, (label, _) in enumerate(_SOURCE_COLUMNS[:-1])
+    ]
+    cause = max(10, width - sum(fixed) - 2 * len(_SOURCE_COLUMNS) - 2)
+    return [*fixed, cause]
+
+
 def source_row(source: JobSourceInfo) -> tuple[str | Text, ...]:
     """One row of the sources table: name, state, stored/found, bytes, error label and cause."""
     state = source.state.value
@@ -128,17 +150,12 @@ class JobDetailScreen(TuiScreen):
     def sources_table(self) -> DataTable[str | Text]:
         return self.query_one("#job-sources", DataTable)
 
+    def on_resize(self) -> None:
+        if self.job is not None:
+            self.reload()
+
     def on_mount(self) -> None:
         self.sub_title = f"job {self.job_id}"
-        for label, key, width in (
-            ("Source", "source", None),
-            ("State", "state", None),
-            ("Stored/found", "counts", None),
-            ("Size", "size", 8),
-            ("Error", "label", None),
-            ("Cause", "cause", None),
-        ):
-            self.sources_table.add_column(label, key=key, width=width)
         for label, key, width in (
             ("ID", "id", 5),
             ("Source", "source", None),
@@ -176,7 +193,10 @@ class JobDetailScreen(TuiScreen):
         self.query_one("#job-summary", Static).update(job_summary(self.job))
         sources = self.sources_table
         source_cursor = sources.cursor_row
-        sources.clear()
+        sources.clear(columns=True)
+        widths = source_widths(self.job, sources.size.width or self.size.width)
+        for (label, key), width in zip(_SOURCE_COLUMNS, widths, strict=True):
+            sources.add_column(label, key=key, width=width)
         for source in self.job.sources:
             sources.add_row(*source_row(source), key=source.source)
         if self.job.sources:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,7 +101,9 @@ def pane_text(view: SourceView, width: int) -> Text:
     text.append(human_bytes(view.bytes))
     if active:
         text.append(f" · {human_speed(view.speed)}")
-        text.append(f" · ETA {clock(view.eta)}" if view.eta is not None else " · ETA --:--")
+        # Rounded up: a file due in 0.4 s is not "00:00" away.
+        eta = f"{clock(math.ceil(view.eta))}" if view.eta is not None else "--:--"
+        text.append(f" · ETA {eta}")
     text.append("\n")
     if view.error or view.state in {"failed", "blocked", "timed_out"}:
         text.append(error_label(view.error_code, view.state), style="bold red")
