@@ -387,8 +387,8 @@ async def test_panes_show_state_counters_bytes_and_errors_in_words(tmp_path: Pat
         assert lines[0] == "stored 4 of 10 · 1 failed"
         assert lines[1].startswith("━") and "─" in lines[1]
         assert lines[1].endswith(" 40% · found 7")
-        # 4 files in the 5 s since the source started: 6 more take 7.5 s.
-        assert lines[2] == "2.5 MB · 512.0 kB/s · ETA 00:07"
+        # 4 files in the 5 s since the source started: 6 more take 7.5 s, shown rounded up.
+        assert lines[2] == "2.5 MB · 512.0 kB/s · ETA 00:08"
         assert p["picsum"].border_subtitle == "downloading"
         assert p["picsum"].has_class("-active")
         # The error's label, then the first line of its cause; never the rest of the text.
