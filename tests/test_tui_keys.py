@@ -459,3 +459,21 @@ async def test_an_empty_filter_result_says_so(tmp_path: Path) -> None:
         await pilot.pause(0.4)
         assert empty.has_class("-shown") and empty.region.height > 0
         assert "No jobs match “walrus”" in str(empty.render())
+
+
+async def test_the_boards_footer_stays_whole_under_a_dialog(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_board(pilot, engine, ("picsum", "robohash"))
+        engine.finish_source(1, "picsum", SourceState.FAILED, error="boom", code="offline")
+        await wait_until(
+            pilot, lambda: any(p.view is not None and p.view.error for p in panes(app)), what="e"
+        )
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal), what="modal")
+        await pilot.pause(0.3)
+        board = app.screen_stack[0]
+        keys = list(board.query(FooterKey))
+        assert not any(k.description == "Board" for k in keys)
+        assert all(k.region.right <= 80 for k in keys)

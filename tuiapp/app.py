@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -254,8 +255,11 @@ class TuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns)."""
-        if action in {"board", "history"} and len(self.screen_stack) == 1:
-            return self.current_mode != action
+        if action in {"board", "history"} and self.current_mode == action:
+            # Hidden while the mode's own screen is in view (under a dialog, too); shown once a
+            # full screen (a job's detail) is pushed on top, where it leads back.
+            screens = [s for s in self.screen_stack if not isinstance(s, ModalScreen)]
+            return len(screens) > 1
         return True
 
     def _to_mode(self, mode: str) -> None:
