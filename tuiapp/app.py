@@ -295,9 +295,10 @@ class TuiApp(App[None]):
                 self.exit()
 
         jobs = "1 job is" if len(running) == 1 else f"{len(running)} jobs are"
+        them = "it" if len(running) == 1 else "them"
         self.push_screen(
             ConfirmModal(
-                f"{jobs} still running; quitting cancels them (files stored so far stay). Quit?",
+                f"{jobs} still running; quitting cancels {them} (files stored so far stay). Quit?",
                 yes="Quit",
             ),
             answered,
