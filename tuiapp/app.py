@@ -93,6 +93,8 @@ class TuiApp(App[None]):
         (0, "-narrow"),
         (110, "-wide"),
     ]
+    # The F-keys are priority bindings: handled as they arrive, before the keys typed after
+    # them are passed to the focused widget (F2 then typing at once lands in the query).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "f1",
@@ -101,6 +103,7 @@ class TuiApp(App[None]):
             tooltip="Every key, and what it does",
             key_display="F1",
             id="app.help",
+            priority=True,
         ),
         Binding(
             "f2",
@@ -109,6 +112,7 @@ class TuiApp(App[None]):
             tooltip="Type a new job's query",
             key_display="F2",
             id="app.new_job",
+            priority=True,
         ),
         Binding(
             "f3",
@@ -117,6 +121,7 @@ class TuiApp(App[None]):
             tooltip="The Board: progress of a job",
             key_display="F3",
             id="app.board",
+            priority=True,
         ),
         Binding(
             "f4",
@@ -125,6 +130,7 @@ class TuiApp(App[None]):
             tooltip="Every job so far",
             key_display="F4",
             id="app.history",
+            priority=True,
         ),
         Binding(
             "ctrl+q",
@@ -233,6 +239,7 @@ class TuiApp(App[None]):
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
+            self.screen.dismiss(None)  # F1 toggles: it is a priority key, the modal never sees it
             return
         sections: list[tuple[str, list[BindingType]]] = [
             ("Everywhere", list(self.BINDINGS)),
@@ -262,18 +269,16 @@ class TuiApp(App[None]):
             return len(screens) > 1
         return True
 
-    def _to_mode(self, mode: str) -> None:
+    async def _to_mode(self, mode: str) -> None:
+        """Show ``mode``'s screen; awaited, so keys typed right after land on it."""
         while len(self.screen_stack) > 1:
-            self.pop_screen()
+            await self.pop_screen()
         if self.current_mode != mode:
-            self.switch_mode(mode)
+            await self.switch_mode(mode)
 
-    def action_new_job(self) -> None:
+    async def action_new_job(self) -> None:
         """Go to the New job screen with the cursor in the query, ready to type."""
-        self._to_mode("new")
-        self.call_after_refresh(self._focus_query)
-
-    def _focus_query(self) -> None:
+        await self._to_mode("new")
         screen = self.screen
         if isinstance(screen, NewJobScreen):
             screen.focus_query()
@@ -329,11 +334,11 @@ class TuiApp(App[None]):
         what = f"{source} of job {job_id}" if source else f"job {job_id}"
         self.notify(f"Cancelling {what}")
 
-    def action_board(self) -> None:
-        self._to_mode("board")
+    async def action_board(self) -> None:
+        await self._to_mode("board")
 
-    def action_history(self) -> None:
-        self._to_mode("history")
+    async def action_history(self) -> None:
+        await self._to_mode("history")
 
     def follow_job(self, job_id: int) -> None:
         """Show ``job_id`` on the Board (loading it from the engine if the board lacks it)."""
@@ -344,7 +349,7 @@ class TuiApp(App[None]):
         if job_id not in self.board.jobs:
             self.board.load(await self.engine.get_job(job_id, self.owner))
         self.board.current = job_id
-        self._to_mode("board")
+        await self._to_mode("board")
 
     def show_job(self, job_id: int) -> None:
         self.push_screen(JobDetailScreen(job_id))

@@ -72,8 +72,12 @@ class NewJobScreen(TuiScreen):
             self.picker.set_selected(self.tui.prefs.sources)
 
     def focus_query(self) -> None:
-        """Put the cursor in the query (F2 from anywhere lands here)."""
-        self.query_one("#query", Input).focus()
+        """Put the cursor in the query (F2 from anywhere lands here).
+
+        At once, not on the next idle as ``Widget.focus`` does: keys typed right after F2 are
+        already queued and go to whatever has the focus when they are handled.
+        """
+        self.set_focus(self.query_one("#query", Input))
 
     @property
     def picker(self) -> SourcePicker:
