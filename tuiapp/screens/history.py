@@ -194,7 +194,7 @@ class HistoryScreen(TuiScreen):
         if jobs:
             empty.update("")
         elif words:
-            empty.update(remote(f"No jobs match “{words}”. Esc goes back; clear the filter."))
+            empty.update(remote(f"No jobs match “{words}”: clear the filter to see every job."))
         else:
             empty.update("No jobs yet: press F2 to start one.")
         empty.set_class(not jobs, "-shown")
