@@ -27,6 +27,7 @@ from tuiapp.events import (
     SourceStarted,
 )
 from tuiapp.jobs import (
+    TERMINAL_JOB_STATES,
     AssetInfo,
     JobInfo,
     JobSourceInfo,
@@ -129,7 +130,7 @@ class FakeEngine:
         job = self._job(job_id, owner)
         if source is not None:
             self.finish_source(job_id, source, SourceState.CANCELLED)
-        elif job.state not in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
+        elif job.state not in TERMINAL_JOB_STATES:
             self.finish_job(job_id, JobState.CANCELLED, error="cancelled")
         return self.jobs[job_id]
 
@@ -262,7 +263,11 @@ class FakeEngine:
             self._set_source(job_id, s.source, state=SourceState.SEARCHING)
             self.push(
                 SourceStarted(
-                    job_id=job_id, owner_id=job.owner_id, source=s.source, state="searching"
+                    job_id=job_id,
+                    owner_id=job.owner_id,
+                    source=s.source,
+                    state="searching",
+                    ts=started.timestamp(),
                 )
             )
 
@@ -277,7 +282,9 @@ class FakeEngine:
         size: int = 0,
         speed: float = 0.0,
         state: SourceState = SourceState.DOWNLOADING,
+        ts: float | None = None,
     ) -> None:
+        """Counters of one source; ``ts`` defaults to five seconds after the job started."""
         job = self.jobs[job_id]
         self._set_source(
             job_id, source, state=state, found=found, stored=stored, failed=failed, bytes=size
@@ -293,6 +300,7 @@ class FakeEngine:
                 failed=failed,
                 bytes=size,
                 speed=speed,
+                ts=(EPOCH + timedelta(minutes=job_id, seconds=5)).timestamp() if ts is None else ts,
             )
         )
 
@@ -350,11 +358,17 @@ class FakeEngine:
         return info
 
     def finish_source(
-        self, job_id: int, source: str, state: SourceState, error: str | None = None
+        self,
+        job_id: int,
+        source: str,
+        state: SourceState,
+        error: str | None = None,
+        code: str | None = None,
     ) -> None:
         job = self.jobs[job_id]
         current = next(s for s in job.sources if s.source == source)
-        self._set_source(job_id, source, state=state, error=error)
+        code = code if code is not None or error is None else "source_error"
+        self._set_source(job_id, source, state=state, error=error, error_code=code)
         self.push(
             SourceFinished(
                 job_id=job_id,
@@ -366,7 +380,7 @@ class FakeEngine:
                 failed=current.failed,
                 bytes=current.bytes,
                 error=error,
-                error_code=None if error is None else "source_error",
+                error_code=code,
             )
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from textual.geometry import Region
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -15,8 +16,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.messages import EngineEvent
 from tuiapp.screens import (
     AssetViewScreen,
+    BoardScreen,
     ConfirmModal,
-    DashboardScreen,
     ExportModal,
     HelpModal,
     HistoryScreen,
@@ -28,7 +29,6 @@ from tuiapp.widgets import ImagePreview, JobBar, SourcePane, SourcePicker
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import pytest
     from textual.message import Message
     from textual.pilot import Pilot
     from textual.widget import Widget
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from tests.fakes import FakeEngine
     from tuiapp.app import TuiApp
     from tuiapp.engine import Engine
+
+
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app built without ``prefs_path`` (as the CLI builds it) reads and writes here."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 def panes(app: TuiApp) -> dict[str, SourcePane]:
@@ -197,6 +203,7 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
         ev.JobSubmitted(query="q", sources=("a", "b"), count=5, job_id=1, owner_id=None)
     )
     board.apply(ev.JobStarted(timeout=60.0, ts=1000.0, job_id=1, owner_id=None))
+    board.apply(ev.SourceStarted(source="a", state="searching", ts=1000.0, job_id=1, owner_id=None))
     assert not board.apply(
         ev.SourceProgress(
             source="a",
@@ -206,6 +213,7 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
             failed=0,
             bytes=2048,
             speed=100.0,
+            ts=1010.0,
             job_id=1,
             owner_id=None,
         )
@@ -235,8 +243,12 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
         )
     )
     job = board.jobs[1]
-    assert job.sources["a"] == SourceView("a", "downloading", 3, 2, 0, 2048, 100.0)
+    # 2 of 5 stored in 10 s: 3 more at 5 s each.
+    assert job.sources["a"] == SourceView(
+        "a", "downloading", 3, 2, 0, 2048, 100.0, target=5, started_at=1000.0, eta=15.0
+    )
     assert job.sources["b"].error == "blocked"
+    assert job.sources["b"].error_code == "blocked"
     assert job.sources["b"].last_item_error == "y.png: HTTP 404"
     assert job.totals() == (2, 1, 2048)
     assert job.elapsed_at(1012.5) == 12.5
@@ -267,7 +279,7 @@ async def test_typing_a_query_ticking_a_source_and_enter_starts_the_job(tmp_path
     async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         assert isinstance(app.screen, NewJobScreen)
         await start_job_by_keys(pilot, "cats", ticks=2)
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
         assert engine.calls == [("submit", "cats", ("picsum", "robohash"), 10)]
         assert app.board.current == 1
         assert any(
@@ -341,7 +353,7 @@ async def test_enter_without_a_source_warns_and_submits_nothing(tmp_path: Path) 
         assert isinstance(app.screen.focused, SourcePicker)
 
 
-# --- dashboard ----------------------------------------------------------------------------
+# --- board ----------------------------------------------------------------------------
 
 
 async def follow_running_job(pilot: Pilot[None], app: TuiApp, engine: FakeEngine) -> None:
@@ -358,23 +370,40 @@ async def test_panes_show_state_counters_bytes_and_errors_in_words(tmp_path: Pat
     async with app.run_test(size=(120, 40)) as pilot:
         await follow_running_job(pilot, app, engine)
         engine.progress(1, "picsum", found=7, stored=4, failed=1, size=2_500_000, speed=512_000)
-        engine.finish_source(1, "robohash", SourceState.BLOCKED, error="a captcha page came back")
-        engine.finish_source(1, "openverse", SourceState.TIMED_OUT, error="SOURCE_TIMEOUT (30 s)")
+        engine.finish_source(
+            1,
+            "robohash",
+            SourceState.BLOCKED,
+            error="a captcha page came back\nfrom https://robohash.test/captcha",
+            code="blocked",
+        )
+        engine.finish_source(
+            1, "openverse", SourceState.TIMED_OUT, error="SOURCE_TIMEOUT (30 s)", code="timed_out"
+        )
         await wait_until(pilot, lambda: panes(app)["picsum"].view.stored == 4, what="progress")  # type: ignore[union-attr]
         await pilot.pause(0.3)
         p = panes(app)
-        text = pane_text(p["picsum"])
-        assert "7 found  4 stored  1 failed" in text
-        assert "2.5 MB  512.0 kB/s" in text
+        lines = pane_text(p["picsum"]).splitlines()
+        assert lines[0] == "stored 4 of 10 · 1 failed"
+        assert lines[1].startswith("━") and "─" in lines[1]
+        assert lines[1].endswith(" 40% · found 7")
+        # 4 files in the 5 s since the source started: 6 more take 7.5 s, shown rounded up.
+        assert lines[2] == "2.5 MB · 512.0 kB/s · ETA 00:08"
         assert p["picsum"].border_subtitle == "downloading"
         assert p["picsum"].has_class("-active")
-        assert "a captcha page came back" in pane_text(p["robohash"])
+        # The error's label, then the first line of its cause; never the rest of the text.
+        blocked = pane_text(p["robohash"]).splitlines()
+        assert blocked[3].startswith("blocked")
+        assert blocked[4] == "a captcha page came back"
         assert p["robohash"].border_subtitle == "blocked"
         assert p["robohash"].has_class("-failed")
         assert p["openverse"].border_subtitle == "timed out"
-        bar = str(app.screen.query_one(JobBar).render())
-        assert "Job 1 “cats” running" in bar
-        assert "00:05 / 01:00" in bar
+        assert pane_text(p["openverse"]).splitlines()[3].startswith("timed out")
+        bar = str(app.screen.query_one(JobBar).render()).splitlines()
+        assert bar[0].startswith("Job 1 “cats” running · 4 of 30 stored · 1 failed")
+        # Overall: picsum 4/10, the two ended sources count as complete -> 80%.
+        assert bar[1].startswith("Progress ━")
+        assert bar[1].endswith(" 80%  time 00:05 of 01:00")
 
 
 async def test_c_cancels_the_focused_source_and_x_the_whole_job(tmp_path: Path) -> None:
@@ -397,6 +426,14 @@ async def test_c_cancels_the_focused_source_and_x_the_whole_job(tmp_path: Path) 
             pilot, lambda: panes(app)["robohash"].border_subtitle == "cancelled", what="state"
         )
         await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+        await pilot.press("n")  # no: nothing is cancelled
+        await pilot.pause(0.2)
+        assert ("cancel", 1, None) not in engine.calls
+        assert not app.board.jobs[1].finished
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+        await pilot.press("y")
         await wait_until(pilot, lambda: ("cancel", 1, None) in engine.calls, what="cancel job")
         await wait_until(pilot, lambda: app.board.jobs[1].state == "cancelled", what="ended")
         assert any("Job 1 cancelled" in n for n in notes(app))
@@ -436,7 +473,7 @@ async def test_seventeen_busy_sources_are_coalesced_and_end_exact(tmp_path: Path
         )
 
 
-async def test_an_idle_dashboard_follows_a_job_submitted_elsewhere(tmp_path: Path) -> None:
+async def test_an_idle_board_follows_a_job_submitted_elsewhere(tmp_path: Path) -> None:
     engine = fake_engine(tmp_path)
     app = make_app(engine)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -507,7 +544,7 @@ async def test_r_reruns_the_selected_job(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: history_ids(app) == ["1"], what="rows")
         await pilot.press("r")
         await wait_until(pilot, lambda: ("rerun", 1) in engine.calls, what="rerun")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="follow")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="follow")
         assert app.board.current == 2
         assert engine.jobs[2].rerun_of == 1
 
@@ -602,8 +639,14 @@ async def test_file_view_previews_images_and_steps_through_files(tmp_path: Path)
         await wait_until(pilot, lambda: preview.image is not None, what="decoded image")
         assert preview.image is not None
         assert preview.image.size == (40, 30)
-        strip = preview.render_line(0)
-        assert "▀" in strip.text
+        # Headless, the picture is drawn in half-cells (a terminal with Sixel or the Kitty
+        # protocol gets real pixels); 40x30 pixels fit 80x24 as 20 columns by 15 rows... or
+        # less: it is scaled to fit the space beside the details, keeping its aspect ratio.
+        assert preview.protocol == "half-cell"
+        await pilot.pause(0.2)
+        lines = [s.text for s in app.screen._compositor.render_strips()]
+        drawn = [line for line in lines if "▀" in line or "▄" in line]
+        assert len(drawn) >= 5
         info = widget_text(app.screen.query_one("#asset-info", Static))
         assert "CC0" in info
         assert "Ann" in info
@@ -671,6 +714,8 @@ async def test_palette_commands_run_the_screens_actions(tmp_path: Path) -> None:
         await pilot.press(*"cancel job")
         await pilot.pause(0.5)
         await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+        await pilot.press("y")
         await wait_until(pilot, lambda: ("cancel", 1, None) in engine.calls, what="cancel")
 
 
@@ -743,18 +788,18 @@ def test_importing_the_app_loads_no_storage_orm_or_downloader() -> None:
 
 
 async def test_after_a_second_job_c_cancels_a_source_of_the_new_job(tmp_path: Path) -> None:
-    """The dashboard rebuilds its panes for a new job; focus must land on one of the new panes."""
+    """The board rebuilds its panes for a new job; focus must land on one of the new panes."""
     engine = fake_engine(tmp_path)
     app = make_app(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_job_by_keys(pilot, "cats")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
         await wait_until(pilot, lambda: isinstance(app.screen.focused, SourcePane), what="focus")
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new job")
         await pilot.press(*"dogs", "enter")
         await wait_until(pilot, lambda: app.board.current == 2, what="second job")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="board")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
         await pilot.pause(0.3)
         await pilot.press("c")
         await wait_until(pilot, lambda: ("cancel", 2, "picsum") in engine.calls, what="cancel")
@@ -846,12 +891,12 @@ async def test_remote_errors_show_literally_in_panes_history_and_toasts(tmp_path
         engine.finish_job(1, JobState.FAILED, error=f"{LINK_AUTHOR} {ESCAPES}")
         await wait_until(pilot, lambda: any("Job 1 failed" in n for n in notes(app)), what="toast")
         toast = next(n for n in app._notifications if n.title == "Job 1 failed")
-        assert toast.message.endswith(f": {LINK_AUTHOR} {ESCAPES_SHOWN}")
+        assert toast.message.endswith(f" · {LINK_AUTHOR} {ESCAPES_SHOWN}")
         assert not toast.markup
 
         engine.add_job(f"{MARKUP_TITLE} dogs", ("picsum",), state=JobState.DONE, announce=False)
         await pilot.press("f4")
         await wait_until(pilot, lambda: history_ids(app) == ["2", "1"], what="rows")
         table = app.screen.query_one("#jobs", DataTable)
-        assert str(table.get_row_at(0)[-1]) == f"{MARKUP_TITLE} dogs"
+        assert str(table.get_row_at(0)[1]) == f"{MARKUP_TITLE} dogs"
         assert f"{MARKUP_TITLE} dogs" in widget_text(table)

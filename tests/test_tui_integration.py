@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from aiohttp import web
 from textual.widgets import DataTable
 
@@ -11,14 +12,21 @@ from tests.images import jpeg
 from tests.replay import json_reply
 from tests.tui_helpers import wait_until
 from tuiapp.app import TuiApp
-from tuiapp.screens import DashboardScreen, HistoryScreen
+from tuiapp.screens import BoardScreen, HistoryScreen
 from tuiapp.widgets import SourcePane, SourcePicker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine
+
+
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app built without ``prefs_path`` (as the CLI builds it) reads and writes here."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 def picsum_catalogue(replay: ReplayServer, photos: int) -> None:
@@ -40,11 +48,11 @@ def picsum_catalogue(replay: ReplayServer, photos: int) -> None:
 
 
 async def test_a_job_started_by_keys_fills_its_pane_and_shows_in_history(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]], tmp_path: Path
 ) -> None:
     picsum_catalogue(replay, photos=6)
     engine = await engine_factory(base_urls={"picsum": replay.url()})
-    app = TuiApp(engine, api_url=None)
+    app = TuiApp(engine, api_url=None, prefs_path=tmp_path / "tui.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         picker = app.screen.query_one(SourcePicker)
@@ -52,7 +60,7 @@ async def test_a_job_started_by_keys_fills_its_pane_and_shows_in_history(
         while picker.highlighted_option is None or picker.highlighted_option.id != "picsum":
             await pilot.press("down")
         await pilot.press("space", "tab", "backspace", "backspace", "4", "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
 
         def pane() -> SourcePane | None:
             found = [p for p in app.screen.query(SourcePane) if p.source_name == "picsum"]
@@ -75,6 +83,6 @@ async def test_a_job_started_by_keys_fills_its_pane_and_shows_in_history(
         table = app.screen.query_one("#jobs", DataTable)
         await wait_until(pilot, lambda: table.row_count == 1, what="history row")
         row = [str(c) for c in table.get_row_at(0)]
+        assert row[1] == "lighthouses"
         assert row[2] == "done"
         assert row[3] == "4"
-        assert row[-1] == "lighthouses"

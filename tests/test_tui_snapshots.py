@@ -10,7 +10,7 @@ import pytest
 from tests.images import png
 from tests.tui_helpers import fake_engine, make_app, wait_until
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.screens import AssetViewScreen, DashboardScreen, HistoryScreen
+from tuiapp.screens import AssetViewScreen, BoardScreen, HistoryScreen, JobDetailScreen
 from tuiapp.widgets import ImagePreview, SourcePane
 
 if TYPE_CHECKING:
@@ -38,10 +38,16 @@ def busy_job(engine: FakeEngine) -> None:
     engine.progress(1, "picsum", found=12, stored=9, failed=1, size=4_200_000, speed=850_000)
     engine.progress(1, "robohash", found=4, stored=4, size=310_000, speed=0.0)
     engine.finish_source(1, "robohash", SourceState.DONE)
-    engine.finish_source(1, "openverse", SourceState.BLOCKED, error="a captcha page came back")
+    engine.finish_source(
+        1,
+        "openverse",
+        SourceState.BLOCKED,
+        error="a captcha page came back\nfrom https://openverse.test/challenge",
+        code="blocked",
+    )
 
 
-async def show_dashboard(pilot: Pilot[None]) -> None:
+async def show_board(pilot: Pilot[None]) -> None:
     app = pilot.app
     engine: FakeEngine = app.engine  # type: ignore[attr-defined]
     busy_job(engine)
@@ -50,7 +56,7 @@ async def show_dashboard(pilot: Pilot[None]) -> None:
     await wait_until(
         pilot,
         lambda: (
-            isinstance(app.screen, DashboardScreen)
+            isinstance(app.screen, BoardScreen)
             and len(app.screen.query(SourcePane)) == 4
             and all(
                 p.view is not None and p.view.state != "queued"
@@ -72,23 +78,28 @@ def test_new_job_screen(
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-def test_dashboard(
-    snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]
-) -> None:
+def test_board(snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]) -> None:
     from tests.fakes import DEFAULT_SOURCES, FakeEngine, source_info
 
     engine = FakeEngine(
         fake_engine(tmp_path).settings, (*DEFAULT_SOURCES, source_info("wikimedia", "image_search"))
     )
     app = make_app(engine)
-    assert snap_compare(app, terminal_size=size, run_before=show_dashboard)
+    assert snap_compare(app, terminal_size=size, run_before=show_board)
 
 
-def test_history(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_history(snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]) -> None:
     engine = fake_engine(tmp_path)
     engine.add_job("red cars", ("picsum",), state=JobState.DONE, announce=False)
     engine.add_job("blue boats", ("robohash", "picsum"), state=JobState.FAILED, announce=False)
     engine.add_job("green trees", ("picsum",), state=JobState.CANCELLED, announce=False)
+    engine.add_job(
+        "zebra crossing at dusk",
+        ("picsum", "robohash", "openverse", "wikimedia"),
+        state=JobState.PARTIAL,
+        announce=False,
+    )
     app = make_app(engine)
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -96,7 +107,44 @@ def test_history(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="history")
         await pilot.pause(0.3)
 
-    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_job_detail(
+    snap_compare: Callable[..., bool], tmp_path: Path, size: tuple[int, int]
+) -> None:
+    from tests.fakes import DEFAULT_SOURCES, FakeEngine, source_info
+
+    engine = FakeEngine(
+        fake_engine(tmp_path).settings, (*DEFAULT_SOURCES, source_info("wikimedia", "image_search"))
+    )
+    busy_job(engine)
+    engine.store(1, "picsum", png(48, 32, seed=3), title="Aurora", width=48, height=32)
+    engine.finish_source(
+        1,
+        "picsum",
+        SourceState.FAILED,
+        error="cannot reach picsum.photos (refused)",
+        code="offline",
+    )
+    engine.finish_source(1, "wikimedia", SourceState.DONE)
+    engine.finish_job(1, JobState.PARTIAL)
+    app = make_app(engine)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.push_screen(JobDetailScreen(1))
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, JobDetailScreen) and pilot.app.screen.job is not None
+            ),
+            what="detail",
+        )
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_file_view(snap_compare: Callable[..., bool], tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ def make_app(
         api_error=api_error,
         user_name=user_name,
         clock=lambda: FROZEN_NOW,
+        # Never the real ~/.config: each test's preferences live beside its data.
+        prefs_path=engine.settings.data_dir.parent / "config" / "tuiapp" / "tui.toml",
     )
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -22,11 +24,12 @@ from tuiapp import events as ev
 from tuiapp.board import Board
 from tuiapp.bridge import start_bridge
 from tuiapp.commands import TuiappCommands
-from tuiapp.errors import TuiappError
+from tuiapp.errors import TuiappError, error_label
 from tuiapp.messages import EngineEvent, EventsLost
+from tuiapp.prefs import default_prefs_path, load_prefs, save_prefs
 from tuiapp.screens import (
+    BoardScreen,
     ConfirmModal,
-    DashboardScreen,
     ExportModal,
     HelpModal,
     HistoryScreen,
@@ -40,12 +43,37 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.notifications import SeverityLevel
+    from textual.theme import Theme
 
+    from tuiapp.board import JobView
     from tuiapp.client import EngineClient
 
 __all__ = ["TuiApp"]
 
 log = logging.getLogger(__name__)
+
+_TOAST_SEVERITY: dict[str, SeverityLevel] = {
+    "done": "information",
+    "partial": "warning",
+    "cancelled": "warning",
+}
+"""Toasts of other end states (failed, timed out, interrupted) are errors."""
+
+
+def finished_toast(event: ev.JobFinished, job: JobView | None) -> str:
+    """What a finished job's toast says: totals, then which sources failed (by label)."""
+    text = f"{event.stored} stored, {human_bytes(event.bytes)} in {event.elapsed:.1f} s"
+    if job is not None:
+        failed = [
+            f"{s.name} ({error_label(s.error_code, s.state)})"
+            for s in job.sources.values()
+            if s.error or s.state in {"failed", "blocked", "timed_out"}
+        ]
+        if failed:
+            text += "; failed: " + ", ".join(failed)
+    if event.error:
+        text += f" · {event.error}"
+    return text
 
 
 class TuiApp(App[None]):
@@ -56,7 +84,7 @@ class TuiApp(App[None]):
     BINDING_GROUP_TITLE = "tuiapp"
     MODES: ClassVar[dict[str, Any]] = {
         "new": NewJobScreen,
-        "dashboard": DashboardScreen,
+        "board": BoardScreen,
         "history": HistoryScreen,
     }
     COMMANDS = App.COMMANDS | {TuiappCommands}
@@ -65,16 +93,50 @@ class TuiApp(App[None]):
         (0, "-narrow"),
         (110, "-wide"),
     ]
+    # The F-keys are priority bindings: handled as they arrive, before the keys typed after
+    # them are passed to the focused widget (F2 then typing at once lands in the query).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", tooltip="Every key, and what it does", id="app.help"),
-        Binding("f2", "new_job", "New", tooltip="Start a new job", id="app.new_job"),
-        Binding("f3", "dashboard", "Board", tooltip="Progress of the job", id="app.dashboard"),
-        Binding("f4", "history", "History", tooltip="Every job so far", id="app.history"),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            tooltip="Every key, and what it does",
+            key_display="F1",
+            id="app.help",
+            priority=True,
+        ),
+        Binding(
+            "f2",
+            "new_job",
+            "New",
+            tooltip="Type a new job's query",
+            key_display="F2",
+            id="app.new_job",
+            priority=True,
+        ),
+        Binding(
+            "f3",
+            "board",
+            "Board",
+            tooltip="The Board: progress of a job",
+            key_display="F3",
+            id="app.board",
+            priority=True,
+        ),
+        Binding(
+            "f4",
+            "history",
+            "History",
+            tooltip="Every job so far",
+            key_display="F4",
+            id="app.history",
+            priority=True,
+        ),
         Binding(
             "ctrl+q",
             "quit",
             "Quit",
-            tooltip="Leave (running jobs are cancelled)",
+            tooltip="Leave (asks first when jobs are running: they are cancelled)",
             id="app.quit",
             show=False,
             priority=True,
@@ -90,6 +152,7 @@ class TuiApp(App[None]):
         api_url: str | None = None,
         api_error: str | None = None,
         clock: Callable[[], float] = time.time,
+        prefs_path: Path | None = None,
     ) -> None:
         """Args:
         engine: a started engine (or a fake with the same methods).
@@ -98,6 +161,7 @@ class TuiApp(App[None]):
         api_url: where the embedded HTTP API listens, to show; None when it is not running.
         api_error: why the HTTP API did not start, to show.
         clock: wall-clock seconds; tests freeze it so elapsed times are stable.
+        prefs_path: the preferences file; by default under ``$XDG_CONFIG_HOME/tuiapp/``.
         """
         super().__init__()
         self.engine = engine
@@ -109,6 +173,11 @@ class TuiApp(App[None]):
         self.board = Board(default_timeout=engine.settings.global_job_timeout)
         self.jobs_changed: Signal[int] = Signal(self, "jobs-changed")
         """Published with a job id when a job was added, started, stored a file, ended or went."""
+        self.prefs_path = prefs_path if prefs_path is not None else default_prefs_path()
+        self.prefs, self._prefs_notice = load_prefs(self.prefs_path)
+        """Theme, last ticked sources and count, as loaded at start and saved on change."""
+        if self.prefs.theme and self.prefs.theme in self.available_themes:
+            self.theme = self.prefs.theme
 
     def on_mount(self) -> None:
         who = f"as {self.user_name}" if self.user_name else "as guest"
@@ -118,6 +187,22 @@ class TuiApp(App[None]):
         self.switch_mode("new")
         if self.api_error:
             self.notify(self.api_error, title="HTTP API not started", severity="error", timeout=15)
+        if self._prefs_notice:
+            self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    # --- preferences ----------------------------------------------------------------------------
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name != self.prefs.theme:
+            self.remember(theme=theme.name)
+
+    def remember(self, **changes: Any) -> None:
+        """Change and save preferences (``theme``, ``sources``, ``count``)."""
+        self.prefs = replace(self.prefs, **changes)
+        problem = save_prefs(self.prefs_path, self.prefs)
+        if problem:
+            self.notify(problem, title="Preferences", severity="warning")
 
     # --- engine events (posted by the bridge) -------------------------------------------------
 
@@ -131,14 +216,12 @@ class TuiApp(App[None]):
                 board = self.board
                 current = board.jobs.get(board.current) if board.current is not None else None
                 if current is None or current.finished:
-                    board.current = event.job_id  # an idle dashboard follows the newest job
+                    board.current = event.job_id  # an idle Board follows the newest job
             case ev.JobFinished():
-                why = f": {event.error}" if event.error else ""
                 self.notify(
-                    f"{event.stored} stored, {event.failed} failed,"
-                    f" {human_bytes(event.bytes)} in {event.elapsed:.1f} s{why}",
+                    finished_toast(event, self.board.jobs.get(event.job_id)),
                     title=f"Job {event.job_id} {state_words(event.state)}",
-                    severity="information" if event.state == "done" else "warning",
+                    severity=_TOAST_SEVERITY.get(event.state, "error"),
                 )
 
     @on(EventsLost)
@@ -156,6 +239,7 @@ class TuiApp(App[None]):
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
+            self.screen.dismiss(None)  # F1 toggles: it is a priority key, the modal never sees it
             return
         sections: list[tuple[str, list[BindingType]]] = [
             ("Everywhere", list(self.BINDINGS)),
@@ -163,7 +247,7 @@ class TuiApp(App[None]):
                 (screen.BINDING_GROUP_TITLE or screen.__name__, list(screen.BINDINGS))
                 for screen in (
                     NewJobScreen,
-                    DashboardScreen,
+                    BoardScreen,
                     HistoryScreen,
                     JobDetailScreen,
                 )
@@ -176,23 +260,88 @@ class TuiApp(App[None]):
         )
         self.push_screen(HelpModal(sections))
 
-    def _to_mode(self, mode: str) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns)."""
+        if action in {"board", "history"} and self.current_mode == action:
+            # Hidden while the mode's own screen is in view (under a dialog, too); shown once a
+            # full screen (a job's detail) is pushed on top, where it leads back.
+            screens = [s for s in self.screen_stack if not isinstance(s, ModalScreen)]
+            return len(screens) > 1
+        return True
+
+    async def _to_mode(self, mode: str) -> None:
+        """Show ``mode``'s screen; awaited, so keys typed right after land on it."""
         while len(self.screen_stack) > 1:
-            self.pop_screen()
+            await self.pop_screen()
         if self.current_mode != mode:
-            self.switch_mode(mode)
+            await self.switch_mode(mode)
 
-    def action_new_job(self) -> None:
-        self._to_mode("new")
+    async def action_new_job(self) -> None:
+        """Go to the New job screen with the cursor in the query, ready to type."""
+        await self._to_mode("new")
+        screen = self.screen
+        if isinstance(screen, NewJobScreen):
+            screen.focus_query()
 
-    def action_dashboard(self) -> None:
-        self._to_mode("dashboard")
+    @property
+    def running_jobs(self) -> list[int]:
+        """Jobs on the board not yet ended (queued or running)."""
+        return [job_id for job_id, job in self.board.jobs.items() if not job.finished]
 
-    def action_history(self) -> None:
-        self._to_mode("history")
+    async def action_quit(self) -> None:
+        """Quit; when jobs are running, ask first (quitting cancels them)."""
+        running = self.running_jobs
+        if not running or isinstance(self.screen, ConfirmModal):
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        jobs = "1 job is" if len(running) == 1 else f"{len(running)} jobs are"
+        them = "it" if len(running) == 1 else "them"
+        self.push_screen(
+            ConfirmModal(
+                f"{jobs} still running; quitting cancels {them} (files stored so far stay). Quit?",
+                yes="Quit",
+            ),
+            answered,
+        )
+
+    def cancel_job(self, job_id: int) -> None:
+        """Ask, then cancel every source of the job (files stored so far stay)."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel(job_id, None)
+
+        self.push_screen(
+            ConfirmModal(
+                f"Cancel job {job_id}? Every source stops; files stored so far stay.",
+                yes="Cancel job",
+            ),
+            answered,
+        )
+
+    def cancel_source(self, job_id: int, source: str) -> None:
+        """Cancel one source of a job at once (the rest go on)."""
+        self._cancel(job_id, source)
+
+    @work(group="cancel", exit_on_error=False, description="cancel a job or a source")
+    async def _cancel(self, job_id: int, source: str | None) -> None:
+        await self.engine.cancel(job_id, self.owner, source)
+        what = f"{source} of job {job_id}" if source else f"job {job_id}"
+        self.notify(f"Cancelling {what}")
+
+    async def action_board(self) -> None:
+        await self._to_mode("board")
+
+    async def action_history(self) -> None:
+        await self._to_mode("history")
 
     def follow_job(self, job_id: int) -> None:
-        """Show ``job_id`` on the dashboard (loading it from the engine if the board lacks it)."""
+        """Show ``job_id`` on the Board (loading it from the engine if the board lacks it)."""
         self._follow(job_id)
 
     @work(exclusive=True, group="follow", exit_on_error=False, description="follow a job")
@@ -200,7 +349,7 @@ class TuiApp(App[None]):
         if job_id not in self.board.jobs:
             self.board.load(await self.engine.get_job(job_id, self.owner))
         self.board.current = job_id
-        self._to_mode("dashboard")
+        await self._to_mode("board")
 
     def show_job(self, job_id: int) -> None:
         self.push_screen(JobDetailScreen(job_id))

@@ -1,6 +1,6 @@
 """What the UI knows about jobs between engine calls: live per-source counters, kept by the app.
 
-The app applies every engine event to one :class:`Board`; the dashboard redraws from it on a
+The app applies every engine event to one :class:`Board`; the board redraws from it on a
 timer, so a burst of progress costs a few dictionary writes, not a redraw per event.
 """
 
@@ -10,13 +10,23 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from tuiapp import events as ev
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState
+from tuiapp.jobs import TERMINAL_JOB_STATES, TERMINAL_SOURCE_STATES, JobState
 
 if TYPE_CHECKING:
     from tuiapp.events import Event
     from tuiapp.jobs import JobInfo
 
-__all__ = ["Board", "JobView", "SourceView"]
+__all__ = ["Board", "JobView", "SourceView", "eta"]
+
+_ENDED_SOURCE = frozenset({s.value for s in TERMINAL_SOURCE_STATES})
+
+
+def eta(target: int, stored: int, started_at: float | None, now: float) -> float | None:
+    """Seconds until ``target`` files are stored at the pace since ``started_at``, or None."""
+    if started_at is None or stored <= 0 or target <= stored or now <= started_at:
+        return None
+    per_file = (now - started_at) / stored
+    return per_file * (target - stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +41,15 @@ class SourceView:
     bytes: int = 0
     speed: float = 0.0
     error: str | None = None
-    """Why the source failed, timed out or was blocked."""
+    """Why the source failed, timed out or was blocked (the full text)."""
+    error_code: str | None = None
+    """The error's stable code; :func:`tuiapp.errors.error_label` turns it into a short label."""
+    target: int = 0
+    """How many files the job asks of each source (0: not known)."""
+    started_at: float | None = None
+    """When the source started (engine time), for the ETA."""
+    eta: float | None = None
+    """Seconds until ``target`` files are stored at the pace so far; None when unknown."""
     last_item_error: str | None = None
     """The latest file that could not be stored, and why."""
     notice: str | None = None
@@ -60,6 +78,18 @@ class JobView:
     def finished(self) -> bool:
         return self.state in {s.value for s in TERMINAL_JOB_STATES}
 
+    def progress(self) -> float:
+        """How much of the job is behind it, 0..1: a source that ended counts as complete."""
+        if not self.sources or self.count <= 0:
+            return 1.0 if self.finished else 0.0
+        if self.finished:
+            return 1.0
+        parts = [
+            1.0 if s.state in _ENDED_SOURCE else min(s.stored, self.count) / self.count
+            for s in self.sources.values()
+        ]
+        return sum(parts) / len(parts)
+
     def elapsed_at(self, now: float) -> float:
         if self.elapsed is not None:
             return self.elapsed
@@ -79,7 +109,7 @@ class JobView:
 
 @dataclass(slots=True)
 class Board:
-    """Jobs seen in this session, newest last; ``current`` is the one the dashboard follows."""
+    """Jobs seen in this session, newest last; ``current`` is the one the board follows."""
 
     default_timeout: float = 300.0
     jobs: dict[int, JobView] = field(default_factory=dict)
@@ -106,6 +136,8 @@ class Board:
                     s.failed,
                     s.bytes,
                     error=s.error,
+                    error_code=s.error_code,
+                    target=info.count,
                 )
                 for s in info.sources
             },
@@ -128,7 +160,7 @@ class Board:
                     event.job_id,
                     event.query,
                     event.count,
-                    {name: SourceView(name) for name in event.sources},
+                    {name: SourceView(name, target=event.count) for name in event.sources},
                     timeout=self.default_timeout,
                 )
                 return True
@@ -141,9 +173,19 @@ class Board:
                 return True
             case ev.SourceStarted():
                 return self._update(
-                    event.job_id, event.source, state=event.state, error=None, transfer=None
+                    event.job_id,
+                    event.source,
+                    state=event.state,
+                    error=None,
+                    error_code=None,
+                    transfer=None,
+                    started_at=event.ts,
                 )
             case ev.SourceProgress():
+                job = self.jobs.get(event.job_id)
+                old = job.sources.get(event.source) if job is not None else None
+                started = old.started_at if old is not None else None
+                target = job.count if job is not None else 0
                 self._update(
                     event.job_id,
                     event.source,
@@ -153,6 +195,7 @@ class Board:
                     failed=event.failed,
                     bytes=event.bytes,
                     speed=event.speed,
+                    eta=eta(target, event.stored, started, event.ts),
                 )
                 return False
             case ev.SourceFinished():
@@ -165,7 +208,9 @@ class Board:
                     failed=event.failed,
                     bytes=event.bytes,
                     speed=0.0,
+                    eta=None,
                     error=event.error,
+                    error_code=event.error_code,
                     transfer=None,
                 )
             case ev.TransferProgress():
@@ -199,7 +244,7 @@ class Board:
                     job.bytes = event.bytes
                     job.error = event.error
                     job.sources = {
-                        name: replace(view, speed=0.0, transfer=None)
+                        name: replace(view, speed=0.0, eta=None, transfer=None)
                         for name, view in job.sources.items()
                     }
                 return True
@@ -225,6 +270,6 @@ class Board:
         if old is None:
             if known_only:
                 return True
-            old = SourceView(source)
+            old = SourceView(source, target=job.count)
         job.sources[source] = replace(old, **changes)
         return True

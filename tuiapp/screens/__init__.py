@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from tuiapp.screens.asset_view import AssetViewScreen
+from tuiapp.screens.board import BoardScreen
 from tuiapp.screens.confirm import ConfirmModal
-from tuiapp.screens.dashboard import DashboardScreen
+from tuiapp.screens.error import ErrorModal
 from tuiapp.screens.export import ExportModal
 from tuiapp.screens.help import HelpModal
 from tuiapp.screens.history import HistoryScreen
@@ -13,8 +14,9 @@ from tuiapp.screens.new_job import NewJobScreen
 
 __all__ = [
     "AssetViewScreen",
+    "BoardScreen",
     "ConfirmModal",
-    "DashboardScreen",
+    "ErrorModal",
     "ExportModal",
     "HelpModal",
     "HistoryScreen",

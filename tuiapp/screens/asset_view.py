@@ -9,9 +9,10 @@ from rich.table import Table
 from textual import work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tuiapp.screens.base import TuiScreen
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import dimensions, human_bytes, remote
 from tuiapp.widgets.image_preview import ImagePreview, decode_image
 
@@ -74,7 +75,7 @@ class AssetViewScreen(TuiScreen):
             with VerticalScroll(id="asset-meta"):
                 yield Static("Loading…", id="asset-info")
                 yield Static("", id="preview-note")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
 
-__all__ = ["HelpModal"]
+__all__ = ["HelpModal", "help_rows"]
+
+CLOSE_HINT = "Esc, q or F1 closes this help; ↑↓ scroll."
 
 INTRO = (
     "tuiapp asks many media sources at once and keeps every file in its database.\n"
-    "Start a job on the New job screen; watch it on the Dashboard; find it later in History.\n"
-    "Ctrl+P opens the command palette: every action is there too."
+    "Start a job on the New job screen; watch it on the Board; find it later in History.\n"
+    "Ctrl+P opens the command palette: every action that applies now is there too."
 )
 
 
@@ -36,8 +38,41 @@ def _bindings(bindings: Iterable[BindingType]) -> list[Binding]:
     return out
 
 
-def _key_names(keys: str) -> str:
-    return " ".join(k.strip().replace("ctrl+", "^").replace("slash", "/") for k in keys.split(","))
+_KEY_NAMES = {
+    "escape": "Esc",
+    "enter": "Enter",
+    "space": "Space",
+    "slash": "/",
+    "left": "←",
+    "right": "→",
+    "up": "↑",
+    "down": "↓",
+    "tab": "Tab",
+}
+
+
+def _key_names(binding: Binding) -> str:
+    """How a person types the binding's keys: ``Esc q F1``, ``Ctrl+S``, ``←``."""
+    names = []
+    for key in binding.key.split(","):
+        key = key.strip()
+        if key.startswith("ctrl+"):
+            names.append("Ctrl+" + key.removeprefix("ctrl+").upper())
+        elif key.startswith("f") and key[1:].isdigit():
+            names.append(key.upper())
+        else:
+            names.append(_KEY_NAMES.get(key, key))
+    return " ".join(names)
+
+
+def help_rows(
+    sections: list[tuple[str, list[BindingType]]],
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(title, [(keys as typed, what they do)]) for each section, as the help shows them."""
+    return [
+        (title, [(_key_names(b), b.tooltip or b.description) for b in _bindings(bindings)])
+        for title, bindings in sections
+    ]
 
 
 class HelpModal(TuiModal[None]):
@@ -45,7 +80,7 @@ class HelpModal(TuiModal[None]):
 
     BINDING_GROUP_TITLE = "Help"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,f1", "close", "Close", id="help.close"),
+        Binding("escape,q,f1", "close", "Close", tooltip="Close this help", id="help.close"),
     ]
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
@@ -54,13 +89,14 @@ class HelpModal(TuiModal[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
+            yield Static(Text(CLOSE_HINT, style="bold"), id="help-close")
             yield Static(Text(INTRO), id="help-intro")
-            for title, bindings in self.sections:
+            for title, rows in help_rows(self.sections):
                 table = Table(title=title, title_justify="left", show_header=False, box=None)
                 table.add_column("Key", style="bold", min_width=12)
                 table.add_column("Action")
-                for b in _bindings(bindings):
-                    table.add_row(_key_names(b.key), b.tooltip or b.description)
+                for keys, what in rows:
+                    table.add_row(keys, what)
                 yield Static(table, classes="help-section")
 
     def action_close(self) -> None:

@@ -8,18 +8,19 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input, Static
 
-from tuiapp.jobs import JobState
+from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.base import TuiScreen
-from tuiapp.widgets.formatting import human_bytes, remote, state_words
+from tuiapp.widgets.footer import AppFooter
+from tuiapp.widgets.formatting import human_bytes, remote, short_list, state_style, state_words
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from tuiapp.jobs import JobInfo
 
-__all__ = ["HistoryScreen"]
+__all__ = ["HistoryScreen", "history_layout"]
 
 HISTORY_LIMIT = 1000
 """Jobs loaded into the table (newest first); a filter asks the engine, so older jobs are found."""
@@ -28,14 +29,40 @@ FILTER_PAUSE = 0.2
 RELOAD_SECONDS = 0.4
 """A burst of job changes reloads the table at most this often."""
 
-_STATE_STYLES = {
-    JobState.DONE: "green",
-    JobState.RUNNING: "bold",
-    JobState.FAILED: "red",
-    JobState.TIMED_OUT: "red",
-    JobState.INTERRUPTED: "red",
-    JobState.CANCELLED: "yellow",
-}
+_COLUMNS = (
+    ("Job", "id"),
+    ("Query", "query"),
+    ("State", "state"),
+    ("Files", "stored"),
+    ("Size", "size"),
+    ("Sources", "sources"),
+    ("When", "when"),
+)
+_FIXED = {"id": 4, "stored": 5, "size": 8}
+WIDE = 100
+"""From this many columns on, "When" shows date and time; below it, the date only."""
+_CELL_PADDING = 2
+"""A DataTable pads each cell by one column on either side."""
+_SCROLLBAR = 2
+
+
+def history_layout(jobs: list[JobInfo], width: int) -> list[int]:
+    """Column widths for ``width`` cells: the query takes the spare room, sources what is left.
+
+    The query comes second and is given its whole length first when it fits; the sources
+    column is shortened (``picsum,robohash +2``) to what remains, never below 8 cells.
+    """
+    state = max([5, *(len(state_words(j.state.value)) for j in jobs)])
+    when = 11 if width >= WIDE else 5
+    fixed = sum(_FIXED.values()) + when + state + _CELL_PADDING * len(_COLUMNS) + _SCROLLBAR
+    room = max(18, width - fixed)
+    longest_query = max([5, *(len(j.query) for j in jobs)])
+    longest_sources = max([7, *(len(",".join(s.source for s in j.sources)) for j in jobs)])
+    # The query first (its whole length when it fits beside 8 cells of sources), then sources.
+    query = min(longest_query, room - 8)
+    sources = max(8, min(longest_sources, room - query))
+    query = max(query, room - sources)
+    return [_FIXED["id"], query, state, _FIXED["stored"], _FIXED["size"], sources, when]
 
 
 def job_matches(job: JobInfo, words: str) -> bool:
@@ -75,7 +102,14 @@ class HistoryScreen(TuiScreen):
         Binding(
             "slash", "focus_filter", "Filter", tooltip="Type to filter jobs", id="history.filter"
         ),
-        Binding("escape", "focus_table", "Table", show=False, id="history.table"),
+        Binding(
+            "escape",
+            "focus_table",
+            "Back to jobs",
+            tooltip="Leave the filter, back to the list of jobs",
+            show=False,
+            id="history.table",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -89,21 +123,15 @@ class HistoryScreen(TuiScreen):
             placeholder="Filter: words of the query, a source, a state (/ to focus)", id="filter"
         )
         table: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="no-jobs")
         yield table
-        yield Footer()
+        yield AppFooter()
 
     @property
     def table(self) -> DataTable[str | Text]:
         return self.query_one("#jobs", DataTable)
 
     def on_mount(self) -> None:
-        self.table.add_column("Job", key="id", width=5)
-        self.table.add_column("When", key="when", width=11)
-        self.table.add_column("State", key="state", width=10)
-        self.table.add_column("Stored", key="stored", width=6)
-        self.table.add_column("Size", key="size", width=9)
-        self.table.add_column("Sources", key="sources")
-        self.table.add_column("Query", key="query")
         self.tui.jobs_changed.subscribe(self, self._job_changed)
         self.set_interval(RELOAD_SECONDS, self._reload_if_stale)
         self.reload()
@@ -134,24 +162,42 @@ class HistoryScreen(TuiScreen):
         words = self.query_one("#filter", Input).value
         return [job for job in self._jobs if job_matches(job, words)]
 
+    def on_resize(self) -> None:
+        self._fill()
+
     def _fill(self) -> None:
         table = self.table
         selected = self.selected_job_id
-        table.clear()
-        for job in self.visible_jobs:
-            style = _STATE_STYLES.get(job.state, "")
+        jobs = self.visible_jobs
+        layout = history_layout(jobs, table.size.width or self.size.width)
+        table.clear(columns=True)
+        for (label, key), width in zip(_COLUMNS, layout, strict=True):
+            table.add_column(label, key=key, width=width)
+        sources_width = layout[-2]
+        when_format = "%m-%d %H:%M" if layout[-1] > 5 else "%m-%d"
+        for job in jobs:
+            names = [s.source for s in job.sources]
             table.add_row(
                 str(job.id),
-                job.created_at.astimezone().strftime("%m-%d %H:%M"),
-                Text(state_words(job.state.value), style=style),
+                remote(job.query),
+                Text(state_words(job.state.value), style=state_style(job.state.value)),
                 str(job.stored),
                 human_bytes(job.bytes),
-                ",".join(s.source for s in job.sources),
-                remote(job.query),
+                short_list(names, sources_width),
+                job.created_at.astimezone().strftime(when_format),
                 key=str(job.id),
             )
         if selected is not None and str(selected) in table.rows:
             table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
+        empty = self.query_one("#no-jobs", Static)
+        words = self.query_one("#filter", Input).value.strip()
+        if jobs:
+            empty.update("")
+        elif words:
+            empty.update(remote(f"No jobs match “{words}”: clear the filter to see every job."))
+        else:
+            empty.update("No jobs yet: press F2 to start one.")
+        empty.set_class(not jobs, "-shown")
 
     @property
     def selected_job_id(self) -> int | None:
@@ -160,6 +206,11 @@ class HistoryScreen(TuiScreen):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return int(key.value) if key.value is not None else None
+
+    def job_in_view(self) -> tuple[int, bool] | None:
+        job_id = self.selected_job_id
+        job = next((j for j in self._jobs if j.id == job_id), None)
+        return None if job is None else (job.id, job.state not in TERMINAL_JOB_STATES)
 
     @on(Input.Changed, "#filter")
     def _filter(self) -> None:

@@ -7,29 +7,33 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from tuiapp.errors import NotFoundError
+from tuiapp.errors import NotFoundError, error_cause, error_label
+from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.base import TuiScreen
+from tuiapp.screens.error import ErrorModal
 from tuiapp.text import printable
-from tuiapp.widgets.formatting import dimensions, human_bytes, remote, state_words
+from tuiapp.widgets.footer import AppFooter
+from tuiapp.widgets.formatting import dimensions, human_bytes, remote, state_style, state_words
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from tuiapp.jobs import AssetInfo, JobInfo
+    from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo
 
-__all__ = ["JobDetailScreen", "job_summary"]
+__all__ = ["JobDetailScreen", "job_summary", "source_row"]
 
 ASSET_LIMIT = 5000
 
 
 def job_summary(job: JobInfo) -> Text:
+    """Two or three lines: the job, its state and totals; when it ran; the job's own error."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"Job {job.id} ", style="bold")
     text.append(f"“{printable(job.query)}”  ")
-    text.append(state_words(job.state.value), style="bold")
+    text.append(state_words(job.state.value), style=state_style(job.state.value) or "bold")
     text.append(
         f"  {job.stored} stored  {job.failed} failed  {human_bytes(job.bytes)}"
         f"  {job.count} per source"
@@ -41,13 +45,44 @@ def job_summary(job: JobInfo) -> Text:
     if job.rerun_of:
         text.append(f", re-run of job {job.rerun_of}")
     if job.error:
-        text.append(f"\n{printable(job.error)}", style="red")
-    for s in job.sources:
-        text.append(f"\n  {s.source:<14} {state_words(s.state.value):<11}")
-        text.append(f" {s.stored} stored  {s.failed} failed  {human_bytes(s.bytes)}")
-        if s.error:
-            text.append(f"  {printable(s.error)}", style="red")
+        text.append(f"\n{printable(error_cause(job.error))}", style="red")
     return text
+
+
+_SOURCE_COLUMNS = (
+    ("Source", "source"),
+    ("State", "state"),
+    ("Stored/found", "counts"),
+    ("Size", "size"),
+    ("Error", "label"),
+    ("Cause", "cause"),
+)
+
+
+def source_widths(job: JobInfo, width: int) -> list[int]:
+    """Column widths of the sources table: the cause takes what is left of ``width`` (it is
+    cut there; Enter shows the whole error), so the table never scrolls sideways."""
+    rows = [source_row(s) for s in job.sources]
+    fixed = [
+        max([len(label), *(len(str(row[i])) for row in rows)])
+        for i, (label, _) in enumerate(_SOURCE_COLUMNS[:-1])
+    ]
+    cause = max(10, width - sum(fixed) - 2 * len(_SOURCE_COLUMNS) - 2)
+    return [*fixed, cause]
+
+
+def source_row(source: JobSourceInfo) -> tuple[str | Text, ...]:
+    """One row of the sources table: name, state, stored/found, bytes, error label and cause."""
+    state = source.state.value
+    failed = bool(source.error) or state in {"failed", "blocked", "timed_out"}
+    return (
+        source.source,
+        Text(state_words(state), style=state_style(state)),
+        f"{source.stored}/{source.found}",
+        human_bytes(source.bytes),
+        Text(error_label(source.error_code, state), style="bold red") if failed else Text(""),
+        remote(error_cause(source.error), style="red"),
+    )
 
 
 class JobDetailScreen(TuiScreen):
@@ -58,7 +93,22 @@ class JobDetailScreen(TuiScreen):
     AUTO_FOCUS = "#assets"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="job.back"),
-        Binding("enter", "open_asset", "View file", tooltip="Preview and details", id="job.open"),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            tooltip="Preview the file, or the full error of the source",
+            id="job.open",
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Sources/files",
+            tooltip="Move between the sources table and the files table",
+            key_display="Tab",
+            id="job.switch",
+            show=False,
+        ),
         Binding(
             "e", "export_job", "Export", tooltip="Write the files into a folder", id="job.export"
         ),
@@ -66,11 +116,14 @@ class JobDetailScreen(TuiScreen):
             "w",
             "watch_job",
             "Follow",
-            tooltip="Follow this job on the dashboard",
+            tooltip="Follow this job on the Board",
             id="job.watch",
+            show=False,  # the footer has no room at 80 columns; the palette and help have it
         ),
-        Binding("r", "rerun_job", "Re-run", id="job.rerun"),
-        Binding("d", "delete_job", "Delete", id="job.delete"),
+        Binding("r", "rerun_job", "Re-run", tooltip="Run this job again", id="job.rerun"),
+        Binding(
+            "d", "delete_job", "Delete", tooltip="Delete this job and its files", id="job.delete"
+        ),
     ]
 
     def __init__(self, job_id: int) -> None:
@@ -83,19 +136,29 @@ class JobDetailScreen(TuiScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="job-summary")
+        sources: DataTable[str | Text] = DataTable(id="job-sources", cursor_type="row")
+        yield sources
         table: DataTable[str | Text] = DataTable(id="assets", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield AppFooter()
 
     @property
     def table(self) -> DataTable[str | Text]:
         return self.query_one("#assets", DataTable)
 
+    @property
+    def sources_table(self) -> DataTable[str | Text]:
+        return self.query_one("#job-sources", DataTable)
+
+    def on_resize(self) -> None:
+        if self.job is not None:
+            self.reload()
+
     def on_mount(self) -> None:
         self.sub_title = f"job {self.job_id}"
         for label, key, width in (
             ("ID", "id", 5),
-            ("Source", "source", 10),
+            ("Source", "source", None),
             ("Size", "size", 9),
             ("Size px", "dims", 9),
             ("Title", "title", None),
@@ -128,6 +191,16 @@ class JobDetailScreen(TuiScreen):
             self.owner, job_id=self.job_id, limit=ASSET_LIMIT
         )
         self.query_one("#job-summary", Static).update(job_summary(self.job))
+        sources = self.sources_table
+        source_cursor = sources.cursor_row
+        sources.clear(columns=True)
+        widths = source_widths(self.job, sources.size.width or self.size.width)
+        for (label, key), width in zip(_SOURCE_COLUMNS, widths, strict=True):
+            sources.add_column(label, key=key, width=width)
+        for source in self.job.sources:
+            sources.add_row(*source_row(source), key=source.source)
+        if self.job.sources:
+            sources.move_cursor(row=min(source_cursor, len(self.job.sources) - 1), animate=False)
         table = self.table
         row = table.cursor_row
         table.clear()
@@ -149,12 +222,38 @@ class JobDetailScreen(TuiScreen):
     def _row_selected(self) -> None:
         self.action_open_asset()
 
+    @on(DataTable.RowSelected, "#job-sources")
+    def _source_selected(self) -> None:
+        self.action_show_error()
+
+    def action_open(self) -> None:
+        if self.focused is self.sources_table:
+            self.action_show_error()
+        else:
+            self.action_open_asset()
+
+    def action_show_error(self) -> None:
+        """The full error of the source under the cursor of the sources table."""
+        if self.job is None or not self.job.sources:
+            return
+        index = min(self.sources_table.cursor_row, len(self.job.sources) - 1)
+        source = self.job.sources[index]
+        if not source.error:
+            self.notify(f"{source.source} has no error", severity="information")
+            return
+        label = error_label(source.error_code, source.state.value)
+        self.app.push_screen(ErrorModal(f"{source.source}: {label}", source.error))
+
     def action_open_asset(self) -> None:
         if not self.assets:
             self.notify("This job has no files", severity="warning")
             return
         ids = [a.id for a in self.assets]
         self.app.push_screen(AssetViewScreen(ids, self.table.cursor_row))
+
+    def job_in_view(self) -> tuple[int, bool] | None:
+        running = self.job is not None and self.job.state not in TERMINAL_JOB_STATES
+        return (self.job_id, running)
 
     def action_back(self) -> None:
         self.dismiss()

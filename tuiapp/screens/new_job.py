@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 
 from tuiapp.errors import TuiappError
 from tuiapp.jobs import JobSpec
 from tuiapp.screens.base import TuiScreen
+from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.source_picker import SourcePicker
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def looks_like_url(text: str) -> bool:
 
 
 class NewJobScreen(TuiScreen):
-    """Type a query, tick sources, press Enter: the job starts and the dashboard follows it."""
+    """Type a query, tick sources, press Enter: the job starts and the board follows it."""
 
     TITLE = "New job"
     BINDING_GROUP_TITLE = "New job"
@@ -61,8 +62,22 @@ class NewJobScreen(TuiScreen):
             yield SourcePicker(self.engine.sources(), id="sources")
             with Horizontal(id="count-row"):
                 yield Label("Files per source ", classes="field-label")
-                yield Input(str(DEFAULT_COUNT), type="integer", id="count", max_length=4)
-        yield Footer()
+                count = self.tui.prefs.count or DEFAULT_COUNT
+                yield Input(str(count), type="integer", id="count", max_length=4)
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        # The sources ticked last time (those still known and configured).
+        if self.tui.prefs.sources:
+            self.picker.set_selected(self.tui.prefs.sources)
+
+    def focus_query(self) -> None:
+        """Put the cursor in the query (F2 from anywhere lands here).
+
+        At once, not on the next idle as ``Widget.focus`` does: keys typed right after F2 are
+        already queued and go to whatever has the focus when they are handled.
+        """
+        self.set_focus(self.query_one("#query", Input))
 
     @property
     def picker(self) -> SourcePicker:
@@ -115,4 +130,9 @@ class NewJobScreen(TuiScreen):
     async def _submit(self, spec: JobSpec) -> None:
         job = await self.engine.submit(spec, self.owner)
         self.query_one("#query", Input).value = ""
+        if not looks_like_url(spec.query):  # a URL's routed source is not a choice to keep
+            picked = self.picker.selected or spec.sources
+            self.tui.remember(sources=tuple(picked), count=spec.count)
+        elif spec.count != self.tui.prefs.count:
+            self.tui.remember(count=spec.count)
         self.tui.follow_job(job.id)

@@ -6,11 +6,34 @@ from rich.text import Text
 
 from tuiapp.text import printable
 
-__all__ = ["clock", "dimensions", "human_bytes", "human_speed", "remote", "state_words"]
+__all__ = [
+    "bar",
+    "clock",
+    "dimensions",
+    "human_bytes",
+    "human_speed",
+    "remote",
+    "short_list",
+    "state_style",
+    "state_words",
+]
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 
 _STATE_WORDS = {"timed_out": "timed out"}
+
+_STATE_STYLES = {
+    "done": "bold green",
+    "partial": "bold dark_orange",
+    "failed": "bold red",
+    "blocked": "bold red",
+    "timed_out": "bold red",
+    "interrupted": "bold red",
+    "cancelled": "bold yellow",
+    "running": "bold",
+}
+"""One colour per end state, the same on the Board, in History, job details and toasts:
+``partial`` (something stored, some source failed) is orange, apart from done and failed."""
 
 
 def human_bytes(n: int | float) -> str:
@@ -38,6 +61,30 @@ def clock(seconds: float) -> str:
 def state_words(state: str) -> str:
     """An engine state slug as words (``timed_out`` -> ``timed out``)."""
     return _STATE_WORDS.get(state, state)
+
+
+def state_style(state: str) -> str:
+    """The Rich style a job or source state is shown in (plain for the in-between states)."""
+    return _STATE_STYLES.get(state, "")
+
+
+def bar(fraction: float, width: int) -> tuple[str, str]:
+    """A progress bar ``width`` cells wide: (the filled part, the empty part)."""
+    width = max(0, width)
+    filled = min(width, max(0, round(width * fraction)))
+    return "━" * filled, "─" * (width - filled)
+
+
+def short_list(names: list[str] | tuple[str, ...], width: int) -> str:
+    """``names`` joined by commas, or as many as fit with ``+N`` for the rest."""
+    joined = ",".join(names)
+    if len(joined) <= width or not names:
+        return joined
+    for shown in range(len(names) - 1, 0, -1):
+        text = ",".join(names[:shown]) + f" +{len(names) - shown}"
+        if len(text) <= width:
+            return text
+    return f"{len(names)} sources" if len(names) > 1 else names[0][: max(1, width - 1)] + "…"
 
 
 def dimensions(width: int | None, height: int | None) -> str:

@@ -1,7 +1,10 @@
-"""A picture drawn with half-block characters: two pixels per cell, works in any colour terminal.
+"""A picture in the terminal through textual-image: real pixels where the terminal can show them.
 
-Pillow decodes and scales; each cell is ``▀`` with the upper pixel as foreground and the lower as
-background. Terminals with fewer colours get Textual's usual colour reduction.
+textual-image asks the terminal, once and before Textual starts, which graphics it speaks: Sixel
+or the Kitty graphics protocol (both work over SSH in kitty, WezTerm, foot, iTerm2, Windows
+Terminal) draw the image's own pixels; any other colour terminal gets half-cell blocks. A
+headless app (tests, snapshots) always draws half-cells, so what it shows does not depend on
+the terminal the tests ran in. Pillow decodes, in a thread, with a cap on the pixel count.
 """
 
 from __future__ import annotations
@@ -10,18 +13,29 @@ import io
 from typing import TYPE_CHECKING
 
 from PIL import Image
-from rich.segment import Segment
-from rich.style import Style
-from textual.strip import Strip
+from textual.containers import Center, Middle
 from textual.widget import Widget
 
-if TYPE_CHECKING:
-    from textual.geometry import Size
+# Importing textual_image.widget queries the terminal: it must happen before Textual starts,
+# which importing this module (with the app) does.
+from textual_image.renderable import Image as _DetectedRenderable
+from textual_image.renderable.unicode import Image as _UnicodeRenderable
+from textual_image.widget import HalfcellImage
+from textual_image.widget import Image as DetectedImage
 
-__all__ = ["ImagePreview", "decode_image"]
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+__all__ = ["ImagePreview", "decode_image", "detected_protocol"]
 
 MAX_PIXELS = 80_000_000
 """Larger images are not decoded for a preview (decompression bombs, memory)."""
+
+
+def detected_protocol() -> str:
+    """How this terminal shows pictures: ``sixel``, ``kitty``, or ``half-cell``."""
+    name = _DetectedRenderable.__module__.rsplit(".", 1)[-1]
+    return {"sixel": "sixel", "tgp": "kitty"}.get(name, "half-cell")
 
 
 def decode_image(data: bytes) -> Image.Image:
@@ -34,23 +48,36 @@ def decode_image(data: bytes) -> Image.Image:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_PIXELS:
                 raise ValueError(f"{img.width}x{img.height} is too large to preview")
-            img.draft("RGB", (1024, 1024))  # JPEG: decode at a reduced scale, much faster
+            img.draft("RGB", (2048, 2048))  # JPEG: decode at a reduced scale, much faster
             return img.convert("RGB")
     except (OSError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a picture this preview can show ({exc})") from None
 
 
 class ImagePreview(Widget):
-    """Shows an image scaled to fit the widget, keeping its aspect ratio."""
+    """Shows an image scaled to fit, keeping its aspect ratio, centred."""
 
     DEFAULT_CSS = """
     ImagePreview { width: 1fr; height: 1fr; }
+    ImagePreview Middle { height: 1fr; }
+    ImagePreview .picture { width: auto; height: auto; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._image: Image.Image | None = None
-        self._cache: tuple[Size, list[Strip]] | None = None
+
+    def compose(self) -> ComposeResult:
+        headless = self.app.is_headless
+        detected = _DetectedRenderable is not _UnicodeRenderable
+        picture = DetectedImage if detected and not headless else HalfcellImage
+        with Middle(), Center():
+            yield picture(self._image, classes="picture")
+
+    @property
+    def protocol(self) -> str:
+        """What draws the picture here: the detected protocol, or half-cell when headless."""
+        return detected_protocol() if not self.app.is_headless else "half-cell"
 
     @property
     def image(self) -> Image.Image | None:
@@ -59,43 +86,5 @@ class ImagePreview(Widget):
     @image.setter
     def image(self, image: Image.Image | None) -> None:
         self._image = image
-        self._cache = None
-        self.refresh()
-
-    def _strips(self) -> list[Strip]:
-        size = self.content_size
-        if self._cache is not None and self._cache[0] == size:
-            return self._cache[1]
-        strips: list[Strip] = []
-        img = self._image
-        if img is not None and size.width > 0 and size.height > 0:
-            scale = min(size.width / img.width, size.height * 2 / img.height)
-            w = max(1, round(img.width * scale))
-            h = max(2, round(img.height * scale))
-            h += h % 2
-            small = img.resize((w, h), Image.Resampling.BOX)
-            pixels = small.load()
-            assert pixels is not None
-            pad = (size.width - w) // 2
-            for y in range(0, h, 2):
-                segments = [Segment(" " * pad)] if pad else []
-                for x in range(w):
-                    top = pixels[x, y]
-                    bottom = pixels[x, y + 1]
-                    assert isinstance(top, tuple)
-                    assert isinstance(bottom, tuple)
-                    style = Style(color=_hex(top), bgcolor=_hex(bottom))
-                    segments.append(Segment("▀", style))
-                strips.append(Strip(segments, pad + w))
-        self._cache = (size, strips)
-        return strips
-
-    def render_line(self, y: int) -> Strip:
-        strips = self._strips()
-        if y < len(strips):
-            return strips[y].extend_cell_length(self.content_size.width)
-        return Strip.blank(self.content_size.width)
-
-
-def _hex(pixel: tuple[int, ...]) -> str:
-    return f"#{pixel[0]:02x}{pixel[1]:02x}{pixel[2]:02x}"
+        for picture in self.query(".picture"):
+            picture.image = image  # type: ignore[attr-defined]

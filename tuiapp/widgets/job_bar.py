@@ -1,4 +1,4 @@
-"""The bar above the dashboard's panes: which job, its state, elapsed time against the budget."""
+"""The bar above the Board's panes: which job and its state, overall progress, the time budget."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ from rich.text import Text
 from textual.widget import Widget
 
 from tuiapp.text import printable
-from tuiapp.widgets.formatting import clock, human_bytes, state_words
+from tuiapp.widgets.formatting import bar, clock, human_bytes, state_style, state_words
 
-__all__ = ["JobBar"]
+__all__ = ["EMPTY_HINT", "JobBar"]
+
+EMPTY_HINT = "No job yet: press n to start one."
 
 
 class JobBar(Widget):
-    """Two lines: the job and its totals, then elapsed time against GLOBAL_JOB_TIMEOUT."""
+    """Two lines: the job and its totals, then overall progress with the time budget beside it.
+
+    The bar measures files stored against what the job asks (a source that ended counts as
+    complete); the time is elapsed against GLOBAL_JOB_TIMEOUT, in words, never as a bar.
+    """
 
     DEFAULT_CSS = """
     JobBar { height: 2; }
@@ -21,7 +27,7 @@ class JobBar(Widget):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._line: tuple[object, ...] = ()
-        self._text = Text("No job yet: press n to start one.", style="dim")
+        self._text = Text(EMPTY_HINT, style="dim")
 
     def show(
         self,
@@ -32,45 +38,55 @@ class JobBar(Widget):
         elapsed: float,
         timeout: float,
         stored: int,
+        target: int,
         failed: int,
         size: int,
+        progress: float,
     ) -> None:
         """Update the bar; it redraws only when what it shows changed (elapsed in whole seconds)."""
-        line = (job_id, query, state, int(elapsed), timeout, stored, failed, size, self.size.width)
+        line = (
+            job_id,
+            query,
+            state,
+            int(elapsed),
+            timeout,
+            stored,
+            target,
+            failed,
+            size,
+            round(progress, 3),
+            self.size.width,
+        )
         if line == self._line:
             return
         self._line = line
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"Job {job_id} ", style="bold")
         text.append(f"“{printable(query)}” ")
-        text.append(state_words(state), style=_state_style(state))
-        text.append(f"   {stored} stored  {failed} failed  {human_bytes(size)}")
+        text.append(state_words(state), style=state_style(state) or "bold")
+        text.append(f" · {stored} of {target} stored")
+        if failed:
+            text.append(" · ")
+            text.append(f"{failed} failed", style="red")
+        text.append(f" · {human_bytes(size)}")
         text.append("\n")
-        label = f" {clock(elapsed)} / {clock(timeout)}"
-        width = max(10, self.size.width - len(label) - 2)
-        filled = min(width, round(width * elapsed / timeout)) if timeout > 0 else 0
-        text.append("▕")
-        text.append("█" * filled, style="bold" if state == "running" else "dim")
-        text.append("░" * (width - filled), style="dim")
-        text.append("▏")
-        text.append(label)
+        budget = f"  time {clock(elapsed)} of {clock(timeout)}"
+        pct = f" {round(100 * progress):>3}%"
+        width = max(6, self.size.width - len("Progress ") - len(pct) - len(budget))
+        filled, empty = bar(progress, width)
+        text.append("Progress ", style="bold")
+        text.append(filled, style="bold" if state == "running" else "")
+        text.append(empty, style="dim")
+        text.append(pct)
+        over = timeout > 0 and elapsed > 0.8 * timeout and state == "running"
+        text.append(budget, style="bold yellow" if over else "dim")
         self._text = text
         self.refresh()
 
     def clear(self) -> None:
         self._line = ()
-        self._text = Text("No job yet: press n to start one.", style="dim")
+        self._text = Text(EMPTY_HINT, style="dim")
         self.refresh()
 
     def render(self) -> Text:
         return self._text
-
-
-def _state_style(state: str) -> str:
-    if state == "done":
-        return "bold green"
-    if state in {"failed", "timed_out", "interrupted"}:
-        return "bold red"
-    if state == "cancelled":
-        return "bold yellow"
-    return "bold"

@@ -21,6 +21,7 @@ __all__ = ["SourcePicker"]
 
 _KIND_TITLES = {
     "image_generator": "Image generators",
+    "image_api": "Image APIs",
     "image_search": "Image search",
     "video": "Video",
     "audio": "Audio",
@@ -51,6 +52,8 @@ class SourcePicker(OptionList):
     def __init__(self, sources: Iterable[SourceInfo], *, id: str | None = None) -> None:
         infos = sorted(sources, key=lambda s: s.kind)
         self._infos = {s.name: s for s in infos}
+        self._name_width = max((len(s.name) for s in infos), default=0)
+        """Names are padded to the longest, so every description starts in one column."""
         self._selected: list[str] = []
         options: list[Option] = []
         for kind, group in groupby(infos, key=lambda s: s.kind):
@@ -75,7 +78,7 @@ class SourcePicker(OptionList):
             text.append(f" - set {info.key_setting}", style="italic")
             return text
         text.append(" [x] " if ticked else " [ ] ", style="bold" if ticked else "")
-        text.append(f"{info.name:<14}", style="bold" if ticked else "")
+        text.append(f"{info.name:<{self._name_width}}", style="bold" if ticked else "")
         text.append(f" {info.description}", style="dim")
         return text
 
