@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from tuiapp.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -250,8 +248,13 @@ def load_settings(
     path = (env_file or Path(environ.get("TUIAPP_ENV_FILE", ".env"))).absolute()
     if not path.is_file() and "TUIAPP_ENV_FILE" in environ and env_file is None:
         raise SettingsError("TUIAPP_ENV_FILE", f"{path} does not exist")
+    from_file: dict[str, str | None] = {}
     try:
-        from_file = dotenv_values(path) if path.is_file() else {}
+        if path.is_file():
+            # Imported here: most runs have no `.env`, and `tuiapp --help` reads no settings.
+            from dotenv import dotenv_values
+
+            from_file = dotenv_values(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError("TUIAPP_ENV_FILE", f"cannot read {path}: {exc}") from None
     # The environment wins over the file, even with a blank value: blank means not set.
