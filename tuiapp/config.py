@@ -156,7 +156,7 @@ def _database_url(raw: str) -> str:
 # --- the variables: each one's setting, reader and what it must be ---------------------------
 
 
-def _whole(least: int, most: int = 2**63) -> Callable[[str], int]:
+def _whole(least: int, most: float = math.inf) -> Callable[[str], int]:
     def read(raw: str) -> int:
         value = int(raw)
         if not least <= value <= most:
@@ -192,10 +192,9 @@ class _Variable(NamedTuple):
     """Completes "expected ..." in an error."""
 
 
-_COUNT = _Variable("", _whole(1), "a whole number of at least 1")
-_SECONDS = _Variable("", _seconds, "a number of seconds above 0, such as 15 or 2.5")
-_BOOL = _Variable("", _bool, "true or false (yes/no, on/off and 1/0 work too)")
-_TEXT = _Variable("", str, "any text")
+_COUNT = "a whole number of at least 1"
+_SECONDS = "a number of seconds above 0, such as 15 or 2.5"
+_BOOL = "true or false (yes/no, on/off and 1/0 work too)"
 _SIZE_OF = "a size of at least 1 byte, such as {}, {} or 1048576"
 
 _VARIABLES: dict[str, _Variable] = {
@@ -203,10 +202,10 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_DATABASE_URL": _Variable(
         "database_url", _database_url, "a URL starting with sqlite://, postgres:// or asyncpg://"
     ),
-    "MAX_CONCURRENT_SOURCES": _COUNT._replace(setting="max_concurrent_sources"),
-    "REQUEST_TIMEOUT": _SECONDS._replace(setting="request_timeout"),
-    "SOURCE_TIMEOUT": _SECONDS._replace(setting="source_timeout"),
-    "GLOBAL_JOB_TIMEOUT": _SECONDS._replace(setting="global_job_timeout"),
+    "MAX_CONCURRENT_SOURCES": _Variable("max_concurrent_sources", _whole(1), _COUNT),
+    "REQUEST_TIMEOUT": _Variable("request_timeout", _seconds, _SECONDS),
+    "SOURCE_TIMEOUT": _Variable("source_timeout", _seconds, _SECONDS),
+    "GLOBAL_JOB_TIMEOUT": _Variable("global_job_timeout", _seconds, _SECONDS),
     "TUIAPP_HTTP_HOST": _Variable("http_host", str, "a host name or IP address"),
     "TUIAPP_HTTP_PORT": _Variable("http_port", _whole(0, 65535), "a port number from 0 to 65535"),
     "TUIAPP_MAX_FILE_SIZE": _Variable(
@@ -215,17 +214,17 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_MAX_IMAGE_SIZE": _Variable(
         "max_image_size", parse_size, _SIZE_OF.format("100MB", "20MiB")
     ),
-    "TUIAPP_ALLOW_PRIVATE_NETWORKS": _BOOL._replace(setting="allow_private_networks"),
-    "TUIAPP_USER_AGENT": _TEXT._replace(setting="user_agent"),
-    "TUIAPP_DOWNLOADS_PER_SOURCE": _COUNT._replace(setting="downloads_per_source"),
-    "TUIAPP_CONNECTIONS_PER_HOST": _COUNT._replace(setting="connections_per_host"),
+    "TUIAPP_ALLOW_PRIVATE_NETWORKS": _Variable("allow_private_networks", _bool, _BOOL),
+    "TUIAPP_USER_AGENT": _Variable("user_agent", str, "any text"),
+    "TUIAPP_DOWNLOADS_PER_SOURCE": _Variable("downloads_per_source", _whole(1), _COUNT),
+    "TUIAPP_CONNECTIONS_PER_HOST": _Variable("connections_per_host", _whole(1), _COUNT),
     "TUIAPP_RETRIES": _Variable("retries", _whole(0), "a whole number of at least 0"),
-    "TUIAPP_RETRY_MAX_WAIT": _SECONDS._replace(setting="retry_max_wait"),
-    "TUIAPP_RETRY_BASE_DELAY": _SECONDS._replace(setting="retry_base_delay"),
-    "TUIAPP_QUEUE": _BOOL._replace(setting="queue"),
-    "TUIAPP_LEASE_SECONDS": _SECONDS._replace(setting="lease_seconds"),
-    "TUIAPP_WORKER_JOBS": _COUNT._replace(setting="worker_jobs"),
-    "TUIAPP_ALLOW_GUESTS": _BOOL._replace(setting="allow_guests"),
+    "TUIAPP_RETRY_MAX_WAIT": _Variable("retry_max_wait", _seconds, _SECONDS),
+    "TUIAPP_RETRY_BASE_DELAY": _Variable("retry_base_delay", _seconds, _SECONDS),
+    "TUIAPP_QUEUE": _Variable("queue", _bool, _BOOL),
+    "TUIAPP_LEASE_SECONDS": _Variable("lease_seconds", _seconds, _SECONDS),
+    "TUIAPP_WORKER_JOBS": _Variable("worker_jobs", _whole(1), _COUNT),
+    "TUIAPP_ALLOW_GUESTS": _Variable("allow_guests", _bool, _BOOL),
     "TUIAPP_USER": _Variable("user", str, "a user name"),
 }
 """Every variable with a setting of its own, in the order errors are reported."""
