@@ -2,22 +2,21 @@
 
 The engine's types stay the frozen, slotted dataclasses of :mod:`tuiapp.jobs` and
 :mod:`tuiapp.events`: the engine builds thousands of events a second, and a plain dataclass costs
-a fraction of a validated model. pydantic looks at those same classes from here, through
-``TypeAdapter``s built on first use: it validates what clients send and writes the JSON schemas
-the OpenAPI document is made of. Nothing in the engine imports this module, so the engine and
-``tuiapp --help`` never load pydantic.
+a fraction of a validated model. msgspec looks at those same classes from here: it validates what
+clients send (into the request types below, msgspec ``Struct``s, which can refuse unknown fields)
+and writes the JSON schemas the OpenAPI document is made of. Nothing in the engine imports this
+module, so the engine and ``tuiapp --help`` never load msgspec.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import re
 import typing
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
-# Run-time imports (not TYPE_CHECKING): pydantic reads these annotations when it builds a schema.
-from annotated_types import Ge, Le, MinLen
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+# Run-time imports (not TYPE_CHECKING): msgspec reads these annotations when it validates.
+import msgspec
+from msgspec import Meta, Struct
 
 from tuiapp.errors import InvalidRequestError
 from tuiapp.events import Event
@@ -25,9 +24,6 @@ from tuiapp.jobs import MAX_COUNT, JobSpec
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-
-    from pydantic.json_schema import JsonSchemaMode
-    from pydantic_core import ErrorDetails
 
 __all__ = [
     "CancelRequest",
@@ -44,25 +40,25 @@ T = TypeVar("T")
 OptionValue = str | int | float | bool | None
 """What a job option may be: a JSON scalar (sources read options as text or numbers)."""
 
-# Each request type forbids unknown fields and documents its fields with attribute docstrings.
-_REQUEST_CONFIG: Final = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobRequest:
+class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A job as a client asks for it: :class:`~tuiapp.jobs.JobSpec` with the sources optional."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _REQUEST_CONFIG
-
-    query: Annotated[str, MinLen(1)]
-    """Search words, or a URL."""
-    sources: tuple[str, ...] = ()
-    """Sources to search, in order. Leave out when `query` is a URL: the source that takes it is
-    picked."""
-    count: Annotated[int, Ge(1), Le(MAX_COUNT)] = 10
-    """Files to store per source."""
-    options: dict[str, OptionValue] = field(default_factory=dict)
-    """Per-job options passed to the sources (format, width ...): JSON scalars."""
+    query: Annotated[str, Meta(min_length=1, description="Search words, or a URL.")]
+    sources: Annotated[
+        tuple[str, ...],
+        Meta(
+            description="Sources to search, in order. Leave out when `query` is a URL: the"
+            " source that takes it is picked."
+        ),
+    ] = ()
+    count: Annotated[int, Meta(ge=1, le=MAX_COUNT, description="Files to store per source.")] = 10
+    options: Annotated[
+        dict[str, OptionValue],
+        Meta(
+            description="Per-job options passed to the sources (format, width ...): JSON scalars."
+        ),
+    ] = {}  # msgspec copies a mutable default for each instance
 
     def spec(self, sources: Sequence[str]) -> JobSpec:
         """The engine's spec for this request, run on ``sources``.
@@ -75,25 +71,12 @@ class JobRequest:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CancelRequest:
+class CancelRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What to cancel: a whole job, or one of its sources."""
 
-    __pydantic_config__: ClassVar[ConfigDict] = _REQUEST_CONFIG
-
-    source: str | None = None
-    """Cancel only this source; leave out to cancel the job."""
-
-
-_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
-
-
-def _adapter(kind: Any) -> TypeAdapter[Any]:
-    """One adapter per type, built on first use (building one costs milliseconds)."""
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        adapter = _ADAPTERS[kind] = TypeAdapter(kind)
-    return adapter
+    source: Annotated[
+        str | None, Meta(description="Cancel only this source; leave out to cancel the job.")
+    ] = None
 
 
 def parse_body(kind: type[T], raw: bytes) -> T:
@@ -104,76 +87,79 @@ def parse_body(kind: type[T], raw: bytes) -> T:
             field of the wrong type or out of bounds; the message names the field.
     """
     try:
-        value: T = _adapter(kind).validate_json(raw, strict=True)
-    except ValidationError as exc:
-        raise InvalidRequestError(_describe(kind, exc.errors(include_url=False))) from None
-    return value
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequestError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequestError("the body is not valid JSON: nested too deeply") from None
+    if not isinstance(body, dict):
+        found = _JSON_NAMES.get(type(body), "something else")
+        raise InvalidRequestError(f"the body must be a JSON object, not {found}")
+    try:
+        return msgspec.convert(body, kind, strict=True)
+    except msgspec.ValidationError as exc:
+        raise InvalidRequestError(_describe(kind, body, str(exc))) from None
 
 
 _JSON_NAMES: Final = {
     list: "an array",
-    dict: "an object",
     str: "a string",
     bool: "true or false",
     int: "a number",
     float: "a number",
     type(None): "null",
 }
-_PHRASES: Final = {
-    "int_type": "must be a whole number",
-    "string_type": "must be a string",
-    "tuple_type": "must be a list",
-    "list_type": "must be a list",
-    "dict_type": "must be a JSON object",
-    "missing": "is required",
+_EXPECTED: Final = {
+    "int": "must be a whole number",
+    "str": "must be a string",
+    "str | null": "must be a string or null",
+    "array": "must be a list",
+    "object": "must be a JSON object",
 }
+# msgspec's messages: "Expected `int` >= 1 - at `$.count`", "Object contains unknown field `x`".
+_MESSAGE: Final = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>.*)`)?$")
+_EXPECTED_TYPE: Final = re.compile(r"^Expected `(?P<type>[^`]+)`(?:, got `[^`]+`)?$")
+_BOUND: Final = re.compile(r"^Expected `\w+` (?P<op>[<>]=) (?P<bound>\S+)$")
+_FIELD: Final = re.compile(r"^Object (?P<problem>contains unknown|missing required) field `(.+)`$")
 
 
-def _describe(kind: type[Any], errors: Sequence[ErrorDetails]) -> str:
-    """One sentence per problem, each naming its field (the way a person would fix it)."""
-    names = ", ".join(f.name for f in dataclasses.fields(kind))
-    problems: list[str] = []
-    seen: set[tuple[int | str, ...]] = set()
-    for error in errors:
-        loc, kind_of = tuple(error["loc"]), error["type"]
-        if kind_of == "json_invalid":
-            return f"the body is not valid JSON: {error['msg'].removeprefix('Invalid JSON: ')}"
-        if not loc:
-            found = _JSON_NAMES.get(type(error["input"]), "something else")
-            return f"the body must be a JSON object, not {found}"
-        where = f"{loc[0]!r:.40}" + "".join(f"[{part!r:.40}]" for part in loc[1:])
-        bound = error.get("ctx", {})
-        if loc[0] == "options" and len(loc) > 1:
-            # A union's errors come one per member: say it once, as what an option may be.
-            loc = loc[:2]
-            problem = f"option {loc[1]!r:.40} must be a string, a number, true, false or null"
-        elif kind_of in ("unexpected_keyword_argument", "extra_forbidden"):
-            problem = f"unknown field {where}; the fields are {names}"
-        elif kind_of in _PHRASES:
-            problem = f"{where} {_PHRASES[kind_of]}"
-        elif kind_of == "greater_than_equal":
-            problem = f"{where} must be at least {bound['ge']}, not {error['input']!r:.40}"
-        elif kind_of == "less_than_equal":
-            problem = f"{where} must be at most {bound['le']}, not {error['input']!r:.40}"
-        else:
-            problem = f"{where}: {error['msg'][:1].lower()}{error['msg'][1:]}"
-        if loc not in seen:
-            seen.add(loc)
-            problems.append(problem)
-    return "; ".join(problems)
+def _describe(kind: type[Any], body: dict[str, Any], message: str) -> str:
+    """msgspec's message as a sentence naming the field (the way a person would fix it)."""
+    match = _MESSAGE.match(message)
+    what, path = (match["what"], match["path"] or "") if match else (message, "")
+    # "$.sources[0]" -> 'sources'[0], the way the field is written in the body.
+    parts = re.findall(r"\.(\w+)|\[(\d+)\]", path)
+    where = "".join(f"{name!r:.40}" if name else f"[{index}]" for name, index in parts)
+    value: Any = body
+    for name, index in parts:
+        value = value.get(name) if isinstance(value, dict) else value[int(index)]
+    if m := _FIELD.match(what):
+        if m["problem"] == "missing required":
+            return f"{m[2]!r:.40} is required"
+        return f"unknown field {m[2]!r:.40}; the fields are {', '.join(kind.__struct_fields__)}"
+    if path.startswith(".options[") and isinstance(value, dict):
+        bad = next((k for k, v in value.items() if not isinstance(v, OptionValue)), "?")
+        return f"option {bad!r:.40} must be a string, a number, true, false or null"
+    if what == "Expected `str` of length >= 1":
+        return f"{where} must not be empty"
+    if (m := _EXPECTED_TYPE.match(what)) and m["type"] in _EXPECTED:
+        return f"{where} {_EXPECTED[m['type']]}"
+    if m := _BOUND.match(what):
+        least = m["op"] == ">="
+        return f"{where} must be at {'least' if least else 'most'} {m['bound']}, not {value!r:.40}"
+    return f"{where}: {what[:1].lower()}{what[1:]}" if where else what
 
 
 # --- JSON schemas -----------------------------------------------------------------------------
 
 
-def schema_of(kind: Any, ref_template: str = "#/components/schemas/{model}") -> dict[str, Any]:
+def schema_of(kind: Any, ref_template: str = "#/components/schemas/{name}") -> dict[str, Any]:
     """The JSON schema of one type or annotation (for parameters: ints, enums ...).
 
     Named types it refers to (an enum, a dataclass) are left as references by ``ref_template``:
     the caller lists them with :func:`json_schemas`.
     """
-    schema = _adapter(kind).json_schema(ref_template=ref_template)
-    schema.pop("$defs", None)
+    (schema,), _ = msgspec.json.schema_components([kind], ref_template=ref_template)
     return schema
 
 
@@ -181,23 +167,18 @@ def json_schemas(
     named: Mapping[str, type[Any]],
     *,
     requests: Iterable[type[Any]] = (),
-    ref_template: str = "#/components/schemas/{model}",
+    ref_template: str = "#/components/schemas/{name}",
 ) -> dict[str, dict[str, Any]]:
     """JSON schemas of dataclasses, by the names given, plus every type they refer to.
 
     A response type is described as its ``to_dict()`` writes it: every field present
     (``required``), nothing else (``additionalProperties: false``), so a schema that drifts from
     the code fails validation; an event carries its ``kind``. Request types (``requests``) are
-    described as pydantic validates them.
+    described as msgspec validates them.
     """
     requests = tuple(requests)
     wanted = [*named.values(), *(t for t in requests if t not in named.values())]
-    inputs: list[tuple[int, JsonSchemaMode, TypeAdapter[Any]]] = [
-        (i, "validation" if kind in requests else "serialization", _adapter(kind))
-        for i, kind in enumerate(wanted)
-    ]
-    _, top = TypeAdapter.json_schemas(inputs, ref_template="{model}")
-    defs: dict[str, dict[str, Any]] = top.get("$defs", {})
+    _, defs = msgspec.json.schema_components(wanted, ref_template="{name}")
     renames = {kind.__name__: name for name, kind in named.items()}
     by_name = {kind.__name__: kind for kind in wanted}
     request_names = {kind.__name__ for kind in requests}
@@ -217,10 +198,10 @@ def json_schemas(
     def relink(node: Any) -> Any:
         if isinstance(node, dict):
             return {
-                k: ref_template.format(model=renames.get(v, v)) if k == "$ref" else relink(v)
+                k: ref_template.format(name=renames.get(v, v)) if k == "$ref" else relink(v)
                 for k, v in node.items()
             }
-        if isinstance(node, list):
+        if isinstance(node, list | tuple):
             return [relink(v) for v in node]
         return node
 

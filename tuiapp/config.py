@@ -1,23 +1,19 @@
-"""Settings: environment over `.env`, checked by pydantic-settings, kept as one frozen value."""
+"""Settings: environment over `.env`, each variable checked as it is read, one frozen value."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
-
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tuiapp.errors import SettingsError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from pydantic_settings import PydanticBaseSettingsSource
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -157,136 +153,82 @@ def _database_url(raw: str) -> str:
     return raw
 
 
-# --- the variables, read and checked by pydantic-settings -----------------------------------
+# --- the variables: each one's setting, reader and what it must be ---------------------------
 
-Count = Annotated[int, Field(ge=1)]
-NonNegative = Annotated[int, Field(ge=0)]
-Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Port = Annotated[int, Field(ge=0, le=65535)]
-Size = Annotated[int, BeforeValidator(parse_size)]
-BaseUrl = Annotated[str, AfterValidator(_url)]
-DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+
+def _whole(least: int, most: float = math.inf) -> Callable[[str], int]:
+    def read(raw: str) -> int:
+        value = int(raw)
+        if not least <= value <= most:
+            raise ValueError(raw)
+        return value
+
+    return read
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(raw)
+    return value
+
+
+_TRUTH = {"1": True, "true": True, "t": True, "yes": True, "y": True, "on": True}
+_TRUTH |= {"0": False, "false": False, "f": False, "no": False, "n": False, "off": False}
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() not in _TRUTH:
+        raise ValueError(raw)
+    return _TRUTH[raw.lower()]
+
+
+class _Variable(NamedTuple):
+    setting: str
+    """The field of `Settings` it fills."""
+    read: Callable[[str], Any]
+    """Text -> value; raises ValueError for text it cannot use."""
+    expected: str
+    """Completes "expected ..." in an error."""
+
 
 _COUNT = "a whole number of at least 1"
 _SECONDS = "a number of seconds above 0, such as 15 or 2.5"
 _BOOL = "true or false (yes/no, on/off and 1/0 work too)"
-_API_KEYS = ", ".join(KEY_SETTINGS)
-_BASE_URLS = "TUIAPP_<SOURCE>_BASE_URL"
-_SOURCE_SETTINGS = "TUIAPP_SOURCE_<SOURCE>__<KEY>"
+_SIZE_OF = "a size of at least 1 byte, such as {}, {} or 1048576"
 
-
-def _variable(name: str, expected: str = "any text") -> Any:
-    """A field read from the variable ``name``; ``expected`` completes "expected ..." in errors."""
-    return Field(None, alias=name, description=expected)
-
-
-class _Environment(BaseSettings):
-    """The variables tuiapp reads, under their own names, each checked against its type.
-
-    A field left None was not set (or set blank): the default on `Settings` holds. Field names
-    are those of `Settings`, so a checked environment becomes a `Settings` field by field.
-    """
-
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
-
-    data_dir: Path | None = _variable("TUIAPP_DATA_DIR", "a directory path")
-    database_url: DatabaseUrl | None = _variable(
-        "TUIAPP_DATABASE_URL", "a URL starting with sqlite://, postgres:// or asyncpg://"
-    )
-    max_concurrent_sources: Count | None = _variable("MAX_CONCURRENT_SOURCES", _COUNT)
-    request_timeout: Seconds | None = _variable("REQUEST_TIMEOUT", _SECONDS)
-    source_timeout: Seconds | None = _variable("SOURCE_TIMEOUT", _SECONDS)
-    global_job_timeout: Seconds | None = _variable("GLOBAL_JOB_TIMEOUT", _SECONDS)
-    http_host: str | None = _variable("TUIAPP_HTTP_HOST", "a host name or IP address")
-    http_port: Port | None = _variable("TUIAPP_HTTP_PORT", "a port number from 0 to 65535")
-    max_file_size: Size | None = _variable(
-        "TUIAPP_MAX_FILE_SIZE", "a size of at least 1 byte, such as 500MB, 2GiB or 1048576"
-    )
-    max_image_size: Size | None = _variable(
-        "TUIAPP_MAX_IMAGE_SIZE", "a size of at least 1 byte, such as 100MB, 20MiB or 1048576"
-    )
-    allow_private_networks: bool | None = _variable("TUIAPP_ALLOW_PRIVATE_NETWORKS", _BOOL)
-    user_agent: str | None = _variable("TUIAPP_USER_AGENT")
-    downloads_per_source: Count | None = _variable("TUIAPP_DOWNLOADS_PER_SOURCE", _COUNT)
-    connections_per_host: Count | None = _variable("TUIAPP_CONNECTIONS_PER_HOST", _COUNT)
-    retries: NonNegative | None = _variable("TUIAPP_RETRIES", "a whole number of at least 0")
-    retry_max_wait: Seconds | None = _variable("TUIAPP_RETRY_MAX_WAIT", _SECONDS)
-    retry_base_delay: Seconds | None = _variable("TUIAPP_RETRY_BASE_DELAY", _SECONDS)
-    queue: bool | None = _variable("TUIAPP_QUEUE", _BOOL)
-    lease_seconds: Seconds | None = _variable("TUIAPP_LEASE_SECONDS", _SECONDS)
-    worker_jobs: Count | None = _variable("TUIAPP_WORKER_JOBS", _COUNT)
-    allow_guests: bool | None = _variable("TUIAPP_ALLOW_GUESTS", _BOOL)
-    user: str | None = _variable("TUIAPP_USER", "a user name")
-    api_keys: dict[str, str] | None = _variable(_API_KEYS)
-    base_urls: dict[str, BaseUrl] | None = _variable(_BASE_URLS, "an http:// or https:// URL")
-    source_settings: dict[str, dict[str, str]] | None = _variable(_SOURCE_SETTINGS)
-    # Read only for the default data dir; not settings of their own.
-    xdg_data_home: str | None = _variable("XDG_DATA_HOME", "a directory path")
-    home: str | None = _variable("HOME", "a directory path")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _gather(cls, data: Any) -> Any:
-        """Trim every value (a blank one is not set) and group the per-source variables."""
-        if not isinstance(data, dict):
-            return data
-        values: dict[str, Any] = {
-            k: v.strip() for k, v in data.items() if isinstance(v, str) and v.strip()
-        }
-        base_urls: dict[str, str] = {}
-        source_settings: dict[str, dict[str, str]] = {}
-        for name, raw in values.items():
-            if m := _BASE_URL.match(name):
-                base_urls[m.group(1).lower()] = raw
-            elif m := _SOURCE_SETTING.match(name):
-                source_settings.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = raw
-        values[_API_KEYS] = {k: values[k] for k in KEY_SETTINGS if k in values}
-        values[_BASE_URLS] = base_urls
-        values[_SOURCE_SETTINGS] = source_settings
-        return values
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment arrives as init values (load_settings hands over the mapping it was
-        # given, the process environment by default), so it wins over the `.env` file and tests
-        # need not patch os.environ.
-        return init_settings, dotenv_settings
-
-
-_FIELD_OF_VARIABLE = {f.alias: f for f in _Environment.model_fields.values()}
-
-
-def _read_by_us(name: str) -> bool:
-    return (
-        name in _FIELD_OF_VARIABLE
-        or name in KEY_SETTINGS
-        or bool(_BASE_URL.match(name) or _SOURCE_SETTING.match(name))
-    )
-
-
-def _explain(error: ValidationError, environ: Mapping[str, str], env_file: Path) -> SettingsError:
-    """One line for people: the variable, its value, where it was set, and what it must be."""
-    problems: list[tuple[str, str]] = []
-    for detail in error.errors():
-        variable, *key = detail["loc"]
-        field = _FIELD_OF_VARIABLE.get(str(variable))
-        name = f"TUIAPP_{str(key[0]).upper()}_BASE_URL" if variable == _BASE_URLS else str(variable)
-        origin = "the environment" if environ.get(name, "").strip() else f"the file {env_file}"
-        expected = field.description if field and field.description else detail["msg"]
-        problems.append(
-            (name, f"{detail['input']!r} from {origin} is not valid; expected {expected}")
-        )
-    (name, problem), others = problems[0], sorted({n for n, _ in problems[1:]} - {problems[0][0]})
-    if others:
-        problem += f" (also not valid: {', '.join(others)})"
-    return SettingsError(name, problem)
+_VARIABLES: dict[str, _Variable] = {
+    "TUIAPP_DATA_DIR": _Variable("data_dir", Path, "a directory path"),
+    "TUIAPP_DATABASE_URL": _Variable(
+        "database_url", _database_url, "a URL starting with sqlite://, postgres:// or asyncpg://"
+    ),
+    "MAX_CONCURRENT_SOURCES": _Variable("max_concurrent_sources", _whole(1), _COUNT),
+    "REQUEST_TIMEOUT": _Variable("request_timeout", _seconds, _SECONDS),
+    "SOURCE_TIMEOUT": _Variable("source_timeout", _seconds, _SECONDS),
+    "GLOBAL_JOB_TIMEOUT": _Variable("global_job_timeout", _seconds, _SECONDS),
+    "TUIAPP_HTTP_HOST": _Variable("http_host", str, "a host name or IP address"),
+    "TUIAPP_HTTP_PORT": _Variable("http_port", _whole(0, 65535), "a port number from 0 to 65535"),
+    "TUIAPP_MAX_FILE_SIZE": _Variable(
+        "max_file_size", parse_size, _SIZE_OF.format("500MB", "2GiB")
+    ),
+    "TUIAPP_MAX_IMAGE_SIZE": _Variable(
+        "max_image_size", parse_size, _SIZE_OF.format("100MB", "20MiB")
+    ),
+    "TUIAPP_ALLOW_PRIVATE_NETWORKS": _Variable("allow_private_networks", _bool, _BOOL),
+    "TUIAPP_USER_AGENT": _Variable("user_agent", str, "any text"),
+    "TUIAPP_DOWNLOADS_PER_SOURCE": _Variable("downloads_per_source", _whole(1), _COUNT),
+    "TUIAPP_CONNECTIONS_PER_HOST": _Variable("connections_per_host", _whole(1), _COUNT),
+    "TUIAPP_RETRIES": _Variable("retries", _whole(0), "a whole number of at least 0"),
+    "TUIAPP_RETRY_MAX_WAIT": _Variable("retry_max_wait", _seconds, _SECONDS),
+    "TUIAPP_RETRY_BASE_DELAY": _Variable("retry_base_delay", _seconds, _SECONDS),
+    "TUIAPP_QUEUE": _Variable("queue", _bool, _BOOL),
+    "TUIAPP_LEASE_SECONDS": _Variable("lease_seconds", _seconds, _SECONDS),
+    "TUIAPP_WORKER_JOBS": _Variable("worker_jobs", _whole(1), _COUNT),
+    "TUIAPP_ALLOW_GUESTS": _Variable("allow_guests", _bool, _BOOL),
+    "TUIAPP_USER": _Variable("user", str, "a user name"),
+}
+"""Every variable with a setting of its own, in the order errors are reported."""
+_BASE_URL_VARIABLE = _Variable("base_urls", _url, "an http:// or https:// URL")
 
 
 def load_settings(
@@ -305,19 +247,46 @@ def load_settings(
     path = (env_file or Path(environ.get("TUIAPP_ENV_FILE", ".env"))).absolute()
     if not path.is_file() and "TUIAPP_ENV_FILE" in environ and env_file is None:
         raise SettingsError("TUIAPP_ENV_FILE", f"{path} does not exist")
-    # The variables go in as keyword arguments: only those we read, so no other name in the
-    # environment can meet one of BaseSettings' own (`_env_file`, ...).
-    arguments: dict[str, Any] = {n: v for n, v in environ.items() if _read_by_us(n)}
-    arguments["_env_file"] = path if path.is_file() else None
+    from_file: dict[str, str | None] = {}
     try:
-        found = _Environment(**arguments)
-    except ValidationError as exc:
-        raise _explain(exc, environ, path) from None
+        if path.is_file():
+            # Imported here: most runs have no `.env`, and `tuiapp --help` reads no settings.
+            from dotenv import dotenv_values
+
+            from_file = dotenv_values(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError("TUIAPP_ENV_FILE", f"cannot read {path}: {exc}") from None
+    # The environment wins over the file, even with a blank value: blank means not set.
+    raw = {n: v.strip() for n, v in {**from_file, **environ}.items() if v and v.strip()}
 
-    values = found.model_dump(exclude_none=True, exclude={"xdg_data_home", "home"})
-    data_dir = found.data_dir or default_data_dir(found.xdg_data_home, found.home)
+    problems: list[tuple[str, str]] = []
+
+    def read(name: str, variable: _Variable) -> Any:
+        try:
+            return variable.read(raw[name])
+        except ValueError:
+            origin = "the environment" if environ.get(name, "").strip() else f"the file {path}"
+            problem = f"{raw[name]!r} from {origin} is not valid; expected {variable.expected}"
+            problems.append((name, problem))
+            return None
+
+    values = {v.setting: read(n, v) for n, v in _VARIABLES.items() if n in raw}
+    values["api_keys"] = {name: raw[name] for name in KEY_SETTINGS if name in raw}
+    base_urls: dict[str, str] = {}
+    source_settings: dict[str, dict[str, str]] = {}
+    for name, value in raw.items():
+        if m := _BASE_URL.match(name):
+            base_urls[m.group(1).lower()] = read(name, _BASE_URL_VARIABLE)
+        elif m := _SOURCE_SETTING.match(name):
+            source_settings.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = value
+    values |= {"base_urls": base_urls, "source_settings": source_settings}
+    if problems:
+        (name, problem), *others = problems
+        if others:
+            problem += f" (also not valid: {', '.join(sorted({n for n, _ in others}))})"
+        raise SettingsError(name, problem)
+
+    data_dir = values.get("data_dir") or default_data_dir(raw.get("XDG_DATA_HOME"), raw.get("HOME"))
     values["data_dir"] = data_dir
     values.setdefault("database_url", sqlite_url(data_dir / "tuiapp.db"))
     return Settings(**values)

@@ -80,7 +80,7 @@ def create_app(
     app[BACKLOG_KEY] = stream_backlog
     app[HOSTS_KEY] = frozenset(h.lower() for h in hosts)
     names = tuple(s.name for s in engine.sources())
-    # Built on first request: pydantic's schema generation is not paid at start-up.
+    # Built on first request: msgspec's schema generation is not paid at start-up.
     app[OPENAPI_KEY] = lambda: openapi_document(names)
     for table in _TABLES:
         app.add_routes(table.routes)

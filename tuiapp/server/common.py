@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any, Final, TypeVar
 
 from aiohttp import hdrs, web
-from annotated_types import Ge, Le
+from msgspec import Meta
 
 from tuiapp.api_types import parse_body
 from tuiapp.errors import InvalidRequestError, NotFoundError, UnauthorizedError
@@ -80,7 +80,7 @@ def error(
 
 _DIGITS = re.compile(r"[0-9]+")
 
-Id = Annotated[int, Ge(1), Le(MAX_ID)]
+Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
 """An id in a path or a query."""
 
 
@@ -89,8 +89,8 @@ def id_param(what: str) -> Param:
 
 
 PAGING: Final = (
-    Param("limit", "query", Annotated[int, Ge(1), Le(MAX_PAGE)], "How many to return.", 50),
-    Param("offset", "query", Annotated[int, Ge(0), Le(MAX_ID)], "How many to skip.", 0),
+    Param("limit", "query", Annotated[int, Meta(ge=1, le=MAX_PAGE)], "How many to return.", 50),
+    Param("offset", "query", Annotated[int, Meta(ge=0, le=MAX_ID)], "How many to skip.", 0),
 )
 
 

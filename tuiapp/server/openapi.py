@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["VOCABULARY", "build_document"]
 
 _JSON: Final = "application/json"
-_REF: Final = "#/components/schemas/{model}"
+_REF: Final = "#/components/schemas/{name}"
 
 VOCABULARY: Final[dict[str, type[Any]]] = {
     "Job": JobInfo,
@@ -81,7 +81,7 @@ _ERROR_HEADERS: Final[dict[int, dict[str, Any]]] = {
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": _REF.format(model=name)}
+    return {"$ref": _REF.format(name=name)}
 
 
 def _name_of(kind: Any) -> str:

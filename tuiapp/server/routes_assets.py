@@ -7,7 +7,7 @@ import typing
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from aiohttp import hdrs, web
-from annotated_types import Ge
+from msgspec import Meta
 
 from tuiapp.errors import InvalidRequestError
 from tuiapp.jobs import AssetInfo
@@ -122,7 +122,7 @@ _CONTENT_PARAMS: Final = (
 _CONTENT_HEADERS: Final = {
     "ETag": str,
     "Accept-Ranges": Literal["bytes"],
-    "Content-Length": Annotated[int, Ge(0)],
+    "Content-Length": Annotated[int, Meta(ge=0)],
 }
 _CONTENT_REPLIES: Final = {
     200: Reply(
