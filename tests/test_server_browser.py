@@ -252,3 +252,25 @@ def test_loopback_names_count_as_loopback(host: str) -> None:
     from tuiapp.server.app import _loopback
 
     assert _loopback(host)
+
+
+async def test_the_allowed_host_names_setting_reaches_the_started_api(
+    engine_factory: EngineFactory,
+) -> None:
+    import aiohttp
+
+    from tuiapp.cli import _start_api
+
+    engine = await engine_factory()
+    server, url, error = await _start_api(engine, "127.0.0.1", 0, ("nas.lan",))
+    assert server is not None and url is not None and error is None
+    port = url.rsplit(":", 1)[1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for host, status in ((f"nas.lan:{port}", 200), (f"evil.example:{port}", 421)):
+                async with session.get(f"{url}/api/health", headers={"Host": host}) as resp:
+                    assert resp.status == status, host
+    finally:
+        await server.close()
+    refused = await _start_api(engine, "0.0.0.0", 0)
+    assert refused[0] is None and "TUIAPP_ALLOW_GUESTS=false" in (refused[2] or "")

@@ -51,6 +51,9 @@ class Settings:
     """How long one source may spend searching; a moving transfer is not cut by it."""
     global_job_timeout: float = 300.0
     http_host: str = "127.0.0.1"
+    http_allowed_hosts: tuple[str, ...] = ()
+    """Host names the HTTP API answers to besides its address and the loopback names (a name
+    this machine has on the network, say); any other ``Host`` is refused."""
     http_port: int = 8765
     max_file_size: int = 2 * 1000**3
     max_image_size: int = 100 * 1000**2
@@ -183,6 +186,13 @@ def _bool(raw: str) -> bool:
     return _TRUTH[raw.lower()]
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    if not all(n.replace(".", "").replace("-", "").replace(":", "").isalnum() for n in names):
+        raise ValueError(raw)
+    return names
+
+
 class _Variable(NamedTuple):
     setting: str
     """The field of `Settings` it fills."""
@@ -208,6 +218,9 @@ _VARIABLES: dict[str, _Variable] = {
     "GLOBAL_JOB_TIMEOUT": _Variable("global_job_timeout", _seconds, _SECONDS),
     "TUIAPP_HTTP_HOST": _Variable("http_host", str, "a host name or IP address"),
     "TUIAPP_HTTP_PORT": _Variable("http_port", _whole(0, 65535), "a port number from 0 to 65535"),
+    "TUIAPP_HTTP_ALLOWED_HOSTS": _Variable(
+        "http_allowed_hosts", _names, "host names separated by commas, such as nas.lan,nas"
+    ),
     "TUIAPP_MAX_FILE_SIZE": _Variable(
         "max_file_size", parse_size, _SIZE_OF.format("500MB", "2GiB")
     ),

@@ -23,7 +23,9 @@ def run_tui(settings: Settings) -> None:
     from tuiapp.app import TuiApp
 
     async def body(engine: Engine, owner: int | None) -> None:
-        server, url, error = await _start_api(engine, settings.http_host, settings.http_port)
+        server, url, error = await _start_api(
+            engine, settings.http_host, settings.http_port, settings.http_allowed_hosts
+        )
         try:
             app = TuiApp(engine, owner=owner, user_name=settings.user, api_url=url, api_error=error)
             await app.run_async()
@@ -35,7 +37,7 @@ def run_tui(settings: Settings) -> None:
 
 
 async def _start_api(
-    engine: Engine, host: str, port: int
+    engine: Engine, host: str, port: int, names: tuple[str, ...] = ()
 ) -> tuple[RunningServer | None, str | None, str | None]:
     """Start the HTTP API beside the TUI; returns (server, url, None) or (None, None, why not).
 
@@ -43,13 +45,16 @@ async def _start_api(
     """
     import logging
 
+    from tuiapp.errors import TuiappError
     from tuiapp.server import start_server
 
     try:
-        server = await start_server(engine, host, port)
+        server = await start_server(engine, host, port, hosts=names)
     except OSError as exc:
         logging.getLogger(__name__).warning("HTTP API not started", exc_info=True)
         return None, None, f"cannot listen on {host}:{port}: {exc}"
+    except TuiappError as exc:  # a setting that forbids it (beyond loopback with guests)
+        return None, None, str(exc)
     return server, server.url, None
 
 
@@ -87,7 +92,9 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     async def main() -> None:
         async with Engine(settings, worker=worker) as engine:
             try:
-                server = await start_server(engine, address, listen_port)
+                server = await start_server(
+                    engine, address, listen_port, hosts=settings.http_allowed_hosts
+                )
             except OSError as exc:
                 fail(
                     f"cannot listen on {address}:{listen_port}: {exc.strerror or exc}", EXIT_FAILED
