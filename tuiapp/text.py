@@ -1,4 +1,6 @@
-"""Remote text made safe to show: control codes and bidi overrides become visible escapes.
+"""Text for people: remote text made safe to show, and sizes in one unit style.
+
+Remote text: control codes and bidi overrides become visible escapes.
 
 Titles, authors, error messages, URLs and file names come from remote sites. Written raw to a
 terminal, ``ESC]2;...`` sets its title and ``ESC[31m`` its colours; a right-to-left override
@@ -11,7 +13,20 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["PrintableFormatter", "printable"]
+__all__ = ["PrintableFormatter", "human_bytes", "printable"]
+
+_UNITS = ("B", "kB", "MB", "GB", "TB")
+
+
+def human_bytes(n: float) -> str:
+    """``1234567`` -> ``"1.2 MB"``: decimal units, the same in the CLI and the terminal app."""
+    value = float(n)
+    for unit in _UNITS:
+        if abs(value) < 1000 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
 
 _UNSAFE = re.compile(
     "["

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from tuiapp.text import human_bytes
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -35,18 +37,6 @@ EXIT_USAGE = 2
 """The command line or a setting is wrong; nothing was tried."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), the shells' convention."""
-
-_UNITS = ("B", "kB", "MB", "GB", "TB")
-
-
-def human_bytes(n: float) -> str:
-    """``1234567`` -> ``"1.2 MB"``: decimal units, as the terminal app shows them."""
-    value = float(n)
-    for unit in _UNITS:
-        if abs(value) < 1000 or unit == _UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

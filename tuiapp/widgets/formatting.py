@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tuiapp.text import printable
+from tuiapp.text import human_bytes, printable
 
 __all__ = [
     "bar",
@@ -18,7 +18,6 @@ __all__ = [
     "state_words",
 ]
 
-_UNITS = ("B", "kB", "MB", "GB", "TB")
 
 _STATE_WORDS = {"timed_out": "timed out"}
 
@@ -34,16 +33,6 @@ _STATE_STYLES = {
 }
 """One colour per end state, the same on the Board, in History, job details and toasts:
 ``partial`` (something stored, some source failed) is orange, apart from done and failed."""
-
-
-def human_bytes(n: int | float) -> str:
-    """``1234567`` -> ``"1.2 MB"`` (decimal units, as download tools show them)."""
-    value = float(n)
-    for unit in _UNITS:
-        if abs(value) < 1000 or unit == _UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def human_speed(bytes_per_second: float) -> str:
