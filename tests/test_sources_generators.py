@@ -96,7 +96,12 @@ async def test_picsum_reports_a_changed_format(replay: ReplayServer, ctx: Source
 async def test_picsum_takes_a_photo_url(replay: ReplayServer, ctx: SourceContext) -> None:
     replay.add("/id/237/info", json_reply(_catalogue(1)[0] | {"id": "237"}))
     (found,) = await _take(PicsumSource(), ctx, "https://picsum.photos/id/237/200/300", 1)
-    assert found.url == replay.url("/id/237/1200/900.jpg")
+    assert found.url == replay.url("/id/237/200/300.jpg")  # the size the URL asks for
+    assert (found.width, found.height) == (200, 300)
+    (square,) = await _take(PicsumSource(), ctx, "https://picsum.photos/id/237/250", 1)
+    assert square.url == replay.url("/id/237/250/250.jpg")
+    (whole,) = await _take(PicsumSource(), ctx, "https://picsum.photos/id/237", 1)
+    assert whole.url == replay.url("/id/237/1200/900.jpg")  # no size named: the default width
 
 
 async def test_placeholder_asks_placehold_co_for_raster_images_with_the_query_as_text(

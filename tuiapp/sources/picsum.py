@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import FormatChangedError
@@ -30,7 +31,10 @@ class PicsumSource(Source):
     description = "Free photos from picsum.photos (no search: the query picks the photos)"
     base_url = "https://picsum.photos"
     example = "https://picsum.photos/id/237/200/300"
-    pattern = re.compile(r"^https?://(?:fastly\.)?picsum\.photos/id/(?P<id>\d+)(?:/|$)")
+    pattern = re.compile(
+        r"^https?://(?:fastly\.)?picsum\.photos/id/(?P<id>\d+)"
+        r"(?:/(?P<w>\d+)(?:/(?P<h>\d+))?)?(?:\.\w+)?/?(?:[?#].*)?$"
+    )
     options = (
         Option(
             "width",
@@ -47,7 +51,15 @@ class PicsumSource(Source):
             match = self.pattern.match(query.text) if self.pattern else None
             if match:
                 info = (await ctx.http.get(f"{ctx.base_url}/id/{match['id']}/info")).json()
-                yield self._found(info, ctx.base_url, width)
+                found = self._found(info, ctx.base_url, width)
+                if match["w"]:
+                    # The URL names its size (/id/237/200/300, or /200 for a square): keep it.
+                    w = min(int(match["w"]), MAX_WIDTH)
+                    h = min(int(match["h"] or match["w"]), MAX_WIDTH)
+                    found = replace(
+                        found, url=f"{ctx.base_url}/id/{match['id']}/{w}/{h}.jpg", width=w, height=h
+                    )
+                yield found
             return
         digest = hashlib.sha256(query.text.lower().encode()).digest()
         first = digest[0] % CATALOGUE_PAGES + 1
