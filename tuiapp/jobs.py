@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 # Imported at run time, not under TYPE_CHECKING: the HTTP API reads these annotations to build
 # its JSON schemas (tuiapp.api_types), and datetime is loaded by the engine anyway.
@@ -11,6 +11,7 @@ from datetime import datetime  # noqa: TC003
 from typing import Any
 
 __all__ = [
+    "MEDIA_FACTS",
     "TERMINAL_JOB_STATES",
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
@@ -18,6 +19,7 @@ __all__ = [
     "JobSourceInfo",
     "JobSpec",
     "JobState",
+    "MediaFacts",
     "SourceInfo",
     "SourceState",
     "UserInfo",
@@ -203,21 +205,35 @@ class JobInfo:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AssetInfo:
+class MediaFacts:
+    """What a site tells about a file: its URL, its page, who made it, its licence and size.
+
+    Written once, here: a source's find (``sources.base.Found``), the asset storage writes
+    (``storage.NewAsset``) and the asset clients see (:class:`AssetInfo`) all carry these.
+    """
+
+    url: str
+    page_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    author_url: str | None = None
+    license: str | None = None
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+
+
+MEDIA_FACTS = tuple(f.name for f in fields(MediaFacts))
+"""The names of :class:`MediaFacts`' fields, to copy them from one shape to the next."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetInfo(MediaFacts):
     """One stored file and where it came from."""
 
     id: int
     job_id: int
     source: str
-    url: str
-    page_url: str | None
-    title: str | None
-    author: str | None
-    author_url: str | None
-    license: str | None
-    width: int | None
-    height: int | None
-    thumbnail_url: str | None
     kind: str
     metadata: dict[str, Any]
     mime: str

@@ -36,7 +36,7 @@ from tuiapp.events import (
     SourceStarted,
     TransferProgress,
 )
-from tuiapp.jobs import JobSpec, JobState, SourceState
+from tuiapp.jobs import MEDIA_FACTS, JobSpec, JobState, SourceState
 from tuiapp.sources.base import SourceContext, SourceQuery
 from tuiapp.storage import NewAsset
 
@@ -485,15 +485,7 @@ class SourceRun:
             job_id=self.job.id,
             source=self.name,
             kind=kind if kind in {"image", "video", "audio"} else "file",
-            url=item.url,
-            page_url=item.page_url,
-            title=item.title,
-            author=item.author,
-            author_url=item.author_url,
-            license=item.license,
-            width=item.width,
-            height=item.height,
-            thumbnail_url=item.thumbnail_url,
+            **{name: getattr(item, name) for name in MEDIA_FACTS},
             metadata={**item.metadata, **metadata},
             fence=self.job.fence,
         )

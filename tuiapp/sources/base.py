@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from tuiapp.errors import FormatChangedError, InvalidRequestError, MissingKeyError
+from tuiapp.jobs import MediaFacts
 
 if TYPE_CHECKING:
     import logging
@@ -314,7 +315,7 @@ Downloader = Callable[[TransferContext], Awaitable[DownloadedFile]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Found:
+class Found(MediaFacts):
     """One file a source found.
 
     The engine downloads ``url`` itself and checks that the bytes are of kind ``expect``, unless
@@ -322,16 +323,7 @@ class Found:
     when the engine asks, and the engine stores the result.
     """
 
-    url: str
     expect: MediaKind = "image"
-    page_url: str | None = None
-    title: str | None = None
-    author: str | None = None
-    author_url: str | None = None
-    license: str | None = None
-    width: int | None = None
-    height: int | None = None
-    thumbnail_url: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra request headers for the download (a Referer, an Authorization)."""

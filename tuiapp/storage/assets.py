@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise.transactions import in_transaction
 
 from tuiapp.errors import NotFoundError
-from tuiapp.jobs import AssetInfo
+from tuiapp.jobs import MEDIA_FACTS, AssetInfo
 from tuiapp.models import Asset, MediaBlob
 from tuiapp.storage.records import collect, owner_q, read_chunks, recount
 
@@ -83,15 +83,7 @@ def _asset_info(asset: Asset) -> AssetInfo:
         id=asset.id,
         job_id=asset.job_id,  # type: ignore[attr-defined]
         source=asset.source,
-        url=asset.url,
-        page_url=asset.page_url,
-        title=asset.title,
-        author=asset.author,
-        author_url=asset.author_url,
-        license=asset.license,
-        width=asset.width,
-        height=asset.height,
-        thumbnail_url=asset.thumbnail_url,
+        **{name: getattr(asset, name) for name in MEDIA_FACTS},
         kind=asset.kind,
         metadata=dict(asset.metadata or {}),
         mime=blob.mime,

@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from tuiapp.errors import FencedError
+from tuiapp.jobs import MediaFacts
 from tuiapp.storage.records import discard_partial, drop_partial, now, parts
 
 if TYPE_CHECKING:
@@ -36,21 +37,12 @@ waits its turn (and its reads slow down meanwhile)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NewAsset:
+class NewAsset(MediaFacts):
     """An asset row to write once its blob is complete."""
 
     job_id: int
     source: str
     kind: str
-    url: str
-    page_url: str | None = None
-    title: str | None = None
-    author: str | None = None
-    author_url: str | None = None
-    license: str | None = None
-    width: int | None = None
-    height: int | None = None
-    thumbnail_url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     fence: int | None = None
     """The claim this worker holds the job by: the asset is written only while the job still
