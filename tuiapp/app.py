@@ -7,6 +7,7 @@ screens when jobs change (``jobs_changed``), and shows toasts whose text is neve
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import replace
@@ -30,13 +31,14 @@ from tuiapp.prefs import default_prefs_path, load_prefs, save_prefs
 from tuiapp.screens import (
     BoardScreen,
     ConfirmModal,
+    ErrorModal,
     ExportModal,
     HelpModal,
     HistoryScreen,
     JobDetailScreen,
     NewJobScreen,
 )
-from tuiapp.text import printable
+from tuiapp.text import LOG_NAME, log_tail, printable
 from tuiapp.widgets.formatting import human_bytes, state_words
 
 if TYPE_CHECKING:
@@ -275,6 +277,13 @@ class TuiApp(App[None]):
             await self.pop_screen()
         if self.current_mode != mode:
             await self.switch_mode(mode)
+
+    @work(exclusive=True, group="log", exit_on_error=False, description="Reading the log")
+    async def action_show_log(self) -> None:
+        """Show the end of ``tuiapp.log`` (in the data folder), newest lines last."""
+        path = self.engine.settings.data_dir / LOG_NAME
+        text = await asyncio.to_thread(log_tail, path)
+        self.push_screen(ErrorModal(f"Log: {path} (the last lines)", text, end=True))
 
     async def action_new_job(self) -> None:
         """Go to the New job screen with the cursor in the query, ready to type."""

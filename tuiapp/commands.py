@@ -28,6 +28,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("app", "board", "Jobs: Show Board", "Progress of the job being followed"),
     ("app", "history", "Jobs: Show history", "Every job so far"),
     ("app", "help", "Help: Show keys", "Every key and what it does"),
+    ("app", "show_log", "Help: Show the log", "The last lines of tuiapp.log in the data folder"),
     ("NewJobScreen", "start_job", "New job: Start job", "Start with the ticked sources"),
     ("NewJobScreen", "focus_sources", "New job: Pick sources", "Move to the source list"),
     ("BoardScreen", "cancel_source", "Board: Cancel source", "The focused pane's source"),

@@ -12,8 +12,35 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-__all__ = ["PrintableFormatter", "human_bytes", "printable"]
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["LOG_NAME", "PrintableFormatter", "human_bytes", "log_tail", "printable"]
+
+LOG_NAME = "tuiapp.log"
+"""The log file every command and the app write, in the data folder."""
+
+
+def log_tail(path: Path, lines: int = 300, window: int = 256 * 1024) -> str:
+    """The last ``lines`` lines of a log file (read from its last ``window`` bytes only)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - window))
+            data = fh.read()
+    except FileNotFoundError:
+        return f"No log yet: {path} is written once something is logged."
+    except OSError as exc:
+        return f"Cannot read {path}: {exc.strerror or exc}"
+    text = data.decode("utf-8", errors="replace")
+    kept = text.splitlines()[-lines:]
+    if size > window and len(kept) == len(text.splitlines()):
+        kept = kept[1:]  # the first line read may be cut
+    return "\n".join(kept)
+
 
 _UNITS = ("B", "kB", "MB", "GB", "TB")
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from tuiapp.text import human_bytes
+from tuiapp.text import LOG_NAME, human_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -67,7 +67,7 @@ def load(*, log: bool = True) -> Settings:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
-            settings.data_dir / "tuiapp.log", maxBytes=5_000_000, backupCount=2, encoding="utf-8"
+            settings.data_dir / LOG_NAME, maxBytes=5_000_000, backupCount=2, encoding="utf-8"
         )
     except OSError as exc:
         fail(

@@ -1,4 +1,4 @@
-"""The full text of an error (a source's, or a file's), scrollable; remote text shown as data."""
+"""The full text of an error (a source's, a file's) or of the log, scrollable; shown as data."""
 
 from __future__ import annotations
 
@@ -26,10 +26,17 @@ class ErrorModal(TuiModal[None]):
         Binding("escape,q,enter", "close", "Close", id="error.close"),
     ]
 
-    def __init__(self, title: str, text: str) -> None:
+    def __init__(self, title: str, text: str, *, end: bool = False) -> None:
+        """
+        Args:
+            title: what the text is.
+            text: the text, remote parts and all (control characters are escaped, no markup).
+            end: open scrolled to the end (a log's newest lines).
+        """
         super().__init__()
         self.title_text = title
         self.text = text
+        self.end = end
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-dialog"):
@@ -41,7 +48,10 @@ class ErrorModal(TuiModal[None]):
             yield Label(Text("Esc closes · ↑↓ scroll", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one("#error-body", VerticalScroll).focus()
+        body = self.query_one("#error-body", VerticalScroll)
+        body.focus()
+        if self.end:
+            body.scroll_end(animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)
