@@ -41,6 +41,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Asset',
             name='hashed',
-            field=fields.BooleanField(default=False, db_index=True),
+            field=fields.BooleanField(null=True, default=False, db_index=True),
         ),
     ]

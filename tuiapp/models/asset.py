@@ -46,8 +46,9 @@ class Asset(Model):
     """The hash's four 16-bit quarters, high to low: hashes within 3 bits share one."""
     duplicate_of = fields.IntField(null=True)
     """The best copy of this picture in the owner's library, when this asset is not it."""
-    hashed = fields.BooleanField(default=False, db_index=True)
-    """Hashing was tried (a file that is no picture stays NULL but is not tried again)."""
+    hashed = fields.BooleanField(null=True, default=False, db_index=True)
+    """Hashing was tried (a file that is no picture keeps phash NULL but is not tried again);
+    NULL in rows made before hashing existed (a column added to a table cannot be NOT NULL)."""
 
     class Meta:
         table = "asset"

@@ -140,7 +140,7 @@ class SimilarStore:
     async def unhashed(self, limit: int) -> list[Unhashed]:
         """Up to ``limit`` stored pictures, of any owner, whose hash was never tried."""
         rows = (
-            await Asset.filter(hashed=False, kind="image")
+            await Asset.filter(Q(hashed=False) | Q(hashed__isnull=True), kind="image")
             .order_by("id")
             .limit(limit)
             .values("id", "owner_id", "blob__sha256", "blob__size")
