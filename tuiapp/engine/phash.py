@@ -48,8 +48,8 @@ def fingerprint(data: bytes) -> Fingerprint | None:
                 width, height = img.size
                 if width * height > _MAX_PIXELS or width < 1 or height < 1:
                     return None
-                img.draft("L", (64, 64))  # JPEG: decode at 1/2..1/8 scale, enough for 8x8
-                gray = img.convert("L").resize((8, 8), Image.Resampling.BOX)
+                img.draft("L", (128, 128))  # JPEG: decoded at 1/2..1/8 scale, plenty for 8x8
+                gray = img.convert("L").resize((8, 8), Image.Resampling.LANCZOS)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
         return None
     pixels = [int(v) for v in gray.tobytes()]
