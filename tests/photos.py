@@ -29,7 +29,7 @@ def picture(seed: int, width: int = 800, height: int = 600) -> Image.Image:
             draw.ellipse([x0, y0, x0 + w, y0 + h], fill=colour)
         else:
             draw.rectangle([x0, y0, x0 + w, y0 + h], fill=colour)
-    noise = Image.effect_noise((width, height), 12).convert("RGB")
+    noise = Image.frombytes("L", (width, height), rng.randbytes(width * height)).convert("RGB")
     img = Image.blend(img, noise, 0.08)
     return img.filter(ImageFilter.GaussianBlur(1))
 

@@ -1,6 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0004_cached_answer')]
@@ -43,4 +44,9 @@ class Migration(migrations.Migration):
             name='hashed',
             field=fields.BooleanField(null=True, default=False, db_index=True),
         ),
+        ops.AddIndex(model_name='Asset', index=Index(fields=('q0',), name='idx_asset_q0')),
+        ops.AddIndex(model_name='Asset', index=Index(fields=('q1',), name='idx_asset_q1')),
+        ops.AddIndex(model_name='Asset', index=Index(fields=('q2',), name='idx_asset_q2')),
+        ops.AddIndex(model_name='Asset', index=Index(fields=('q3',), name='idx_asset_q3')),
+        ops.AddIndex(model_name='Asset', index=Index(fields=('hashed',), name='idx_asset_hashed')),
     ]

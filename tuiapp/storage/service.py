@@ -85,7 +85,7 @@ class Storage:
         self._jobs = JobStore(self._db)
         self._queue = WorkQueue(self._db)
         self._assets = AssetStore(self._db)
-        self._similar = SimilarStore()
+        self._similar = SimilarStore(self._db)
 
     async def open(self) -> None:
         """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
@@ -280,6 +280,10 @@ class Storage:
         return await self._similar.set_phash(
             asset_id, owner, phash, max_distance=max_distance, width=width, height=height
         )
+
+    async def near_duplicates(self, owner: int | None, phash: int, max_distance: int) -> list[int]:
+        """The owner's assets whose perceptual hash is at most ``max_distance`` bits away."""
+        return await self._similar.near(owner, phash, max_distance)
 
     async def unhashed_images(self, limit: int) -> list[Unhashed]:
         """Stored pictures of any owner whose hash was never tried, oldest first."""

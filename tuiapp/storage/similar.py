@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -20,10 +20,22 @@ from tortoise.transactions import in_transaction
 from tuiapp.models import Asset
 from tuiapp.storage.records import owner_q
 
+if TYPE_CHECKING:
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+    from tuiapp.storage.database import Database
+
 __all__ = ["SimilarStore", "Unhashed", "quarters", "signed", "unsigned"]
 
 _BIT64 = 1 << 64
 _ROW = ("id", "width", "height", "blob__size", "created_at", "duplicate_of")
+
+# One indexed lookup per quarter. The owner is compared through COALESCE so that no database
+# picks the owner's index instead: a library is one owner's, its index selects every row.
+_NEAR = " UNION ALL ".join(
+    f"SELECT id, phash, duplicate_of FROM asset WHERE q{i} = ? AND COALESCE(owner_id, 0) = ?"
+    for i in range(4)
+)
 
 
 def signed(value: int) -> int:
@@ -59,7 +71,8 @@ def _rank(row: dict[str, Any]) -> tuple[int, int, float, int]:
 class SimilarStore:
     """The hash columns of ``asset``; groups are kept per owner (guests: the NULL owner)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._lock = asyncio.Lock()
         """One regrouping at a time in this process, so two copies arriving together meet."""
 
@@ -95,18 +108,10 @@ class SimilarStore:
             )
             if not updated or phash is None:
                 return None
-            q = quarters(phash)
-            candidates = (
-                await Asset.filter(**owner_q(owner), phash__isnull=False)
-                .filter(Q(q0=q[0]) | Q(q1=q[1]) | Q(q2=q[2]) | Q(q3=q[3]))
-                .exclude(id=asset_id)
-                .using_db(conn)
-                .values("id", "phash", "duplicate_of")
-            )
             roots = {
                 c["duplicate_of"] or c["id"]
-                for c in candidates
-                if (unsigned(c["phash"]) ^ phash).bit_count() <= max_distance
+                for c in await self._near(conn, owner, phash, max_distance)
+                if c["id"] != asset_id
             }
             if not roots:
                 return None
@@ -121,6 +126,23 @@ class SimilarStore:
             await Asset.filter(id__in=others).using_db(conn).update(duplicate_of=best)
             await Asset.filter(id=best).using_db(conn).update(duplicate_of=None)
             return None if best == asset_id else int(best)
+
+    async def near(self, owner: int | None, phash: int, max_distance: int) -> list[int]:
+        """The owner's assets whose hash is at most ``max_distance`` bits from ``phash``."""
+        return [r["id"] for r in await self._near(self._db.conn(), owner, phash, max_distance)]
+
+    async def _near(
+        self, conn: BaseDBAsyncClient, owner: int | None, phash: int, max_distance: int
+    ) -> list[dict[str, Any]]:
+        values: list[Any] = []
+        for quarter in quarters(phash):
+            values += [quarter, owner or 0]  # user ids start at 1; 0 is the guests'
+        rows = await self._db.sql.rows(conn, _NEAR, values)
+        seen: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            if (unsigned(int(row["phash"])) ^ phash).bit_count() <= max_distance:
+                seen[int(row["id"])] = row
+        return list(seen.values())
 
     async def regroup_without(self, owner: int | None, asset_id: int) -> None:
         """After the best copy ``asset_id`` went, the next best of its group takes its place."""
