@@ -195,3 +195,28 @@ async def test_the_migration_applies_to_a_database_made_before_it(
     assert await engine.backfill == 2
     assert {a.id: a.duplicate_of for a in await _assets(engine)} == {1: None, 2: 1}
     assert await backfill(engine.storage) == 0  # nothing is hashed twice
+
+
+async def test_groups_and_the_lookup_work_on_postgresql(
+    postgres_url: str, replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=[_serve(replay, "big", BIG), _serve(replay, "other", OTHER)])
+    scripted("fake_b", urls=[_serve(replay, "small", SMALL)])
+    engine = await engine_factory(database_url=postgres_url)
+    job = await engine.submit(JobSpec(query="q", sources=("fake_a", "fake_b"), count=2))
+    final = await engine.wait(job.id, None)
+    assert {s.source: s.duplicates for s in final.sources} == {"fake_a": 0, "fake_b": 1}
+    by_url = {a.url.rsplit("/", 1)[1]: a for a in await _assets(engine, job_id=job.id)}
+    big, small = by_url["big.jpg"], by_url["small.jpg"]
+    assert small.duplicate_of == big.id and big.duplicate_of is None
+    assert [a.id for a in await _assets(engine, unique=True)] == sorted(
+        [big.id, by_url["other.jpg"].id]
+    )
+
+    storage = engine.storage  # a hash with its top bit set survives the signed BIGINT column
+    top = (1 << 64) - 1 - 0b101
+    await storage.set_phash(small.id, None, top, max_distance=MAX_DISTANCE)
+    await storage.set_phash(big.id, None, top ^ 0b11, max_distance=MAX_DISTANCE)
+    assert sorted(await storage.near_duplicates(None, top, MAX_DISTANCE)) == [big.id, small.id]
+    alice, _ = await storage.create_user("alice")
+    assert await storage.near_duplicates(alice.id, top, MAX_DISTANCE) == []
