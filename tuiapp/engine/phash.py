@@ -4,7 +4,7 @@ A 9x8 grayscale thumbnail, one bit per pair of horizontal neighbours (is the lef
 Resized, recompressed and slightly cropped copies of one picture land within a few bits of each
 other; different pictures far apart, and the bits spread evenly enough for the quarter index
 (README: the measurements, and why not an average hash or imagehash).
-JPEGs are decoded at reduced scale (``Image.draft``): a 12-megapixel photo costs ~7 ms.
+JPEGs are decoded at reduced scale (``Image.draft``): a 12-megapixel JPEG costs ~13 ms.
 Pure and blocking: the engine calls it in a worker thread.
 """
 

@@ -3,9 +3,10 @@
 Every hashed asset keeps its 64-bit perceptual hash and the hash's four 16-bit quarters in
 indexed columns. Two hashes within 3 bits share at least one quarter, so the candidates for a new
 hash are the owner's rows that share a quarter (an indexed lookup however large the library);
-their distance is checked here. A group is every asset within the distance of a member; its
-best copy has the most pixels, then the largest file, then came first; every other member's
-``duplicate_of`` names it. Nothing is deleted.
+their distance is checked here (4 to 6 bits apart: found when one quarter survives). A group
+is every asset within the distance of a member; its best copy has the most pixels, then the
+largest file, then came first; every other member's ``duplicate_of`` names it. Nothing is
+deleted.
 """
 
 from __future__ import annotations
