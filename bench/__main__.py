@@ -1,6 +1,6 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|medium|large|large4|startup|fanout|similar`. Figures depend on the
+Run one: `python -m bench small|medium|large|large4|startup|fanout`. Figures depend on the
 machine; the README keeps the last ones and where they came from.
 """
 
@@ -186,7 +186,6 @@ BENCHMARKS = {
     "large4": lambda d: bench_files("large4", 4, 256 * MB, d),
     "startup": lambda d: bench_startup(),
     "fanout": lambda d: _fanout(),
-    "similar": lambda d: _similar(),
 }
 
 
@@ -194,12 +193,6 @@ def _fanout() -> None:
     from bench.fanout import run
 
     asyncio.run(run())
-
-
-def _similar() -> None:
-    from bench.similar import run
-
-    run()
 
 
 def main() -> None:

@@ -175,20 +175,12 @@ class FakeEngine:
         self.bus.publish(JobDeleted(job_id=job_id, owner_id=owner))
 
     async def list_assets(
-        self,
-        owner: int | None,
-        *,
-        job_id: int | None = None,
-        unique: bool = False,
-        limit: int = 100,
-        offset: int = 0,
+        self, owner: int | None, *, job_id: int | None = None, limit: int = 100, offset: int = 0
     ) -> list[AssetInfo]:
         found = [
             info
             for info, _ in self.assets.values()
-            if info.owner_id == owner
-            and (job_id is None or info.job_id == job_id)
-            and not (unique and info.duplicate_of is not None)
+            if info.owner_id == owner and (job_id is None or info.job_id == job_id)
         ]
         return found[offset : offset + limit]
 
@@ -324,7 +316,6 @@ class FakeEngine:
         height: int | None = None,
         author: str | None = None,
         license: str | None = None,  # noqa: A002 - the AssetInfo field's name
-        duplicate_of: int | None = None,
     ) -> AssetInfo:
         job = self.jobs[job_id]
         asset_id = max(self.assets, default=0) + 1
@@ -348,7 +339,6 @@ class FakeEngine:
             sha256=hashlib.sha256(data).hexdigest(),
             owner_id=job.owner_id,
             created_at=EPOCH + timedelta(minutes=job_id, seconds=asset_id),
-            duplicate_of=duplicate_of,
         )
         self.assets[asset_id] = (info, data)
         self.push(

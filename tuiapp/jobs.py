@@ -138,8 +138,6 @@ class JobSourceInfo:
     bytes: int = 0
     error: str | None = None
     error_code: str | None = None
-    duplicates: int = 0
-    """Files of this source that are near-duplicates of another source's picture."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -243,8 +241,6 @@ class AssetInfo(MediaFacts):
     sha256: str
     owner_id: int | None
     created_at: datetime
-    duplicate_of: int | None = None
-    """The best copy of the same picture in the owner's library, when this file is not it."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

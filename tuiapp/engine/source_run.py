@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
 from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
-from tuiapp.engine.similar import Hashing
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
@@ -69,7 +68,6 @@ class SourceRun:
     def __init__(self, job: RunningJob, name: str) -> None:
         self.job = job
         self.name = name
-        self.hashing = Hashing(job.crew)
         self.state = SourceState.QUEUED
         self.found = 0
         self.stored = 0
@@ -190,7 +188,6 @@ class SourceRun:
             await asyncio.shield(self._end())
 
     async def _end(self) -> None:
-        await self.hashing.settle()  # its stored pictures are announced before its end
         await self.save()
         self.progress(force=True)
         self.crew.publish(
@@ -466,7 +463,7 @@ class SourceRun:
         self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
         self.stored += 1
         self.bytes += stored.size - added
-        self.hashing.announce(
+        self.crew.publish(
             AssetStored(
                 job_id=self.job.id,
                 owner_id=self.job.owner,

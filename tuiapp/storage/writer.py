@@ -107,8 +107,8 @@ class _Abort(_Op):
 
 _INSERT_ASSET = (
     "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
-    " author_url, license, width, height, thumbnail_url, metadata, created_at, hashed)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,FALSE)"
+    " author_url, license, width, height, thumbnail_url, metadata, created_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
