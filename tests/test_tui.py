@@ -342,6 +342,28 @@ async def test_sources_without_their_key_are_marked_and_cannot_be_ticked(tmp_pat
         assert headings == ["Image generators", "Image search"]
 
 
+async def test_a_source_that_is_not_ready_says_what_it_lacks_and_can_still_be_ticked(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    from tests.fakes import DEFAULT_SOURCES, FakeEngine, source_info
+
+    vimeo = replace(
+        source_info("vimeo", "video"),
+        ready=False,
+        missing=("TUIAPP_SOURCE_VIMEO__COOKIES is not set",),
+    )
+    engine = FakeEngine(fake_engine(tmp_path).settings, (*DEFAULT_SOURCES, vimeo))
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)):
+        picker = app.screen.query_one(SourcePicker)
+        prompt = str(picker.get_option("vimeo").prompt)
+        assert "not ready: TUIAPP_SOURCE_VIMEO__COOKIES is not set" in prompt
+        picker.toggle("vimeo")
+        assert picker.selected == ("vimeo",)
+
+
 async def test_enter_without_a_source_warns_and_submits_nothing(tmp_path: Path) -> None:
     engine = fake_engine(tmp_path)
     app = make_app(engine)

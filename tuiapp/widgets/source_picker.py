@@ -79,7 +79,12 @@ class SourcePicker(OptionList):
             return text
         text.append(" [x] " if ticked else " [ ] ", style="bold" if ticked else "")
         text.append(f"{info.name:<{self._name_width}}", style="bold" if ticked else "")
-        text.append(f" {info.description}", style="dim")
+        if not info.ready and info.missing:
+            # It may still work for some items (a public video without cookies): say what it
+            # lacks, as `tuiapp doctor` does, and let the user decide.
+            text.append(f" not ready: {'; '.join(info.missing)}", style="italic")
+        else:
+            text.append(f" {info.description}", style="dim")
         return text
 
     def set_selected(self, names: Iterable[str]) -> None:
