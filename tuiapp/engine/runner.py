@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 
 from tuiapp.engine.crew import Claim, Crew, is_url, now
 from tuiapp.engine.source_run import SourceRun
-from tuiapp.errors import FencedError, UnavailableError
+from tuiapp.errors import FencedError
 from tuiapp.events import JobFinished, JobStarted
 from tuiapp.fetch import allowing
 from tuiapp.jobs import TERMINAL_SOURCE_STATES, JobInfo, JobSpec, JobState, SourceState
+from tuiapp.storage import patiently
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Mapping
 
 __all__ = ["Claim", "Crew", "JobRun", "SourceRun", "is_url"]
 
@@ -230,7 +231,7 @@ class JobRun:
                 ):
                     src.state = SourceState.CANCELLED
                     await src.save()
-            await _patiently(
+            await patiently(
                 lambda: crew.storage.update_job(
                     self.id,
                     fence=self.fence,
@@ -238,7 +239,8 @@ class JobRun:
                     finished_at=now(),
                     error=self.info.error,
                     runner=None,
-                )
+                ),
+                gave_up=f"job {self.id} ended while the database was away; its end is not saved",
             )
         except FencedError as exc:
             self.fenced(str(exc))
@@ -264,19 +266,3 @@ class JobRun:
     def _forget(self) -> None:
         self.crew.runs.pop(self.id, None)
         self.done.set()
-
-
-async def _patiently(write: Callable[[], Awaitable[None]], patience: float = 60.0) -> None:
-    """Run ``write``; while the database cannot be reached, try again for ``patience`` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + patience
-    delay = 0.2
-    while True:
-        try:
-            await write()
-            return
-        except UnavailableError:
-            if loop.time() + delay > deadline:
-                raise
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 2.0)

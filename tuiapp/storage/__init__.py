@@ -15,9 +15,10 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 from __future__ import annotations
 
 from tuiapp.storage.blobs import BlobSink
+from tuiapp.storage.database import patiently
 from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.service import Storage
 from tuiapp.storage.writer import NewAsset, StoredAsset
 
-__all__ = ["CHUNK_SIZE", "BlobSink", "Listener", "NewAsset", "Storage", "StoredAsset"]
+__all__ = ["CHUNK_SIZE", "BlobSink", "Listener", "NewAsset", "Storage", "StoredAsset", "patiently"]

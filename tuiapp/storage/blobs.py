@@ -14,19 +14,14 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.errors import UnavailableError
-from tuiapp.storage.database import unavailable
+from tuiapp.storage.database import OUTAGE_PATIENCE, patiently, unavailable
 from tuiapp.storage.records import CHUNK_SIZE
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from tuiapp.storage.writer import BlobWriter, NewAsset, StoredAsset
 
 __all__ = ["BlobSink"]
 
-OUTAGE_PATIENCE = 60.0
-"""Seconds a finished one-chunk file waits for a database that cannot be reached before it is
-given up (the bytes are in hand: the commit is tried again as soon as the database is back)."""
 _HASH_IN_THREAD = 256 * 1024
 """Bytes from which a sink hashes in a worker thread rather than on the event loop."""
 
@@ -118,14 +113,17 @@ class BlobSink:
             await self._digest(pieces)
             data = b"".join(pieces)
             del pieces  # the file is queued joined: not twice
-            return await _patiently(
+            # The bytes are in hand: while the database is away, the commit waits for it.
+            return await patiently(
                 lambda: self._writer.store_small(
                     owner=self._owner,
                     sha256=self._hash.hexdigest(),
                     data=data,
                     mime=mime,
                     asset=asset,
-                )
+                ),
+                gave_up=f"the database was away for over {OUTAGE_PATIENCE:g} s;"
+                " the file was not kept",
             )
         try:
             if self._buffered:
@@ -179,22 +177,3 @@ class BlobSink:
 def _update(hasher: Any, pieces: list[bytes]) -> None:
     for piece in pieces:
         hasher.update(piece)
-
-
-async def _patiently(commit: Callable[[], Awaitable[StoredAsset]]) -> StoredAsset:
-    """Run ``commit``; while the database cannot be reached, try again (for a while)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + OUTAGE_PATIENCE
-    delay = 0.2
-    while True:
-        try:
-            return await commit()
-        except Exception as exc:
-            if not unavailable(exc):
-                raise
-            if loop.time() + delay > deadline:
-                raise UnavailableError(
-                    f"the database was away for over {OUTAGE_PATIENCE:g} s; the file was not kept"
-                ) from exc
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 2.0)

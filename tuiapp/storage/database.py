@@ -12,14 +12,26 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise import Tortoise, connections
 
+from tuiapp.errors import UnavailableError
+
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = ["Database", "Sql", "runner_alive", "runner_id", "unavailable"]
+__all__ = [
+    "OUTAGE_PATIENCE",
+    "Database",
+    "Sql",
+    "patiently",
+    "runner_alive",
+    "runner_id",
+    "unavailable",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,38 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBConnectionError) or (
         exc.__cause__ is not None and exc.__cause__ is not exc and unavailable(exc.__cause__)
     )
+
+
+OUTAGE_PATIENCE = 60.0
+"""Seconds a write that must not be lost waits for a database that cannot be reached."""
+
+T = TypeVar("T")
+
+
+async def patiently(
+    call: Callable[[], Awaitable[T]],
+    *,
+    gave_up: str,
+    patience: float = OUTAGE_PATIENCE,
+) -> T:
+    """Run ``call``; while the database cannot be reached, try it again (for ``patience`` s).
+
+    Raises:
+        UnavailableError: still unreachable after ``patience`` s (``gave_up`` says what is lost).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.2
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not (isinstance(exc, UnavailableError) or unavailable(exc)):
+                raise
+            if loop.time() + delay > deadline:
+                raise UnavailableError(gave_up) from exc
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 2.0)
 
 
 def runner_id() -> str:
