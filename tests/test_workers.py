@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tests.postgres import PostgresControl
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine
+    from tuiapp.jobs import JobInfo
 
 CLEAN = {"bad_blobs": [], "orphan_chunks": 0, "partial_blobs": 0, "integrity_check": "ok"}
 
@@ -45,6 +46,26 @@ def _catalogue(replay: ReplayServer, n: int, delay: float) -> None:
 
     replay.add("/v2/list", listing)
     replay.add("/id/*", image)
+
+
+async def _started(client: Engine, spec: JobSpec, stored: int) -> JobInfo:
+    """Submit ``spec`` and wait until a worker has stored ``stored`` of its files."""
+    with client.subscribe() as sub:
+        job = await client.submit(spec)
+        done = 0
+        while done < stored:
+            event = await asyncio.wait_for(sub.get(), 30)
+            done += isinstance(event, AssetStored) and event.job_id == job.id
+    return job
+
+
+async def _runner_pid(job_id: int) -> int:
+    """The process id of the worker that holds the job now."""
+    from tuiapp.models import Job
+
+    row = await Job.get(id=job_id)
+    assert row.runner is not None
+    return int(row.runner.rsplit(":", 1)[1])
 
 
 @pytest.fixture
@@ -130,15 +151,8 @@ async def test_a_job_of_a_worker_killed_mid_job_is_finished_by_the_other(
     _catalogue(replay, 60, delay=0.15)
     workers = {(await start_worker()).pid, (await start_worker()).pid}
     client = await engine_factory(database_url=postgres_url, queue=True)
-    with client.subscribe() as sub:
-        job = await client.submit(JobSpec(query="slow", sources=("picsum",), count=30))
-        stored = 0
-        while stored < 4:
-            event = await asyncio.wait_for(sub.get(), 30)
-            stored += isinstance(event, AssetStored) and event.job_id == job.id
-    row = await Job.get(id=job.id)
-    assert row.runner is not None
-    victim = int(row.runner.rsplit(":", 1)[1])
+    job = await _started(client, JobSpec(query="slow", sources=("picsum",), count=30), 4)
+    victim = await _runner_pid(job.id)
     assert victim in workers
     os.kill(victim, signal.SIGKILL)
     final = await asyncio.wait_for(client.wait(job.id, None), 90)
@@ -168,15 +182,8 @@ async def test_a_worker_frozen_past_its_lease_adds_nothing_after_waking_and_drop
     _catalogue(replay, 60, delay=0.3)
     workers = {(await start_worker()).pid, (await start_worker()).pid}
     client = await engine_factory(database_url=postgres_url, queue=True)
-    with client.subscribe() as sub:
-        job = await client.submit(JobSpec(query="slow", sources=("picsum",), count=20))
-        stored = 0
-        while stored < 3:
-            event = await asyncio.wait_for(sub.get(), 30)
-            stored += isinstance(event, AssetStored) and event.job_id == job.id
-    row = await Job.get(id=job.id)
-    assert row.runner is not None
-    frozen = int(row.runner.rsplit(":", 1)[1])
+    job = await _started(client, JobSpec(query="slow", sources=("picsum",), count=20), 3)
+    frozen = await _runner_pid(job.id)
     assert frozen in workers
     os.kill(frozen, signal.SIGSTOP)
     try:
@@ -258,12 +265,7 @@ async def test_a_database_outage_mid_job_loses_no_downloaded_file_and_the_api_sa
     await start_worker()
     client = await engine_factory(database_url=postgres_url, queue=True)
     api = await aiohttp_client(create_app(client))
-    with client.subscribe() as sub:
-        job = await client.submit(JobSpec(query="steady", sources=("picsum",), count=30))
-        stored = 0
-        while stored < 3:
-            event = await asyncio.wait_for(sub.get(), 30)
-            stored += isinstance(event, AssetStored) and event.job_id == job.id
+    job = await _started(client, JobSpec(query="steady", sources=("picsum",), count=30), 3)
     await asyncio.to_thread(postgres_control.stop)
     try:
         resp = await api.get("/api/jobs")
