@@ -1,7 +1,7 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|medium|large|large4|startup|fanout`. Figures depend on the
-machine; the README keeps the last ones and where they came from.
+Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar`. Figures
+depend on the machine; the README keeps the last ones and where they came from.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def peak_rss_mb() -> float:
 
 
 async def _ingest(
-    origin_url: str, data_dir: Path, files: int, downloads: int
+    origin_url: str, data_dir: Path, files: int, downloads: int, *, near_duplicates: bool = True
 ) -> tuple[float, int, int]:
     from tuiapp.config import Settings, sqlite_url
     from tuiapp.engine import Engine
@@ -44,6 +44,7 @@ async def _ingest(
         global_job_timeout=900,
         # The large benchmarks serve 256 MB "photos": let images be as large as any file.
         max_image_size=2 * 1000**3,
+        near_duplicates=near_duplicates,
     )
     async with Engine(settings) as engine:
         started = time.perf_counter()
@@ -167,6 +168,47 @@ def bench_files(name: str, files: int, size: int, downloads: int) -> None:
     )
 
 
+def bench_photos(files: int, downloads: int, rounds: int = 3) -> None:
+    """The small benchmark with real ~50 KB JPEGs, fingerprinted (on) or not (off).
+
+    Rounds alternate off and on against one corpus, each into a fresh database; the medians are
+    compared (target: on no more than 10 % slower).
+    """
+    with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
+        Path(tmp).chmod(0o755)
+        root = Path(tmp) / "corpus"
+        subprocess.run(
+            [sys.executable, "-m", "bench.corpus", str(root), str(files), "photos"], check=True
+        )
+        nbytes = sum(p.stat().st_size for p in root.glob("id/*/*/*.jpg"))
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        with Origin(root) as origin:
+            for i in range(rounds * 2):
+                hashing = bool(i % 2)
+                elapsed, stored, _ = asyncio.run(
+                    _ingest(
+                        origin.url,
+                        Path(tmp) / f"data{i}",
+                        files,
+                        downloads,
+                        near_duplicates=hashing,
+                    )
+                )
+                rates[hashing].append(stored / elapsed)
+            paths = [f"/id/{i}/{WIDTH}/{HEIGHT}.jpg" for i in range(files)]
+            aria = _aria2c(origin.url, paths, Path(tmp) / "aria", downloads)
+    off, on = statistics.median(rates[False]), statistics.median(rates[True])
+    slower = 1 - on / off
+    refs = f" [aria2c {files / aria:,.0f} files/s]" if aria else ""
+    print(
+        f"photos: {files} real JPEGs of {nbytes / files / 1000:.0f} KB on average from"
+        f" {origin.kind}, median of {rounds}: hashing off {off:,.0f} files/s, on {on:,.0f}"
+        f" files/s ({slower:+.0%} slower){refs}"
+        f" | target on no more than 10% slower: {'ok' if slower <= 0.10 else 'MISSED'}",
+        flush=True,
+    )
+
+
 def bench_startup() -> None:
     exe = Path(sys.executable).with_name("tuiapp")
     times = []
@@ -184,8 +226,10 @@ BENCHMARKS = {
     "medium": lambda d: bench_files("medium", 200, 1_000_000, d),
     "large": lambda d: bench_files("large", 1, 256 * MB, d),
     "large4": lambda d: bench_files("large4", 4, 256 * MB, d),
+    "photos": lambda d: bench_photos(2000, d),
     "startup": lambda d: bench_startup(),
     "fanout": lambda d: _fanout(),
+    "similar": lambda d: _similar(),
 }
 
 
@@ -193,6 +237,12 @@ def _fanout() -> None:
     from bench.fanout import run
 
     asyncio.run(run())
+
+
+def _similar() -> None:
+    from bench.similar import run
+
+    run()
 
 
 def main() -> None:

@@ -175,12 +175,20 @@ class FakeEngine:
         self.bus.publish(JobDeleted(job_id=job_id, owner_id=owner))
 
     async def list_assets(
-        self, owner: int | None, *, job_id: int | None = None, limit: int = 100, offset: int = 0
+        self,
+        owner: int | None,
+        *,
+        job_id: int | None = None,
+        unique: bool = False,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[AssetInfo]:
         found = [
             info
             for info, _ in self.assets.values()
-            if info.owner_id == owner and (job_id is None or info.job_id == job_id)
+            if info.owner_id == owner
+            and (job_id is None or info.job_id == job_id)
+            and not (unique and info.duplicate_of is not None)
         ]
         return found[offset : offset + limit]
 
@@ -316,6 +324,7 @@ class FakeEngine:
         height: int | None = None,
         author: str | None = None,
         license: str | None = None,  # noqa: A002 - the AssetInfo field's name
+        duplicate_of: int | None = None,
     ) -> AssetInfo:
         job = self.jobs[job_id]
         asset_id = max(self.assets, default=0) + 1
@@ -339,6 +348,7 @@ class FakeEngine:
             sha256=hashlib.sha256(data).hexdigest(),
             owner_id=job.owner_id,
             created_at=EPOCH + timedelta(minutes=job_id, seconds=asset_id),
+            duplicate_of=duplicate_of,
         )
         self.assets[asset_id] = (info, data)
         self.push(

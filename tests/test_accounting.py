@@ -32,9 +32,11 @@ def _picture(i: int) -> bytes:
 
 
 def _urls(replay: ReplayServer, prefix: str) -> list[str]:
+    offset = 0 if prefix == "/a" else FILES  # each source its own pictures
+
     async def handler(request: web.Request) -> web.Response:
         i = int(request.path.rsplit("/", 1)[-1].split(".")[0])
-        return web.Response(body=_picture(i), content_type="image/png")
+        return web.Response(body=_picture(offset + i), content_type="image/png")
 
     replay.add(f"{prefix}/*", handler)
     return [replay.url(f"{prefix}/{i}.png") for i in range(FILES)]

@@ -96,6 +96,35 @@ async def test_get_stores_the_files_and_export_writes_them_byte_identical(
     assert code == 0 and json.loads(out) == []
 
 
+async def test_export_unique_writes_one_file_per_picture(
+    replay: ReplayServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.photos import encode, picture, resized
+
+    (tmp_path / "no.env").write_text("")
+    _picsum(replay, 3)
+    files = [encode(picture(3)), encode(resized(picture(3), 640, 480), quality=60)]
+    files.append(encode(picture(4)))
+    for i, body in enumerate(files):  # the catalogue's photos 0..2 become these
+        replay.add(f"/id/{i}/1000/500.jpg", Reply(body, content_type="image/jpeg"))
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum", "-n", "3")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert [s["duplicates"] for s in summary["job"]["sources"]] == [0]  # one source: none other's
+    assets = {a["sha256"]: a for a in summary["assets"]}
+    big, small, other = (assets[hashlib.sha256(f).hexdigest()] for f in files)
+    assert (big["duplicate_of"], small["duplicate_of"], other["duplicate_of"]) == (
+        None,
+        big["id"],
+        None,
+    )
+    job = str(summary["job"]["id"])
+    code, _, err = await _tuiapp(env, "export", "--unique", job, str(tmp_path / "out"))
+    assert code == 0, err
+    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / "out").iterdir()}
+    assert exported == {big["sha256"], other["sha256"]}
+
+
 async def test_get_exits_1_when_nothing_was_stored(
     replay: ReplayServer, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -290,6 +290,7 @@ async def test_ids_are_checked_on_every_route(client: Client, method: str, path:
         ("/api/assets?type=poem", "type must be one of"),
         ("/api/assets?source=nope", "unknown source 'nope'"),
         ("/api/assets?job_id=abc", "job_id must be"),
+        ("/api/assets?unique=maybe", "unique must be true or false"),
     ],
 )
 async def test_bad_list_parameters_get_a_400(client: Client, path: str, problem: str) -> None:
@@ -562,6 +563,32 @@ async def test_assets_are_listed_by_job_source_type_and_text(
     assert await ids("?text=no+such+title") == []
     assert await ids("?limit=2") == every[:2]
     assert await ids("?limit=2&offset=2") == every[2:]
+
+
+async def test_unique_assets_leave_out_near_duplicates(
+    client: Client, replay: ReplayServer
+) -> None:
+    from tests.photos import encode, picture, resized
+
+    files = {
+        "1": encode(picture(3), "PNG"),
+        "2": encode(resized(picture(3), 640, 480), "PNG"),
+        "3": encode(picture(4), "PNG"),
+    }
+    serve_picsum(replay, files)
+    await run_job(client, {"query": "a", "sources": ["picsum"], "count": 3})
+    listed = (await (await client.get("/api/assets")).json())["assets"]
+    pid = {hashlib.sha256(data).hexdigest(): key for key, data in files.items()}
+    best = {pid[a["sha256"]]: a["id"] for a in listed}
+    assert {a["id"]: a["duplicate_of"] for a in listed} == {
+        best["1"]: None,
+        best["2"]: best["1"],
+        best["3"]: None,
+    }
+    for query in ("?unique=true", "?unique=1&type=image"):
+        unique = (await (await client.get("/api/assets" + query)).json())["assets"]
+        assert sorted(a["id"] for a in unique) == sorted([best["1"], best["3"]])
+    assert len((await (await client.get("/api/assets?unique=false")).json())["assets"]) == 3
 
 
 async def test_an_asset_is_described_and_can_be_deleted(

@@ -643,6 +643,31 @@ async def test_job_detail_lists_files_with_size_dimensions_author_licence(tmp_pa
         assert "done" in summary
 
 
+async def test_job_detail_marks_near_duplicates_and_a_key_hides_them(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    engine.add_job("cats", ("picsum",), announce=False)
+    engine.store(1, "picsum", png(40, 30, seed=1), title="Cat")
+    engine.store(1, "picsum", png(20, 15, seed=1), title="Cat small", duplicate_of=1)
+    engine.finish_job(1)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.show_job(1)
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, JobDetailScreen) and len(app.screen.assets) == 2,
+            what="assets",
+        )
+        await pilot.pause()
+        table = app.screen.query_one("#assets", DataTable)
+        assert [str(table.get_row_at(i)[4]) for i in range(2)] == ["Cat", "dup of #1 Cat small"]
+        await pilot.press("u")
+        await wait_until(pilot, lambda: table.row_count == 1, what="duplicates hidden")
+        assert str(table.get_row_at(0)[0]) == "1"
+        await pilot.press("u")
+        await wait_until(pilot, lambda: table.row_count == 2, what="duplicates shown")
+
+
 async def test_file_view_previews_images_and_steps_through_files(tmp_path: Path) -> None:
     engine = fake_engine(tmp_path)
     stored_job(engine)

@@ -67,7 +67,13 @@ class EngineClient(Protocol):
     async def delete_job(self, job_id: int, owner: int | None) -> None: ...
 
     async def list_assets(
-        self, owner: int | None, *, job_id: int | None = None, limit: int = 100, offset: int = 0
+        self,
+        owner: int | None,
+        *,
+        job_id: int | None = None,
+        unique: bool = False,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[AssetInfo]: ...
 
     async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo: ...

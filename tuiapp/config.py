@@ -62,6 +62,8 @@ class Settings:
     allow_private_networks: bool = False
     """Let downloads reach loopback, private and link-local addresses (off: only the origins
     the user named, such as a base URL setting, may be private)."""
+    near_duplicates: bool = True
+    """Fingerprint stored pictures and group near-duplicates (off: no picture is decoded)."""
     user_agent: str = DEFAULT_USER_AGENT
     downloads_per_source: int = 8
     """Files of one source downloaded at the same time."""
@@ -228,6 +230,7 @@ _VARIABLES: dict[str, _Variable] = {
         "max_image_size", parse_size, _SIZE_OF.format("100MB", "20MiB")
     ),
     "TUIAPP_ALLOW_PRIVATE_NETWORKS": _Variable("allow_private_networks", _bool, _BOOL),
+    "TUIAPP_NEAR_DUPLICATES": _Variable("near_duplicates", _bool, _BOOL),
     "TUIAPP_USER_AGENT": _Variable("user_agent", str, "any text"),
     "TUIAPP_DOWNLOADS_PER_SOURCE": _Variable("downloads_per_source", _whole(1), _COUNT),
     "TUIAPP_CONNECTIONS_PER_HOST": _Variable("connections_per_host", _whole(1), _COUNT),

@@ -131,6 +131,8 @@ class AssetStored(Event):
     sha256: str
     deduplicated: bool
     """True when the same bytes were already stored for this owner (no new blob written)."""
+    duplicate_of: int | None = None
+    """The best copy of the same picture already in the owner's library, when this is not it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

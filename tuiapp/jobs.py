@@ -15,6 +15,7 @@ __all__ = [
     "TERMINAL_JOB_STATES",
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
+    "Fingerprint",
     "JobInfo",
     "JobSourceInfo",
     "JobSpec",
@@ -138,6 +139,8 @@ class JobSourceInfo:
     bytes: int = 0
     error: str | None = None
     error_code: str | None = None
+    duplicates: int = 0
+    """Files of this source that are near-duplicates of another source's picture."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -204,6 +207,21 @@ class JobInfo:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What looking at a picture's pixels learned: its perceptual hash and its own size.
+
+    Two pictures whose hashes differ in at most ``near`` bits are one picture (resized,
+    recompressed or slightly cropped copies); the engine makes fingerprints, storage groups them.
+    """
+
+    phash: int
+    """64 bits."""
+    width: int
+    height: int
+    near: int
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MediaFacts:
     """What a site tells about a file: its URL, its page, who made it, its licence and size.
@@ -241,6 +259,8 @@ class AssetInfo(MediaFacts):
     sha256: str
     owner_id: int | None
     created_at: datetime
+    duplicate_of: int | None = None
+    """The best copy of the same picture in the owner's library, when this file is not it."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -119,7 +119,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         for line in failure_lines(final):
             click.echo(line, err=True)
         assets = await engine.list_assets(owner, job_id=job.id, limit=MAX_COUNT * len(picked))
-        keys = ("id", "source", "url", "title", "mime", "size", "sha256")
+        keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")
         summary = {
             "job": final.to_dict(),
             "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],

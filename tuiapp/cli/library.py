@@ -121,15 +121,17 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
 @click.argument("job_id", type=int)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace files of the same name in DIRECTORY.")
-def export(job_id: int, directory: Path, overwrite: bool) -> None:
+@click.option("--unique", is_flag=True, help="One file per picture: skip near-duplicates.")
+def export(job_id: int, directory: Path, overwrite: bool, unique: bool) -> None:
     """Write a job's files into DIRECTORY under safe names (never through a symlink).
 
-    A name already taken gets " (2)", " (3)"... unless --overwrite is given.
+    A name already taken gets " (2)", " (3)"... unless --overwrite is given. With --unique, of
+    near-duplicate pictures only the best copy (or the job's first) is written.
     """
     from tuiapp.text import printable
 
     async def body(engine: Engine, owner: int | None) -> list[Path]:
-        return await engine.export_job(job_id, owner, directory, overwrite=overwrite)
+        return await engine.export_job(job_id, owner, directory, overwrite=overwrite, unique=unique)
 
     paths = run(load(), body)
     for path in paths:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tuiapp.config import Settings
+    from tuiapp.engine.looker import Looker
     from tuiapp.events import Event
     from tuiapp.fetch import Fetcher
     from tuiapp.jobs import JobInfo, JobState
@@ -122,6 +123,8 @@ class Crew:
     """The jobs running in this process, by id."""
     cleanups: set[asyncio.Task[Any]] = field(default_factory=set)
     """Work that ends before the job does: partial files discarded, sites told of stored files."""
+    looker: Looker | None = None
+    """Fingerprints stored pictures (None: near-duplicates are off)."""
 
     def spawn_cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

@@ -61,6 +61,19 @@ def export_name(asset: AssetInfo) -> str:
     return f"{stem}-{asset.id}-{size}{ext}" if size else f"{stem}-{asset.id}{ext}"
 
 
+async def _one_per_picture(storage: Storage, job_id: int, owner: int | None) -> set[int]:
+    """The ids of a job's assets to export with ``unique``: one per near-duplicate group."""
+    chosen: dict[int, int] = {}  # group (its best copy's id) -> the member kept
+    offset = 0
+    while page := await storage.list_assets(owner, job_id=job_id, limit=500, offset=offset):
+        offset += len(page)
+        for asset in page:
+            group = asset.duplicate_of or asset.id
+            if group not in chosen or asset.id == group:
+                chosen[group] = asset.id
+    return set(chosen.values())
+
+
 async def export_job(
     storage: Storage,
     job_id: int,
@@ -68,10 +81,13 @@ async def export_job(
     directory: Path,
     *,
     overwrite: bool = False,
+    unique: bool = False,
 ) -> list[Path]:
     """Write a job's files into ``directory``; returns the paths written.
 
     A name already taken gets `` (2)``, `` (3)``... before its extension, unless ``overwrite``.
+    ``unique``: one file per picture: of near-duplicates in the job, the best copy when the job
+    has it, else the first.
 
     Raises:
         NotFoundError: no such job for this owner.
@@ -83,6 +99,7 @@ async def export_job(
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidRequestError(f"cannot make the folder {directory}: {exc.strerror}") from None
+    keep = await _one_per_picture(storage, job_id, owner) if unique else None
     written: list[Path] = []
     offset = 0
     while True:
@@ -91,6 +108,8 @@ async def export_job(
             return written
         offset += len(page)
         for asset in page:
+            if keep is not None and asset.id not in keep:
+                continue
             target = directory / export_name(asset)
             chunks = await storage.read_blob(asset.sha256, owner)
             try:

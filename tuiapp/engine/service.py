@@ -22,7 +22,9 @@ from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
+from tuiapp.engine.looker import Looker
 from tuiapp.engine.runner import Crew, JobRun, is_url
+from tuiapp.engine.similar import backfill
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
@@ -62,6 +64,7 @@ class Engine:
             fetcher=self.fetcher,
             publish=self._publish,
             source_slots=asyncio.Semaphore(settings.max_concurrent_sources),
+            looker=Looker() if settings.near_duplicates else None,
         )
         self.cluster = (
             Cluster(self.crew, deliver=self.bus.publish, resync=self.bus.resync, worker=worker)
@@ -71,6 +74,8 @@ class Engine:
         """Jobs go through the database's queue instead of running where they were submitted."""
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
+        self.backfill: asyncio.Task[int] | None = None
+        """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
 
     @property
     def events_live(self) -> bool | None:
@@ -90,6 +95,8 @@ class Engine:
         await self.fetcher.start()
         if self.cluster is not None:
             await self.cluster.start()
+        if self.crew.looker is not None:
+            self.backfill = asyncio.create_task(backfill(self.storage, self.crew.looker))
 
     async def close(self) -> None:
         """Stop running jobs, then close connections.
@@ -98,6 +105,9 @@ class Engine:
         """
         if self.cluster is not None:
             await self.cluster.stop_loops()
+        if self.backfill is not None:
+            self.backfill.cancel()
+            await asyncio.gather(self.backfill, return_exceptions=True)
         runs = list(self.crew.runs.values())
         for run in runs:
             if run.claimed:
@@ -112,6 +122,8 @@ class Engine:
             await self.cluster.close()
         await self.fetcher.close()
         await self.storage.close()
+        if self.crew.looker is not None:
+            await self.crew.looker.close()
         self.bus.close()
 
     async def __aenter__(self) -> Engine:
@@ -328,11 +340,20 @@ class Engine:
         source: str | None = None,
         kind: str | None = None,
         text: str | None = None,
+        unique: bool = False,
         limit: int = 100,
         offset: int = 0,
     ) -> list[AssetInfo]:
+        """The owner's assets; ``unique``: none that is a near-duplicate of a better copy."""
         return await self.storage.list_assets(
-            owner, job_id=job_id, source=source, kind=kind, text=text, limit=limit, offset=offset
+            owner,
+            job_id=job_id,
+            source=source,
+            kind=kind,
+            text=text,
+            unique=unique,
+            limit=limit,
+            offset=offset,
         )
 
     async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
@@ -349,13 +370,22 @@ class Engine:
         await self.storage.delete_asset(asset_id, owner)
 
     async def export_job(
-        self, job_id: int, owner: int | None, directory: Path, *, overwrite: bool = False
+        self,
+        job_id: int,
+        owner: int | None,
+        directory: Path,
+        *,
+        overwrite: bool = False,
+        unique: bool = False,
     ) -> list[Path]:
         """Write a job's files into ``directory`` under safe, unique names.
 
         Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        ``unique``: one file per picture (near-duplicates skipped).
         """
-        return await export.export_job(self.storage, job_id, owner, directory, overwrite=overwrite)
+        return await export.export_job(
+            self.storage, job_id, owner, directory, overwrite=overwrite, unique=unique
+        )
 
     async def integrity_report(self) -> dict[str, Any]:
         return await self.storage.integrity_report()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
 from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
+from tuiapp.engine.similar import Hashing
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
@@ -68,6 +69,7 @@ class SourceRun:
     def __init__(self, job: RunningJob, name: str) -> None:
         self.job = job
         self.name = name
+        self.hashing = Hashing(job.crew)
         self.state = SourceState.QUEUED
         self.found = 0
         self.stored = 0
@@ -188,6 +190,7 @@ class SourceRun:
             await asyncio.shield(self._end())
 
     async def _end(self) -> None:
+        await self.hashing.settle()  # its stored pictures are announced before its end
         await self.save()
         self.progress(force=True)
         self.crew.publish(
@@ -379,6 +382,8 @@ class SourceRun:
                 progress=progress,
                 cancelled=self.job.stopping.is_set,
             )
+            if (look := self.hashing.look(moved.mime)) is not None:
+                await sink.look_at(look)  # a cut here keeps no file, as one during the transfer
         except SourceError as exc:
             crew.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
             self.bytes -= added
@@ -463,7 +468,7 @@ class SourceRun:
         self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
         self.stored += 1
         self.bytes += stored.size - added
-        self.crew.publish(
+        self.hashing.announce(
             AssetStored(
                 job_id=self.job.id,
                 owner_id=self.job.owner,
@@ -475,7 +480,8 @@ class SourceRun:
                 size=stored.size,
                 sha256=stored.sha256,
                 deduplicated=stored.deduplicated,
-            )
+            ),
+            stored,
         )
         self.progress(force=True)
 

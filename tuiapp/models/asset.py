@@ -37,6 +37,18 @@ class Asset(Model):
     thumbnail_url = fields.TextField(null=True)
     metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
+    phash = fields.BigIntField(null=True)
+    """The 64-bit perceptual hash (stored signed); NULL until hashed, or when not a picture."""
+    q0 = fields.IntField(null=True, db_index=True)
+    q1 = fields.IntField(null=True, db_index=True)
+    q2 = fields.IntField(null=True, db_index=True)
+    q3 = fields.IntField(null=True, db_index=True)
+    """The hash's four 16-bit quarters, high to low: hashes within 3 bits share one."""
+    duplicate_of = fields.IntField(null=True, db_index=True)
+    """The best copy of this picture in the owner's library, when this asset is not it."""
+    hashed = fields.BooleanField(null=True, default=False, db_index=True)
+    """Hashing was tried (a file that is no picture keeps phash NULL but is not tried again);
+    NULL in rows made before hashing existed (a column added to a table cannot be NOT NULL)."""
 
     class Meta:
         table = "asset"

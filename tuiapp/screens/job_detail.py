@@ -120,6 +120,14 @@ class JobDetailScreen(TuiScreen):
             id="job.watch",
             show=False,  # the footer has no room at 80 columns; the palette and help have it
         ),
+        Binding(
+            "u",
+            "toggle_duplicates",
+            "Hide duplicates",
+            tooltip="Hide or show files that are near-duplicates of a better copy",
+            id="job.duplicates",
+            show=False,  # no room in the footer at 80 columns; help lists it
+        ),
         Binding("r", "rerun_job", "Re-run", tooltip="Run this job again", id="job.rerun"),
         Binding(
             "d", "delete_job", "Delete", tooltip="Delete this job and its files", id="job.delete"
@@ -131,6 +139,8 @@ class JobDetailScreen(TuiScreen):
         self.job_id = job_id
         self.job: JobInfo | None = None
         self.assets: list[AssetInfo] = []
+        self.hide_duplicates = False
+        """Files that are near-duplicates of a better copy are left out of the table."""
         self._stale = False
 
     def compose(self) -> ComposeResult:
@@ -188,7 +198,7 @@ class JobDetailScreen(TuiScreen):
             self.dismiss()
             return
         self.assets = await self.engine.list_assets(
-            self.owner, job_id=self.job_id, limit=ASSET_LIMIT
+            self.owner, job_id=self.job_id, unique=self.hide_duplicates, limit=ASSET_LIMIT
         )
         self.query_one("#job-summary", Static).update(job_summary(self.job))
         sources = self.sources_table
@@ -210,7 +220,9 @@ class JobDetailScreen(TuiScreen):
                 a.source,
                 human_bytes(a.size),
                 dimensions(a.width, a.height),
-                remote(a.title),
+                remote(a.title)
+                if a.duplicate_of is None
+                else Text.assemble((f"dup of #{a.duplicate_of} ", "dim"), remote(a.title)),
                 remote(a.author),
                 remote(a.license),
                 key=str(a.id),
@@ -263,6 +275,11 @@ class JobDetailScreen(TuiScreen):
 
     def action_watch_job(self) -> None:
         self.tui.follow_job(self.job_id)
+
+    def action_toggle_duplicates(self) -> None:
+        self.hide_duplicates = not self.hide_duplicates
+        self.notify("Duplicates hidden" if self.hide_duplicates else "Duplicates shown")
+        self.reload()
 
     def action_rerun_job(self) -> None:
         self.tui.rerun_job(self.job_id)

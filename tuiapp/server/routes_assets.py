@@ -51,6 +51,12 @@ _ASSET_ID = id_param("asset")
         Param("source", "query", str, "Only the files of this source.", source_name=True),
         Param("type", "query", AssetKind, "Only files of this kind."),
         Param("text", "query", str, "Words in the title."),
+        Param(
+            "unique",
+            "query",
+            bool,
+            "Leave out near-duplicates: files whose `duplicate_of` names a better copy.",
+        ),
         *PAGING,
     ),
     replies={200: Reply("A page of files.", AssetList)},
@@ -74,12 +80,20 @@ async def list_assets(request: web.Request) -> web.Response:
         source=source,
         kind=kind,
         text=request.query.get("text") or None,
+        unique=_flag(request, "unique"),
         limit=limit,
         offset=offset,
     )
     return web.json_response(
         {"assets": [asset_view(a) for a in infos], "limit": limit, "offset": offset}
     )
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    value = request.query.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise InvalidRequestError(f"{name} must be true or false, not {value!r:.40}")
+    return value in ("true", "1")
 
 
 @table.route(

@@ -33,10 +33,13 @@ class AssetStore:
         source: str | None = None,
         kind: str | None = None,
         text: str | None = None,
+        unique: bool = False,
         limit: int = 100,
         offset: int = 0,
     ) -> list[AssetInfo]:
         qs = Asset.filter(**owner_q(owner))
+        if unique:
+            qs = qs.filter(duplicate_of__isnull=True)
         if job_id is not None:
             qs = qs.filter(job_id=job_id)
         if source:
@@ -91,4 +94,5 @@ def _asset_info(asset: Asset) -> AssetInfo:
         sha256=blob.sha256 or "",
         owner_id=asset.owner_id,  # type: ignore[attr-defined]
         created_at=asset.created_at,
+        duplicate_of=asset.duplicate_of,
     )

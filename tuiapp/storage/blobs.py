@@ -10,17 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.errors import UnavailableError
 from tuiapp.storage.database import OUTAGE_PATIENCE, patiently, unavailable
 from tuiapp.storage.records import CHUNK_SIZE
+from tuiapp.storage.writer import Look
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tuiapp.jobs import Fingerprint
     from tuiapp.storage.writer import BlobWriter, NewAsset, StoredAsset
 
 __all__ = ["BlobSink"]
+
+log = logging.getLogger(__name__)
 
 _HASH_IN_THREAD = 256 * 1024
 """Bytes from which a sink hashes in a worker thread rather than on the event loop."""
@@ -46,6 +53,7 @@ class BlobSink:
         self._seq = 0
         self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._done = False
+        self._look = Look()
 
     @property
     def size(self) -> int:
@@ -104,7 +112,24 @@ class BlobSink:
         self._in_flight.append(self._writer.queue_chunk(self._blob_id, self._seq, chunk))
         self._seq += 1
 
+    async def look_at(self, look: Callable[[bytes], Awaitable[Fingerprint | None]]) -> None:
+        """Fingerprint a picture of at most one chunk, all written, before :meth:`finish`.
+
+        Its fingerprint and group are then written with it (``StoredAsset.looked``). A larger
+        file is not looked at here (the engine looks at it once stored, from the database). A
+        look that fails leaves the file unlooked, never unstored; one cut off is cut with it.
+        """
+        if self._done or self._blob_id is not None or self._begun is not None:
+            return
+        data = b"".join(self._pieces)
+        self._pieces = deque([data])  # joined once: finish takes it as it is
+        try:
+            self._look = Look(looked=True, found=await look(data))
+        except Exception as exc:
+            log.warning("looking at a picture of %d bytes failed: %r", len(data), exc)
+
     async def finish(self, *, mime: str, asset: NewAsset) -> StoredAsset:
+        """Store the file and its asset (with what :meth:`look_at` found, if it looked)."""
         if self._done:
             raise RuntimeError("sink already finished")
         self._done = True
@@ -121,6 +146,7 @@ class BlobSink:
                     data=data,
                     mime=mime,
                     asset=asset,
+                    look=self._look,
                 ),
                 gave_up=f"the database was away for over {OUTAGE_PATIENCE:g} s;"
                 " the file was not kept",

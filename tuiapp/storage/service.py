@@ -8,6 +8,7 @@ It holds no SQL of its own. Each method keeps the signature callers know and del
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -20,13 +21,14 @@ from tuiapp.storage.database import Database, unavailable
 from tuiapp.storage.integrity import integrity_report
 from tuiapp.storage.jobs import JobStore
 from tuiapp.storage.queue import Listener, WorkQueue
+from tuiapp.storage.similar import SimilarStore, Unhashed
 from tuiapp.storage.users import UserStore
 from tuiapp.storage.writer import BlobWriter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, JobState, UserInfo
+    from tuiapp.jobs import AssetInfo, Fingerprint, JobInfo, JobSpec, JobState, UserInfo
 
 __all__ = ["Storage"]
 
@@ -83,6 +85,7 @@ class Storage:
         self._jobs = JobStore(self._db)
         self._queue = WorkQueue(self._db)
         self._assets = AssetStore(self._db)
+        self._similar = SimilarStore(self._db)
 
     async def open(self) -> None:
         """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
@@ -146,7 +149,7 @@ class Storage:
         return await self._jobs.job_owner(job_id)
 
     async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
-        return await self._jobs.get_job(job_id, owner)
+        return (await self._with_duplicates([await self._jobs.get_job(job_id, owner)]))[0]
 
     async def list_jobs(
         self,
@@ -157,9 +160,25 @@ class Storage:
         limit: int = 100,
         offset: int = 0,
     ) -> list[JobInfo]:
-        return await self._jobs.list_jobs(
-            owner, states=states, text=text, limit=limit, offset=offset
+        return await self._with_duplicates(
+            await self._jobs.list_jobs(owner, states=states, text=text, limit=limit, offset=offset)
         )
+
+    async def _with_duplicates(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        """Each source's count of near-duplicates of another source's files, read now."""
+        counts = await self._similar.duplicates([j.id for j in jobs])
+        if not counts:
+            return jobs
+        return [
+            dataclasses.replace(
+                job,
+                sources=tuple(
+                    dataclasses.replace(s, duplicates=counts.get((job.id, s.source), 0))
+                    for s in job.sources
+                ),
+            )
+            for job in jobs
+        ]
 
     async def delete_job(self, job_id: int, owner: int | None) -> None:
         await self._jobs.delete_job(job_id, owner)
@@ -222,11 +241,20 @@ class Storage:
         source: str | None = None,
         kind: str | None = None,
         text: str | None = None,
+        unique: bool = False,
         limit: int = 100,
         offset: int = 0,
     ) -> list[AssetInfo]:
+        """The owner's assets; ``unique``: none that is a near-duplicate of a better copy."""
         return await self._assets.list_assets(
-            owner, job_id=job_id, source=source, kind=kind, text=text, limit=limit, offset=offset
+            owner,
+            job_id=job_id,
+            source=source,
+            kind=kind,
+            text=text,
+            unique=unique,
+            limit=limit,
+            offset=offset,
         )
 
     async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
@@ -234,6 +262,27 @@ class Storage:
 
     async def delete_asset(self, asset_id: int, owner: int | None) -> None:
         await self._assets.delete_asset(asset_id, owner)
+        await self._similar.regroup_without(owner, asset_id)
+
+    # --- near-duplicate pictures (:mod:`.similar`) --------------------------------------------
+
+    async def set_fingerprint(
+        self, asset_id: int, owner: int | None, found: Fingerprint | None
+    ) -> int | None:
+        """Store a stored asset's fingerprint (None: no picture) and regroup it.
+
+        Returns:
+            Its best copy's asset id, when this asset is not the best copy of its picture.
+        """
+        return await self._writer.fingerprint(asset_id, owner, found)
+
+    async def near_duplicates(self, owner: int | None, phash: int, max_distance: int) -> list[int]:
+        """The owner's assets whose perceptual hash is at most ``max_distance`` bits away."""
+        return await self._similar.near(owner, phash, max_distance)
+
+    async def unhashed_images(self, limit: int) -> list[Unhashed]:
+        """Stored pictures of any owner whose hash was never tried, oldest first."""
+        return await self._similar.unhashed(limit)
 
     async def read_blob(
         self, sha256: str, owner: int | None, start: int = 0, end: int | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,15 +20,17 @@ from tortoise.transactions import in_transaction
 from tuiapp.errors import FencedError
 from tuiapp.jobs import MediaFacts
 from tuiapp.storage.records import discard_partial, drop_partial, now, parts
+from tuiapp.storage.similar import group_new, hash_values
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
+    from tuiapp.jobs import Fingerprint
     from tuiapp.storage.database import Database
 
-__all__ = ["BlobWriter", "NewAsset", "StoredAsset"]
+__all__ = ["BlobWriter", "Look", "NewAsset", "StoredAsset"]
 
 _BATCH_OPS = 256
 _CHUNKS_IN_FLIGHT = 2
@@ -59,6 +62,11 @@ class StoredAsset:
     size: int
     mime: str
     deduplicated: bool
+    looked: bool = False
+    """Its pixels were looked at before it was written (a picture of one chunk, with a
+    ``look``): its fingerprint and group were written with it."""
+    duplicate_of: int | None = None
+    """The best copy of the same picture in the owner's library, when this file is not it."""
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -76,6 +84,7 @@ class _StoreSmall(_Op):
     data: bytes | bytearray
     mime: str
     asset: NewAsset
+    look: Look
 
 
 @dataclass(slots=True)
@@ -105,17 +114,39 @@ class _Abort(_Op):
     blob_id: int
 
 
+@dataclass(slots=True)
+class _Fingerprint(_Op):
+    asset_id: int
+    owner: int | None
+    found: Fingerprint | None
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What looking at a file's pixels before it was written found, for its asset row."""
+
+    looked: bool = False
+    found: Fingerprint | None = None
+    """None: no picture (or not looked at)."""
+
+
+_NOT_LOOKED = Look()
+_ROW_MARKS = "(" + ",".join("?" * 22) + ")"
 _INSERT_ASSET = (
     "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
-    " author_url, license, width, height, thumbnail_url, metadata, created_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " author_url, license, thumbnail_url, metadata, created_at, hashed,"
+    " phash, q0, q1, q2, q3, width, height) VALUES " + _ROW_MARKS
 )
 
 
-def _asset_values(owner: int | None, blob_id: int, a: NewAsset, at: datetime) -> list[Any]:
+def _asset_values(
+    owner: int | None, blob_id: int, a: NewAsset, at: datetime, look: Look
+) -> list[Any]:
+    phash, q0, q1, q2, q3, width, height = hash_values(look.found)
     return [
         a.job_id, owner, blob_id, a.source, a.kind, a.url, a.page_url, a.title, a.author,
-        a.author_url, a.license, a.width, a.height, a.thumbnail_url, json.dumps(a.metadata), at,
+        a.author_url, a.license, a.thumbnail_url, json.dumps(a.metadata), at, look.looked,
+        phash, q0, q1, q2, q3, width or a.width, height or a.height,
     ]  # fmt: skip
 
 
@@ -141,11 +172,22 @@ class BlobWriter:
     # --- what a sink asks for -----------------------------------------------------------------
 
     async def store_small(
-        self, *, owner: int | None, sha256: str, data: bytes | bytearray, mime: str, asset: NewAsset
+        self,
+        *,
+        owner: int | None,
+        sha256: str,
+        data: bytes | bytearray,
+        mime: str,
+        asset: NewAsset,
+        look: Look = _NOT_LOOKED,
     ) -> StoredAsset:
-        """Write a file of at most one chunk: blob, chunk and asset in one transaction."""
+        """Write a file of at most one chunk: blob, chunk and asset in one transaction.
+
+        A fingerprint found in its pixels is written with the asset and grouped with its
+        near-duplicates in the same transaction (no second write of the row).
+        """
         stored: StoredAsset = await self.submit(
-            _StoreSmall, owner=owner, sha256=sha256, data=data, mime=mime, asset=asset
+            _StoreSmall, owner=owner, sha256=sha256, data=data, mime=mime, asset=asset, look=look
         )
         return stored
 
@@ -179,6 +221,19 @@ class BlobWriter:
             _Finish, blob_id=blob_id, owner=owner, sha256=sha256, size=size, mime=mime, asset=asset
         )
         return stored
+
+    async def fingerprint(
+        self, asset_id: int, owner: int | None, found: Fingerprint | None
+    ) -> int | None:
+        """Write a stored asset's fingerprint (None: no picture) and group it, many per commit.
+
+        Returns:
+            The best copy's asset id when this asset is a near-duplicate of it, else None.
+        """
+        best: int | None = await self.submit(
+            _Fingerprint, asset_id=asset_id, owner=owner, found=found
+        )
+        return best
 
     async def discard(self, blob_id: int) -> None:
         """Delete a partial blob (directly when the writer is not running)."""
@@ -268,7 +323,50 @@ class BlobWriter:
                     index, op = live[i]
                     results[index] = await self._apply(conn, op)
                     i += 1
+            prints = [(i, op) for i, op in live if isinstance(op, _Fingerprint)]
+            if prints:
+                for index, best in await self._fingerprints(conn, prints):
+                    results[index] = best
+            return await self._group_stored(conn, batch, results)
+
+    async def _group_stored(
+        self, conn: BaseDBAsyncClient, batch: list[_Op], results: list[Any]
+    ) -> list[Any]:
+        """Group the pictures stored with their fingerprint in this batch, in its commit."""
+        new = [
+            (result.asset_id, op.owner, op.look.found)
+            for op, result in zip(batch, results, strict=True)
+            if isinstance(op, _StoreSmall)
+            and isinstance(result, StoredAsset)
+            and op.look.found is not None
+        ]
+        if not new:
             return results
+        best = await group_new(self._db, conn, new)
+        return [
+            dataclasses.replace(r, duplicate_of=best[r.asset_id])
+            if isinstance(r, StoredAsset) and r.asset_id in best
+            else r
+            for r in results
+        ]
+
+    async def _fingerprints(
+        self, conn: BaseDBAsyncClient, prints: list[tuple[int, _Fingerprint]]
+    ) -> list[tuple[int, int | None]]:
+        """Write the batch's fingerprints in one statement, then group the pictures among them."""
+        await self._db.sql.many(
+            conn,
+            "UPDATE asset SET hashed = TRUE, phash = ?, q0 = ?, q1 = ?, q2 = ?, q3 = ?,"
+            " width = COALESCE(?, width), height = COALESCE(?, height)"
+            " WHERE id = ? AND COALESCE(owner_id, 0) = ?",
+            [[*hash_values(op.found), op.asset_id, op.owner or 0] for _, op in prints],
+        )
+        best = await group_new(
+            self._db,
+            conn,
+            [(op.asset_id, op.owner, op.found) for _, op in prints if op.found is not None],
+        )
+        return [(index, best.get(op.asset_id)) for index, op in prints]
 
     async def _stale_claims(self, conn: BaseDBAsyncClient, batch: list[_Op]) -> set[int]:
         """Jobs among the batch's fenced assets that no longer carry the claim they were
@@ -327,7 +425,8 @@ class BlobWriter:
                 [[blob_ids[key], sql.blob(op.data)] for key, op in fresh.items()],
             )
         asset_ids = await self._insert_assets(
-            conn, [(op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset) for op in ops]
+            conn,
+            [(op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset, op.look) for op in ops],
         )
         return [
             StoredAsset(
@@ -338,6 +437,7 @@ class BlobWriter:
                 mime=op.mime,
                 deduplicated=(op.owner or 0, op.sha256) in deduplicated
                 or fresh.get((op.owner or 0, op.sha256)) is not op,
+                looked=op.look.looked,
             )
             for op, asset_id in zip(ops, asset_ids, strict=True)
         ]
@@ -362,7 +462,7 @@ class BlobWriter:
         return found
 
     async def _insert_assets(
-        self, conn: BaseDBAsyncClient, rows: list[tuple[int | None, int, NewAsset]]
+        self, conn: BaseDBAsyncClient, rows: list[tuple[int | None, int, NewAsset, Look]]
     ) -> list[int]:
         """Insert assets; their ids in the order given.
 
@@ -371,15 +471,15 @@ class BlobWriter:
         retries its operations one by one.
         """
         if len(rows) == 1:
-            owner, blob_id, asset = rows[0]
-            return [await self._insert_asset(conn, owner, blob_id, asset)]
+            owner, blob_id, asset, look = rows[0]
+            return [await self._insert_asset(conn, owner, blob_id, asset, look)]
         ids: list[int] = []
         for part in parts(rows, 200):
-            placeholders = ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(part))
+            placeholders = ",".join([_ROW_MARKS] * len(part))
             values: list[Any] = []
             at = now()
-            for owner, blob_id, a in part:
-                values += _asset_values(owner, blob_id, a, at)
+            for owner, blob_id, a, look in part:
+                values += _asset_values(owner, blob_id, a, at, look)
             returned = await self._db.sql.rows(
                 conn,
                 _INSERT_ASSET.split(" VALUES ", 1)[0]
@@ -391,7 +491,7 @@ class BlobWriter:
             by_key = {(r["job_id"], r["source"], r["url"]): r["id"] for r in returned}
             if len(by_key) != len(part):
                 raise IntegrityError("a batch held the same job, source and URL twice")
-            ids += [by_key[(a.job_id, a.source, a.url)] for _, _, a in part]
+            ids += [by_key[(a.job_id, a.source, a.url)] for _, _, a, _ in part]
         return ids
 
     async def _apply(self, conn: BaseDBAsyncClient, op: _Op) -> Any:
@@ -435,6 +535,8 @@ class BlobWriter:
         if isinstance(op, _Abort):
             await drop_partial(sql, conn, op.blob_id)
             return None
+        if isinstance(op, _Fingerprint):
+            return None  # written with the batch's others in _fingerprints
         raise TypeError(f"unknown op {op!r}")
 
     async def _existing(
@@ -448,8 +550,13 @@ class BlobWriter:
         return (rows[0]["id"], True) if rows else (None, False)
 
     async def _insert_asset(
-        self, conn: BaseDBAsyncClient, owner: int | None, blob_id: int, a: NewAsset
+        self,
+        conn: BaseDBAsyncClient,
+        owner: int | None,
+        blob_id: int,
+        a: NewAsset,
+        look: Look = _NOT_LOOKED,
     ) -> int:
         return await self._db.sql.insert(
-            conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, now())
+            conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, now(), look)
         )

@@ -1,0 +1,121 @@
+"""The engine's side of near-duplicate pictures: which files are looked at, and when.
+
+A stored picture is announced (``AssetStored``) once it is fingerprinted and grouped, so the
+event names its best copy. A picture of one chunk is looked at by the hashing process
+(:class:`~tuiapp.engine.looker.Looker`) with its bytes in hand, just before it is written: its
+fingerprint goes into the same INSERT and its group is settled in the writer's batch (a second
+write of each row cost the writer, the bottleneck, a third of its pace). A larger picture is
+read back and looked at after it is stored, beside the downloads. A source's end waits until
+its pictures are announced. Pictures stored before hashing existed, while it was off, or
+whose hashing was cut off, are fingerprinted after start in small batches (:func:`backfill`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from tuiapp.phash import MAX_HASH_BYTES
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tuiapp.engine.crew import Crew
+    from tuiapp.engine.looker import Looker
+    from tuiapp.events import AssetStored
+    from tuiapp.jobs import Fingerprint
+    from tuiapp.storage import Storage, StoredAsset
+
+__all__ = ["Hashing", "backfill", "hash_stored"]
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+"""Pictures fingerprinted per round of the backfill."""
+
+
+async def hash_stored(
+    storage: Storage, looker: Looker, asset_id: int, owner: int | None, sha256: str, size: int
+) -> int | None:
+    """Fingerprint one stored file from the database and group it with its near-duplicates.
+
+    Returns:
+        The best copy's asset id when this file is a near-duplicate of it, else None.
+    """
+    found = None
+    if 0 < size <= MAX_HASH_BYTES:
+        async with looker.reading:
+            chunks = await storage.read_blob(sha256, owner)
+            data = b"".join([chunk async for chunk in chunks])
+            found = await looker.look(data)
+    return await storage.set_fingerprint(asset_id, owner, found)
+
+
+class Hashing:
+    """One source run's stored files, announced; a picture with its group once it is known."""
+
+    def __init__(self, crew: Crew) -> None:
+        self._crew = crew
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def look(self, mime: str) -> Callable[[bytes], Awaitable[Fingerprint | None]] | None:
+        """What a sink fingerprints a picture with before writing it (None: not looked at)."""
+        looker = self._crew.looker
+        return looker.look if looker is not None and mime.startswith("image/") else None
+
+    def announce(self, event: AssetStored, stored: StoredAsset) -> None:
+        """Publish a stored file's event; a picture's with its best copy when it has one.
+
+        A picture not looked at as it was written (larger than a chunk) is read back and looked
+        at beside the downloads first; its event follows.
+        """
+        looker = self._crew.looker
+        if stored.looked or looker is None or not event.mime.startswith("image/"):
+            self._crew.publish(dataclasses.replace(event, duplicate_of=stored.duplicate_of))
+            return
+        task = asyncio.ensure_future(self._look_then_publish(looker, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._crew.cleanups.add(task)  # an engine that closes waits for it too
+        task.add_done_callback(self._crew.cleanups.discard)
+
+    async def _look_then_publish(self, looker: Looker, event: AssetStored) -> None:
+        best = None
+        try:
+            best = await hash_stored(
+                self._crew.storage, looker, event.asset_id, event.owner_id, event.sha256, event.size
+            )
+        except Exception as exc:  # the file is stored; the backfill tries its hash again
+            log.warning("hashing asset %s failed: %r", event.asset_id, exc)
+        self._crew.publish(dataclasses.replace(event, duplicate_of=best))
+
+    async def settle(self) -> None:
+        """Wait until every picture of this run is looked at and announced."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def backfill(storage: Storage, looker: Looker, *, pause: float = 0.05) -> int:
+    """Fingerprint every stored picture whose hash was never tried, a small batch at a time.
+
+    Returns:
+        How many were tried.
+    """
+    done = 0
+    while batch := await storage.unhashed_images(BATCH):
+        for item in batch:
+            try:
+                await hash_stored(
+                    storage, looker, item.asset_id, item.owner_id, item.sha256, item.size
+                )
+            except Exception as exc:
+                log.warning("hashing asset %s failed: %r", item.asset_id, exc)
+                try:  # not tried again at every start
+                    await storage.set_fingerprint(item.asset_id, item.owner_id, None)
+                except Exception:
+                    return done  # the database is away: the next start goes on
+            done += 1
+        await asyncio.sleep(pause)  # let jobs and clients in between batches
+    return done
