@@ -206,13 +206,15 @@ class FakeEngine:
 
         return info, chunks()
 
-    async def export_job(self, job_id: int, owner: int | None, directory: Path) -> list[Path]:
-        self.calls.append(("export", job_id, directory))
+    async def export_job(
+        self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
+    ) -> list[Path]:
+        self.calls.append(("export", job_id, directory, unique))
         self._job(job_id, owner)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
         written = []
         for info, data in self.assets.values():
-            if info.job_id == job_id:
+            if info.job_id == job_id and not (unique and info.duplicate_of is not None):
                 path = directory / f"{job_id}-{info.id}.bin"
                 await asyncio.to_thread(path.write_bytes, data)
                 written.append(path)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from tests.fake_sources import Script
 from tests.photos import cropped, encode, picture, resized
 from tests.replay import ReplayServer, Reply
+from tuiapp.cli.progress import duplicate_lines
 from tuiapp.engine import Engine
 from tuiapp.engine.looker import Looker, LookError
 from tuiapp.engine.similar import backfill
 from tuiapp.events import AssetStored
 from tuiapp.jobs import AssetInfo, Fingerprint, JobSpec, JobState
 from tuiapp.phash import MAX_DISTANCE, fingerprint, hamming, phash
+from tuiapp.screens.job_detail import source_row
 from tuiapp.storage import CHUNK_SIZE, NewAsset, Storage, StoredAsset
 from tuiapp.storage.database import Database
 from tuiapp.storage.writer import Look
@@ -112,6 +114,12 @@ async def test_a_recompressed_smaller_copy_from_another_source_points_to_the_big
     assert (big.width, big.height, small.width, small.height) == (800, 600, 640, 480)
     assert {s.source: s.duplicates for s in final.sources} == {"fake_a": 0, "fake_b": 1}
     assert small.to_dict()["duplicate_of"] == big.id
+    assert duplicate_lines(final) == [
+        "fake_b: 1 of its files is a near-duplicate of another source's"
+        " (tuiapp export --unique skips them)"
+    ]
+    rows = {s.source: source_row(s) for s in final.sources}
+    assert (rows["fake_a"][4], rows["fake_b"][4]) == ("", "1")  # the Dups column
 
     assert stored == {big.id: None, other.id: None, small.id: big.id}
 

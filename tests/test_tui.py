@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Input, Label, Static
 
 from tests.images import png
 from tests.tui_helpers import FROZEN_NOW, fake_engine, make_app, wait_until
@@ -723,12 +723,42 @@ async def test_e_exports_the_job_into_the_folder_typed(tmp_path: Path) -> None:
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), what="dialog")
         app.screen.query_one(Input).value = str(target)
+        assert not app.screen.query(Checkbox)  # no near-duplicates: nothing to offer
         await pilot.press("enter")
-        await wait_until(pilot, lambda: ("export", 1, target) in engine.calls, what="export")
+        await wait_until(pilot, lambda: ("export", 1, target, False) in engine.calls, what="export")
         await wait_until(
             pilot, lambda: any("3 files written" in n for n in notes(app)), what="note"
         )
         assert len(list(target.iterdir())) == 3
+
+
+async def test_export_offers_to_skip_near_duplicates(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    stored_job(engine)
+    engine.store(1, "picsum", png(20, 15, seed=1), title="Cat one, small", duplicate_of=1)
+    app = make_app(engine)
+
+    async def export(pilot: Any, unique: bool, target: Path, written: int) -> None:
+        app.show_job(1)
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), what="dialog")
+        box = app.screen.query_one(Checkbox)
+        assert box.value is True and "1 file is a near-duplicate" in str(box.label)
+        box.value = unique
+        app.screen.query_one(Input).focus()
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: ("export", 1, target, unique) in engine.calls, what="call")
+        await wait_until(
+            pilot, lambda: target.exists() and len(list(target.iterdir())) == written, what="files"
+        )
+        await pilot.press("escape")
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await export(pilot, True, tmp_path / "one", 3)  # one file per picture
+        await export(pilot, False, tmp_path / "all", 4)
 
 
 # --- help, palette, API status ------------------------------------------------------------

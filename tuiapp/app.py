@@ -32,6 +32,7 @@ from tuiapp.screens import (
     BoardScreen,
     ConfirmModal,
     ErrorModal,
+    ExportChoice,
     ExportModal,
     HelpModal,
     HistoryScreen,
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["TuiApp"]
 
 log = logging.getLogger(__name__)
+
+EXPORT_LIMIT = 100_000
+"""Files of a job looked at to count its near-duplicates before an export."""
 
 _TOAST_SEVERITY: dict[str, SeverityLevel] = {
     "done": "information",
@@ -391,19 +395,29 @@ class TuiApp(App[None]):
             screen.dismiss()
         self.notify(f"Job {job_id} deleted")
 
-    def export_job(self, job_id: int) -> None:
-        """Ask for a folder, then write the job's files into it."""
+    @work(group="export", exit_on_error=False, description="export a job")
+    async def export_job(self, job_id: int) -> None:
+        """Ask for a folder (and whether to skip near-duplicates), then write the files."""
+        assets = await self.engine.list_assets(self.owner, job_id=job_id, limit=EXPORT_LIMIT)
+        copies = len(assets) - len({a.duplicate_of or a.id for a in assets})
 
-        def chosen(folder: Path | None) -> None:
-            if folder is not None:
-                self._export(job_id, folder)
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is not None:
+                self._export(job_id, choice)
 
-        self.push_screen(ExportModal(job_id, Path.cwd() / f"tuiapp-job-{job_id}"), chosen)
+        default = Path.cwd() / f"tuiapp-job-{job_id}"
+        self.push_screen(ExportModal(job_id, default, copies=copies), chosen)
 
     @work(group="export", exit_on_error=False, description="export a job")
-    async def _export(self, job_id: int, folder: Path) -> None:
-        paths = await self.engine.export_job(job_id, self.owner, folder)
-        self.notify(f"{len(paths)} files written to {folder}", title=f"Job {job_id} exported")
+    async def _export(self, job_id: int, choice: ExportChoice) -> None:
+        paths = await self.engine.export_job(
+            job_id, self.owner, choice.folder, unique=choice.unique
+        )
+        skipped = " (near-duplicates skipped)" if choice.unique else ""
+        self.notify(
+            f"{len(paths)} files written to {choice.folder}{skipped}",
+            title=f"Job {job_id} exported",
+        )
 
     # --- toasts and errors ---------------------------------------------------------------------
 

@@ -13,14 +13,16 @@ decoder that crashes or swells on a hostile file takes only that process with it
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import warnings
-from typing import BinaryIO
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from tuiapp.jobs import Fingerprint
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 __all__ = [
     "ANSWER",
@@ -40,25 +42,39 @@ MAX_DISTANCE = 6
 """Two images whose hashes differ in at most this many bits are one picture (tuned in README)."""
 
 _MAX_PIXELS = 100_000_000
-# A picture beyond Pillow's bomb limit is refused as it is opened, in every thread (a filter set
-# around each call would not be thread-safe): the warning is an error from here on.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+_SHORT_SIDE = 48
+"""Pixels a JPEG keeps on its short side when it is decoded at reduced scale."""
 _FLAT = 2
 """A thumbnail whose grays differ by less than this has no picture to compare (a blank)."""
+
+
+@functools.cache
+def _pillow() -> ModuleType:
+    """Pillow's Image, imported where pictures are decoded only (the engine's process that
+    talks to the hashing process never loads it: ~10 MB)."""
+    from PIL import Image
+
+    # A picture beyond Pillow's bomb limit is refused as it is opened, in every thread (a filter
+    # set around each call would not be thread-safe): the warning is an error from here on.
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+    return Image
 
 
 def fingerprint(data: bytes) -> Fingerprint | None:
     """The hash and size of an image; None for non-images, undecodable or blank ones."""
     if not data or len(data) > MAX_HASH_BYTES:
         return None
+    Image: Any = _pillow()
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
             if width * height > _MAX_PIXELS or width < 1 or height < 1:
                 return None
-            # A JPEG is decoded at 1/8 scale (DC only: no inverse DCT), ~40% less work than
-            # 1/2..1/4, and its copies still match as often (README); other formats decode whole.
-            img.draft("L", (max(16, width // 8), max(16, height // 8)))
+            # A JPEG is decoded at the smallest scale (down to 1/8: DC only, no inverse DCT,
+            # ~40% less work than 1/2..1/4) that keeps 48 px on its short side; copies match as
+            # often (README). Other formats are decoded whole.
+            short = min(width, height)
+            img.draft("L", (width * _SHORT_SIDE // short, height * _SHORT_SIDE // short))
             gray = img if img.mode == "L" else img.convert("L")
             gray = gray.resize((9, 8), Image.Resampling.LANCZOS)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):

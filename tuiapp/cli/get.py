@@ -105,7 +105,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
 
     async def body(engine: Engine, owner: int | None) -> tuple[dict[str, Any], int]:
         nonlocal interrupted
-        from tuiapp.cli.progress import failure_lines, make_reporter
+        from tuiapp.cli.progress import duplicate_lines, failure_lines, make_reporter
         from tuiapp.jobs import JobSpec
 
         spec = JobSpec(query=query, sources=picked, count=count, options=dict(opts))
@@ -116,7 +116,7 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
                 final, interrupted = await _follow(engine, owner, job.id, sub, reporter)
         finally:
             reporter.stop()
-        for line in failure_lines(final):
+        for line in [*duplicate_lines(final), *failure_lines(final)]:
             click.echo(line, err=True)
         assets = await engine.list_assets(owner, job_id=job.id, limit=MAX_COUNT * len(picked))
         keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")

@@ -54,6 +54,17 @@ def failure_lines(job: JobInfo) -> list[str]:
     return lines
 
 
+def duplicate_lines(job: JobInfo) -> list[str]:
+    """One line per source some of whose files are near-duplicates of another source's."""
+    return [
+        f"{src.source}: {src.duplicates} of its files"
+        f" {'is a near-duplicate' if src.duplicates == 1 else 'are near-duplicates'}"
+        " of another source's (tuiapp export --unique skips them)"
+        for src in job.sources
+        if src.duplicates
+    ]
+
+
 def _line(event: Event) -> str | None:
     """The plain line for an event; ``None`` for events shown only on a terminal."""
     from tuiapp.events import (

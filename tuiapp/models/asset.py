@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 if TYPE_CHECKING:
@@ -39,16 +40,22 @@ class Asset(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     phash = fields.BigIntField(null=True)
     """The 64-bit perceptual hash (stored signed); NULL until hashed, or when not a picture."""
-    q0 = fields.IntField(null=True, db_index=True)
-    q1 = fields.IntField(null=True, db_index=True)
-    q2 = fields.IntField(null=True, db_index=True)
-    q3 = fields.IntField(null=True, db_index=True)
+    q0 = fields.IntField(null=True)
+    q1 = fields.IntField(null=True)
+    q2 = fields.IntField(null=True)
+    q3 = fields.IntField(null=True)
     """The hash's four 16-bit quarters, high to low: hashes within 3 bits share one."""
-    duplicate_of = fields.IntField(null=True, db_index=True)
+    duplicate_of = fields.IntField(null=True)
     """The best copy of this picture in the owner's library, when this asset is not it."""
-    hashed = fields.BooleanField(null=True, default=False, db_index=True)
+    hashed = fields.BooleanField(null=True, default=False)
     """Hashing was tried (a file that is no picture keeps phash NULL but is not tried again);
     NULL in rows made before hashing existed (a column added to a table cannot be NOT NULL)."""
 
     class Meta:
         table = "asset"
+        # Named indexes, made by migration 0005 (a field's db_index adds none to a table that
+        # exists): the quarters for the near-duplicate lookup, the rest for groups and backfill.
+        indexes = tuple(
+            Index(fields=(name,), name=f"idx_asset_{name}")
+            for name in ("q0", "q1", "q2", "q3", "hashed", "duplicate_of")
+        )

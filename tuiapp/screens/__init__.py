@@ -6,7 +6,7 @@ from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.board import BoardScreen
 from tuiapp.screens.confirm import ConfirmModal
 from tuiapp.screens.error import ErrorModal
-from tuiapp.screens.export import ExportModal
+from tuiapp.screens.export import ExportChoice, ExportModal
 from tuiapp.screens.help import HelpModal
 from tuiapp.screens.history import HistoryScreen
 from tuiapp.screens.job_detail import JobDetailScreen
@@ -17,6 +17,7 @@ __all__ = [
     "BoardScreen",
     "ConfirmModal",
     "ErrorModal",
+    "ExportChoice",
     "ExportModal",
     "HelpModal",
     "HistoryScreen",

@@ -54,6 +54,7 @@ _SOURCE_COLUMNS = (
     ("State", "state"),
     ("Stored/found", "counts"),
     ("Size", "size"),
+    ("Dups", "duplicates"),  # near-duplicates of another source's files
     ("Error", "label"),
     ("Cause", "cause"),
 )
@@ -72,7 +73,8 @@ def source_widths(job: JobInfo, width: int) -> list[int]:
 
 
 def source_row(source: JobSourceInfo) -> tuple[str | Text, ...]:
-    """One row of the sources table: name, state, stored/found, bytes, error label and cause."""
+    """One row of the sources table: name, state, stored/found, bytes, near-duplicates of other
+    sources' files, error label and cause."""
     state = source.state.value
     failed = bool(source.error) or state in {"failed", "blocked", "timed_out"}
     return (
@@ -80,6 +82,7 @@ def source_row(source: JobSourceInfo) -> tuple[str | Text, ...]:
         Text(state_words(state), style=state_style(state)),
         f"{source.stored}/{source.found}",
         human_bytes(source.bytes),
+        str(source.duplicates) if source.duplicates else "",
         Text(error_label(source.error_code, state), style="bold red") if failed else Text(""),
         remote(error_cause(source.error), style="red"),
     )
