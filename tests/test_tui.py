@@ -744,7 +744,9 @@ async def test_export_offers_to_skip_near_duplicates(tmp_path: Path) -> None:
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), what="dialog")
         box = app.screen.query_one(Checkbox)
-        assert box.value is True and "1 file is a near-duplicate" in str(box.label)
+        assert (
+            box.value is True and str(box.label) == "Skip 1 near-duplicate (one file per picture)"
+        )
         box.value = unique
         app.screen.query_one(Input).focus()
         app.screen.query_one(Input).value = str(target)

@@ -46,11 +46,9 @@ class ExportModal(TuiModal[ExportChoice | None]):
             yield Label(f"Export the files of job {self.job_id} into this folder (Enter):")
             yield Input(str(self.default), id="folder")
             if self.copies:
-                files = (
-                    "file is a near-duplicate" if self.copies == 1 else "files are near-duplicates"
-                )
+                plural = "" if self.copies == 1 else "s"
                 yield Checkbox(
-                    f"Skip near-duplicates ({self.copies} {files}; one file per picture)",
+                    f"Skip {self.copies} near-duplicate{plural} (one file per picture)",
                     value=True,
                     id="unique",
                 )
