@@ -50,6 +50,7 @@ EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
     "TUIAPP_MAX_IMAGE_SIZE": ("20MB", "max_image_size", 20_000_000),
     "TUIAPP_HTTP_ALLOWED_HOSTS": ("nas.lan, NAS", "http_allowed_hosts", ("nas.lan", "nas")),
     "TUIAPP_ALLOW_PRIVATE_NETWORKS": ("true", "allow_private_networks", True),
+    "TUIAPP_NEAR_DUPLICATES": ("off", "near_duplicates", False),
     "TUIAPP_USER_AGENT": ("tuiapp-test/1", "user_agent", "tuiapp-test/1"),
     "TUIAPP_DOWNLOADS_PER_SOURCE": ("3", "downloads_per_source", 3),
     "TUIAPP_CONNECTIONS_PER_HOST": ("4", "connections_per_host", 4),

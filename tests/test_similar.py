@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.fake_sources import Script
 from tests.photos import cropped, encode, picture, resized
 from tests.replay import ReplayServer, Reply
@@ -26,9 +28,9 @@ from tuiapp.storage.database import Database
 from tuiapp.storage.writer import Look
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
-    import pytest
     from aiohttp import web
 
 EngineFactory = Callable[..., Awaitable[Engine]]
@@ -355,6 +357,17 @@ async def test_the_hashing_process_answers_and_comes_back_after_dying() -> None:
         with contextlib.suppress(LookError):  # the file in flight when it died may fail
             await looker.look(SMALL)
         assert await looker.look(SMALL) == fingerprint(SMALL)  # a new process answers
+        assert looker._proc is not proc
+
+        async def pieces(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
+            for start in range(0, len(data), size):
+                yield data[start : start + size]
+
+        assert await looker.look_stream(len(BIG), pieces(BIG)) == fingerprint(BIG)
+        proc = looker._proc
+        with pytest.raises(LookError):  # a stored file shorter than it said
+            await looker.look_stream(len(BIG) + 10, pieces(BIG))
+        assert await looker.look(OTHER) == fingerprint(OTHER)  # in step again: a new process
         assert looker._proc is not proc
     finally:
         await looker.close()

@@ -406,8 +406,8 @@ async def test_job_detail_lists_every_source_with_label_and_cause(tmp_path: Path
         assert isinstance(detail, JobDetailScreen)
         table = detail.sources_table
         last = [str(c) for c in table.get_row_at(16)]
-        assert last[:5] == ["source16", "failed", "0/0", "0 B", "blocked"]
-        assert last[5] == 'query "kittens" page 1: Unable to download API page'
+        assert last[:6] == ["source16", "failed", "0/0", "0 B", "", "blocked"]  # no Dups
+        assert last[6] == 'query "kittens" page 1: Unable to download API page'
         assert [str(table.get_row_at(0)[i]) for i in (1, 2, 3)] == ["done", "2/2", "2.0 kB"]
         assert table.max_scroll_y > 0  # more sources than rows on screen: it scrolls
         table.focus()

@@ -25,6 +25,7 @@ from tuiapp.phash import ANSWER, ASK, MAX_DISTANCE, MAX_HASH_BYTES
 
 if TYPE_CHECKING:
     from asyncio.subprocess import Process
+    from collections.abc import AsyncIterator
 
 __all__ = ["LookError", "Looker"]
 
@@ -41,8 +42,7 @@ class Looker:
     def __init__(self, *, timeout: float = 30.0) -> None:
         self.timeout = timeout
         self._writing = asyncio.Lock()
-        self.reading = asyncio.Semaphore(4)
-        """Pictures read back from the database at once (each up to ``MAX_HASH_BYTES``)."""
+
         self._proc: Process | None = None
         self._starting: asyncio.Lock | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -81,6 +81,47 @@ class Looker:
         finally:
             self._waiting.pop(number, None)
             self._asked.pop(number, None)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # seen: a failed answer nobody awaits warns of nothing
+
+    async def look_stream(self, size: int, chunks: AsyncIterator[bytes]) -> Fingerprint | None:
+        """:meth:`look` for a file read piece by piece (a stored one): no copy of it whole here.
+
+        A file cut off on its way (cancelled, or shorter than ``size``) stops the process, whose
+        input would otherwise be out of step; the next file starts a new one.
+        """
+        if not 0 < size <= MAX_HASH_BYTES:
+            return None
+        proc = await self._started()
+        number = next(self._numbers) & 0xFFFFFFFF
+        answer: asyncio.Future[Fingerprint | None] = asyncio.get_running_loop().create_future()
+        self._waiting[number] = answer
+        try:
+            assert proc.stdin is not None
+            async with self._writing:
+                proc.stdin.write(ASK.pack(number, size))
+                sent = 0
+                try:
+                    async for chunk in chunks:
+                        piece = chunk[: size - sent]
+                        proc.stdin.write(piece)
+                        sent += len(piece)
+                        await proc.stdin.drain()
+                    if sent != size:
+                        raise LookError(f"the file ended after {sent} of {size} bytes")
+                except BaseException as exc:
+                    self._lost(proc, f"a file was cut off on its way: {exc!r}")
+                    raise
+                self._asked[number] = time.monotonic()
+            return await answer
+        except (ConnectionError, BrokenPipeError) as exc:
+            self._lost(proc, repr(exc))
+            raise LookError("the hashing process is gone") from None
+        finally:
+            self._waiting.pop(number, None)
+            self._asked.pop(number, None)
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # seen: a failed answer nobody awaits warns of nothing
 
     async def _started(self) -> Process:
         if self._closed:

@@ -45,11 +45,8 @@ async def hash_stored(
         The best copy's asset id when this file is a near-duplicate of it, else None.
     """
     found = None
-    if 0 < size <= MAX_HASH_BYTES:
-        async with looker.reading:
-            chunks = await storage.read_blob(sha256, owner)
-            data = b"".join([chunk async for chunk in chunks])
-            found = await looker.look(data)
+    if 0 < size <= MAX_HASH_BYTES:  # streamed into the hashing process a chunk at a time
+        found = await looker.look_stream(size, await storage.read_blob(sha256, owner))
     return await storage.set_fingerprint(asset_id, owner, found)
 
 
