@@ -418,3 +418,19 @@ async def test_with_hashing_off_no_picture_is_looked_at(
     finally:
         await looker.close()
     assert sorted(a.duplicate_of is None for a in await _assets(engine)) == [False, True]
+
+
+async def test_the_hashing_process_never_imports_code_from_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = tmp_path / "tuiapp"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    (planted / "phash.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    looker = Looker()
+    try:
+        assert await looker.look(BIG) == fingerprint(BIG)
+    finally:
+        await looker.close()
+    assert not (tmp_path / "ran").exists()

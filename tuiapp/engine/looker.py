@@ -132,6 +132,7 @@ class Looker:
             if self._proc is None or self._proc.returncode is not None:
                 self._proc = await asyncio.create_subprocess_exec(
                     sys.executable,
+                    "-P",  # the working folder is not searched: no tuiapp/ there is imported
                     "-m",
                     "tuiapp.phash",
                     stdin=asyncio.subprocess.PIPE,
