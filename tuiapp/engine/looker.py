@@ -167,16 +167,19 @@ class Looker:
                         Fingerprint(value, width, height, MAX_DISTANCE) if ok else None
                     )
         except (asyncio.IncompleteReadError, ConnectionError):
-            self._lost(proc, f"it ended (exit status {proc.returncode})")
+            # It closed its output: it is ending. No kill: killing polls the process, which
+            # would reap it before asyncio's own watcher does (a warning each time).
+            self._lost(proc, f"it ended (exit status {proc.returncode})", kill=False)
 
-    def _lost(self, proc: Process, why: str) -> None:
+    def _lost(self, proc: Process, why: str, *, kill: bool = True) -> None:
         """The process is of no more use: every file waiting for it fails; the next starts anew."""
         if proc is self._proc:
             self._proc = None
             if not self._closed:
                 log.warning("the picture hashing process was stopped: %s", why)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        if kill and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
         for answer in self._waiting.values():
             if not answer.done():
                 answer.set_exception(LookError(f"the hashing process stopped: {why}"))
