@@ -65,6 +65,14 @@ def test_no_hash_for_what_is_no_picture() -> None:
     assert found is not None and (found.width, found.height) == (800, 600)
 
 
+def test_a_nearly_flat_picture_gets_no_hash() -> None:
+    from PIL import Image, ImageDraw
+
+    white = Image.new("RGB", (800, 600), "white")
+    ImageDraw.Draw(white).rectangle([390, 290, 410, 310], fill="black")  # a product on white
+    assert phash(encode(white)) is None
+
+
 def _serve(replay: ReplayServer, name: str, body: bytes) -> str:
     replay.add(f"/{name}.jpg", Reply(body, content_type="image/jpeg"))
     return replay.url(f"/{name}.jpg")
@@ -161,6 +169,9 @@ async def test_a_better_copy_arriving_later_becomes_the_best(
     everything = {a.id: a.duplicate_of for a in await _assets(engine)}
     assert everything == {small.id: crop_asset.id, crop_asset.id: None}
 
+    await engine.delete_job(second.id, None)  # the best copy's job goes: the next best again
+    assert {a.id: a.duplicate_of for a in await _assets(engine)} == {small.id: None}
+
 
 async def _job(storage: Storage, owner: int | None) -> int:
     info = await storage.create_job(
@@ -207,7 +218,7 @@ async def test_two_libraries_never_mix(engine_factory: EngineFactory) -> None:
 
 
 async def test_the_migration_applies_to_a_database_made_before_it(
-    tmp_path: Path, engine_factory: EngineFactory
+    tmp_path: Path, engine_factory: EngineFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
@@ -239,6 +250,7 @@ async def test_the_migration_applies_to_a_database_made_before_it(
         )
     await old.close()
 
+    monkeypatch.setattr("tuiapp.engine.service.BACKFILL_DELAY", 0.0)
     engine = await engine_factory(database_url=url)
     assert engine.backfill is not None
     assert await engine.backfill == 2

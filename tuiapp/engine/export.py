@@ -61,17 +61,20 @@ def export_name(asset: AssetInfo) -> str:
     return f"{stem}-{asset.id}-{size}{ext}" if size else f"{stem}-{asset.id}{ext}"
 
 
-async def _one_per_picture(storage: Storage, job_id: int, owner: int | None) -> set[int]:
-    """The ids of a job's assets to export with ``unique``: one per near-duplicate group."""
+async def _other_copies(storage: Storage, job_id: int, owner: int | None) -> set[int]:
+    """The ids of a job's assets that ``unique`` skips: all but one of each near-duplicate
+    group (its best copy when the job has it). A file stored after this is not skipped."""
     chosen: dict[int, int] = {}  # group (its best copy's id) -> the member kept
+    seen: set[int] = set()
     offset = 0
     while page := await storage.list_assets(owner, job_id=job_id, limit=500, offset=offset):
         offset += len(page)
         for asset in page:
+            seen.add(asset.id)
             group = asset.duplicate_of or asset.id
             if group not in chosen or asset.id == group:
                 chosen[group] = asset.id
-    return set(chosen.values())
+    return seen - set(chosen.values())
 
 
 async def export_job(
@@ -99,7 +102,7 @@ async def export_job(
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidRequestError(f"cannot make the folder {directory}: {exc.strerror}") from None
-    keep = await _one_per_picture(storage, job_id, owner) if unique else None
+    skip = await _other_copies(storage, job_id, owner) if unique else set()
     written: list[Path] = []
     offset = 0
     while True:
@@ -108,7 +111,7 @@ async def export_job(
             return written
         offset += len(page)
         for asset in page:
-            if keep is not None and asset.id not in keep:
+            if asset.id in skip:
                 continue
             target = directory / export_name(asset)
             chunks = await storage.read_blob(asset.sha256, owner)

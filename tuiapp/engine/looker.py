@@ -6,8 +6,8 @@ or six) the Python parts of decoding held the GIL often enough to halve the loop
 process the loop kept its pace (README, "Near-duplicate pictures").
 
 The process starts with the first picture and is started again after it dies; a file it does not
-answer for within ``timeout`` kills it. Files waiting for it are held in memory up to
-``max_held`` bytes: past that a stored picture is read back from the database when its turn comes.
+answer for within ``timeout`` kills it. Only the files sent to the process that died fail (with
+:class:`LookError`); their pictures stay stored, unhashed, for the backfill.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from tuiapp.jobs import Fingerprint
 from tuiapp.phash import ANSWER, ASK, MAX_DISTANCE, MAX_HASH_BYTES
 
 if TYPE_CHECKING:
+    from asyncio import StreamWriter
     from asyncio.subprocess import Process
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 __all__ = ["LookError", "Looker"]
 
@@ -46,8 +47,9 @@ class Looker:
         self._proc: Process | None = None
         self._starting: asyncio.Lock | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._waiting: dict[int, asyncio.Future[Fingerprint | None]] = {}
-        self._asked: dict[int, float] = {}
+        self._waiting: dict[int, tuple[Process, asyncio.Future[Fingerprint | None]]] = {}
+        """The files asked about, each with the process it went to."""
+        self._asked: dict[int, tuple[Process, float]] = {}
         """When each file still unanswered was handed over (monotonic clock)."""
         self._watchdog: asyncio.Task[None] | None = None
         self._numbers = itertools.count()
@@ -61,28 +63,11 @@ class Looker:
         """
         if not data or len(data) > MAX_HASH_BYTES:
             return None
-        proc = await self._started()
-        number = next(self._numbers) & 0xFFFFFFFF
-        answer: asyncio.Future[Fingerprint | None] = asyncio.get_running_loop().create_future()
-        self._waiting[number] = answer
-        try:
-            assert proc.stdin is not None
-            # One file at a time into the pipe: a transport holding many would move its whole
-            # buffer at every partial write (quadratic; it was a fifth of the loop's time).
-            async with self._writing:
-                proc.stdin.write(ASK.pack(number, len(data)))
-                proc.stdin.write(data)
-                await proc.stdin.drain()
-                self._asked[number] = time.monotonic()
-            return await answer
-        except (ConnectionError, BrokenPipeError) as exc:
-            self._lost(proc, repr(exc))
-            raise LookError("the hashing process is gone") from None
-        finally:
-            self._waiting.pop(number, None)
-            self._asked.pop(number, None)
-            if answer.done() and not answer.cancelled():
-                answer.exception()  # seen: a failed answer nobody awaits warns of nothing
+
+        async def send(pipe: StreamWriter) -> None:
+            pipe.write(data)  # written whole before any await: a cut cannot leave half of it
+
+        return await self._ask(len(data), send)
 
     async def look_stream(self, size: int, chunks: AsyncIterator[bytes]) -> Fingerprint | None:
         """:meth:`look` for a file read piece by piece (a stored one): no copy of it whole here.
@@ -92,31 +77,46 @@ class Looker:
         """
         if not 0 < size <= MAX_HASH_BYTES:
             return None
-        proc = await self._started()
+
+        async def send(pipe: StreamWriter) -> None:
+            sent = 0
+            async for chunk in chunks:
+                piece = chunk[: size - sent]
+                pipe.write(piece)
+                sent += len(piece)
+                await pipe.drain()
+            if sent != size:
+                raise LookError(f"the file ended after {sent} of {size} bytes")
+
+        return await self._ask(size, send)
+
+    async def _ask(
+        self, size: int, send: Callable[[StreamWriter], Awaitable[None]]
+    ) -> Fingerprint | None:
         number = next(self._numbers) & 0xFFFFFFFF
         answer: asyncio.Future[Fingerprint | None] = asyncio.get_running_loop().create_future()
-        self._waiting[number] = answer
         try:
-            assert proc.stdin is not None
+            # One file at a time into the pipe: a transport holding many would move its whole
+            # buffer at every partial write (quadratic; it was a fifth of the loop's time).
             async with self._writing:
-                proc.stdin.write(ASK.pack(number, size))
-                sent = 0
+                proc = await self._started()  # after the lock: never a process that just died
+                pipe = proc.stdin
+                assert pipe is not None
+                self._waiting[number] = (proc, answer)
                 try:
-                    async for chunk in chunks:
-                        piece = chunk[: size - sent]
-                        proc.stdin.write(piece)
-                        sent += len(piece)
-                        await proc.stdin.drain()
-                    if sent != size:
-                        raise LookError(f"the file ended after {sent} of {size} bytes")
+                    pipe.write(ASK.pack(number, size))
+                    await send(pipe)
+                    await pipe.drain()
+                except (ConnectionError, BrokenPipeError) as exc:
+                    self._lost(proc, repr(exc), kill=False)  # it is gone already
+                    raise LookError("the hashing process is gone") from None
                 except BaseException as exc:
-                    self._lost(proc, f"a file was cut off on its way: {exc!r}")
+                    # Cut off half-way: the process would read the next file as this one's end.
+                    quiet = isinstance(exc, asyncio.CancelledError)
+                    self._lost(proc, f"a file was cut off on its way: {exc!r}", quiet=quiet)
                     raise
-                self._asked[number] = time.monotonic()
+                self._asked[number] = (proc, time.monotonic())
             return await answer
-        except (ConnectionError, BrokenPipeError) as exc:
-            self._lost(proc, repr(exc))
-            raise LookError("the hashing process is gone") from None
         finally:
             self._waiting.pop(number, None)
             self._asked.pop(number, None)
@@ -149,10 +149,9 @@ class Looker:
         while not self._closed:
             await asyncio.sleep(min(1.0, self.timeout / 4))
             proc = self._proc
-            if proc is not None and self._asked:
-                oldest = next(iter(self._asked.values()))  # asked in order: the oldest first
-                if time.monotonic() - oldest > self.timeout:
-                    self._lost(proc, f"no answer within {self.timeout:g} s")
+            asked = [at for owner, at in self._asked.values() if owner is proc]
+            if proc is not None and asked and time.monotonic() - asked[0] > self.timeout:
+                self._lost(proc, f"no answer within {self.timeout:g} s")  # asked in order
 
     async def _read(self, proc: Process) -> None:
         assert proc.stdout is not None
@@ -161,9 +160,9 @@ class Looker:
                 number, ok, value, width, height = ANSWER.unpack(
                     await proc.stdout.readexactly(ANSWER.size)
                 )
-                answer = self._waiting.get(number)
-                if answer is not None and not answer.done():
-                    answer.set_result(
+                waiting = self._waiting.get(number)
+                if waiting is not None and waiting[0] is proc and not waiting[1].done():
+                    waiting[1].set_result(
                         Fingerprint(value, width, height, MAX_DISTANCE) if ok else None
                     )
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -171,17 +170,17 @@ class Looker:
             # would reap it before asyncio's own watcher does (a warning each time).
             self._lost(proc, f"it ended (exit status {proc.returncode})", kill=False)
 
-    def _lost(self, proc: Process, why: str, *, kill: bool = True) -> None:
-        """The process is of no more use: every file waiting for it fails; the next starts anew."""
+    def _lost(self, proc: Process, why: str, *, kill: bool = True, quiet: bool = False) -> None:
+        """The process is of no more use: the files sent to it fail; the next file starts anew."""
         if proc is self._proc:
             self._proc = None
-            if not self._closed:
+            if not (self._closed or quiet):
                 log.warning("the picture hashing process was stopped: %s", why)
         if kill and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
-        for answer in self._waiting.values():
-            if not answer.done():
+        for owner, answer in self._waiting.values():
+            if owner is proc and not answer.done():
                 answer.set_exception(LookError(f"the hashing process stopped: {why}"))
 
     async def close(self) -> None:

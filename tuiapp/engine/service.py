@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
+BACKFILL_DELAY = 5.0
+"""Seconds after start before older pictures are fingerprinted (a one-shot command such as
+`tuiapp jobs` has ended by then and never starts the hashing process)."""
+
 
 class Engine:
     """Runs jobs. Use ``async with Engine(settings) as engine`` (or ``start``/``close``)."""
@@ -96,7 +100,9 @@ class Engine:
         if self.cluster is not None:
             await self.cluster.start()
         if self.crew.looker is not None:
-            self.backfill = asyncio.create_task(backfill(self.storage, self.crew.looker))
+            self.backfill = asyncio.create_task(
+                backfill(self.storage, self.crew.looker, delay=BACKFILL_DELAY)
+            )
 
     async def close(self) -> None:
         """Stop running jobs, then close connections.

@@ -17,6 +17,7 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
+from tuiapp.engine.looker import LookError
 from tuiapp.phash import MAX_HASH_BYTES
 
 if TYPE_CHECKING:
@@ -94,25 +95,39 @@ class Hashing:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def backfill(storage: Storage, looker: Looker, *, pause: float = 0.05) -> int:
+async def backfill(
+    storage: Storage, looker: Looker, *, pause: float = 0.05, delay: float = 0.0
+) -> int:
     """Fingerprint every stored picture whose hash was never tried, a small batch at a time.
+
+    ``delay``: seconds to wait first (a command that ends sooner never starts the process).
+    A picture whose look fails twice (the process died on it, alone) is marked as no picture,
+    so it is not tried again at every start.
 
     Returns:
         How many were tried.
     """
+    await asyncio.sleep(delay)
     done = 0
     while batch := await storage.unhashed_images(BATCH):
         for item in batch:
-            try:
-                await hash_stored(
-                    storage, looker, item.asset_id, item.owner_id, item.sha256, item.size
-                )
-            except Exception as exc:
-                log.warning("hashing asset %s failed: %r", item.asset_id, exc)
-                try:  # not tried again at every start
+            for attempt in (1, 2):
+                try:
+                    await hash_stored(
+                        storage, looker, item.asset_id, item.owner_id, item.sha256, item.size
+                    )
+                    break
+                except LookError as exc:
+                    if attempt == 1:
+                        continue  # another file may have stopped the process: once more, alone
+                    log.warning("hashing asset %s failed: %s", item.asset_id, exc)
+                except Exception as exc:
+                    log.warning("hashing asset %s failed: %r", item.asset_id, exc)
+                try:
                     await storage.set_fingerprint(item.asset_id, item.owner_id, None)
                 except Exception:
                     return done  # the database is away: the next start goes on
+                break
             done += 1
         await asyncio.sleep(pause)  # let jobs and clients in between batches
     return done

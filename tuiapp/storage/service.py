@@ -181,7 +181,11 @@ class Storage:
         ]
 
     async def delete_job(self, job_id: int, owner: int | None) -> None:
+        """Delete a job and its files; a group whose best copy went gets the next best."""
+        bests = await self._similar.bests_in_job(job_id)
         await self._jobs.delete_job(job_id, owner)
+        for best in bests:
+            await self._similar.regroup_without(owner, best)
 
     # --- the shared job queue (workers) -------------------------------------------------------
 

@@ -43,6 +43,7 @@ _MEMBER = (
     "SELECT a.id, a.width, a.height, a.duplicate_of, COALESCE(a.owner_id, 0) AS owner,"
     " b.size FROM asset a LEFT JOIN media_blob b ON b.id = a.blob_id WHERE "
 )
+_FLAT_QUARTERS = frozenset({0x0000, 0xFFFF})
 _LOCK = 0x7475_6961  # the advisory lock space of near-duplicate groups (PostgreSQL), per owner
 
 # One indexed lookup per quarter. The owner is compared through COALESCE so that no database
@@ -173,18 +174,27 @@ async def group_new(
 async def _sharing_a_quarter(
     db: Database, conn: BaseDBAsyncClient, owner: int | None, hashes: list[int]
 ) -> dict[tuple[int, int], list[tuple[int, int]]]:
-    """The owner's hashed assets sharing a quarter with any of ``hashes``, by (place, quarter)."""
+    """The owner's hashed assets sharing a quarter with any of ``hashes``, by (place, quarter).
+
+    A flat quarter (0x0000 or 0xFFFF: a plain band of the picture) is not looked up: many
+    unrelated pictures share it, and loading them all would cost the writer's batch. A match
+    that shares nothing else is missed (never a wrong group).
+    """
     found: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for part in parts(hashes, 200):
         values: list[Any] = []
         selects = []
         for place in range(4):
-            wanted = sorted({quarters(h)[place] for h in part})
+            wanted = sorted({quarters(h)[place] for h in part} - _FLAT_QUARTERS)
+            if not wanted:
+                continue
             selects.append(
                 f"SELECT {place} AS place, id, phash, q{place} AS quarter FROM asset"
                 f" WHERE q{place} IN ({','.join('?' * len(wanted))}) AND COALESCE(owner_id, 0) = ?"
             )
             values += [*wanted, owner or 0]
+        if not selects:
+            continue
         for row in await db.sql.rows(conn, " UNION ALL ".join(selects), values):
             entry = (int(row["id"]), unsigned(int(row["phash"])))
             found.setdefault((int(row["place"]), int(row["quarter"])), []).append(entry)
@@ -242,6 +252,16 @@ class SimilarStore:
                     " ELSE CAST(? AS INTEGER) END WHERE duplicate_of = ?",
                     [best, best, asset_id],
                 )
+
+    async def bests_in_job(self, job_id: int) -> list[int]:
+        """The job's assets that files of other jobs name as their best copy."""
+        rows = await self._db.sql.rows(
+            self._db.conn(),
+            "SELECT DISTINCT a.duplicate_of AS id FROM asset a WHERE a.job_id <> ?"
+            " AND a.duplicate_of IN (SELECT b.id FROM asset b WHERE b.job_id = ?)",
+            [job_id, job_id],
+        )
+        return [int(r["id"]) for r in rows]
 
     async def unhashed(self, limit: int) -> list[Unhashed]:
         """Up to ``limit`` stored pictures, of any owner, whose hash was never tried."""
