@@ -6,6 +6,7 @@ batches: each of those files either counts (and is announced before JobFinished)
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 EngineFactory = Callable[..., Awaitable[Engine]]
 FILES = 400
+HELD = 150
+"""Files a gated source serves before its gate opens."""
 
 
 @functools.cache
@@ -31,10 +34,17 @@ def _picture(i: int) -> bytes:
     return png(8, 8, seed=10_000 + i)
 
 
-def _urls(replay: ReplayServer, prefix: str) -> list[str]:
+def _urls(replay: ReplayServer, prefix: str, gate: asyncio.Event | None = None) -> list[str]:
+    """The source's files; with ``gate``, only its first HELD files come before the gate opens
+    (what a test cuts then is certainly cut while files commit, never after they all landed)."""
     offset = 0 if prefix == "/a" else FILES  # each source its own pictures
+    served = 0
 
     async def handler(request: web.Request) -> web.Response:
+        nonlocal served
+        served += 1
+        if gate is not None and served > HELD:
+            await gate.wait()
         i = int(request.path.rsplit("/", 1)[-1].split(".")[0])
         return web.Response(body=_picture(offset + i), content_type="image/png")
 
@@ -72,8 +82,9 @@ async def test_a_cancel_while_files_commit_leaves_figures_that_match_the_databas
     scripted: Callable[..., Script],
     round_: int,
 ) -> None:
-    scripted("fake_a", urls=_urls(replay, "/a"))
-    scripted("fake_b", urls=_urls(replay, "/b"))
+    gate = asyncio.Event()  # opened by the cancel: the files past HELD come only after it
+    scripted("fake_a", urls=_urls(replay, "/a", gate))
+    scripted("fake_b", urls=_urls(replay, "/b", gate))
     engine = await engine_factory(downloads_per_source=8)
     events: list[Event] = []
     with engine.subscribe() as sub:
@@ -85,6 +96,7 @@ async def test_a_cancel_while_files_commit_leaves_figures_that_match_the_databas
                 stored += 1
                 if stored == 40 + 25 * round_:
                     await engine.cancel(job.id, None)
+                    gate.set()
             if isinstance(event, JobFinished):
                 break
     end = await _check_agreement(engine, job.id, events)

@@ -25,7 +25,7 @@ from tuiapp.phash import MAX_DISTANCE, fingerprint, hamming, phash
 from tuiapp.screens.job_detail import source_row
 from tuiapp.storage import CHUNK_SIZE, NewAsset, Storage, StoredAsset
 from tuiapp.storage.database import Database
-from tuiapp.storage.writer import Look
+from tuiapp.storage.rows import Look
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -8,6 +8,8 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 - ``users``, ``jobs``, ``queue`` (claim, leases, cancel, notify/listen), ``assets`` (queries and
   reads), ``answers`` (API answers a source must cache), ``integrity`` (the report), ``writer``
   (the one task that batches blob writes).
+- ``rows``: the asset rows the writer inserts (with a picture's fingerprint).
+- ``similar``: near-duplicate groups (hash quarters, best copies), settled in the writer's batch.
 - ``records``: row helpers the rooms share (chunk reads, blob removal, job counters).
 - ``database``: connection set-up, SQLite creation, migrations, the SQL dialect, runner ids.
 """
@@ -18,7 +20,8 @@ from tuiapp.storage.blobs import BlobSink
 from tuiapp.storage.database import patiently
 from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
+from tuiapp.storage.rows import NewAsset
 from tuiapp.storage.service import Storage
-from tuiapp.storage.writer import NewAsset, StoredAsset
+from tuiapp.storage.writer import StoredAsset
 
 __all__ = ["CHUNK_SIZE", "BlobSink", "Listener", "NewAsset", "Storage", "StoredAsset", "patiently"]

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from tuiapp.errors import UnavailableError
 from tuiapp.storage.database import OUTAGE_PATIENCE, patiently, unavailable
 from tuiapp.storage.records import CHUNK_SIZE
-from tuiapp.storage.writer import Look
+from tuiapp.storage.rows import Look
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from tuiapp.jobs import Fingerprint
-    from tuiapp.storage.writer import BlobWriter, NewAsset, StoredAsset
+    from tuiapp.storage.rows import NewAsset
+    from tuiapp.storage.writer import BlobWriter, StoredAsset
 
 __all__ = ["BlobSink"]
 

@@ -36,6 +36,7 @@ __all__ = [
     "quarters",
     "signed",
     "unsigned",
+    "write_fingerprints",
 ]
 
 _BIT64 = 1 << 64
@@ -169,6 +170,25 @@ async def group_new(
             [v for pair in part for v in pair] + [i for i, _ in part],
         )
     return best_of
+
+
+async def write_fingerprints(
+    db: Database, conn: BaseDBAsyncClient, items: list[tuple[int, int | None, Fingerprint | None]]
+) -> dict[int, int]:
+    """Write stored assets' fingerprints (None: no picture) in one statement, then group them.
+
+    Returns:
+        Asset id -> its best copy's id, for those that are a near-duplicate of another.
+    """
+    await db.sql.many(
+        conn,
+        "UPDATE asset SET hashed = TRUE, phash = ?, q0 = ?, q1 = ?, q2 = ?, q3 = ?,"
+        " width = COALESCE(?, width), height = COALESCE(?, height)"
+        " WHERE id = ? AND COALESCE(owner_id, 0) = ?",
+        [[*hash_values(found), asset_id, owner or 0] for asset_id, owner, found in items],
+    )
+    pictures = [(i, owner, found) for i, owner, found in items if found is not None]
+    return await group_new(db, conn, pictures)
 
 
 async def _sharing_a_quarter(

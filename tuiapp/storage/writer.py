@@ -10,46 +10,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from tuiapp.errors import FencedError
-from tuiapp.jobs import MediaFacts
 from tuiapp.storage.records import discard_partial, drop_partial, now, parts
-from tuiapp.storage.similar import group_new, hash_values
+from tuiapp.storage.rows import NOT_LOOKED, Look, NewAsset, insert_asset, insert_assets
+from tuiapp.storage.similar import group_new, write_fingerprints
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from tortoise.backends.base.client import BaseDBAsyncClient
 
     from tuiapp.jobs import Fingerprint
     from tuiapp.storage.database import Database
 
-__all__ = ["BlobWriter", "Look", "NewAsset", "StoredAsset"]
+__all__ = ["BlobWriter", "StoredAsset"]
 
 _BATCH_OPS = 256
 _CHUNKS_IN_FLIGHT = 2
 """Chunks of all files queued for the writer: one being written while the next waits, which
 keeps the writer busy. More would only hold memory; with several large files at once, each
 waits its turn (and its reads slow down meanwhile)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewAsset(MediaFacts):
-    """An asset row to write once its blob is complete."""
-
-    job_id: int
-    source: str
-    kind: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    fence: int | None = None
-    """The claim this worker holds the job by: the asset is written only while the job still
-    carries it (None: the job is not from the shared queue)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,35 +104,6 @@ class _Fingerprint(_Op):
     found: Fingerprint | None
 
 
-@dataclass(frozen=True, slots=True)
-class Look:
-    """What looking at a file's pixels before it was written found, for its asset row."""
-
-    looked: bool = False
-    found: Fingerprint | None = None
-    """None: no picture (or not looked at)."""
-
-
-_NOT_LOOKED = Look()
-_ROW_MARKS = "(" + ",".join("?" * 22) + ")"
-_INSERT_ASSET = (
-    "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
-    " author_url, license, thumbnail_url, metadata, created_at, hashed,"
-    " phash, q0, q1, q2, q3, width, height) VALUES " + _ROW_MARKS
-)
-
-
-def _asset_values(
-    owner: int | None, blob_id: int, a: NewAsset, at: datetime, look: Look
-) -> list[Any]:
-    phash, q0, q1, q2, q3, width, height = hash_values(look.found)
-    return [
-        a.job_id, owner, blob_id, a.source, a.kind, a.url, a.page_url, a.title, a.author,
-        a.author_url, a.license, a.thumbnail_url, json.dumps(a.metadata), at, look.looked,
-        phash, q0, q1, q2, q3, width or a.width, height or a.height,
-    ]  # fmt: skip
-
-
 class BlobWriter:
     """Owns the writer task; a sink calls the methods below, each one operation for the task."""
 
@@ -179,7 +133,7 @@ class BlobWriter:
         data: bytes | bytearray,
         mime: str,
         asset: NewAsset,
-        look: Look = _NOT_LOOKED,
+        look: Look = NOT_LOOKED,
     ) -> StoredAsset:
         """Write a file of at most one chunk: blob, chunk and asset in one transaction.
 
@@ -325,8 +279,10 @@ class BlobWriter:
                     i += 1
             prints = [(i, op) for i, op in live if isinstance(op, _Fingerprint)]
             if prints:
-                for index, best in await self._fingerprints(conn, prints):
-                    results[index] = best
+                found = [(op.asset_id, op.owner, op.found) for _, op in prints]
+                best = await write_fingerprints(self._db, conn, found)
+                for index, op in prints:
+                    results[index] = best.get(op.asset_id)
             return await self._group_stored(conn, batch, results)
 
     async def _group_stored(
@@ -349,24 +305,6 @@ class BlobWriter:
             else r
             for r in results
         ]
-
-    async def _fingerprints(
-        self, conn: BaseDBAsyncClient, prints: list[tuple[int, _Fingerprint]]
-    ) -> list[tuple[int, int | None]]:
-        """Write the batch's fingerprints in one statement, then group the pictures among them."""
-        await self._db.sql.many(
-            conn,
-            "UPDATE asset SET hashed = TRUE, phash = ?, q0 = ?, q1 = ?, q2 = ?, q3 = ?,"
-            " width = COALESCE(?, width), height = COALESCE(?, height)"
-            " WHERE id = ? AND COALESCE(owner_id, 0) = ?",
-            [[*hash_values(op.found), op.asset_id, op.owner or 0] for _, op in prints],
-        )
-        best = await group_new(
-            self._db,
-            conn,
-            [(op.asset_id, op.owner, op.found) for _, op in prints if op.found is not None],
-        )
-        return [(index, best.get(op.asset_id)) for index, op in prints]
 
     async def _stale_claims(self, conn: BaseDBAsyncClient, batch: list[_Op]) -> set[int]:
         """Jobs among the batch's fenced assets that no longer carry the claim they were
@@ -424,7 +362,8 @@ class BlobWriter:
                 "INSERT INTO blob_chunk (blob_id, seq, data) VALUES (?,0,?)",
                 [[blob_ids[key], sql.blob(op.data)] for key, op in fresh.items()],
             )
-        asset_ids = await self._insert_assets(
+        asset_ids = await insert_assets(
+            self._db,
             conn,
             [(op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset, op.look) for op in ops],
         )
@@ -461,39 +400,6 @@ class BlobWriter:
                 found.update({(owner_key, row["sha256"]): row["id"] for row in rows})
         return found
 
-    async def _insert_assets(
-        self, conn: BaseDBAsyncClient, rows: list[tuple[int | None, int, NewAsset, Look]]
-    ) -> list[int]:
-        """Insert assets; their ids in the order given.
-
-        A multi-row INSERT ... RETURNING answers in no promised order, so rows are matched back
-        by (job, source, URL); a batch holding the same three twice fails, and the writer then
-        retries its operations one by one.
-        """
-        if len(rows) == 1:
-            owner, blob_id, asset, look = rows[0]
-            return [await self._insert_asset(conn, owner, blob_id, asset, look)]
-        ids: list[int] = []
-        for part in parts(rows, 200):
-            placeholders = ",".join([_ROW_MARKS] * len(part))
-            values: list[Any] = []
-            at = now()
-            for owner, blob_id, a, look in part:
-                values += _asset_values(owner, blob_id, a, at, look)
-            returned = await self._db.sql.rows(
-                conn,
-                _INSERT_ASSET.split(" VALUES ", 1)[0]
-                + " VALUES "
-                + placeholders
-                + " RETURNING id, job_id, source, url",
-                values,
-            )
-            by_key = {(r["job_id"], r["source"], r["url"]): r["id"] for r in returned}
-            if len(by_key) != len(part):
-                raise IntegrityError("a batch held the same job, source and URL twice")
-            ids += [by_key[(a.job_id, a.source, a.url)] for _, _, a, _ in part]
-        return ids
-
     async def _apply(self, conn: BaseDBAsyncClient, op: _Op) -> Any:
         sql = self._db.sql
         if isinstance(op, _Begin):
@@ -523,7 +429,7 @@ class BlobWriter:
                     [op.sha256, op.size, op.mime, op.blob_id],
                 )
                 blob_id = op.blob_id
-            asset_id = await self._insert_asset(conn, op.owner, blob_id, op.asset)
+            asset_id = await insert_asset(self._db, conn, op.owner, blob_id, op.asset)
             return StoredAsset(
                 asset_id=asset_id,
                 blob_id=blob_id,
@@ -548,15 +454,3 @@ class BlobWriter:
             [owner or 0, sha256],
         )
         return (rows[0]["id"], True) if rows else (None, False)
-
-    async def _insert_asset(
-        self,
-        conn: BaseDBAsyncClient,
-        owner: int | None,
-        blob_id: int,
-        a: NewAsset,
-        look: Look = _NOT_LOOKED,
-    ) -> int:
-        return await self._db.sql.insert(
-            conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, now(), look)
-        )
