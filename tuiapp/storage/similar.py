@@ -47,13 +47,6 @@ _MEMBER = (
 _FLAT_QUARTERS = frozenset({0x0000, 0xFFFF})
 _LOCK = 0x7475_6961  # the advisory lock space of near-duplicate groups (PostgreSQL), per owner
 
-# One indexed lookup per quarter. The owner is compared through COALESCE so that no database
-# picks the owner's index instead: a library is one owner's, its index selects every row.
-_NEAR = " UNION ALL ".join(
-    f"SELECT id, phash, duplicate_of FROM asset WHERE q{i} = ? AND COALESCE(owner_id, 0) = ?"
-    for i in range(4)
-)
-
 
 def signed(value: int) -> int:
     """A 64-bit hash as the signed integer a BIGINT column holds."""
@@ -130,12 +123,7 @@ async def group_new(
         known = await _sharing_a_quarter(db, conn, owner, [f.phash for _, f in items])
         neighbours: dict[int, set[int]] = {}
         for asset_id, found in items:
-            near = {
-                row_id
-                for place, quarter in enumerate(quarters(found.phash))
-                for row_id, other in known.get((place, quarter), ())
-                if row_id != asset_id and (other ^ found.phash).bit_count() <= found.near
-            }
+            near = _within(known, found.phash, found.near) - {asset_id}
             if near:
                 neighbours[asset_id] = near
         if not neighbours:
@@ -192,20 +180,28 @@ async def write_fingerprints(
 
 
 async def _sharing_a_quarter(
-    db: Database, conn: BaseDBAsyncClient, owner: int | None, hashes: list[int]
+    db: Database,
+    conn: BaseDBAsyncClient,
+    owner: int | None,
+    hashes: list[int],
+    *,
+    skip_flat: bool = True,
 ) -> dict[tuple[int, int], list[tuple[int, int]]]:
     """The owner's hashed assets sharing a quarter with any of ``hashes``, by (place, quarter).
 
-    A flat quarter (0x0000 or 0xFFFF: a plain band of the picture) is not looked up: many
-    unrelated pictures share it, and loading them all would cost the writer's batch. A match
-    that shares nothing else is missed (never a wrong group).
+    One indexed lookup per quarter. The owner is compared through COALESCE so that no database
+    picks the owner's index instead: a library is one owner's, its index selects every row.
+    With ``skip_flat`` a flat quarter (0x0000 or 0xFFFF: a plain band of the picture) is not
+    looked up: many unrelated pictures share it, and loading them all would cost the writer's
+    batch. A match that shares nothing else is missed (never a wrong group).
     """
+    flat = _FLAT_QUARTERS if skip_flat else frozenset()
     found: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for part in parts(hashes, 200):
         values: list[Any] = []
         selects = []
         for place in range(4):
-            wanted = sorted({quarters(h)[place] for h in part} - _FLAT_QUARTERS)
+            wanted = sorted({quarters(h)[place] for h in part} - flat)
             if not wanted:
                 continue
             selects.append(
@@ -221,18 +217,16 @@ async def _sharing_a_quarter(
     return found
 
 
-async def _near(
-    db: Database, conn: BaseDBAsyncClient, owner: int | None, phash: int, max_distance: int
-) -> list[dict[str, Any]]:
-    values: list[Any] = []
-    for quarter in quarters(phash):
-        values += [quarter, owner or 0]  # user ids start at 1; 0 is the guests'
-    rows = await db.sql.rows(conn, _NEAR, values)
-    seen: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        if (unsigned(int(row["phash"])) ^ phash).bit_count() <= max_distance:
-            seen[int(row["id"])] = row
-    return list(seen.values())
+def _within(
+    known: dict[tuple[int, int], list[tuple[int, int]]], phash: int, distance: int
+) -> set[int]:
+    """The ids among ``known`` (from :func:`_sharing_a_quarter`) at most ``distance`` bits away."""
+    return {
+        row_id
+        for place, quarter in enumerate(quarters(phash))
+        for row_id, other in known.get((place, quarter), ())
+        if (other ^ phash).bit_count() <= distance
+    }
 
 
 def hash_values(found: Fingerprint | None) -> list[Any]:
@@ -252,9 +246,11 @@ class SimilarStore:
         self._db = db
 
     async def near(self, owner: int | None, phash: int, max_distance: int) -> list[int]:
-        """The owner's assets whose hash is at most ``max_distance`` bits from ``phash``."""
-        rows = await _near(self._db, self._db.conn(), owner, phash, max_distance)
-        return [r["id"] for r in rows]
+        """The owner's assets whose hash is at most ``max_distance`` bits from ``phash`` (flat
+        quarters looked up too: this is a lookup, not a grouping)."""
+        conn = self._db.conn()
+        known = await _sharing_a_quarter(self._db, conn, owner, [phash], skip_flat=False)
+        return sorted(_within(known, phash, max_distance))
 
     async def regroup_without(self, owner: int | None, asset_id: int) -> None:
         """After the best copy ``asset_id`` went, the next best of its group takes its place."""
