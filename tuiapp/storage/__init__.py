@@ -17,11 +17,19 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 from __future__ import annotations
 
 from tuiapp.storage.blobs import BlobSink
-from tuiapp.storage.database import patiently
+from tuiapp.storage.database import retry_through_outage
 from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.rows import NewAsset
 from tuiapp.storage.service import Storage
 from tuiapp.storage.writer import StoredAsset
 
-__all__ = ["CHUNK_SIZE", "BlobSink", "Listener", "NewAsset", "Storage", "StoredAsset", "patiently"]
+__all__ = [
+    "CHUNK_SIZE",
+    "BlobSink",
+    "Listener",
+    "NewAsset",
+    "Storage",
+    "StoredAsset",
+    "retry_through_outage",
+]

@@ -7,7 +7,7 @@ process the loop kept its pace (README, "Near-duplicate pictures").
 
 The process starts with the first picture and is started again after it dies; a file it does not
 answer for within ``timeout`` kills it. Only the files sent to the process that died fail (with
-:class:`LookError`); their pictures stay stored, unhashed, for the backfill.
+:class:`HashProcessError`); their pictures stay stored, unhashed, for the backfill.
 """
 
 from __future__ import annotations
@@ -28,16 +28,16 @@ if TYPE_CHECKING:
     from asyncio.subprocess import Process
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["LookError", "Looker"]
+__all__ = ["HashProcess", "HashProcessError"]
 
 log = logging.getLogger(__name__)
 
 
-class LookError(Exception):
+class HashProcessError(Exception):
     """The hashing process died or stopped answering; the picture was not looked at."""
 
 
-class Looker:
+class HashProcess:
     """One hashing process and the files waiting for it."""
 
     def __init__(self, *, timeout: float = 30.0) -> None:
@@ -55,11 +55,11 @@ class Looker:
         self._numbers = itertools.count()
         self._closed = False
 
-    async def look(self, data: bytes) -> Fingerprint | None:
+    async def fingerprint(self, data: bytes) -> Fingerprint | None:
         """The fingerprint of a picture; None when it is no picture (or too large to decode).
 
         Raises:
-            LookError: the hashing process could not answer.
+            HashProcessError: the hashing process could not answer.
         """
         if not data or len(data) > MAX_HASH_BYTES:
             return None
@@ -69,8 +69,10 @@ class Looker:
 
         return await self._ask(len(data), send)
 
-    async def look_stream(self, size: int, chunks: AsyncIterator[bytes]) -> Fingerprint | None:
-        """:meth:`look` for a file read piece by piece (a stored one): no copy of it whole here.
+    async def fingerprint_stream(
+        self, size: int, chunks: AsyncIterator[bytes]
+    ) -> Fingerprint | None:
+        """:meth:`fingerprint` for a file read piece by piece (a stored one), never whole here.
 
         A file cut off on its way (cancelled, or shorter than ``size``) stops the process, whose
         input would otherwise be out of step; the next file starts a new one.
@@ -86,7 +88,7 @@ class Looker:
                 sent += len(piece)
                 await pipe.drain()
             if sent != size:
-                raise LookError(f"the file ended after {sent} of {size} bytes")
+                raise HashProcessError(f"the file ended after {sent} of {size} bytes")
 
         return await self._ask(size, send)
 
@@ -109,7 +111,7 @@ class Looker:
                     await pipe.drain()
                 except (ConnectionError, BrokenPipeError) as exc:
                     self._lost(proc, repr(exc), kill=False)  # it is gone already
-                    raise LookError("the hashing process is gone") from None
+                    raise HashProcessError("the hashing process is gone") from None
                 except BaseException as exc:
                     # Cut off half-way: the process would read the next file as this one's end.
                     quiet = isinstance(exc, asyncio.CancelledError)
@@ -125,7 +127,7 @@ class Looker:
 
     async def _started(self) -> Process:
         if self._closed:
-            raise LookError("the engine is closing")
+            raise HashProcessError("the engine is closing")
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
@@ -139,9 +141,9 @@ class Looker:
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
                 )
-                self._reader = asyncio.create_task(self._read(self._proc), name="tuiapp-looker")
+                self._reader = asyncio.create_task(self._read(self._proc), name="tuiapp-hasher")
                 if self._watchdog is None or self._watchdog.done():
-                    self._watchdog = asyncio.create_task(self._watch(), name="tuiapp-looker-watch")
+                    self._watchdog = asyncio.create_task(self._watch(), name="tuiapp-hasher-watch")
             return self._proc
 
     async def _watch(self) -> None:
@@ -181,7 +183,7 @@ class Looker:
                 proc.kill()
         for owner, answer in self._waiting.values():
             if owner is proc and not answer.done():
-                answer.set_exception(LookError(f"the hashing process stopped: {why}"))
+                answer.set_exception(HashProcessError(f"the hashing process stopped: {why}"))
 
     async def close(self) -> None:
         """End the process (it exits when its input closes; killed if it does not)."""
