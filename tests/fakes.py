@@ -272,7 +272,7 @@ class FakeEngine:
                     job_id=job_id,
                     owner_id=job.owner_id,
                     source=s.source,
-                    state="searching",
+                    state=SourceState.SEARCHING,
                     ts=started.timestamp(),
                 )
             )
@@ -300,7 +300,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=found,
                 stored=stored,
                 failed=failed,
@@ -382,7 +382,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=current.found,
                 stored=current.stored,
                 failed=current.failed,
@@ -403,7 +403,7 @@ class FakeEngine:
             JobFinished(
                 job_id=job_id,
                 owner_id=job.owner_id,
-                state=state.value,
+                state=state,
                 stored=job.stored,
                 failed=job.failed,
                 bytes=job.bytes,

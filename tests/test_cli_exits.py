@@ -19,6 +19,7 @@ from tests.images import jpeg
 from tests.replay import Reply, json_reply
 from tests.test_cli import _picsum, _tuiapp
 from tuiapp import sources as registry
+from tuiapp.jobs import SourceState
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -331,14 +332,16 @@ def test_the_terminal_display_counts_each_file_once_when_progress_overtakes_the_
             mime="image/png", size=1000, sha256="0", deduplicated=False,
         )  # fmt: skip
 
-    reporter.show(SourceStarted(job_id=1, owner_id=None, source="picsum", state="searching"))
+    reporter.show(
+        SourceStarted(job_id=1, owner_id=None, source="picsum", state=SourceState.SEARCHING)
+    )
     reporter.show(stored(1, "one"))
     reporter.show(
         SourceProgress(
             job_id=1,
             owner_id=None,
             source="picsum",
-            state="downloading",
+            state=SourceState.DOWNLOADING,
             found=3,
             stored=3,
             failed=0,
@@ -355,7 +358,7 @@ def test_the_terminal_display_counts_each_file_once_when_progress_overtakes_the_
     assert "3.0 kB" in rendered.getvalue() and "5 B/s" in rendered.getvalue()
     reporter.show(
         SourceFinished(
-            job_id=1, owner_id=None, source="picsum", state="done", found=3, stored=3,
+            job_id=1, owner_id=None, source="picsum", state=SourceState.DONE, found=3, stored=3,
             failed=0, bytes=3000, error=None, error_code=None,
         )
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """The Textual app: modes, app-wide keys and commands, and the actions screens share.
 
 The app owns no engine logic and builds nothing: ``tuiapp.cli`` starts the engine (and the HTTP
-API) and hands them in. It applies engine events to its :class:`~tuiapp.board.Board`, tells
+API) and hands them in. It applies engine events to its :class:`~tuiapp.live_jobs.Board`, tells
 screens when jobs change (``jobs_changed``), and shows toasts whose text is never markup.
 """
 
@@ -22,10 +22,10 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from tuiapp import events as ev
-from tuiapp.board import Board
 from tuiapp.bridge import start_bridge
 from tuiapp.commands import TuiappCommands
 from tuiapp.errors import TuiappError, error_label
+from tuiapp.live_jobs import Board
 from tuiapp.messages import EngineEvent, EventsLost
 from tuiapp.prefs import default_prefs_path, load_prefs, save_prefs
 from tuiapp.screens import (
@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
     from textual.theme import Theme
 
-    from tuiapp.board import JobView
     from tuiapp.client import EngineClient
+    from tuiapp.events import JobView
 
 __all__ = ["TuiApp"]
 
@@ -73,7 +73,7 @@ def finished_toast(event: ev.JobFinished, job: JobView | None) -> str:
         failed = [
             f"{s.name} ({error_label(s.error_code, s.state)})"
             for s in job.sources.values()
-            if s.error or s.state in {"failed", "blocked", "timed_out"}
+            if s.error or s.state.failed
         ]
         if failed:
             text += "; failed: " + ", ".join(failed)

@@ -46,6 +46,22 @@ class JobState(enum.StrEnum):
     INTERRUPTED = "interrupted"
     """The process died while the job ran; found at the next start."""
 
+    @property
+    def finished(self) -> bool:
+        """The job has ended (any state but queued and running)."""
+        return self in TERMINAL_JOB_STATES
+
+    @property
+    def failed(self) -> bool:
+        """Nothing was stored, and at least one source had an error."""
+        return self is JobState.FAILED
+
+    @property
+    def partial(self) -> bool:
+        """The job ended short of what it asked for (a source failed, or it was cut): files it
+        stored stay (``tuiapp get`` exits 3 when there are some)."""
+        return self in _CUT_SHORT
+
 
 TERMINAL_JOB_STATES = frozenset(
     {
@@ -56,6 +72,9 @@ TERMINAL_JOB_STATES = frozenset(
         JobState.TIMED_OUT,
         JobState.INTERRUPTED,
     }
+)
+_CUT_SHORT = frozenset(
+    {JobState.PARTIAL, JobState.CANCELLED, JobState.TIMED_OUT, JobState.INTERRUPTED}
 )
 
 
@@ -72,6 +91,21 @@ class SourceState(enum.StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
 
+    @property
+    def finished(self) -> bool:
+        """The source has ended, well or not."""
+        return self in TERMINAL_SOURCE_STATES
+
+    @property
+    def failed(self) -> bool:
+        """The source ended on a problem: an error, a block, or its time ran out."""
+        return self in _WENT_WRONG
+
+    @property
+    def active(self) -> bool:
+        """Searching or downloading."""
+        return self in (SourceState.SEARCHING, SourceState.DOWNLOADING)
+
 
 TERMINAL_SOURCE_STATES = frozenset(
     {
@@ -83,6 +117,7 @@ TERMINAL_SOURCE_STATES = frozenset(
         SourceState.INTERRUPTED,
     }
 )
+_WENT_WRONG = frozenset({SourceState.FAILED, SourceState.BLOCKED, SourceState.TIMED_OUT})
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -49,9 +49,7 @@ async def _live(engine: Engine, owner: int | None, info: JobInfo) -> JobInfo:
     A job run by another process (the app, `tuiapp get`, a worker) writes its counters to the
     database only when a source starts or ends; its assets are written as they are stored.
     """
-    from tuiapp.jobs import TERMINAL_JOB_STATES
-
-    if info.state in TERMINAL_JOB_STATES:
+    if info.state.finished:
         return info
     stored: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -107,7 +105,7 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
         return
     for info in infos:
         names = ",".join(s.source for s in info.sources)
-        failing = sum(1 for s in info.sources if s.error or s.state.value in ("failed", "blocked"))
+        failing = sum(1 for s in info.sources if s.error or s.state.failed)
         failed = f" {failing}/{len(info.sources)} sources failed" if failing else ""
         when = info.created_at.strftime("%Y-%m-%d %H:%M")
         click.echo(

@@ -132,21 +132,23 @@ class SourceRun:
         )
         self.runtime.publish(notice)
 
+    def snapshot(self, speed: float = 0.0) -> SourceProgress:
+        """This source's counters now, as the progress event :meth:`progress` publishes."""
+        return SourceProgress(
+            job_id=self.job.id,
+            owner_id=self.job.owner,
+            source=self.name,
+            state=self.state,
+            **self.counters(),
+            speed=speed,
+        )
+
     def progress(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress < PROGRESS_INTERVAL:
             return
         self._last_progress = now
-        self.runtime.publish(
-            SourceProgress(
-                job_id=self.job.id,
-                owner_id=self.job.owner,
-                source=self.name,
-                state=self.state.value,
-                **self.counters(),
-                speed=self._speed.add(self.bytes),
-            )
-        )
+        self.runtime.publish(self.snapshot(self._speed.add(self.bytes)))
 
     async def run(self, spec: JobSpec, url_input: bool) -> None:
         """Run the source to its end; the state and error say how it ended."""
@@ -159,7 +161,7 @@ class SourceRun:
                         job_id=self.job.id,
                         owner_id=self.job.owner,
                         source=self.name,
-                        state=self.state.value,
+                        state=self.state,
                     )
                 )
                 await self._search_and_download(spec, url_input)
@@ -198,7 +200,7 @@ class SourceRun:
                 job_id=self.job.id,
                 owner_id=self.job.owner,
                 source=self.name,
-                state=self.state.value,
+                state=self.state,
                 **self.counters(),
                 error=None if self.error is None else str(self.error),
                 error_code=None if self.error is None else self.error.code,

@@ -19,7 +19,7 @@ from tuiapp.widgets.source_pane import SourcePane
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from tuiapp.board import JobView
+    from tuiapp.events import JobView
 
 __all__ = ["BoardScreen", "grid_neighbour"]
 
