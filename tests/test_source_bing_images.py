@@ -59,9 +59,11 @@ async def test_the_request_asks_the_async_endpoint_like_a_browser(
     assert hit.query["count"] == "35"
     assert hit.query["async"] == "1"
     assert hit.query["adlt"] == "strict"
-    assert hit.headers["User-Agent"].startswith("Mozilla/5.0")
+    # Asked as the result page's script asks it, by the browser whose handshake it wears.
+    assert "Chrome/152." in hit.headers["User-Agent"]
     assert hit.headers["Accept-Language"].startswith("en-US")
-    assert hit.headers["Referer"] == f"{replay.url()}/"
+    assert hit.headers["Sec-Fetch-Mode"] == "cors"
+    assert hit.headers["Referer"] == f"{replay.url()}/images/search"
 
 
 async def test_every_iusc_anchor_of_the_golden_fragment_is_read(
