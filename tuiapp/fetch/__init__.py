@@ -48,7 +48,7 @@ from tuiapp.fetch.body import (
 )
 from tuiapp.fetch.browser import BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
-from tuiapp.fetch.proxy import Proxy, ProxyPlan, acting_for, parse_proxy
+from tuiapp.fetch.proxy import Proxy, ProxyPlan, acting_for, parse_proxy, proxy_session
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
@@ -146,7 +146,7 @@ class Fetcher:
         """The URLs whose origins were named, so may resolve to non-public addresses."""
         self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
-        self._socks: dict[str, aiohttp.ClientSession] = {}
+        self._proxied: dict[str, aiohttp.ClientSession] = {}
         self._browser: BrowserTransport | None = None
 
     async def start(self) -> None:
@@ -155,8 +155,16 @@ class Fetcher:
             sock_connect=self.settings.request_timeout,
             sock_read=self.settings.request_timeout,
         )
+        self._timeout = timeout
+        connector = self._connector()
+        self._session = aiohttp.ClientSession(connector=connector, **self._session_options())
+        self._browser = BrowserTransport(
+            connector.checked_addresses, self.proxies.for_url, self.settings.request_timeout
+        )
+
+    def _connector(self) -> GuardedConnector:
         extra: dict[str, Any] = {} if self._resolver is None else {"resolver": self._resolver}
-        connector = GuardedConnector(
+        return GuardedConnector(
             allowed=self.allowed,
             allow_everything=self.settings.allow_private_networks,
             limit=0,
@@ -164,20 +172,17 @@ class Fetcher:
             ttl_dns_cache=300,
             **extra,
         )
-        self._timeout = timeout
-        self._session = aiohttp.ClientSession(
-            timeout=timeout,
-            connector=connector,
-            headers={"User-Agent": self.settings.user_agent},
-            max_field_size=16384,
-        )
-        self._browser = BrowserTransport(
-            connector.checked_addresses, self.proxies.for_url, self.settings.request_timeout
-        )
+
+    def _session_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self._timeout,
+            "headers": {"User-Agent": self.settings.user_agent},
+            "max_field_size": 16384,
+        }
 
     async def close(self) -> None:
-        sessions = [*self._socks.values()]
-        self._socks = {}
+        sessions = [*self._proxied.values()]
+        self._proxied = {}
         if self._session is not None:
             sessions.append(self._session)
             self._session = None
@@ -200,42 +205,16 @@ class Fetcher:
         proxy = self.proxies.for_url(url)
         return proxy.url if proxy is not None else None
 
-    def _route(self, url: str) -> tuple[aiohttp.ClientSession, Proxy | None, dict[str, Any]]:
-        """The aiohttp session and request arguments that take ``url`` through its proxy."""
+    def _route(self, url: str) -> tuple[aiohttp.ClientSession, Proxy | None]:
+        """The aiohttp session that takes ``url`` through its proxy (one session per proxy)."""
         proxy = self.proxies.for_url(url)
         if proxy is None:
-            return self.session, None, {}
-        if proxy.scheme.startswith("socks"):
-            return self._socks_session(proxy), proxy, {}
-        auth = None
-        if proxy.username is not None:
-            auth = aiohttp.BasicAuth(proxy.username, proxy.password or "")
-        return self.session, proxy, {"proxy": proxy.bare_url, "proxy_auth": auth}
-
-    def _socks_session(self, proxy: Proxy) -> aiohttp.ClientSession:
-        """A session of its own per SOCKS proxy (aiohttp-socks is a connector, not an option)."""
-        session = self._socks.get(proxy.url)
+            return self.session, None
+        session = self._proxied.get(proxy.url)
         if session is None:
-            from aiohttp_socks import ProxyConnector, ProxyType
-
-            connector = ProxyConnector(
-                host=proxy.host,
-                port=proxy.port,
-                proxy_type=ProxyType.SOCKS5,
-                username=proxy.username,
-                password=proxy.password,
-                rdns=proxy.remote_names,
-                limit=0,
-                limit_per_host=self.settings.connections_per_host,
-            )
-            session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=connector,
-                headers={"User-Agent": self.settings.user_agent},
-                max_field_size=16384,
-            )
-            self._socks[proxy.url] = session
-        return session
+            session = proxy_session(proxy, self._connector, **self._session_options())
+            self._proxied[proxy.url] = session
+        return session, proxy
 
     # --- retries ------------------------------------------------------------------------------
 
@@ -290,10 +269,10 @@ class Fetcher:
                     url, browser=browser, params=params, headers=headers
                 )
             else:
-                session, proxy, extra = self._route(url)
+                session, proxy = self._route(url)
                 async with (
                     _translate(redact(url), proxy),
-                    session.get(url, params=params, headers=headers, **extra) as resp,
+                    session.get(url, params=params, headers=headers) as resp,
                 ):
                     body = await read_page(resp)
                     result = Page(
@@ -337,9 +316,9 @@ class Fetcher:
         shown = redact(url)
 
         async def once() -> Download:
-            session, proxy, extra = self._route(url)
+            session, proxy = self._route(url)
             guard = _translate(shown, proxy)
-            async with guard, session.get(url, headers=headers, **extra) as resp:
+            async with guard, session.get(url, headers=headers) as resp:
                 declared = resp.headers.get("Content-Type")
                 if resp.status >= 400 or resp.status < 200:
                     # The body is not read: it may be a local service's answer to a redirect.

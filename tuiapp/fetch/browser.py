@@ -252,6 +252,8 @@ def _translate(exc: Any, url: str, proxy: Proxy | None) -> SourceError:
     shown = redact(url)
     host = urlsplit(url).hostname or shown
     if proxy is not None:
+        if "CONNECT tunnel failed" in text:
+            return ProxyUnreachableError(proxy.address, _proxy_reason(text))
         if code in (CurlECode.COULDNT_RESOLVE_PROXY, CurlECode.COULDNT_CONNECT):
             refused = code == CurlECode.COULDNT_CONNECT
             why = "connection refused" if refused else "name not resolved"
