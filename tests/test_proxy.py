@@ -386,3 +386,34 @@ async def test_doctor_shows_the_proxy_masked_and_reaches_through_it(
     async with recording_proxy(refuse_connect=True) as refusing:
         no = await reach("https://www.bing.com", proxy=parse_proxy(refusing.url))
     assert no.detail == f"cannot reach proxy {refusing.address} (it answered HTTP 403 to CONNECT)"
+
+
+async def test_yt_dlp_lists_and_downloads_through_the_proxy(
+    replay: ReplayServer, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    from tests.videos import mp4_bytes
+    from tuiapp.sources.base import SourceQuery, TransferContext
+    from tuiapp.sources.youtube import YoutubeSource
+
+    body = mp4_bytes(50_000)
+    replay.add("/clip.mp4", Reply(body, content_type="video/mp4"))
+    async with recording_proxy() as proxy:
+        settings = make_settings(source_settings={"youtube": {"proxy": proxy.url}})
+        async with probe(settings, replay.url()) as p:
+            query = SourceQuery(text=replay.url("/clip.mp4"), count=1, is_url=True)
+            with acting_for("youtube"):
+                [item] = [f async for f in YoutubeSource().iterate(query, p.ctx)]
+                assert item.download is not None
+                result = await item.download(
+                    TransferContext(
+                        scratch_dir=tmp_path / "scratch",
+                        max_size=10**6,
+                        stall_timeout=5,
+                        report=lambda **values: None,
+                        cancelled=lambda: False,
+                    )
+                )
+    assert result.path.read_bytes() == body
+    assert proxy.requests
+    assert set(proxy.requests) == {f"GET {replay.url()}/clip.mp4"}
+    assert len(replay.hits("/clip.mp4")) == len(proxy.requests)
