@@ -333,3 +333,21 @@ async def test_the_token_is_found_in_each_form_the_page_uses(
     async with probe(make_settings(), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
     assert replay.hits("/i.js")[0].query["vqd"] == TOKEN
+
+
+async def test_both_requests_are_the_ones_the_maintained_peers_send_in_2026(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
+    text = fixture_text("handwritten", NAME, "ijs_request_2026_handwritten.json")
+    expected = json.loads(text.replace("{BASE}", replay.url()))
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    for step, path in (("token_request", "/"), ("ijs_request", "/i.js")):
+        (hit,) = replay.hits(path)
+        want = expected[step]
+        assert hit.query == want["query"], step
+        for name, value in want["headers"].items():
+            assert hit.headers.get(name) == value, (step, name)
+        for name in want.get("absent_headers", ()):
+            assert name not in hit.headers, (step, name)

@@ -136,7 +136,9 @@ def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> l
         raise format_changed(ctx, "yahoo_images", resp, "no li.ld result held an image URL")
     if not first_page or contains_any(text, NO_RESULTS_MARKERS):
         return []
-    raise format_changed(ctx, "yahoo_images", resp, "no #sres li.ld results in the page")
+    raise format_changed(
+        ctx, "yahoo_images", resp, "no #sres li.ld results nor /images/view links in the page"
+    )
 
 
 def read_data(raw: str | None) -> dict[str, Any]:
