@@ -270,9 +270,9 @@ async def test_view_links_without_an_image_url_are_a_format_change_not_results(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     text = fixture_text("handwritten", NAME, "search_page_view_links_empty_handwritten.html")
-        with pytest.raises(FormatChangedError, match=r"no #sres li\.ld results nor /images/view"):
+    replay.add(SEARCH, html_reply(text))
     async with probe(make_settings(), replay.url()) as p:
         with pytest.raises(
-            FormatChangedError, match="no #sres li.ld results nor /images/view links"
+            FormatChangedError, match=r"no #sres li\.ld results nor /images/view links"
         ):
             await collect(YahooImagesSource(), p.ctx, "mountain lake")
