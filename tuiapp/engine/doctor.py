@@ -339,6 +339,8 @@ async def _reach_through(proxy: Proxy, host: str, port: int, secure: bool, withi
         why = str(exc)
     except ssl.SSLError as exc:
         why = f"TLS failed ({exc.reason or exc})"
+    except ConnectionRefusedError:
+        why = "connection refused"
     except OSError as exc:
         why = exc.strerror or str(exc) or type(exc).__name__
     else:
