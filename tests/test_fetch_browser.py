@@ -250,3 +250,25 @@ def test_importing_fetch_sources_and_engine_does_not_load_curl_cffi() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_connection_lost_before_the_answer_is_asked_again(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    calls: list[int] = []
+
+    async def flaky(request: web.Request) -> web.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            assert request.transport is not None
+            request.transport.close()  # nothing sent: curl's "empty reply"
+        return web.Response(text="second time")
+
+    replay.add("/flaky", flaky)
+    fetcher = Fetcher(make_settings())
+    await fetcher.start()
+    try:
+        page = await fetcher.get(replay.url("/flaky"), browser=DESKTOP_CHROME)
+    finally:
+        await fetcher.close()
+    assert page.body == b"second time" and len(calls) == 2

@@ -46,7 +46,7 @@ from tuiapp.fetch.body import (
     sniff,
     text_kind,
 )
-from tuiapp.fetch.browser import BrowserTransport
+from tuiapp.fetch.browser import BrokenConnection, BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
 from tuiapp.fetch.proxy import Proxy, ProxyPlan, acting_for, parse_proxy, proxy_session
 
@@ -265,9 +265,12 @@ class Fetcher:
             if browser is not None:
                 if self._browser is None:
                     raise RuntimeError("Fetcher.start() was not awaited")
-                result = await self._browser.get(
-                    url, browser=browser, params=params, headers=headers
-                )
+                try:
+                    result = await self._browser.get(
+                        url, browser=browser, params=params, headers=headers
+                    )
+                except BrokenConnection as exc:
+                    raise _Retryable(exc) from None
             else:
                 session, proxy = self._route(url)
                 async with (

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from tuiapp.fetch.proxy import Proxy
     from tuiapp.sources.base import Browser
 
-__all__ = ["MAX_REDIRECTS", "BrowserTransport", "handshake_available"]
+__all__ = ["MAX_REDIRECTS", "BrokenConnection", "BrowserTransport", "handshake_available"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,10 @@ def _known_targets() -> frozenset[str]:
 def handshake_available(target: str) -> bool:
     """Whether curl_cffi is installed and knows ``target`` (checked without loading it)."""
     return target in _known_targets()
+
+
+class BrokenConnection(NetworkError):
+    """The connection broke after it was made (reset, closed mid-answer): worth a retry."""
 
 
 @dataclass(slots=True)
@@ -268,7 +272,14 @@ def _translate(exc: Any, url: str, proxy: Proxy | None) -> SourceError:
         return UnreachableError(host, "TLS failed")
     if code == CurlECode.OPERATION_TIMEDOUT:
         return StalledError(f"{shown} sent nothing for REQUEST_TIMEOUT; abandoned")
+    if code in _BROKEN:
+        return BrokenConnection(f"connection to {shown} failed: {_short(text)}")
     return NetworkError(f"connection to {shown} failed: {_short(text)}")
+
+
+_BROKEN = frozenset({52, 55, 56, 18, 92})
+"""curl's GOT_NOTHING, SEND_ERROR, RECV_ERROR, PARTIAL_FILE, HTTP2_STREAM: a connection made,
+then lost; the aiohttp path retries the same failures."""
 
 
 def _proxy_reason(text: str) -> str:
