@@ -168,6 +168,10 @@ class Engine:
             )
         return infos
 
+    def source_names(self) -> tuple[str, ...]:
+        """Every source's name, in the registry's order (nothing is loaded to tell)."""
+        return registry.names()
+
     def source_for_url(self, url: str) -> str | None:
         """The source a URL typed into a job goes to, if any."""
         cls = registry.find(url.strip())
