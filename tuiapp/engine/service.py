@@ -23,8 +23,8 @@ from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.hash_process import HashProcess
 from tuiapp.engine.intake import admit
+from tuiapp.engine.near_duplicates import backfill
 from tuiapp.engine.runner import JobRun, Runtime
-from tuiapp.engine.similar import backfill
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
@@ -80,7 +80,7 @@ class Engine:
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
-        """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
+        """Hashing of stored pictures that have no hash yet (see :mod:`.near_duplicates`)."""
 
     @property
     def events_live(self) -> bool | None:
