@@ -57,9 +57,14 @@ class StubResolver(AbstractResolver):
 
 
 @pytest.mark.parametrize("name", SCRAPED)
-async def test_each_scraped_source_sends_a_browsers_client_hello(name: str, tmp_path: Any) -> None:
+async def test_each_scraped_source_sends_a_browsers_client_hello(
+    name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pointed at a TLS listener by its base URL setting, the source's first request shows a
     browser's ClientHello (GREASE, certificate compression, ALPS, h2), not OpenSSL's."""
+    from tuiapp.sources import yandex_images
+
+    monkeypatch.setattr(yandex_images, "PAUSE", yandex_images.CaptchaPause())  # no pause left
     async with listening() as listener:
         env = {
             "TUIAPP_DATA_DIR": str(tmp_path),
