@@ -418,3 +418,28 @@ async def test_yt_dlp_lists_and_downloads_through_the_proxy(
     assert proxy.requests
     assert set(proxy.requests) == {f"GET {replay.url()}/clip.mp4"}
     assert len(replay.hits("/clip.mp4")) == len(proxy.requests)
+
+
+@pytest.mark.parametrize("browser", [None, DESKTOP_CHROME], ids=["aiohttp", "curl"])
+async def test_a_proxy_asking_for_a_login_is_named_not_the_site(
+    browser: Any, replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/a", Reply(b"ok", 200, {}, "text/plain"))
+    async with recording_proxy(require_auth="me:right") as proxy:
+        for login, why in (("", "it asks for a login"), ("me:wrong@", "it refused the login")):
+            fetcher = Fetcher(make_settings(proxy=f"http://{login}127.0.0.1:{proxy.port}"))
+            await fetcher.start()
+            try:
+                with pytest.raises(ProxyUnreachableError) as info:
+                    await fetcher.get(replay.url("/a"), browser=browser)
+                if browser is None:
+                    with pytest.raises(ProxyUnreachableError):
+                        await fetcher.download(replay.url("/a"), write=_discard)
+            finally:
+                await fetcher.close()
+            assert str(info.value) == f"cannot reach proxy {proxy.address} ({why}, HTTP 407)"
+    assert replay.requests == []
+
+
+async def _discard(piece: bytes) -> None:
+    return None

@@ -286,6 +286,8 @@ class Fetcher:
                     )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
+            if result.status == 407 and (proxy := self.proxies.for_url(url)) is not None:
+                raise _login_refused(proxy)
             detail = describe(result.header("content-type"), len(result.body))
             error = HTTPStatusError(result.status, redact(result.url), detail)
             if result.status in _RETRY_STATUS:
@@ -323,6 +325,8 @@ class Fetcher:
             guard = _translate(shown, proxy)
             async with guard, session.get(url, headers=headers) as resp:
                 declared = resp.headers.get("Content-Type")
+                if resp.status == 407 and proxy is not None:
+                    raise _login_refused(proxy)
                 if resp.status >= 400 or resp.status < 200:
                     # The body is not read: it may be a local service's answer to a redirect.
                     detail = describe(declared, resp.content_length)
@@ -440,6 +444,12 @@ class _translate:
             raise NetworkError(f"not a valid URL: {self.url}") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise NetworkError(f"{self.url}: {exc}") from exc
+
+
+def _login_refused(proxy: Proxy) -> ProxyUnreachableError:
+    """HTTP 407 comes from the proxy, never the site."""
+    why = "it refused the login" if proxy.username is not None else "it asks for a login"
+    return ProxyUnreachableError(proxy.address, f"{why}, HTTP 407")
 
 
 def _proxy_failure(exc: BaseException) -> str | None:
