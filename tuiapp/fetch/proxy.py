@@ -32,6 +32,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
 
+from tuiapp.errors import ProxyUnreachableError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
@@ -43,7 +45,9 @@ __all__ = [
     "acting_for",
     "bypassed",
     "current_source",
+    "login_refused",
     "parse_proxy",
+    "proxy_failure",
     "proxy_session",
 ]
 
@@ -291,3 +295,26 @@ def proxy_session(
         return aiohttp.ClientSession(
             connector=direct(), proxy=proxy.bare_url, proxy_auth=login, **options
         )
+
+
+def login_refused(proxy: Proxy) -> ProxyUnreachableError:
+    """HTTP 407 comes from the proxy, never the site."""
+    why = "it refused the login" if proxy.username is not None else "it asks for a login"
+    return ProxyUnreachableError(proxy.address, f"{why}, HTTP 407")
+
+
+def proxy_failure(exc: BaseException) -> str | None:
+    """Why the proxy, not the site, failed a request; None when it was not the proxy."""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return exc.os_error.strerror or type(exc.os_error).__name__
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"it answered HTTP {exc.status} to CONNECT"
+    module = type(exc).__module__
+    if module.startswith(("aiohttp_socks", "python_socks")):
+        text = str(exc)
+        if "refused" in text.lower() or isinstance(exc.__cause__, ConnectionRefusedError):
+            return "connection refused"
+        return text[:200] or type(exc).__name__
+    return None
