@@ -443,3 +443,18 @@ async def test_a_proxy_asking_for_a_login_is_named_not_the_site(
 
 async def _discard(piece: bytes) -> None:
     return None
+
+
+@pytest.mark.parametrize("browser", [None, DESKTOP_CHROME], ids=["aiohttp", "curl"])
+async def test_a_socks_proxy_that_is_down_is_named(
+    browser: Any, make_settings: MakeSettings
+) -> None:
+    port = _free_port()
+    fetcher = Fetcher(make_settings(proxy=f"socks5h://127.0.0.1:{port}"))
+    await fetcher.start()
+    try:
+        with pytest.raises(ProxyUnreachableError) as info:
+            await fetcher.get("https://images.example/", browser=browser)
+    finally:
+        await fetcher.close()
+    assert str(info.value) == f"cannot reach proxy 127.0.0.1:{port} (connection refused)"

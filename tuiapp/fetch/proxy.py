@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import ipaddress
 import warnings
 from dataclasses import dataclass
@@ -314,7 +315,10 @@ def proxy_failure(exc: BaseException) -> str | None:
     module = type(exc).__module__
     if module.startswith(("aiohttp_socks", "python_socks")):
         text = str(exc)
-        if "refused" in text.lower() or isinstance(exc.__cause__, ConnectionRefusedError):
+        code = getattr(exc, "error_code", None) or getattr(exc.__cause__, "errno", None)
+        refused = code == errno.ECONNREFUSED or f"[Errno {errno.ECONNREFUSED}]" in text
+        refused = refused or "refused" in text.lower()
+        if refused or isinstance(exc.__cause__, ConnectionRefusedError):
             return "connection refused"
         return text[:200] or type(exc).__name__
     return None
