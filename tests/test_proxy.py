@@ -458,3 +458,23 @@ async def test_a_socks_proxy_that_is_down_is_named(
     finally:
         await fetcher.close()
     assert str(info.value) == f"cannot reach proxy 127.0.0.1:{port} (connection refused)"
+
+
+async def test_doctor_names_each_sources_own_proxy_and_ignored_variables(
+    make_settings: MakeSettings,
+) -> None:
+    class NoStorage:
+        async def integrity_report(self) -> dict[str, Any]:
+            return {}
+
+    settings = make_settings(
+        source_settings={"yandex_images": {"proxy": "socks5h://u:pw@127.0.0.1:1080"}},
+        proxy_environ={"HTTPS_PROXY": "http://corp:8080", "ALL_PROXY": "gopher://x:1"},
+    )
+    checks = {c.name: c for c in await run_checks(settings, NoStorage())}  # type: ignore[arg-type]
+    proxy = checks["proxy"]
+    assert not proxy.ok
+    assert proxy.detail.startswith("http://corp:8080 (from the proxy environment variables)")
+    assert "own proxy: yandex_images socks5h://u:***@127.0.0.1:1080" in proxy.detail
+    assert "ALL_PROXY is ignored: gopher:// proxies are not supported" in proxy.detail
+    assert "pw" not in proxy.detail.replace("proxy", "")
