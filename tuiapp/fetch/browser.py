@@ -137,8 +137,11 @@ class BrowserTransport:
         """
         session = self._sessions.pop(resolve, None)
         if session is None:
-            from curl_cffi import CurlOpt
-            from curl_cffi.requests import AsyncSession
+            try:
+                from curl_cffi import CurlOpt
+                from curl_cffi.requests import AsyncSession
+            except (ImportError, OSError) as exc:  # a broken install: say so, not "crashed"
+                raise SourceError(f"curl_cffi cannot be loaded ({exc}); reinstall tuiapp") from None
 
             options = {CurlOpt.RESOLVE: list(resolve)} if resolve else {}
             session = AsyncSession(trust_env=False, max_clients=8, curl_options=options)
