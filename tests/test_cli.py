@@ -125,8 +125,8 @@ async def test_export_unique_writes_one_file_per_picture(
     job = str(summary["job"]["id"])
     code, _, err = await _tuiapp(env, "export", "--unique", job, str(tmp_path / "out"))
     assert code == 0, err
-    files = [f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg"]
-    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    pictures = [f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg"]
+    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in pictures}
     assert exported == {big["sha256"], other["sha256"]}
 
 
