@@ -17,8 +17,10 @@ kept in step by triggers as rows are inserted and deleted):
   and folds case like the SQLite side), filled by a trigger, under a GIN index; ranked with
   ``ts_rank``.
 
-Both rank by relevance then newest first; exports walk results by id (:meth:`find` with
-``after``), so files stored meanwhile neither repeat nor go missing.
+Both rank by relevance then newest first (on SQLite when the words match at most
+:data:`RANKED` files; past that newest first, which the index answers without ranking).
+Exports walk results by id (``after``), so files stored meanwhile neither repeat nor go
+missing.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ log = logging.getLogger("tuiapp.storage")
 
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 MAX_WORDS: Final = 12
+RANKED: Final = 5000
+"""Matches ranked by relevance at most (SQLite). Words found in more files than this (a common
+word, the first letters of one being typed) list newest first: ranking tens of thousands of
+alike titles costs hundreds of milliseconds and tells little; another word narrows them."""
 
 
 def match_words(text: str | None) -> list[str]:
@@ -82,6 +88,17 @@ class SearchStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def _few(self, match: str) -> bool:
+        """Whether at most :data:`RANKED` files match (counted without ranking, whoever owns
+        them): they are ranked by relevance; beyond, newest first."""
+        rows = await self._db.sql.rows(
+            self._db.conn(),
+            "SELECT count(*) AS n FROM (SELECT rowid FROM asset_fts WHERE asset_fts MATCH ?"
+            " LIMIT ?)",
+            [match, RANKED + 1],
+        )
+        return int(rows[0]["n"]) <= RANKED
+
     async def find_ids(
         self,
         owner: int | None,
@@ -102,50 +119,58 @@ class SearchStore:
         if only is not None and not only:
             return []
         sql = self._db.sql
+        words = match_words(selection.text)
+        fts = bool(words) and not sql.postgres
+        # With words on SQLite the index drives the query: a unary + keeps SQLite from starting
+        # at a column's index instead and probing the index once per row (100x slower), and
+        # ordering by the index's rowid lets it stop after the first page.
+        col = "+a." if fts else "a."
+        ident = "f.rowid" if fts else "a.id"
         where: list[str] = []
         args: list[Any] = []
-        owner_cond = owner_q(owner)
-        if "owner_id" in owner_cond:
-            where.append("a.owner_id = ?")
+        if "owner_id" in owner_q(owner):
+            where.append(f"{col}owner_id = ?")
             args.append(owner)
         else:
-            where.append("a.owner_id IS NULL")
+            where.append(f"{col}owner_id IS NULL")
         for column, value, op in (
-            ("a.job_id", selection.job_id, "="),
-            ("a.source", selection.source, "="),
-            ("a.kind", selection.kind, "="),
-            ("a.width", selection.min_width, ">="),
-            ("a.height", selection.min_height, ">="),
-            ("a.created_at", selection.since and selection.since.astimezone(UTC), ">="),
+            ("job_id", selection.job_id, "="),
+            ("source", selection.source, "="),
+            ("kind", selection.kind, "="),
+            ("width", selection.min_width, ">="),
+            ("height", selection.min_height, ">="),
+            ("created_at", selection.since and selection.since.astimezone(UTC), ">="),
         ):
             if value is not None:
-                where.append(f"{column} {op} ?")
+                where.append(f"{col}{column} {op} ?")
                 args.append(value)
         if selection.unique:
-            where.append("a.duplicate_of IS NULL")
+            where.append(f"{col}duplicate_of IS NULL")
         if only is not None:
-            where.append(f"a.id IN ({','.join('?' * len(only))})")
+            where.append(f"{ident} IN ({','.join('?' * len(only))})")
             args += only
         if after is not None:
-            where.append("a.id > ?")
+            where.append(f"{ident} > ?")
             args.append(after)
-        words = match_words(selection.text)
         rank = ""
         joins = ""
         if words and sql.postgres:
             where.append("a.words @@ to_tsquery('english', ?)")
             args.append(ts_query(words))
-            rank = "ts_rank(a.words, to_tsquery('english', ?)) DESC, "
+            if after is None:
+                rank = "ts_rank(a.words, to_tsquery('english', ?)) DESC, "
         elif words:
             joins = " JOIN asset_fts f ON f.rowid = a.id"
             where.append("asset_fts MATCH ?")
-            args.append(fts_query(words))
-            rank = "f.rank, "
-        newest = "a.id" if oldest_first else "a.id DESC"
-        order = "a.id" if after is not None else f"{rank}{newest}"
+            match = fts_query(words)
+            args.append(match)
+            if after is None and only is None and await self._few(match):
+                rank = "f.rank, "
+        newest = ident if oldest_first else f"{ident} DESC"
+        order = ident if after is not None else f"{rank}{newest}"
         query = f"SELECT a.id FROM asset a{joins} WHERE {' AND '.join(where)} ORDER BY {order}"
         query += " LIMIT ? OFFSET ?"
-        if rank and after is None and sql.postgres:
+        if rank and sql.postgres:
             args.append(ts_query(words))
         args += [limit, offset]
         rows = await sql.rows(self._db.conn(), query, args)
