@@ -18,11 +18,15 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuiapp.config import sqlite_url
 from tuiapp.jobs import JobSpec, Selection
 from tuiapp.models import Asset
 from tuiapp.storage import NewAsset, Storage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 STORED = 100_000
 SEARCHES = 600
@@ -90,7 +94,7 @@ async def _run(data_dir: Path) -> None:
         stored_in = time.perf_counter() - started
         common, rare = words[:20], words[1000:]
         since = start + timedelta(days=200)
-        kinds = [
+        kinds: list[tuple[str, Callable[[], Selection]]] = [
             ("one common word", lambda: Selection(text=rng.choice(common))),
             ("one rare word", lambda: Selection(text=rng.choice(rare))),
             ("two words", lambda: Selection(text=" ".join(rng.choices(words[:300], k=2)))),
