@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tuiapp.engine import ExportOptions
 from tuiapp.engine.export.naming import MAX_PART, Names, Template, safe_part
 from tuiapp.errors import InvalidRequestError
-from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, JobState, Selection
+from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, JobSpec, JobState, Selection
 from tuiapp.server.shapes import asset_view
 from tuiapp.storage import NewAsset, Storage
 

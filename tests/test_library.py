@@ -234,3 +234,136 @@ async def test_the_migration_indexes_a_database_made_before_it(tmp_path: Path) -
         assert await storage.fill_search() == 0, "a small database is indexed by the migration"
     finally:
         await storage.close()
+
+
+# --- the terminal app's Library screen ----------------------------------------------------------
+
+
+def test_the_search_box_reads_words_and_filters() -> None:
+    from tuiapp.screens.library import parse_search
+
+    selection, problems = parse_search(
+        "red fox source:pexels kind:VIDEO min:1920x1080 since:2026-12-01 job:4 min:x kind:poem"
+    )
+    assert selection == Selection(
+        text="red fox",
+        source="pexels",
+        kind="video",
+        min_width=1920,
+        min_height=1080,
+        since=datetime(2026, 12, 1, tzinfo=UTC),
+        job_id=4,
+    )
+    assert problems == ["min:x", "kind:poem"]
+    assert parse_search("") == (Selection(), [])
+    assert parse_search("min:640")[0] == Selection(min_width=640)
+
+
+def _shown(widget: Any) -> str:
+    from textual.geometry import Region
+
+    width, height = widget.size
+    return "\n".join(s.text for s in widget.render_lines(Region(0, 0, width, height)))
+
+
+async def test_f5_searches_the_library_live_previews_and_opens_a_file(tmp_path: Path) -> None:
+    from textual.widgets import DataTable, Input, Static
+
+    from tests.images import png
+    from tests.tui_helpers import fake_engine, make_app, wait_until
+    from tuiapp.screens import AssetViewScreen, LibraryScreen
+
+    engine = fake_engine(tmp_path)
+    engine.add_job("pets", ("picsum",), announce=False)
+    engine.store(1, "picsum", png(40, 30, seed=1), title="Cat on a sofa", author="Ann")
+    engine.store(1, "picsum", png(40, 30, seed=2), title="Dog in the snow", author="Bo")
+    engine.store(1, "picsum", png(40, 30, seed=3), title="Cat \x1b[31m[b]red[/b]", author="Cy")
+    app = make_app(engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen), what="library")
+        screen = app.screen
+        assert isinstance(screen, LibraryScreen)
+        table = screen.query_one("#library-results", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3, what="every file")
+        await pilot.press(*"cat")
+        await wait_until(pilot, lambda: table.row_count == 2, what="the cats")
+        assert screen.query_one("#library-search", Input).value == "cat"
+        status = str(screen.query_one("#library-status", Static).render())
+        assert "2 files found" in status
+        titles = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert "Cat \\x1b[31m[b]red[/b]" in titles, "remote text shown as itself, escaped"
+        info = screen.query_one("#library-info", Static)
+        await wait_until(pilot, lambda: "Cy" in _shown(info), what="the first file's facts")
+        await pilot.press("tab")  # to the results
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "Ann" in _shown(info), what="the next file's facts")
+        await pilot.press("slash")
+        await pilot.press("backspace", "backspace", "backspace", *"zebra")
+        await wait_until(pilot, lambda: table.row_count == 0, what="nothing")
+        assert "Nothing matches" in str(screen.query_one("#library-status", Static).render())
+        for _ in range(5):
+            await pilot.press("backspace")
+        await pilot.press(*"dog", "enter")
+        await wait_until(pilot, lambda: table.row_count == 1 and table.has_focus, what="dog")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AssetViewScreen), what="file")
+        viewer = app.screen
+        assert isinstance(viewer, AssetViewScreen)
+        assert viewer.asset_ids == [2]
+
+
+async def test_the_library_exports_what_the_search_found(tmp_path: Path) -> None:
+    from textual.widgets import Checkbox, DataTable, Input
+
+    from tests.images import png
+    from tests.tui_helpers import fake_engine, make_app, wait_until
+    from tuiapp.screens import ExportModal, LibraryScreen
+
+    engine = fake_engine(tmp_path)
+    engine.add_job("pets", ("picsum",), announce=False)
+    engine.store(1, "picsum", png(40, 30, seed=1), title="Cat one")
+    engine.store(1, "picsum", png(40, 30, seed=2), title="Dog")
+    engine.store(1, "picsum", png(40, 30, seed=3), title="Cat two")
+    app = make_app(engine)
+    target = tmp_path / "cats"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen), what="library")
+        table = app.screen.query_one("#library-results", DataTable)
+        await pilot.press(*"cat", "enter")
+        await wait_until(pilot, lambda: table.row_count == 2 and table.has_focus, what="cats")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportModal), what="dialog")
+        dialog = app.screen
+        dialog.query_one("#sidecar", Checkbox).value = True
+        dialog.query_one(Input).value = str(target)
+        dialog.query_one(Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: target.exists() and len(list(target.iterdir())) == 2)
+        (call,) = [c for c in engine.calls if c[0] == "export_search"]
+        _, selection, directory, options = call
+        assert (selection.text, directory, options.sidecar) == ("cat", target, True)
+
+
+async def test_f5_reaches_the_library_from_the_board_whose_footer_leaves_it_out(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets._footer import FooterKey
+
+    from tests.tui_helpers import fake_engine, make_app, wait_until
+    from tuiapp.screens import BoardScreen, LibraryScreen
+
+    engine = fake_engine(tmp_path)
+    engine.add_job("pets", ("picsum",), announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.follow_job(1)
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
+        await pilot.pause(0.2)
+        assert not any(k.description == "Library" for k in app.screen.query(FooterKey))
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen), what="library")
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        assert any(k.description == "Library" for k in app.screen.query(FooterKey))

@@ -14,8 +14,7 @@ import pytest
 
 from tests.serverkit import bearer, conformance, photos, serve_picsum, wait_until_finished
 from tuiapp import sources as registry
-from tuiapp.engine import ExportOptions
-from tuiapp.jobs import Selection
+from tuiapp.jobs import ExportOptions, Selection
 from tuiapp.server import create_app
 
 if TYPE_CHECKING:

@@ -15,6 +15,7 @@ __all__ = [
     "TERMINAL_JOB_STATES",
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
+    "ExportOptions",
     "Fingerprint",
     "JobInfo",
     "JobSourceInfo",
@@ -319,3 +320,19 @@ class Selection:
     """Only pictures within the near-duplicate distance of this asset's, nearest first."""
     unique: bool = False
     """Leave out near-duplicates of a better copy."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOptions:
+    """How an export writes files out (to a folder or a zip).
+
+    Attributes:
+        template: a ``--name`` template such as ``{source}/{author}/{title}-{id}.{ext}`` (the
+            engine checks it); None: the default name.
+        sidecar: write ``NAME.json`` beside each file.
+        overwrite: replace files already in the folder (a folder export only).
+    """
+
+    template: str | None = None
+    sidecar: bool = False
+    overwrite: bool = False

@@ -144,8 +144,9 @@ def export(
     " (3)"... unless --overwrite. CREDITS.md and credits.json list the attribution each
     file's source asks for. An empty selection writes nothing and exits 1.
     """
-    from tuiapp.engine import ExportOptions
+    from tuiapp.engine import check_template
     from tuiapp.errors import InvalidRequestError
+    from tuiapp.jobs import ExportOptions
     from tuiapp.text import printable
 
     if len(target) > 2:
@@ -162,7 +163,7 @@ def export(
         fail("say what to export: a JOB_ID, --find WORDS, --source NAME or another filter")
     options = ExportOptions(template=template, sidecar=sidecar, overwrite=overwrite)
     try:
-        options.checked_template()
+        check_template(template)
     except InvalidRequestError as exc:
         fail(str(exc))
 

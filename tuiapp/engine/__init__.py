@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tuiapp.bus import Subscription
 from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck
-from tuiapp.engine.export import FIELDS, ExportOptions, export_name
+from tuiapp.engine.export import FIELDS, ExportOptions, check_template, export_name
 from tuiapp.engine.runner import is_url
 from tuiapp.engine.service import Engine
 
@@ -27,6 +27,7 @@ __all__ = [
     "ExportOptions",
     "SourceCheck",
     "Subscription",
+    "check_template",
     "export_name",
     "is_url",
 ]

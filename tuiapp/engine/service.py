@@ -21,7 +21,6 @@ from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
-from tuiapp.engine.export import ExportOptions
 from tuiapp.engine.hash_process import HashProcess
 from tuiapp.engine.intake import admit
 from tuiapp.engine.runner import JobRun, Runtime
@@ -30,7 +29,7 @@ from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
 from tuiapp.fetch.browser import handshake_available
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, Selection, SourceInfo
+from tuiapp.jobs import TERMINAL_JOB_STATES, ExportOptions, JobState, Selection, SourceInfo
 from tuiapp.phash import MAX_DISTANCE
 from tuiapp.storage import Storage
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from aiohttp import hdrs, web
 
-from tuiapp.engine import ExportOptions
 from tuiapp.errors import NotFoundError
+from tuiapp.jobs import ExportOptions
 from tuiapp.server.common import ENGINE_KEY, id_param, owner, path_id
 from tuiapp.server.filters import FILTER_PARAMS, flag, selection
 from tuiapp.server.routing import Param, Reply, RouteTable

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from tuiapp.engine.export.folder import export_plan, other_copies
 from tuiapp.engine.export.naming import FIELDS, Template, export_name, safe_part
-from tuiapp.engine.export.plan import ExportOptions, Plan, sidecar
+from tuiapp.engine.export.plan import Plan, checked_template, sidecar
 from tuiapp.engine.export.zipping import zip_stream
-from tuiapp.jobs import Selection
+from tuiapp.jobs import ExportOptions, Selection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -29,6 +29,7 @@ __all__ = [
     "FIELDS",
     "ExportOptions",
     "Template",
+    "check_template",
     "export_job",
     "export_name",
     "export_to",
@@ -36,6 +37,12 @@ __all__ = [
     "sidecar",
     "zip_of",
 ]
+
+
+def check_template(template: str | None) -> None:
+    """Raises :class:`InvalidRequestError` naming what is wrong with a ``--name`` template."""
+    if template is not None:
+        Template(template)
 
 
 async def _plan(
@@ -47,7 +54,7 @@ async def _plan(
         NotFoundError: the selection names a job the owner does not have.
         InvalidRequestError: a bad template.
     """
-    options.checked_template()
+    checked_template(options)
     if selection.job_id is not None:
         await storage.get_job(selection.job_id, owner)
     skip: set[int] = set()

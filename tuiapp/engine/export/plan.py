@@ -17,37 +17,23 @@ from tuiapp.engine.export.naming import Names, Template
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from tuiapp.jobs import AssetInfo, JobInfo, Selection
+    from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, Selection
     from tuiapp.storage import Storage
 
-__all__ = ["CREDITS_JSON", "CREDITS_MD", "ExportOptions", "Plan", "Planned", "sidecar"]
+__all__ = ["CREDITS_JSON", "CREDITS_MD", "Plan", "Planned", "checked_template", "sidecar"]
 
 CREDITS_MD: Final = "CREDITS.md"
 CREDITS_JSON: Final = "credits.json"
 PAGE: Final = 500
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExportOptions:
-    """How files are written out.
+def checked_template(options: ExportOptions) -> Template | None:
+    """The options' template, checked.
 
-    Attributes:
-        template: the ``--name`` template (:class:`Template` checks it); None: the default name.
-        sidecar: write ``NAME.json`` beside each file (see :func:`sidecar`).
-        overwrite: replace files already in the folder (a folder export only).
+    Raises:
+        InvalidRequestError: an unknown field, an absolute path, a ``..``.
     """
-
-    template: str | None = None
-    sidecar: bool = False
-    overwrite: bool = False
-
-    def checked_template(self) -> Template | None:
-        """The template, checked.
-
-        Raises:
-            InvalidRequestError: an unknown field, an absolute path, a ``..``.
-        """
-        return None if self.template is None else Template(self.template)
+    return None if options.template is None else Template(options.template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +86,7 @@ class Plan:
     """Files planned so far."""
 
     def __post_init__(self) -> None:
-        self._names = Names.of(self.options.checked_template())
+        self._names = Names.of(checked_template(self.options))
         self._names.reserve(CREDITS_MD)
         self._names.reserve(CREDITS_JSON)
         self._jobs: dict[int, JobInfo] = {}
