@@ -163,3 +163,63 @@ async def test_the_credits_in_a_zip_are_valid_json_and_markdown(
     assert credit["required"] is False  # picsum's terms ask for none
     assert markdown.startswith("# Credits")
     assert "by Author 1" in markdown
+
+
+async def test_a_search_zips_what_it_finds_and_an_empty_one_is_not_found(
+    client: Client, engine: Engine, replay: ReplayServer, tmp_path: Path
+) -> None:
+    serve_picsum(replay, photos(3))
+    await run_job(client, {"query": "otters", "sources": ["picsum"], "count": 2})
+    await run_job(client, {"query": "beavers", "sources": ["picsum"], "count": 1})
+    resp = await client.get("/api/assets.zip", params={"text": "otters", "sidecar": "true"})
+    assert resp.status == 200
+    assert 'filename="tuiapp-files-otters.zip"' in resp.headers["Content-Disposition"]
+    zipped = _unzipped(await resp.read())
+    await engine.export(
+        Selection(text="otters"), None, tmp_path / "out", ExportOptions(sidecar=True)
+    )
+    assert zipped == _tree(tmp_path / "out")
+    assert len([n for n in zipped if n.endswith(".png")]) == 2
+
+    resp = await client.get("/api/assets.zip", params={"text": "walrus"})
+    assert resp.status == 404
+    assert "nothing to zip" in (await resp.json())["error"]["message"]
+    for query, problem in (
+        ({"since": "last week"}, "since must be a date"),
+        ({"min_width": "0"}, "min_width must be"),
+        ({"kind": "poem"}, "kind must be one of"),
+        ({"text": "x" * 501}, "text is limited"),
+    ):
+        resp = await client.get("/api/assets.zip", params=query)
+        assert resp.status == 400
+        assert problem in (await resp.json())["error"]["message"]
+
+
+async def test_the_asset_list_takes_the_search_filters_and_documents_them(
+    client: Client, replay: ReplayServer
+) -> None:
+    serve_picsum(replay, photos(2))
+    job = await run_job(client, {"query": "kestrel", "sources": ["picsum"], "count": 2})
+
+    async def ids(**query: str) -> list[int]:
+        resp = await client.get("/api/assets", params=query)
+        assert resp.status == 200, await resp.text()
+        return [a["id"] for a in (await resp.json())["assets"]]
+
+    every = await ids()
+    assert len(every) == 2
+    assert sorted(await ids(text="kestrel")) == every
+    assert await ids(text="kestrel", min_width="65") == []
+    assert await ids(text="kestrel", min_height="48", kind="image") == every
+    assert await ids(since="2000-01-01") == every
+    assert await ids(since="2999-01-01T00:00:00+01:00") == []
+    assert await ids(job_id=str(job["id"]), source="picsum") == every
+    assert await ids(similar_to=str(every[0])) == []  # generated PNGs are no near-duplicates
+    assert (await client.get("/api/assets", params={"similar_to": "999"})).status == 404
+
+    document = await (await client.get("/api/openapi.json")).json()
+    params = {p["name"] for p in document["paths"]["/api/assets"]["get"]["parameters"]}
+    assert {"text", "similar_to", "kind", "min_width", "min_height", "since", "source"} <= params
+    zipped = document["paths"]["/api/jobs/{id}/files.zip"]["get"]
+    assert "application/zip" in zipped["responses"]["200"]["content"]
+    assert "/api/assets.zip" in document["paths"]
