@@ -1,7 +1,7 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar`. Figures
-depend on the machine; the README keeps the last ones and where they came from.
+Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar|library|zip`.
+Figures depend on the machine; the README keeps the last ones and where they came from.
 """
 
 from __future__ import annotations
@@ -230,6 +230,8 @@ BENCHMARKS = {
     "startup": lambda d: bench_startup(),
     "fanout": lambda d: _fanout(),
     "similar": lambda d: _similar(),
+    "library": lambda d: _library(),
+    "zip": lambda d: _zip(),
 }
 
 
@@ -243,6 +245,19 @@ def _similar() -> None:
     from bench.similar import run
 
     run()
+
+
+def _library() -> None:
+    from bench.library import run
+
+    run()
+
+
+def _zip() -> None:
+    from bench.zipping import run
+
+    with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
+        run(Path(tmp))
 
 
 def main() -> None:
