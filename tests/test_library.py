@@ -91,6 +91,10 @@ async def test_a_file_is_found_by_a_word_of_its_title_author_query_page_or_licen
     # Punctuation and FTS syntax are words' edges, never operators.
     assert await _ids(storage, text='"snow" OR NEAR(x) -dog*:') == []
     assert await _ids(storage, text="snow!") == [title]
+    cafe = await _store(storage, cats, title="Café Müller at noon")
+    assert await _ids(storage, text="café") == [cafe]
+    if not storage._db.sql.postgres:  # PostgreSQL folds accents only with `unaccent`
+        assert await _ids(storage, text="cafe muller") == [cafe]
 
 
 async def test_filters_combine_with_words(storage: Storage) -> None:
