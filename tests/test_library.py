@@ -194,11 +194,13 @@ async def test_rows_stored_before_the_index_are_filled_in_the_background(
     newer = await _store(storage, job, title="flower new")
     assert await _ids(storage, text="flower") == [newer], "new rows are indexed at once"
 
+    assert await storage.search_pending() == max(ids)
     with caplog.at_level(logging.INFO, logger="tuiapp.storage"):
         assert await storage._search.fill(batch=3, pause=0) == max(ids)
     assert sorted(await _ids(storage, text="flower")) == sorted([*ids, newer])
     assert any("search index: 7 of 7" in r.getMessage() for r in caplog.records)
     assert await storage.fill_search() == 0, "a finished fill does nothing"
+    assert await storage.search_pending() == 0
 
 
 async def test_the_migration_indexes_a_database_made_before_it(tmp_path: Path) -> None:
