@@ -21,6 +21,7 @@ from pathlib import Path
 from bench.corpus import HEIGHT, WIDTH
 from bench.origin import Origin
 from bench.tools import find_tools, preamble
+from tuiapp.cli.common import run_loop  # the loop `tuiapp get` runs on
 
 MB = 1_000_000
 
@@ -126,7 +127,7 @@ def bench_files(name: str, files: int, size: int, downloads: int) -> None:
         )
         paths = [f"/id/{i}/{WIDTH}/{HEIGHT}.jpg" for i in range(files)]
         with Origin(root) as origin:
-            elapsed, stored, nbytes = asyncio.run(
+            elapsed, stored, nbytes = run_loop(
                 _ingest(origin.url, Path(tmp) / "data", files, downloads)
             )
             rss = peak_rss_mb()
@@ -185,7 +186,7 @@ def bench_photos(files: int, downloads: int, rounds: int = 3) -> None:
         with Origin(root) as origin:
             for i in range(rounds * 2):
                 hashing = bool(i % 2)
-                elapsed, stored, _ = asyncio.run(
+                elapsed, stored, _ = run_loop(
                     _ingest(
                         origin.url,
                         Path(tmp) / f"data{i}",
