@@ -151,7 +151,7 @@ async def test_export_never_overwrites_unless_asked_and_file_system_errors_exit_
 
     code, out, _ = await _tuiapp(env, "export", job_id, str(outdir))
     assert code == 0
-    names = sorted(p.name for p in outdir.iterdir())
+    names = sorted(p.name for p in outdir.iterdir() if p.suffix == ".jpg")
     assert names == ["picsum-photo-0-1-1000x500.jpg", "picsum-photo-1-2-1000x500.jpg"]
     (outdir / names[0]).write_bytes(b"mine")
 
@@ -159,7 +159,14 @@ async def test_export_never_overwrites_unless_asked_and_file_system_errors_exit_
     assert code == 0, err
     assert (outdir / names[0]).read_bytes() == b"mine"
     assert sorted(p.name for p in outdir.iterdir()) == sorted(
-        [*names, *(n.replace(".jpg", " (2).jpg") for n in names)]
+        [
+            *names,
+            *(n.replace(".jpg", " (2).jpg") for n in names),
+            "CREDITS.md",
+            "credits.json",
+            "CREDITS (2).md",
+            "credits (2).json",
+        ]
     )
     code, _, err = await _tuiapp(env, "export", job_id, str(outdir), "--overwrite")
     assert code == 0, err

@@ -15,12 +15,14 @@ __all__ = [
     "TERMINAL_JOB_STATES",
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
+    "ExportOptions",
     "Fingerprint",
     "JobInfo",
     "JobSourceInfo",
     "JobSpec",
     "JobState",
     "MediaFacts",
+    "Selection",
     "SourceInfo",
     "SourceState",
     "UserInfo",
@@ -330,3 +332,42 @@ class UserInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "created_at": _iso(self.created_at)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
+    """Which of an owner's stored files a search, a listing or an export takes.
+
+    Every field left at None takes everything; the fields given combine (all must hold).
+    """
+
+    job_id: int | None = None
+    text: str | None = None
+    """Words that must all appear in the title, author, source, the job's query, the page's URL
+    or the licence (the last word may be the start of one)."""
+    source: str | None = None
+    kind: str | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    since: datetime | None = None
+    """Stored at or after this time."""
+    similar_to: int | None = None
+    """Only pictures within the near-duplicate distance of this asset's, nearest first."""
+    unique: bool = False
+    """Leave out near-duplicates of a better copy."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOptions:
+    """How an export writes files out (to a folder or a zip).
+
+    Attributes:
+        template: a ``--name`` template such as ``{source}/{author}/{title}-{id}.{ext}`` (the
+            engine checks it); None: the default name.
+        sidecar: write ``NAME.json`` beside each file.
+        overwrite: replace files already in the folder (a folder export only).
+    """
+
+    template: str | None = None
+    sidecar: bool = False
+    overwrite: bool = False
