@@ -41,12 +41,15 @@ def dump(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """The schema statements of the SQLite database at ``path`` and its applied migrations."""
     db = sqlite3.connect(path)
     try:
+        # A virtual table (full-text search) makes its shadow tables itself.
+        shadow = {name for _, name, kind, *_ in db.execute("PRAGMA table_list") if kind == "shadow"}
         statements = [
             sql
-            for (sql,) in db.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"
+            for name, sql in db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"
                 " AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
             )
+            if name not in shadow
         ]
         applied = [
             (str(app), str(name))

@@ -22,6 +22,10 @@ STATEMENTS: tuple[str, ...] = (
     'CREATE INDEX "idx_asset_q3" ON "asset" ("q3")',
     'CREATE INDEX "idx_asset_hashed" ON "asset" ("hashed")',
     'CREATE INDEX "idx_asset_duplicate_of" ON "asset" ("duplicate_of")',
+    "CREATE VIRTUAL TABLE asset_fts USING fts5(title, author, source, query, page, license, tokenize='porter unicode61 remove_diacritics 2', prefix='2 3')",
+    "CREATE TRIGGER asset_fts_insert AFTER INSERT ON asset BEGIN INSERT INTO asset_fts (rowid, title, author, source, query, page, license) VALUES (new.id, new.title, new.author, new.source, (SELECT query FROM job WHERE id = new.job_id), new.page_url, new.license); END",
+    "CREATE TRIGGER asset_fts_delete AFTER DELETE ON asset BEGIN DELETE FROM asset_fts WHERE rowid = old.id; END",
+    "CREATE TABLE search_fill (id INTEGER PRIMARY KEY, upto BIGINT NOT NULL)",
 )
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("models", "0001_initial"),
@@ -29,4 +33,5 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("models", "0003_source_cancel"),
     ("models", "0004_cached_answer"),
     ("models", "0005_similar_images"),
+    ("models", "0006_library_search"),
 )
