@@ -14,7 +14,7 @@ import pytest
 from tests.images import png
 from tests.replay import Reply
 from tuiapp.engine.export import export_job, export_name
-from tuiapp.engine.runner import Crew, JobRun
+from tuiapp.engine.runner import JobRun, Runtime
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     ContentRejectedError,
@@ -54,7 +54,7 @@ def _never() -> bool:
 
 
 @pytest.fixture
-async def crew(make_settings: MakeSettings) -> AsyncIterator[tuple[Crew, list[Event]]]:
+async def runtime(make_settings: MakeSettings) -> AsyncIterator[tuple[Runtime, list[Event]]]:
     settings = make_settings()
     storage = Storage(settings.database_url)
     await storage.open()
@@ -62,7 +62,7 @@ async def crew(make_settings: MakeSettings) -> AsyncIterator[tuple[Crew, list[Ev
     await fetcher.start()
     events: list[Event] = []
     yield (
-        Crew(
+        Runtime(
             settings=settings,
             storage=storage,
             fetcher=fetcher,
@@ -75,23 +75,23 @@ async def crew(make_settings: MakeSettings) -> AsyncIterator[tuple[Crew, list[Ev
     await storage.close()
 
 
-async def _job_run(crew: Crew, spec: JobSpec) -> JobRun:
-    info = await crew.storage.create_job(spec, owner=None, settings={})
-    return JobRun(crew, info, None)
+async def _job_run(runtime: Runtime, spec: JobSpec) -> JobRun:
+    info = await runtime.storage.create_job(spec, owner=None, settings={})
+    return JobRun(runtime, info, None)
 
 
 async def test_a_source_run_stores_what_its_source_finds_and_counts_failures(
-    crew: tuple[Crew, list[Event]],
+    runtime: tuple[Runtime, list[Event]],
     scripted: Callable[..., Script],
     replay: ReplayServer,
 ) -> None:
-    the_crew, events = crew
+    the_runtime, events = runtime
     replay.add("/a.png", Reply(png(seed=1), content_type="image/png"))
     replay.add("/b.png", Reply(png(seed=2), content_type="image/png"))
     replay.add("/page.html", Reply(b"<html>no</html>", content_type="text/html"))
     scripted("fake_a", urls=[replay.url("/a.png"), replay.url("/page.html"), replay.url("/b.png")])
     spec = JobSpec(query="cats", sources=("fake_a",), count=2)
-    run = await _job_run(the_crew, spec)
+    run = await _job_run(the_runtime, spec)
     src = run.sources["fake_a"]
 
     await src.run(spec, url_input=False)
@@ -103,22 +103,22 @@ async def test_a_source_run_stores_what_its_source_finds_and_counts_failures(
     failed = [e for e in events if isinstance(e, ItemFailed)]
     assert [e.url for e in failed] == [replay.url("/page.html")]
     assert isinstance(events[-1], SourceFinished) and events[-1].stored == 2
-    assets = await the_crew.storage.list_assets(None, job_id=run.id)
+    assets = await the_runtime.storage.list_assets(None, job_id=run.id)
     assert len(assets) == 2
-    saved = await the_crew.storage.get_job(run.id, None)
+    saved = await the_runtime.storage.get_job(run.id, None)
     assert saved.sources[0].stored == 2 and saved.sources[0].state is SourceState.DONE
 
 
 async def test_a_source_run_whose_every_file_fails_ends_failed_saying_so(
-    crew: tuple[Crew, list[Event]],
+    runtime: tuple[Runtime, list[Event]],
     scripted: Callable[..., Script],
     replay: ReplayServer,
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     replay.add("/page.html", Reply(b"<html>no</html>", content_type="text/html"))
     scripted("fake_a", urls=[replay.url("/page.html")])
     spec = JobSpec(query="cats", sources=("fake_a",), count=1)
-    run = await _job_run(the_crew, spec)
+    run = await _job_run(the_runtime, spec)
     src = run.sources["fake_a"]
 
     await src.run(spec, url_input=False)
@@ -128,13 +128,13 @@ async def test_a_source_run_whose_every_file_fails_ends_failed_saying_so(
 
 
 async def test_a_source_that_takes_no_urls_refuses_a_url_without_searching(
-    crew: tuple[Crew, list[Event]],
+    runtime: tuple[Runtime, list[Event]],
     scripted: Callable[..., Script],
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     script = scripted("fake_a", urls=["http://127.0.0.1:9/x.png"])
     spec = JobSpec(query="https://example.org/x", sources=("fake_a",), count=1)
-    run = await _job_run(the_crew, spec)
+    run = await _job_run(the_runtime, spec)
     src = run.sources["fake_a"]
 
     await src.run(spec, url_input=True)
@@ -271,13 +271,13 @@ class _fetcher:
         await self.fetcher.close()
 
 
-async def _stored_job(crew: Crew, *blobs: bytes) -> int:
+async def _stored_job(runtime: Runtime, *blobs: bytes) -> int:
     spec = JobSpec(query="x", sources=("picsum",), count=len(blobs))
-    info = await crew.storage.create_job(spec, owner=None, settings={})
+    info = await runtime.storage.create_job(spec, owner=None, settings={})
     from tuiapp.storage import NewAsset
 
     for i, data in enumerate(blobs):
-        sink = crew.storage.new_sink(None)
+        sink = runtime.storage.new_sink(None)
         await sink.write(data)
         await sink.finish(
             mime="image/png",
@@ -301,18 +301,18 @@ async def _stored_job(crew: Crew, *blobs: bytes) -> int:
 
 
 async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
-    crew: tuple[Crew, list[Event]], tmp_path: Path
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     data = png(seed=6)
-    job_id = await _stored_job(the_crew, data)
+    job_id = await _stored_job(the_runtime, data)
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     (out / "pic-0-1.png").symlink_to(victim)
 
-    written = await export_job(the_crew.storage, job_id, None, out)
+    written = await export_job(the_runtime.storage, job_id, None, out)
 
     assert victim.read_text() == "keep me"
     assert written == [out / "pic-0-1 (2).png"]
@@ -323,24 +323,24 @@ async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
 
 
 async def test_exporting_twice_keeps_the_first_files_and_numbers_the_new_ones(
-    crew: tuple[Crew, list[Event]], tmp_path: Path
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
 ) -> None:
-    the_crew, _ = crew
-    job_id = await _stored_job(the_crew, png(seed=10))
+    the_runtime, _ = runtime
+    job_id = await _stored_job(the_runtime, png(seed=10))
     out = tmp_path / "out"
-    first = await export_job(the_crew.storage, job_id, None, out)
+    first = await export_job(the_runtime.storage, job_id, None, out)
     first[0].write_bytes(b"edited by the user")
-    second = await export_job(the_crew.storage, job_id, None, out)
+    second = await export_job(the_runtime.storage, job_id, None, out)
     assert first[0].read_bytes() == b"edited by the user"
     assert second[0].name.endswith(" (2).png") and second[0].read_bytes() == png(seed=10)
 
 
 async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_its_target(
-    crew: tuple[Crew, list[Event]], tmp_path: Path
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     data = png(seed=7)
-    job_id = await _stored_job(the_crew, data)
+    job_id = await _stored_job(the_runtime, data)
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
@@ -348,7 +348,7 @@ async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_
     name = out / "pic-0-1.png"
     name.symlink_to(victim)
 
-    written = await export_job(the_crew.storage, job_id, None, out, overwrite=True)
+    written = await export_job(the_runtime.storage, job_id, None, out, overwrite=True)
 
     assert written == [name]
     assert not name.is_symlink() and name.read_bytes() == data
@@ -357,11 +357,11 @@ async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_
 
 
 async def test_export_ignores_a_symlink_planted_where_a_temporary_file_used_to_go(
-    crew: tuple[Crew, list[Event]], tmp_path: Path
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     data = png(seed=9)
-    job_id = await _stored_job(the_crew, data)
+    job_id = await _stored_job(the_runtime, data)
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
@@ -369,21 +369,21 @@ async def test_export_ignores_a_symlink_planted_where_a_temporary_file_used_to_g
     name = "pic-0-1.png"
     (out / f".{name}.part").symlink_to(victim)
 
-    await export_job(the_crew.storage, job_id, None, out)
+    await export_job(the_runtime.storage, job_id, None, out)
 
     assert victim.read_text() == "keep me"
     assert (out / name).read_bytes() == data
 
 
 async def test_export_into_a_folder_that_cannot_be_made_is_a_clear_error(
-    crew: tuple[Crew, list[Event]], tmp_path: Path
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
 ) -> None:
-    the_crew, _ = crew
-    job_id = await _stored_job(the_crew, png(seed=8))
+    the_runtime, _ = runtime
+    job_id = await _stored_job(the_runtime, png(seed=8))
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(InvalidRequestError, match="cannot make the folder"):
-        await export_job(the_crew.storage, job_id, None, blocker / "sub")
+        await export_job(the_runtime.storage, job_id, None, blocker / "sub")
 
 
 def _asset(title: str | None, url: str, size: tuple[int, int] | None, mime: str) -> AssetInfo:
@@ -450,14 +450,14 @@ class _DeadHosts:
 
 
 async def test_a_source_whose_host_cannot_be_reached_goes_offline_after_three_tries(
-    crew: tuple[Crew, list[Event]], scripted: Callable[..., Script]
+    runtime: tuple[Runtime, list[Event]], scripted: Callable[..., Script]
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     dead = _DeadHosts()
-    the_crew.fetcher = dead  # type: ignore[assignment]
+    the_runtime.fetcher = dead  # type: ignore[assignment]
     scripted("fake_a", urls=[f"http://dead.invalid/{i}.png" for i in range(100)])
     spec = JobSpec(query="cats", sources=("fake_a",), count=5)
-    run = await _job_run(the_crew, spec)
+    run = await _job_run(the_runtime, spec)
     src = run.sources["fake_a"]
 
     await src.run(spec, url_input=False)
@@ -466,25 +466,25 @@ async def test_a_source_whose_host_cannot_be_reached_goes_offline_after_three_tr
     assert src.error is not None and src.error.code == "offline"
     assert str(src.error) == "cannot reach dead.invalid (name not resolved)"
     # Three in a row are enough; at most the downloads already under way add to them.
-    assert 3 <= len(dead.calls) <= 3 + the_crew.settings.downloads_per_source
+    assert 3 <= len(dead.calls) <= 3 + the_runtime.settings.downloads_per_source
 
 
 async def test_a_source_gives_up_after_its_count_plus_ten_failed_files(
-    crew: tuple[Crew, list[Event]], scripted: Callable[..., Script]
+    runtime: tuple[Runtime, list[Event]], scripted: Callable[..., Script]
 ) -> None:
-    the_crew, _ = crew
+    the_runtime, _ = runtime
     refused = _DeadHosts()
-    the_crew.fetcher = refused  # type: ignore[assignment]
+    the_runtime.fetcher = refused  # type: ignore[assignment]
     scripted("fake_a", urls=[f"http://127.0.0.1:9/{i}.png" for i in range(500)])
     spec = JobSpec(query="cats", sources=("fake_a",), count=2)
-    run = await _job_run(the_crew, spec)
+    run = await _job_run(the_runtime, spec)
     src = run.sources["fake_a"]
 
     await src.run(spec, url_input=False)
 
     assert src.state is SourceState.FAILED
     assert str(src.error).startswith("gave up after 12 files failed")
-    assert 12 <= len(refused.calls) <= 12 + the_crew.settings.downloads_per_source
+    assert 12 <= len(refused.calls) <= 12 + the_runtime.settings.downloads_per_source
 
 
 @pytest.mark.parametrize(
@@ -525,7 +525,7 @@ async def test_an_image_over_max_image_size_is_refused_while_the_file_limit_is_h
     fetcher = Fetcher(settings)
     await fetcher.start()
     events: list[Event] = []
-    the_crew = Crew(
+    the_runtime = Runtime(
         settings=settings,
         storage=storage,
         fetcher=fetcher,
@@ -538,7 +538,7 @@ async def test_an_image_over_max_image_size_is_refused_while_the_file_limit_is_h
         replay.add("/big.png", Reply(big, content_type="image/png"))
         scripted("fake_a", urls=[replay.url("/big.png")])
         spec = JobSpec(query="cats", sources=("fake_a",), count=1)
-        run = await _job_run(the_crew, spec)
+        run = await _job_run(the_runtime, spec)
         await run.sources["fake_a"].run(spec, url_input=False)
     finally:
         await fetcher.close()

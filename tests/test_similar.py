@@ -17,7 +17,7 @@ from tests.photos import cropped, encode, picture, resized
 from tests.replay import ReplayServer, Reply
 from tuiapp.cli.progress import duplicate_lines
 from tuiapp.engine import Engine
-from tuiapp.engine.looker import Looker, LookError
+from tuiapp.engine.hash_process import HashProcess, HashProcessError
 from tuiapp.engine.similar import backfill
 from tuiapp.events import AssetStored
 from tuiapp.jobs import AssetInfo, Fingerprint, JobSpec, JobState
@@ -25,7 +25,7 @@ from tuiapp.phash import MAX_DISTANCE, fingerprint, hamming, phash
 from tuiapp.screens.job_detail import source_row
 from tuiapp.storage import CHUNK_SIZE, NewAsset, Storage, StoredAsset
 from tuiapp.storage.database import Database
-from tuiapp.storage.rows import Look
+from tuiapp.storage.rows import Fingerprinting
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -185,18 +185,18 @@ async def _store(
 ) -> AssetInfo:
     """Store a picture looked at as it is written (the engine's way for a file of one chunk)."""
 
-    async def look(data: bytes) -> Fingerprint | None:
+    async def fingerprint_of(data: bytes) -> Fingerprint | None:
         return fingerprint(data)
 
     sink = storage.new_sink(owner)
     await sink.write(data)
     job_id = job if job is not None else await _job(storage, owner)
-    await sink.look_at(look)
+    await sink.fingerprint_with(fingerprint_of)
     stored = await sink.finish(
         mime="image/jpeg",
         asset=NewAsset(job_id=job_id, source="picsum", kind="image", url=url),
     )
-    assert stored.looked
+    assert stored.fingerprinted
     asset = await storage.get_asset(stored.asset_id, owner)
     assert asset.duplicate_of == stored.duplicate_of
     return asset
@@ -255,8 +255,8 @@ async def test_the_migration_applies_to_a_database_made_before_it(
     assert engine.backfill is not None
     assert await engine.backfill == 2
     assert {a.id: a.duplicate_of for a in await _assets(engine)} == {1: None, 2: 1}
-    assert engine.crew.looker is not None
-    assert await backfill(engine.storage, engine.crew.looker) == 0  # nothing is hashed twice
+    assert engine.runtime.hasher is not None
+    assert await backfill(engine.storage, engine.runtime.hasher) == 0  # nothing is hashed twice
 
 
 async def test_groups_and_the_lookup_work_on_postgresql(
@@ -344,7 +344,7 @@ async def test_copies_stored_in_one_batch_meet_and_the_better_one_wins(
             data=data,
             mime="image/jpeg",
             asset=NewAsset(job_id=job, source="picsum", kind="image", url=url),
-            look=Look(looked=True, found=fingerprint(data)),
+            fingerprinting=Fingerprinting(fingerprinted=True, found=fingerprint(data)),
         )
 
     # Queued together, the writer takes them in one transaction: the smaller copy first.
@@ -356,34 +356,34 @@ async def test_copies_stored_in_one_batch_meet_and_the_better_one_wins(
 
 
 async def test_the_hashing_process_answers_and_comes_back_after_dying() -> None:
-    looker = Looker()
+    hasher = HashProcess()
     try:
-        found = await looker.look(BIG)
+        found = await hasher.fingerprint(BIG)
         assert found == fingerprint(BIG) and found is not None
         assert (found.width, found.height) == (800, 600)
-        assert await looker.look(b"%PDF-1.4 not an image") is None
-        proc = looker._proc
+        assert await hasher.fingerprint(b"%PDF-1.4 not an image") is None
+        proc = hasher._proc
         assert proc is not None
         proc.kill()
         await proc.wait()
-        with contextlib.suppress(LookError):  # the file in flight when it died may fail
-            await looker.look(SMALL)
-        assert await looker.look(SMALL) == fingerprint(SMALL)  # a new process answers
-        assert looker._proc is not proc
+        with contextlib.suppress(HashProcessError):  # the file in flight when it died may fail
+            await hasher.fingerprint(SMALL)
+        assert await hasher.fingerprint(SMALL) == fingerprint(SMALL)  # a new process answers
+        assert hasher._proc is not proc
 
         async def pieces(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
             for start in range(0, len(data), size):
                 yield data[start : start + size]
 
-        assert await looker.look_stream(len(BIG), pieces(BIG)) == fingerprint(BIG)
-        proc = looker._proc
-        with pytest.raises(LookError):  # a stored file shorter than it said
-            await looker.look_stream(len(BIG) + 10, pieces(BIG))
-        assert await looker.look(OTHER) == fingerprint(OTHER)  # in step again: a new process
-        assert looker._proc is not proc
+        assert await hasher.fingerprint_stream(len(BIG), pieces(BIG)) == fingerprint(BIG)
+        proc = hasher._proc
+        with pytest.raises(HashProcessError):  # a stored file shorter than it said
+            await hasher.fingerprint_stream(len(BIG) + 10, pieces(BIG))
+        assert await hasher.fingerprint(OTHER) == fingerprint(OTHER)  # in step again: a new process
+        assert hasher._proc is not proc
     finally:
-        await looker.close()
-    assert looker._proc is None
+        await hasher.close()
+    assert hasher._proc is None
 
 
 async def test_a_picture_larger_than_a_chunk_is_read_back_and_announced_with_its_group(
@@ -417,18 +417,18 @@ async def test_with_hashing_off_no_picture_is_looked_at(
     scripted("fake_a", urls=[_serve(replay, "big", BIG)])
     scripted("fake_b", urls=[_serve(replay, "small", SMALL)])
     engine = await engine_factory(near_duplicates=False)
-    assert engine.backfill is None and engine.crew.looker is None
+    assert engine.backfill is None and engine.runtime.hasher is None
     job = await engine.submit(JobSpec(query="q", sources=("fake_a", "fake_b"), count=1))
     final = await engine.wait(job.id, None)
     assert final.state is JobState.DONE
     assert [a.duplicate_of for a in await _assets(engine)] == [None, None]
     # Turned on later: the pictures stored meanwhile are fingerprinted after start.
     assert len(await engine.storage.unhashed_images(10)) == 2
-    looker = Looker()
+    hasher = HashProcess()
     try:
-        assert await backfill(engine.storage, looker) == 2
+        assert await backfill(engine.storage, hasher) == 2
     finally:
-        await looker.close()
+        await hasher.close()
     assert sorted(a.duplicate_of is None for a in await _assets(engine)) == [False, True]
 
 
@@ -440,9 +440,9 @@ async def test_the_hashing_process_never_imports_code_from_the_working_folder(
     (planted / "__init__.py").write_text("")
     (planted / "phash.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
     monkeypatch.chdir(tmp_path)
-    looker = Looker()
+    hasher = HashProcess()
     try:
-        assert await looker.look(BIG) == fingerprint(BIG)
+        assert await hasher.fingerprint(BIG) == fingerprint(BIG)
     finally:
-        await looker.close()
+        await hasher.close()
     assert not (tmp_path / "ran").exists()

@@ -8,7 +8,7 @@ Rooms, each depending only on those below it:
 - ``runner``: ``JobRun``, one running job: its sources side by side, its budget, its end.
 - ``source_run``: ``SourceRun``, one source of a running job: search, download, store, count.
 - ``transfer``: one item's bytes into a sink (HTTP or a source's own downloader).
-- ``crew``: what all runs share (tools, the book of running jobs) and how a worker holds a job.
+- ``runtime``: what all runs share (tools, the book of running jobs) and how a worker holds a job.
 """
 
 from __future__ import annotations

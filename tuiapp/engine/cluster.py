@@ -2,7 +2,7 @@
 
 A :class:`Cluster` relays this process's events to the others (NOTIFY), takes theirs in, obeys
 cancels sent from elsewhere and, in a worker, claims queued jobs and renews their leases. It is
-given the engine's crew and a few callables; it never imports the engine's service.
+given the engine's runtime and a few callables; it never imports the engine's service.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tuiapp.jobs import JobState
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tuiapp.engine.runner import Crew
+    from tuiapp.engine.runner import Runtime
     from tuiapp.events import Event
     from tuiapp.storage import Listener
 
@@ -56,7 +56,7 @@ class Cluster:
 
     def __init__(
         self,
-        crew: Crew,
+        runtime: Runtime,
         *,
         deliver: Callable[[Event], None],
         resync: Callable[[str], None] | None = None,
@@ -64,12 +64,12 @@ class Cluster:
     ) -> None:
         """
         Args:
-            crew: the engine's shared tools and its book of runs.
+            runtime: the engine's shared tools and its book of runs.
             deliver: hands an event from another process to this process's subscribers.
             resync: tells this process's subscribers that events may have been lost.
             worker: claim and run queued jobs (else this process only submits and watches).
         """
-        self.crew = crew
+        self.runtime = runtime
         self.worker = worker
         self._deliver = deliver
         self._resync = resync
@@ -83,7 +83,7 @@ class Cluster:
         self._listener: Listener | None = None
 
     async def start(self) -> None:
-        storage = self.crew.storage
+        storage = self.runtime.storage
         self._listener = await storage.listen(
             {EVENTS_CHANNEL: self._on_remote_event, CONTROL_CHANNEL: self._on_control},
             on_reconnect=self._reconnected,
@@ -135,7 +135,7 @@ class Cluster:
 
     async def cancel(self, job_id: int, owner: int | None, source: str | None) -> None:
         """Cancel a job (or a source) that runs elsewhere or waits in the queue."""
-        storage = self.crew.storage
+        storage = self.runtime.storage
         if await storage.request_cancel(job_id, source):
             event = JobFinished(
                 job_id=job_id,
@@ -154,7 +154,7 @@ class Cluster:
 
     async def _relay_events(self) -> None:
         """Send this process's events to the others (progress coalesced when they lag)."""
-        storage = self.crew.storage
+        storage = self.runtime.storage
         with self._outbox.subscribe(max_backlog=100_000) as outbox:
             async for event in outbox:
                 try:
@@ -167,7 +167,7 @@ class Cluster:
     def _on_remote_event(self, payload: str) -> None:
         try:
             data = json.loads(payload)
-            if data["from"] == self.crew.storage.runner_id:
+            if data["from"] == self.runtime.storage.runner_id:
                 return
             fields = dict(data["event"])
             event = EVENT_TYPES[fields.pop("kind")](**fields)
@@ -185,18 +185,18 @@ class Cluster:
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed control message: %.200s", payload)
             return
-        run = self.crew.runs.get(job_id)
+        run = self.runtime.runs.get(job_id)
         if run is not None:
             run.cancel(source)
 
     async def _claim_jobs(self) -> None:
         """A worker's loop: claim queued (or abandoned) jobs while it has room for more."""
-        settings, storage = self.crew.settings, self.crew.storage
+        settings, storage = self.runtime.settings, self.runtime.storage
         lease = settings.lease_seconds
         last_sweep = 0.0
         while True:
             try:
-                if len(self.crew.runs) < settings.worker_jobs:
+                if len(self.runtime.runs) < settings.worker_jobs:
                     # Right after an outage every worker was cut off alike: leases that ran out
                     # meanwhile are not taken over until their workers had a lease to renew.
                     take_over = time.monotonic() - self._outage_at > lease
@@ -218,7 +218,7 @@ class Cluster:
                 await asyncio.wait_for(self._wake.wait(), 1.0)
 
     async def _start_claimed(self, job_id: int, claims: int) -> None:
-        storage = self.crew.storage
+        storage = self.runtime.storage
         owner = await storage.job_owner(job_id)
         info = await storage.get_job(job_id, owner)
         claim = Claim(token=claims)
@@ -229,7 +229,7 @@ class Cluster:
                 resume=await storage.stored_urls(job_id),
                 stored_bytes=await storage.stored_bytes(job_id),
             )
-        JobRun(self.crew, info, owner, claim=claim).start()
+        JobRun(self.runtime, info, owner, claim=claim).start()
 
     async def _renew_leases(self) -> None:
         """A worker's heartbeat: extend leases, save counters, obey cancels, drop lost jobs.
@@ -237,7 +237,7 @@ class Cluster:
         A worker that could not renew for three quarters of a lease (the database was away, or
         the process was frozen) stops its jobs itself, before another worker may take them over.
         """
-        lease = self.crew.settings.lease_seconds
+        lease = self.runtime.settings.lease_seconds
         renewed = time.monotonic()
         while True:
             with contextlib.suppress(TimeoutError):
@@ -246,15 +246,15 @@ class Cluster:
             if time.monotonic() - renewed > lease * 3 / 4 and self._outage_at < renewed:
                 # Not renewed, though the database was there: this process was frozen (a VM
                 # pause, a suspended laptop). Another worker may take the jobs over any moment.
-                for stale in list(self.crew.runs.values()):
+                for stale in list(self.runtime.runs.values()):
                     if stale.claimed:
                         stale.fenced(f"the lease could not be renewed for {lease:g} s")
             try:
-                mine = [job_id for job_id, run in self.crew.runs.items() if run.claimed]
-                held, cancelled = await self.crew.storage.renew_leases(mine, lease)
+                mine = [job_id for job_id, run in self.runtime.runs.items() if run.claimed]
+                held, cancelled = await self.runtime.storage.renew_leases(mine, lease)
                 renewed = time.monotonic()
                 for job_id in mine:
-                    run = self.crew.runs.get(job_id)
+                    run = self.runtime.runs.get(job_id)
                     if run is None:
                         continue
                     if job_id not in held:
@@ -263,8 +263,8 @@ class Cluster:
                         run.stop(JobState.CANCELLED, "cancelled")
                     else:
                         await run.save_unfinished()
-                for job_id, sources in (await self.crew.storage.source_cancels(held)).items():
-                    if (asked := self.crew.runs.get(job_id)) is not None:
+                for job_id, sources in (await self.runtime.storage.source_cancels(held)).items():
+                    if (asked := self.runtime.runs.get(job_id)) is not None:
                         for source in sources:
                             asked.cancel(source)
             except UnavailableError:

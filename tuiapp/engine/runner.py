@@ -1,7 +1,7 @@
 """Running one job: a :class:`JobRun` runs its sources as :class:`~tuiapp.engine.source_run.
 SourceRun` s side by side, enforces the job's budget, and records how the job ended.
 
-It speaks to the outside only through the storage and the crew's ``publish``: it never imports
+It speaks to the outside only through the storage and the runtime's ``publish``: it never imports
 the engine's service or a client.
 """
 
@@ -15,18 +15,18 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from tuiapp.engine.crew import Claim, Crew, is_url, now
+from tuiapp.engine.runtime import Claim, Runtime, is_url, now
 from tuiapp.engine.source_run import SourceRun
 from tuiapp.errors import FencedError
 from tuiapp.events import JobFinished, JobStarted
 from tuiapp.fetch import allowing
 from tuiapp.jobs import TERMINAL_SOURCE_STATES, JobInfo, JobSpec, JobState, SourceState
-from tuiapp.storage import patiently
+from tuiapp.storage import retry_through_outage
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Claim", "Crew", "JobRun", "SourceRun", "is_url"]
+__all__ = ["Claim", "JobRun", "Runtime", "SourceRun", "is_url"]
 
 log = logging.getLogger("tuiapp.engine")
 
@@ -35,16 +35,16 @@ class JobRun:
     """One job running in this process: its sources, its budget, and how it ends."""
 
     def __init__(
-        self, crew: Crew, info: JobInfo, owner: int | None, *, claim: Claim | None = None
+        self, runtime: Runtime, info: JobInfo, owner: int | None, *, claim: Claim | None = None
     ) -> None:
         """
         Args:
-            crew: the engine's shared tools.
+            runtime: the engine's shared tools.
             info: the job as stored.
             owner: its owner (None: guests).
             claim: how this worker holds the job, when it came from the shared queue.
         """
-        self.crew = crew
+        self.runtime = runtime
         self.info = info
         self.owner = owner
         self.claim = claim
@@ -59,7 +59,7 @@ class JobRun:
                 src.bytes = claim.stored_bytes.get(saved.source, 0)
                 src.found = max(saved.found, src.stored)
                 src.failed = saved.failed
-        self.scratch = crew.settings.data_dir / "scratch" / f"job-{info.id}"
+        self.scratch = runtime.settings.data_dir / "scratch" / f"job-{info.id}"
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
         self.stop_reason: JobState | None = None
@@ -94,8 +94,8 @@ class JobRun:
         return self.info.id
 
     def start(self) -> None:
-        """Register the run with the crew and start it as a task."""
-        self.crew.runs[self.id] = self
+        """Register the run with the runtime and start it as a task."""
+        self.runtime.runs[self.id] = self
         self.task = asyncio.create_task(self._run(self.info.spec), name=f"tuiapp-job-{self.id}")
 
     def stop(self, reason: JobState, message: str) -> None:
@@ -142,7 +142,7 @@ class JobRun:
                 await src.save()
 
     async def _run(self, spec: JobSpec) -> None:
-        settings = self.crew.settings
+        settings = self.runtime.settings
         loop = asyncio.get_running_loop()
         self.started = time.monotonic()
         timer = loop.call_later(
@@ -153,10 +153,10 @@ class JobRun:
         )
         state = JobState.DONE
         try:
-            await self.crew.storage.update_job(
+            await self.runtime.storage.update_job(
                 self.id, fence=self.fence, state=JobState.RUNNING, started_at=now()
             )
-            self.crew.publish(
+            self.runtime.publish(
                 JobStarted(job_id=self.id, owner_id=self.owner, timeout=settings.global_job_timeout)
             )
             url_input = is_url(spec.query)
@@ -206,7 +206,7 @@ class JobRun:
         """Lost: the job is another worker's now. Otherwise: back in the queue for another."""
         try:
             if not self.lost:
-                await self.crew.storage.update_job(
+                await self.runtime.storage.update_job(
                     self.id, fence=self.fence, state=JobState.QUEUED, runner=None, lease_until=None
                 )
                 for src in self.sources.values():
@@ -221,7 +221,7 @@ class JobRun:
             self._forget()
 
     async def _finish(self, state: JobState) -> None:
-        crew = self.crew
+        runtime = self.runtime
         try:
             for src in self.sources.values():
                 if src.state in (
@@ -231,8 +231,8 @@ class JobRun:
                 ):
                     src.state = SourceState.CANCELLED
                     await src.save()
-            await patiently(
-                lambda: crew.storage.update_job(
+            await retry_through_outage(
+                lambda: runtime.storage.update_job(
                     self.id,
                     fence=self.fence,
                     state=state,
@@ -246,10 +246,10 @@ class JobRun:
             self.fenced(str(exc))
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
-            if crew.cleanups:  # partial files of cancelled transfers go before the job ends
-                await asyncio.gather(*crew.cleanups, return_exceptions=True)
+            if runtime.cleanups:  # partial files of cancelled transfers go before the job ends
+                await asyncio.gather(*runtime.cleanups, return_exceptions=True)
             if not self.lost:  # a fenced job's end is told by the worker that holds it
-                crew.publish(
+                runtime.publish(
                     JobFinished(
                         job_id=self.id,
                         owner_id=self.owner,
@@ -264,5 +264,5 @@ class JobRun:
             self._forget()
 
     def _forget(self) -> None:
-        self.crew.runs.pop(self.id, None)
+        self.runtime.runs.pop(self.id, None)
         self.done.set()

@@ -22,8 +22,8 @@ from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
-from tuiapp.engine.looker import Looker, LookError
-from tuiapp.engine.runner import Crew, JobRun, is_url
+from tuiapp.engine.hash_process import HashProcess, HashProcessError
+from tuiapp.engine.runner import JobRun, Runtime, is_url
 from tuiapp.engine.similar import backfill
 from tuiapp.engine.thumbnails import Thumbnails
 from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
@@ -63,16 +63,16 @@ class Engine:
         self.storage = storage or Storage(settings.database_url)
         self.fetcher = Fetcher(settings)
         self.bus = EventBus()
-        self.crew = Crew(
+        self.runtime = Runtime(
             settings=settings,
             storage=self.storage,
             fetcher=self.fetcher,
             publish=self._publish,
             source_slots=asyncio.Semaphore(settings.max_concurrent_sources),
-            looker=Looker() if settings.near_duplicates else None,
+            hasher=HashProcess() if settings.near_duplicates else None,
         )
         self.cluster = (
-            Cluster(self.crew, deliver=self.bus.publish, resync=self.bus.resync, worker=worker)
+            Cluster(self.runtime, deliver=self.bus.publish, resync=self.bus.resync, worker=worker)
             if settings.queue or worker
             else None
         )
@@ -81,7 +81,7 @@ class Engine:
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
         """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
-        self.thumbnails = Thumbnails(self.storage, self.crew.looker)
+        self.thumbnails = Thumbnails(self.storage, self.runtime.hasher)
 
     @property
     def events_live(self) -> bool | None:
@@ -101,9 +101,9 @@ class Engine:
         await self.fetcher.start()
         if self.cluster is not None:
             await self.cluster.start()
-        if self.crew.looker is not None:
+        if self.runtime.hasher is not None:
             self.backfill = asyncio.create_task(
-                backfill(self.storage, self.crew.looker, delay=BACKFILL_DELAY)
+                backfill(self.storage, self.runtime.hasher, delay=BACKFILL_DELAY)
             )
 
     async def close(self) -> None:
@@ -116,7 +116,7 @@ class Engine:
         if self.backfill is not None:
             self.backfill.cancel()
             await asyncio.gather(self.backfill, return_exceptions=True)
-        runs = list(self.crew.runs.values())
+        runs = list(self.runtime.runs.values())
         for run in runs:
             if run.claimed:
                 run.stop(JobState.QUEUED, "the worker stopped; back in the queue")
@@ -124,14 +124,14 @@ class Engine:
                 run.stop(JobState.CANCELLED, "tuiapp was closed while the job ran")
         for run in runs:
             await run.done.wait()
-        if self.crew.cleanups:
-            await asyncio.gather(*self.crew.cleanups, return_exceptions=True)
+        if self.runtime.cleanups:
+            await asyncio.gather(*self.runtime.cleanups, return_exceptions=True)
         if self.cluster is not None:
             await self.cluster.close()
         await self.fetcher.close()
         await self.storage.close()
-        if self.crew.looker is not None:
-            await self.crew.looker.close()
+        if self.runtime.hasher is not None:
+            await self.runtime.hasher.close()
         await self.thumbnails.close()
         self.bus.close()
 
@@ -159,7 +159,7 @@ class Engine:
                     key_setting=cls.key_setting,
                     configured=cls.key_setting is None
                     or self.settings.api_key(cls.key_setting) is not None,
-                    base_url=self.crew.base_url(cls.name),
+                    base_url=self.runtime.base_url(cls.name),
                     ready=all(n.ok for n in needs),
                     missing=tuple(n.detail for n in needs if not n.ok),
                 )
@@ -283,7 +283,7 @@ class Engine:
             self.bus.publish(submitted)
             self.cluster.submitted(submitted)
             return info
-        run = JobRun(self.crew, info, owner)
+        run = JobRun(self.runtime, info, owner)
         self._publish(submitted)
         run.start()
         return info
@@ -293,7 +293,7 @@ class Engine:
         info = await self.storage.get_job(job_id, owner)
         if source is not None and source not in {s.source for s in info.sources}:
             raise InvalidRequestError(f"job {job_id} has no source {source!r}")
-        run = self.crew.runs.get(job_id)
+        run = self.runtime.runs.get(job_id)
         if run is not None:
             run.cancel(source)
         elif self.cluster is not None and info.state not in TERMINAL_JOB_STATES:
@@ -306,7 +306,7 @@ class Engine:
 
     async def wait(self, job_id: int, owner: int | None) -> JobInfo:
         """Wait until the job has finished; returns its final state."""
-        runs = self.crew.runs
+        runs = self.runtime.runs
         run = runs.get(job_id)
         if run is not None:
             await run.done.wait()
@@ -322,7 +322,7 @@ class Engine:
 
     async def get_job(self, job_id: int, owner: int | None) -> JobInfo:
         info = await self.storage.get_job(job_id, owner)
-        run = self.crew.runs.get(job_id)
+        run = self.runtime.runs.get(job_id)
         return info if run is None else run.live_view(info)
 
     async def list_jobs(
@@ -342,13 +342,13 @@ class Engine:
         infos = await self.storage.list_jobs(
             owner, states=states, text=text, limit=limit, offset=offset
         )
-        runs = self.crew.runs
+        runs = self.runtime.runs
         return [runs[i.id].live_view(i) if i.id in runs else i for i in infos]
 
     async def delete_job(self, job_id: int, owner: int | None) -> None:
         """Delete a job, its assets and the blobs nothing else uses. A running job is cancelled."""
         info = await self.storage.get_job(job_id, owner)
-        run = self.crew.runs.get(job_id)
+        run = self.runtime.runs.get(job_id)
         if run is not None:
             run.stop(JobState.CANCELLED, "deleted")
             await run.done.wait()
@@ -402,7 +402,7 @@ class Engine:
         kept; None when the file is no picture (a video, say)."""
         try:
             return await self.thumbnails.get(asset_id, owner)
-        except LookError as exc:
+        except HashProcessError as exc:
             raise UnavailableError(f"no thumbnail could be made just now ({exc})") from None
 
     async def export_job(
@@ -430,5 +430,5 @@ class Engine:
         """What this installation can and cannot do: data folder, database, then each source's
         needs and (unless ``offline``) a reach test of its host."""
         checks = await run_checks(self.settings, self.storage)
-        rows = await source_checks(self.settings, self.crew.base_url, offline=offline)
+        rows = await source_checks(self.settings, self.runtime.base_url, offline=offline)
         return DoctorReport(checks=tuple(checks), sources=tuple(rows), offline=offline)

@@ -1,8 +1,8 @@
 """The engine's side of near-duplicate pictures: which files are looked at, and when.
 
 A stored picture is announced (``AssetStored``) once it is fingerprinted and grouped, so the
-event names its best copy. A picture of one chunk is looked at by the hashing process
-(:class:`~tuiapp.engine.looker.Looker`) with its bytes in hand, just before it is written: its
+event names its best copy. A picture of one chunk is fingerprinted by the hashing process
+(:class:`~tuiapp.engine.hash_process.HashProcess`) with its bytes in hand, before it is written: its
 fingerprint goes into the same INSERT and its group is settled in the writer's batch (a second
 write of each row cost the writer, the bottleneck, a third of its pace). A larger picture is
 read back and looked at after it is stored, beside the downloads. A source's end waits until
@@ -17,14 +17,14 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from tuiapp.engine.looker import LookError
+from tuiapp.engine.hash_process import HashProcessError
 from tuiapp.phash import MAX_HASH_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from tuiapp.engine.crew import Crew
-    from tuiapp.engine.looker import Looker
+    from tuiapp.engine.hash_process import HashProcess
+    from tuiapp.engine.runtime import Runtime
     from tuiapp.events import AssetStored
     from tuiapp.jobs import Fingerprint
     from tuiapp.storage import Storage, StoredAsset
@@ -38,7 +38,7 @@ BATCH = 20
 
 
 async def hash_stored(
-    storage: Storage, looker: Looker, asset_id: int, owner: int | None, sha256: str, size: int
+    storage: Storage, hasher: HashProcess, asset_id: int, owner: int | None, sha256: str, size: int
 ) -> int | None:
     """Fingerprint one stored file from the database and group it with its near-duplicates.
 
@@ -47,47 +47,52 @@ async def hash_stored(
     """
     found = None
     if 0 < size <= MAX_HASH_BYTES:  # streamed into the hashing process a chunk at a time
-        found = await looker.look_stream(size, await storage.read_blob(sha256, owner))
+        found = await hasher.fingerprint_stream(size, await storage.read_blob(sha256, owner))
     return await storage.set_fingerprint(asset_id, owner, found)
 
 
 class Hashing:
     """One source run's stored files, announced; a picture with its group once it is known."""
 
-    def __init__(self, crew: Crew) -> None:
-        self._crew = crew
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def look(self, mime: str) -> Callable[[bytes], Awaitable[Fingerprint | None]] | None:
+    def fingerprinter(self, mime: str) -> Callable[[bytes], Awaitable[Fingerprint | None]] | None:
         """What a sink fingerprints a picture with before writing it (None: not looked at)."""
-        looker = self._crew.looker
-        return looker.look if looker is not None and mime.startswith("image/") else None
+        hasher = self._runtime.hasher
+        return hasher.fingerprint if hasher is not None and mime.startswith("image/") else None
 
     def announce(self, event: AssetStored, stored: StoredAsset) -> None:
         """Publish a stored file's event; a picture's with its best copy when it has one.
 
-        A picture not looked at as it was written (larger than a chunk) is read back and looked
-        at beside the downloads first; its event follows.
+        A picture not fingerprinted as it was written (larger than a chunk) is read back and
+        fingerprinted beside the downloads first; its event follows.
         """
-        looker = self._crew.looker
-        if stored.looked or looker is None or not event.mime.startswith("image/"):
-            self._crew.publish(dataclasses.replace(event, duplicate_of=stored.duplicate_of))
+        hasher = self._runtime.hasher
+        if stored.fingerprinted or hasher is None or not event.mime.startswith("image/"):
+            self._runtime.publish(dataclasses.replace(event, duplicate_of=stored.duplicate_of))
             return
-        task = asyncio.ensure_future(self._look_then_publish(looker, event))
+        task = asyncio.ensure_future(self._fingerprint_then_publish(hasher, event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        self._crew.cleanups.add(task)  # an engine that closes waits for it too
-        task.add_done_callback(self._crew.cleanups.discard)
+        self._runtime.cleanups.add(task)  # an engine that closes waits for it too
+        task.add_done_callback(self._runtime.cleanups.discard)
 
-    async def _look_then_publish(self, looker: Looker, event: AssetStored) -> None:
+    async def _fingerprint_then_publish(self, hasher: HashProcess, event: AssetStored) -> None:
         best = None
         try:
             best = await hash_stored(
-                self._crew.storage, looker, event.asset_id, event.owner_id, event.sha256, event.size
+                self._runtime.storage,
+                hasher,
+                event.asset_id,
+                event.owner_id,
+                event.sha256,
+                event.size,
             )
         except Exception as exc:  # the file is stored; the backfill tries its hash again
             log.warning("hashing asset %s failed: %r", event.asset_id, exc)
-        self._crew.publish(dataclasses.replace(event, duplicate_of=best))
+        self._runtime.publish(dataclasses.replace(event, duplicate_of=best))
 
     async def settle(self) -> None:
         """Wait until every picture of this run is looked at and announced."""
@@ -96,7 +101,7 @@ class Hashing:
 
 
 async def backfill(
-    storage: Storage, looker: Looker, *, pause: float = 0.05, delay: float = 0.0
+    storage: Storage, hasher: HashProcess, *, pause: float = 0.05, delay: float = 0.0
 ) -> int:
     """Fingerprint every stored picture whose hash was never tried, a small batch at a time.
 
@@ -114,10 +119,10 @@ async def backfill(
             for attempt in (1, 2):
                 try:
                     await hash_stored(
-                        storage, looker, item.asset_id, item.owner_id, item.sha256, item.size
+                        storage, hasher, item.asset_id, item.owner_id, item.sha256, item.size
                     )
                     break
-                except LookError as exc:
+                except HashProcessError as exc:
                     if attempt == 1:
                         continue  # another file may have stopped the process: once more, alone
                     log.warning("hashing asset %s failed: %s", item.asset_id, exc)

@@ -2,7 +2,7 @@
 
 It hands each find to :func:`~tuiapp.engine.transfer.transfer`, stores the bytes through the
 storage, keeps the source's counters and publishes its events. It knows its job only as a
-:class:`~tuiapp.engine.crew.RunningJob`.
+:class:`~tuiapp.engine.runtime.RunningJob`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
-from tuiapp.engine.crew import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
+from tuiapp.engine.runtime import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
 from tuiapp.engine.similar import Hashing
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from tuiapp.engine.crew import Crew, RunningJob
+    from tuiapp.engine.runtime import RunningJob, Runtime
     from tuiapp.sources.base import Found
     from tuiapp.storage import StoredAsset
 
@@ -69,7 +69,7 @@ class SourceRun:
     def __init__(self, job: RunningJob, name: str) -> None:
         self.job = job
         self.name = name
-        self.hashing = Hashing(job.crew)
+        self.hashing = Hashing(job.runtime)
         self.state = SourceState.QUEUED
         self.found = 0
         self.stored = 0
@@ -88,8 +88,8 @@ class SourceRun:
         """Set by a download that shows the source cannot go on; the search loop raises it."""
 
     @property
-    def crew(self) -> Crew:
-        return self.job.crew
+    def runtime(self) -> Runtime:
+        return self.job.runtime
 
     def counters(self) -> dict[str, int]:
         return {
@@ -110,7 +110,7 @@ class SourceRun:
         if self.job.lost:
             return
         try:
-            await self.crew.storage.update_job_source(
+            await self.runtime.storage.update_job_source(
                 self.job.id,
                 self.name,
                 fence=self.job.fence,
@@ -130,14 +130,14 @@ class SourceRun:
         notice = SourceNotice(
             job_id=self.job.id, owner_id=self.job.owner, source=self.name, message=text
         )
-        self.crew.publish(notice)
+        self.runtime.publish(notice)
 
     def progress(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress < PROGRESS_INTERVAL:
             return
         self._last_progress = now
-        self.crew.publish(
+        self.runtime.publish(
             SourceProgress(
                 job_id=self.job.id,
                 owner_id=self.job.owner,
@@ -151,10 +151,10 @@ class SourceRun:
     async def run(self, spec: JobSpec, url_input: bool) -> None:
         """Run the source to its end; the state and error say how it ended."""
         try:
-            async with self.crew.source_slots:
+            async with self.runtime.source_slots:
                 self.state = SourceState.SEARCHING
                 await self.save()
-                self.crew.publish(
+                self.runtime.publish(
                     SourceStarted(
                         job_id=self.job.id,
                         owner_id=self.job.owner,
@@ -193,7 +193,7 @@ class SourceRun:
         await self.hashing.settle()  # its stored pictures are announced before its end
         await self.save()
         self.progress(force=True)
-        self.crew.publish(
+        self.runtime.publish(
             SourceFinished(
                 job_id=self.job.id,
                 owner_id=self.job.owner,
@@ -206,10 +206,10 @@ class SourceRun:
         )
 
     def _context(self, spec: JobSpec, api_key: str | None) -> SourceContext:
-        settings = self.crew.settings
+        settings = self.runtime.settings
         return SourceContext(
-            http=self.crew.fetcher,
-            base_url=self.crew.base_url(self.name),
+            http=self.runtime.fetcher,
+            base_url=self.runtime.base_url(self.name),
             api_key=api_key,
             user_agent=settings.user_agent,
             scratch_dir=self.scratch,
@@ -219,7 +219,7 @@ class SourceRun:
             options=dict(spec.options),
             settings=dict(settings.source_settings.get(self.name, {})),
             cache_dir=settings.data_dir / "cache" / self.name,
-            answers=self.crew.storage.answers(self.name),
+            answers=self.runtime.storage.answers(self.name),
         )
 
     @property
@@ -227,7 +227,7 @@ class SourceRun:
         return self.job.scratch / self.name
 
     async def _search_and_download(self, spec: JobSpec, url_input: bool) -> None:
-        settings = self.crew.settings
+        settings = self.runtime.settings
         cls = registry.get(self.name)
         if url_input and not cls.matches(spec.query.strip()):
             if cls.takes_url():
@@ -339,8 +339,8 @@ class SourceRun:
 
     async def _download(self, item: Found, fetched: Callable[[str], None]) -> None:
         """Fetch one item and store it; count and announce what happened."""
-        crew = self.crew
-        sink = crew.storage.new_sink(self.job.owner)
+        runtime = self.runtime
+        sink = runtime.storage.new_sink(self.job.owner)
         stored: StoredAsset | None = None
         added = 0
         """Bytes of this file counted in self.bytes so far (files download side by side)."""
@@ -356,7 +356,7 @@ class SourceRun:
             complete = total is not None and done >= total
             if complete or now - last >= PROGRESS_INTERVAL:
                 last = now
-                crew.publish(
+                runtime.publish(
                     TransferProgress(
                         job_id=self.job.id,
                         owner_id=self.job.owner,
@@ -373,26 +373,28 @@ class SourceRun:
             moved = await transfer(
                 item,
                 sink,
-                fetcher=crew.fetcher,
+                fetcher=runtime.fetcher,
                 scratch=self.scratch,
-                max_size=crew.settings.max_image_size
+                max_size=runtime.settings.max_image_size
                 if item.expect == "image"
-                else crew.settings.max_file_size,
-                stall_timeout=crew.settings.request_timeout,
+                else runtime.settings.max_file_size,
+                stall_timeout=runtime.settings.request_timeout,
                 progress=progress,
                 cancelled=self.job.stopping.is_set,
             )
-            if (look := self.hashing.look(moved.mime)) is not None:
-                await sink.look_at(look)  # a cut here keeps no file, as one during the transfer
+            if (fingerprinter := self.hashing.fingerprinter(moved.mime)) is not None:
+                await sink.fingerprint_with(
+                    fingerprinter
+                )  # a cut here keeps no file, as one during the transfer
         except SourceError as exc:
-            crew.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
+            runtime.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
             self.bytes -= added
             self._failed_item(item, exc)
             self._judge_failure(exc, item.url, spec_count=self.job.info.count)
             return
         except BaseException:
             self.bytes -= added
-            crew.spawn_cleanup(sink.abort())
+            runtime.spawn_cleanup(sink.abort())
             raise
         self._unstored_bytes += sink.size
         fetched(item.url)
@@ -432,13 +434,13 @@ class SourceRun:
             self._unstored_bytes -= sink.size
         self._stored(item, stored, added)
         if item.on_stored is not None:
-            self.crew.spawn_cleanup(tell_stored(item, self.name))
+            self.runtime.spawn_cleanup(tell_stored(item, self.name))
         if cut is not None:
             raise cut
 
     def _failed_item(self, item: Found, exc: TuiappError) -> None:
         self.failed += 1
-        self.crew.publish(
+        self.runtime.publish(
             ItemFailed(
                 job_id=self.job.id,
                 owner_id=self.job.owner,

@@ -1,9 +1,10 @@
 """Thumbnails of stored pictures: made once by the hashing process, then kept in the database.
 
 A picture's thumbnail (longest side 320 px, WebP) is made the first time a client asks for it,
-by the process that already decodes pictures (:class:`~tuiapp.engine.looker.Looker`), and kept
-per stored file; a file that is no picture is remembered as such. Made on demand rather than
-as files arrive: the writer's pace stays what it was, and a job nobody looks at costs nothing.
+by the process that already decodes pictures
+(:class:`~tuiapp.engine.hash_process.HashProcess`), and kept per stored file; a file that is no
+picture is remembered as such. Made on demand rather than as files arrive: the writer's pace
+stays what it was, and a job nobody looks at costs nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from tuiapp.engine.looker import Looker
+from tuiapp.engine.hash_process import HashProcess
 from tuiapp.phash import MAX_HASH_BYTES
 from tuiapp.storage import StoredThumbnail
 
@@ -30,30 +31,30 @@ _PICTURES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp")
 class Thumbnails:
     """Finds or makes a stored file's thumbnail."""
 
-    def __init__(self, storage: Storage, looker: Looker | None) -> None:
-        """``looker``: the engine's hashing process; None (near-duplicates off) starts one of
+    def __init__(self, storage: Storage, hasher: HashProcess | None) -> None:
+        """``hasher``: the engine's hashing process; None (near-duplicates off) starts one of
         this object's own on the first thumbnail asked for."""
         self._storage = storage
-        self._looker = looker
-        self._own: Looker | None = None
+        self._hasher = hasher
+        self._own: HashProcess | None = None
 
     async def get(self, asset_id: int, owner: int | None) -> tuple[bytes, str] | None:
         """The thumbnail's bytes and media type; None when the file is no picture.
 
         Raises:
             NotFoundError: the owner has no such asset.
-            LookError: the hashing process could not answer (nothing is kept: asked again later).
+            HashProcessError: the hashing process could not answer (nothing kept: asked later).
         """
         asset = await self._storage.get_asset(asset_id, owner)
         if asset.mime not in _PICTURES or not 0 < asset.size <= MAX_HASH_BYTES:
             return None
         kept = await self._storage.thumbnail_of(asset_id, owner)
         if kept is None:
-            looker = self._looker or self._own
-            if looker is None:
-                looker = self._own = Looker()
+            hasher = self._hasher or self._own
+            if hasher is None:
+                hasher = self._own = HashProcess()
             chunks = await self._storage.read_blob(asset.sha256, owner)
-            made = await looker.thumbnail(asset.size, chunks)
+            made = await hasher.thumbnail(asset.size, chunks)
             kept = (
                 StoredThumbnail("", 0, 0, b"")
                 if made is None

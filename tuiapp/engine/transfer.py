@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tuiapp.fetch import Fetcher
     from tuiapp.sources.base import DownloadedFile, Found
 
-__all__ = ["Moved", "Progress", "Sink", "transfer"]
+__all__ = ["Progress", "Sink", "Transferred", "transfer"]
 
 _FILE_READ = 1 << 20
 
@@ -43,7 +43,7 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Moved:
+class Transferred:
     """What a finished transfer was: the sniffed media type and the downloader's metadata."""
 
     mime: str
@@ -60,7 +60,7 @@ async def transfer(
     stall_timeout: float,
     progress: Progress,
     cancelled: Callable[[], bool],
-) -> Moved:
+) -> Transferred:
     """Move the bytes of ``item`` into ``sink``.
 
     Args:
@@ -88,7 +88,7 @@ async def transfer(
             max_size=max_size,
             progress=progress,
         )
-        return Moved(result.mime, {})
+        return Transferred(result.mime, {})
     return await _own_download(
         item,
         sink,
@@ -109,7 +109,7 @@ async def _own_download(
     stall_timeout: float,
     progress: Progress,
     cancelled: Callable[[], bool],
-) -> Moved:
+) -> Transferred:
     """Run a source's own downloader with stall detection, then move the file it made."""
     assert item.download is not None
     loop = asyncio.get_running_loop()
@@ -172,4 +172,4 @@ async def _own_download(
     finally:
         with contextlib.suppress(OSError):
             result.path.unlink()
-    return Moved(mime or result.mime or "application/octet-stream", dict(result.metadata))
+    return Transferred(mime or result.mime or "application/octet-stream", dict(result.metadata))

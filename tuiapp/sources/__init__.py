@@ -8,7 +8,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.errors import InvalidRequestError
-from tuiapp.sources.base import Source, given
+from tuiapp.sources.base import Source, is_set
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -114,7 +114,7 @@ def check_options(source_names: Iterable[str], options: Mapping[str, Any]) -> di
         takers = [cls for cls in picked if cls.option(key) is not None]
         if not takers:
             raise InvalidRequestError(_unknown_option(key, picked))
-        if not given(value):
+        if not is_set(value):
             continue
         seen = {_typed(opt.convert(cls.name, value)) for cls in takers if (opt := cls.option(key))}
         kept[key] = next(iter(seen))[1] if len(seen) == 1 else value

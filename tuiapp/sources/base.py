@@ -41,7 +41,7 @@ __all__ = [
     "SourceQuery",
     "TransferContext",
     "convert_options",
-    "given",
+    "is_set",
 ]
 
 MediaKind = Literal["image", "video", "audio", "any"]
@@ -192,7 +192,7 @@ def _number(value: Any, *, whole: bool) -> int | float | None:
     return float(value)
 
 
-def given(value: Any) -> bool:
+def is_set(value: Any) -> bool:
     """False for an option left empty (``-o size=``, JSON null): the source's default applies."""
     return value is not None and not (isinstance(value, str) and not value.strip())
 
@@ -210,7 +210,7 @@ def convert_options(source: type[Source], raw: Mapping[str, Any]) -> dict[str, A
     return {
         option.name: option.convert(source.name, raw[option.name])
         for option in source.options
-        if given(raw.get(option.name))
+        if is_set(raw.get(option.name))
     }
 
 

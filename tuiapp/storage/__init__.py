@@ -17,7 +17,7 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 from __future__ import annotations
 
 from tuiapp.storage.blobs import BlobSink
-from tuiapp.storage.database import patiently
+from tuiapp.storage.database import retry_through_outage
 from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.rows import NewAsset
@@ -33,5 +33,5 @@ __all__ = [
     "Storage",
     "StoredAsset",
     "StoredThumbnail",
-    "patiently",
+    "retry_through_outage",
 ]

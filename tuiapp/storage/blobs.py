@@ -15,9 +15,9 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tuiapp.errors import UnavailableError
-from tuiapp.storage.database import OUTAGE_PATIENCE, patiently, unavailable
+from tuiapp.storage.database import OUTAGE_PATIENCE, retry_through_outage, unavailable
 from tuiapp.storage.records import CHUNK_SIZE
-from tuiapp.storage.rows import Look
+from tuiapp.storage.rows import Fingerprinting
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -54,7 +54,7 @@ class BlobSink:
         self._seq = 0
         self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._done = False
-        self._look = Look()
+        self._fingerprinting = Fingerprinting()
 
     @property
     def size(self) -> int:
@@ -113,24 +113,28 @@ class BlobSink:
         self._in_flight.append(self._writer.queue_chunk(self._blob_id, self._seq, chunk))
         self._seq += 1
 
-    async def look_at(self, look: Callable[[bytes], Awaitable[Fingerprint | None]]) -> None:
+    async def fingerprint_with(
+        self, fingerprinter: Callable[[bytes], Awaitable[Fingerprint | None]]
+    ) -> None:
         """Fingerprint a picture of at most one chunk, all written, before :meth:`finish`.
 
-        Its fingerprint and group are then written with it (``StoredAsset.looked``). A larger
+        Its fingerprint and group are then written with it (``StoredAsset.fingerprinted``). A larger
         file is not looked at here (the engine looks at it once stored, from the database). A
-        look that fails leaves the file unlooked, never unstored; one cut off is cut with it.
+        fingerprint that fails leaves the file without one, never unstored; a cut cuts both.
         """
         if self._done or self._blob_id is not None or self._begun is not None:
             return
         data = b"".join(self._pieces)
         self._pieces = deque([data])  # joined once: finish takes it as it is
         try:
-            self._look = Look(looked=True, found=await look(data))
+            self._fingerprinting = Fingerprinting(
+                fingerprinted=True, found=await fingerprinter(data)
+            )
         except Exception as exc:
-            log.warning("looking at a picture of %d bytes failed: %r", len(data), exc)
+            log.warning("fingerprinting a picture of %d bytes failed: %r", len(data), exc)
 
     async def finish(self, *, mime: str, asset: NewAsset) -> StoredAsset:
-        """Store the file and its asset (with what :meth:`look_at` found, if it looked)."""
+        """Store the file and its asset (and the fingerprint :meth:`fingerprint_with` took)."""
         if self._done:
             raise RuntimeError("sink already finished")
         self._done = True
@@ -140,14 +144,14 @@ class BlobSink:
             data = b"".join(pieces)
             del pieces  # the file is queued joined: not twice
             # The bytes are in hand: while the database is away, the commit waits for it.
-            return await patiently(
+            return await retry_through_outage(
                 lambda: self._writer.store_small(
                     owner=self._owner,
                     sha256=self._hash.hexdigest(),
                     data=data,
                     mime=mime,
                     asset=asset,
-                    look=self._look,
+                    fingerprinting=self._fingerprinting,
                 ),
                 gave_up=f"the database was away for over {OUTAGE_PATIENCE:g} s;"
                 " the file was not kept",

@@ -27,7 +27,7 @@ __all__ = [
     "OUTAGE_PATIENCE",
     "Database",
     "Sql",
-    "patiently",
+    "retry_through_outage",
     "runner_alive",
     "runner_id",
     "unavailable",
@@ -67,7 +67,7 @@ OUTAGE_PATIENCE = 60.0
 T = TypeVar("T")
 
 
-async def patiently(
+async def retry_through_outage(
     call: Callable[[], Awaitable[T]],
     *,
     gave_up: str,

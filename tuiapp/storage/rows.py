@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from tuiapp.jobs import Fingerprint
     from tuiapp.storage.database import Database
 
-__all__ = ["NOT_LOOKED", "Look", "NewAsset", "insert_asset", "insert_assets"]
+__all__ = ["NOT_FINGERPRINTED", "Fingerprinting", "NewAsset", "insert_asset", "insert_assets"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,15 +38,15 @@ class NewAsset(MediaFacts):
 
 
 @dataclass(frozen=True, slots=True)
-class Look:
+class Fingerprinting:
     """What looking at a file's pixels before it was written found, for its asset row."""
 
-    looked: bool = False
+    fingerprinted: bool = False
     found: Fingerprint | None = None
     """None: no picture (or not looked at)."""
 
 
-NOT_LOOKED = Look()
+NOT_FINGERPRINTED = Fingerprinting()
 _ROW_MARKS = "(" + ",".join("?" * 22) + ")"
 _INSERT_ASSET = (
     "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
@@ -56,12 +56,13 @@ _INSERT_ASSET = (
 
 
 def _asset_values(
-    owner: int | None, blob_id: int, a: NewAsset, at: datetime, look: Look
+    owner: int | None, blob_id: int, a: NewAsset, at: datetime, fingerprinting: Fingerprinting
 ) -> list[Any]:
-    phash, q0, q1, q2, q3, width, height = hash_values(look.found)
+    phash, q0, q1, q2, q3, width, height = hash_values(fingerprinting.found)
     return [
         a.job_id, owner, blob_id, a.source, a.kind, a.url, a.page_url, a.title, a.author,
-        a.author_url, a.license, a.thumbnail_url, json.dumps(a.metadata), at, look.looked,
+        a.author_url, a.license, a.thumbnail_url, json.dumps(a.metadata), at,
+        fingerprinting.fingerprinted,
         phash, q0, q1, q2, q3, width or a.width, height or a.height,
     ]  # fmt: skip
 
@@ -72,13 +73,17 @@ async def insert_asset(
     owner: int | None,
     blob_id: int,
     a: NewAsset,
-    look: Look = NOT_LOOKED,
+    fingerprinting: Fingerprinting = NOT_FINGERPRINTED,
 ) -> int:
-    return await db.sql.insert(conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, now(), look))
+    return await db.sql.insert(
+        conn, _INSERT_ASSET, _asset_values(owner, blob_id, a, now(), fingerprinting)
+    )
 
 
 async def insert_assets(
-    db: Database, conn: BaseDBAsyncClient, rows: list[tuple[int | None, int, NewAsset, Look]]
+    db: Database,
+    conn: BaseDBAsyncClient,
+    rows: list[tuple[int | None, int, NewAsset, Fingerprinting]],
 ) -> list[int]:
     """Insert assets; their ids in the order given.
 
@@ -87,15 +92,15 @@ async def insert_assets(
     retries its operations one by one.
     """
     if len(rows) == 1:
-        owner, blob_id, asset, look = rows[0]
-        return [await insert_asset(db, conn, owner, blob_id, asset, look)]
+        owner, blob_id, asset, fingerprinting = rows[0]
+        return [await insert_asset(db, conn, owner, blob_id, asset, fingerprinting)]
     ids: list[int] = []
     for part in parts(rows, 200):
         placeholders = ",".join([_ROW_MARKS] * len(part))
         values: list[Any] = []
         at = now()
-        for owner, blob_id, a, look in part:
-            values += _asset_values(owner, blob_id, a, at, look)
+        for owner, blob_id, a, fingerprinting in part:
+            values += _asset_values(owner, blob_id, a, at, fingerprinting)
         returned = await db.sql.rows(
             conn,
             _INSERT_ASSET.split(" VALUES ", 1)[0]

@@ -17,7 +17,13 @@ from tortoise.transactions import in_transaction
 
 from tuiapp.errors import FencedError
 from tuiapp.storage.records import discard_partial, drop_partial, now, parts
-from tuiapp.storage.rows import NOT_LOOKED, Look, NewAsset, insert_asset, insert_assets
+from tuiapp.storage.rows import (
+    NOT_FINGERPRINTED,
+    Fingerprinting,
+    NewAsset,
+    insert_asset,
+    insert_assets,
+)
 from tuiapp.storage.similar import group_new, write_fingerprints
 
 if TYPE_CHECKING:
@@ -45,7 +51,7 @@ class StoredAsset:
     size: int
     mime: str
     deduplicated: bool
-    looked: bool = False
+    fingerprinted: bool = False
     """Its pixels were looked at before it was written (a picture of one chunk, with a
     ``look``): its fingerprint and group were written with it."""
     duplicate_of: int | None = None
@@ -67,7 +73,7 @@ class _StoreSmall(_Op):
     data: bytes | bytearray
     mime: str
     asset: NewAsset
-    look: Look
+    fingerprinting: Fingerprinting
 
 
 @dataclass(slots=True)
@@ -133,7 +139,7 @@ class BlobWriter:
         data: bytes | bytearray,
         mime: str,
         asset: NewAsset,
-        look: Look = NOT_LOOKED,
+        fingerprinting: Fingerprinting = NOT_FINGERPRINTED,
     ) -> StoredAsset:
         """Write a file of at most one chunk: blob, chunk and asset in one transaction.
 
@@ -141,7 +147,13 @@ class BlobWriter:
         near-duplicates in the same transaction (no second write of the row).
         """
         stored: StoredAsset = await self.submit(
-            _StoreSmall, owner=owner, sha256=sha256, data=data, mime=mime, asset=asset, look=look
+            _StoreSmall,
+            owner=owner,
+            sha256=sha256,
+            data=data,
+            mime=mime,
+            asset=asset,
+            fingerprinting=fingerprinting,
         )
         return stored
 
@@ -290,11 +302,11 @@ class BlobWriter:
     ) -> list[Any]:
         """Group the pictures stored with their fingerprint in this batch, in its commit."""
         new = [
-            (result.asset_id, op.owner, op.look.found)
+            (result.asset_id, op.owner, op.fingerprinting.found)
             for op, result in zip(batch, results, strict=True)
             if isinstance(op, _StoreSmall)
             and isinstance(result, StoredAsset)
-            and op.look.found is not None
+            and op.fingerprinting.found is not None
         ]
         if not new:
             return results
@@ -365,7 +377,10 @@ class BlobWriter:
         asset_ids = await insert_assets(
             self._db,
             conn,
-            [(op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset, op.look) for op in ops],
+            [
+                (op.owner, blob_ids[(op.owner or 0, op.sha256)], op.asset, op.fingerprinting)
+                for op in ops
+            ],
         )
         return [
             StoredAsset(
@@ -376,7 +391,7 @@ class BlobWriter:
                 mime=op.mime,
                 deduplicated=(op.owner or 0, op.sha256) in deduplicated
                 or fresh.get((op.owner or 0, op.sha256)) is not op,
-                looked=op.look.looked,
+                fingerprinted=op.fingerprinting.fingerprinted,
             )
             for op, asset_id in zip(ops, asset_ids, strict=True)
         ]

@@ -2,13 +2,13 @@
 
 The engine's event loop only writes each file into a pipe and reads a 21-byte answer back; the
 decoding runs beside it on another core. The same process makes thumbnails
-(:meth:`Looker.thumbnail`). Measured with 2,000 real 50 KB JPEGs: in a thread (one
+(:meth:`HashProcess.thumbnail`). Measured with 2,000 real 50 KB JPEGs: in a thread (one
 or six) the Python parts of decoding held the GIL often enough to halve the loop's rate; in a
 process the loop kept its pace (README, "Near-duplicate pictures").
 
 The process starts with the first picture and is started again after it dies; a file it does not
 answer for within ``timeout`` kills it. Only the files sent to the process that died fail (with
-:class:`LookError`); their pictures stay stored, unhashed, for the backfill.
+:class:`HashProcessError`); their pictures stay stored, unhashed, for the backfill.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ if TYPE_CHECKING:
     from asyncio.subprocess import Process
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["LookError", "Looker"]
+__all__ = ["HashProcess", "HashProcessError"]
 
 log = logging.getLogger(__name__)
 
 
-class LookError(Exception):
+class HashProcessError(Exception):
     """The hashing process died or stopped answering; the picture was not looked at."""
 
 
-class Looker:
+class HashProcess:
     """One hashing process and the files waiting for it."""
 
     def __init__(self, *, timeout: float = 30.0) -> None:
@@ -56,11 +56,11 @@ class Looker:
         self._numbers = itertools.count()
         self._closed = False
 
-    async def look(self, data: bytes) -> Fingerprint | None:
+    async def fingerprint(self, data: bytes) -> Fingerprint | None:
         """The fingerprint of a picture; None when it is no picture (or too large to decode).
 
         Raises:
-            LookError: the hashing process could not answer.
+            HashProcessError: the hashing process could not answer.
         """
         if not data or len(data) > MAX_HASH_BYTES:
             return None
@@ -71,8 +71,10 @@ class Looker:
         found: Fingerprint | None = await self._ask(len(data), send)
         return found
 
-    async def look_stream(self, size: int, chunks: AsyncIterator[bytes]) -> Fingerprint | None:
-        """:meth:`look` for a file read piece by piece (a stored one): no copy of it whole here.
+    async def fingerprint_stream(
+        self, size: int, chunks: AsyncIterator[bytes]
+    ) -> Fingerprint | None:
+        """:meth:`fingerprint` for a file read piece by piece (a stored one), never whole here.
 
         A file cut off on its way (cancelled, or shorter than ``size``) stops the process, whose
         input would otherwise be out of step; the next file starts a new one.
@@ -86,10 +88,10 @@ class Looker:
         self, size: int, chunks: AsyncIterator[bytes]
     ) -> tuple[bytes, int, int] | None:
         """A stored picture's thumbnail (WebP bytes, width, height), read piece by piece as in
-        :meth:`look_stream`; None when it is no picture (or too large to decode).
+        :meth:`fingerprint_stream`; None when it is no picture (or too large to decode).
 
         Raises:
-            LookError: the process could not answer.
+            HashProcessError: the process could not answer.
         """
         if not 0 < size <= MAX_HASH_BYTES:
             return None
@@ -115,7 +117,7 @@ class Looker:
                     await pipe.drain()
                 except (ConnectionError, BrokenPipeError) as exc:
                     self._lost(proc, repr(exc), kill=False)  # it is gone already
-                    raise LookError("the hashing process is gone") from None
+                    raise HashProcessError("the hashing process is gone") from None
                 except BaseException as exc:
                     # Cut off half-way: the process would read the next file as this one's end.
                     quiet = isinstance(exc, asyncio.CancelledError)
@@ -131,7 +133,7 @@ class Looker:
 
     async def _started(self) -> Process:
         if self._closed:
-            raise LookError("the engine is closing")
+            raise HashProcessError("the engine is closing")
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
@@ -145,9 +147,9 @@ class Looker:
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
                 )
-                self._reader = asyncio.create_task(self._read(self._proc), name="tuiapp-looker")
+                self._reader = asyncio.create_task(self._read(self._proc), name="tuiapp-hasher")
                 if self._watchdog is None or self._watchdog.done():
-                    self._watchdog = asyncio.create_task(self._watch(), name="tuiapp-looker-watch")
+                    self._watchdog = asyncio.create_task(self._watch(), name="tuiapp-hasher-watch")
             return self._proc
 
     async def _watch(self) -> None:
@@ -193,7 +195,7 @@ class Looker:
                 proc.kill()
         for owner, answer in self._waiting.values():
             if owner is proc and not answer.done():
-                answer.set_exception(LookError(f"the hashing process stopped: {why}"))
+                answer.set_exception(HashProcessError(f"the hashing process stopped: {why}"))
 
     async def close(self) -> None:
         """End the process (it exits when its input closes; killed if it does not)."""
@@ -227,6 +229,6 @@ def _streamer(size: int, chunks: AsyncIterator[bytes]) -> Callable[[StreamWriter
             sent += len(piece)
             await pipe.drain()
         if sent != size:
-            raise LookError(f"the file ended after {sent} of {size} bytes")
+            raise HashProcessError(f"the file ended after {sent} of {size} bytes")
 
     return send

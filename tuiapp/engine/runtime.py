@@ -1,4 +1,4 @@
-"""What every running job of one engine shares (:class:`Crew`), and how a worker holds one.
+"""What every running job of one engine shares (:class:`Runtime`), and how a worker holds one.
 
 The bottom room of the runner: the tools (settings, storage, fetcher, ``publish``), the book of
 running jobs, and the small vocabulary the rooms above share. It imports none of them.
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tuiapp.config import Settings
-    from tuiapp.engine.looker import Looker
+    from tuiapp.engine.hash_process import HashProcess
     from tuiapp.events import Event
     from tuiapp.fetch import Fetcher
     from tuiapp.jobs import JobInfo, JobState
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 __all__ = [
     "PROGRESS_INTERVAL",
     "Claim",
-    "Crew",
     "RunningJob",
+    "Runtime",
     "Speed",
     "close_quietly",
     "is_url",
@@ -85,7 +85,7 @@ class RunningJob(Protocol):
     @property
     def info(self) -> JobInfo: ...
     @property
-    def crew(self) -> Crew: ...
+    def runtime(self) -> Runtime: ...
     @property
     def claimed(self) -> bool: ...
     @property
@@ -111,7 +111,7 @@ class RunningJob(Protocol):
 
 
 @dataclass(slots=True)
-class Crew:
+class Runtime:
     """What every run of one engine shares: its tools, its limits and its book of runs."""
 
     settings: Settings
@@ -123,7 +123,7 @@ class Crew:
     """The jobs running in this process, by id."""
     cleanups: set[asyncio.Task[Any]] = field(default_factory=set)
     """Work that ends before the job does: partial files discarded, sites told of stored files."""
-    looker: Looker | None = None
+    hasher: HashProcess | None = None
     """Fingerprints stored pictures (None: near-duplicates are off)."""
 
     def spawn_cleanup(self, coro: Coroutine[Any, Any, Any]) -> None:
