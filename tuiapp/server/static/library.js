@@ -143,7 +143,8 @@ export async function fileView(root, ctx, id) {
     ["Size", bytes(asset.size)],
     ["Dimensions", asset.width && asset.height ? `${asset.width} × ${asset.height}` : null],
     ["Stored", when(asset.created_at)],
-    ["Near-duplicate of", asset.duplicate_of ? `file ${asset.duplicate_of}` : null],
+    ["Near-duplicate of", asset.duplicate_of ? h("a", { href: `#/file/${Number(asset.duplicate_of)}` },
+      `file ${Number(asset.duplicate_of)}`) : null],
     ["From", asset.url],
     ["Page", asset.page_url],
     ["SHA-256", asset.sha256],
@@ -155,5 +156,5 @@ export async function fileView(root, ctx, id) {
     h("div", { class: "toolbar" },
       h("a", { class: "button primary", href: src, download: "" }, "Download")),
     h("dl", { class: "facts" }, facts.map(([name, value]) =>
-      [h("dt", {}, name), h("dd", {}, printable(value))])));
+      [h("dt", {}, name), h("dd", {}, value instanceof Node ? value : printable(value))])));
 }

@@ -252,9 +252,9 @@ export async function history(root, ctx) {
 
   fill(root, heading("History"),
     h("form", { class: "filters", role: "search", onsubmit: (ev) => ev.preventDefault() },
-      h("label", { for: "filter-text" }, "Filter"), text,
-      h("label", { for: "filter-state" }, "State"), state,
-      h("label", { for: "filter-source" }, "Source"), source),
+      h("div", { class: "field grow" }, h("label", { for: "filter-text" }, "Filter"), text),
+      h("div", { class: "field" }, h("label", { for: "filter-state" }, "State"), state),
+      h("div", { class: "field" }, h("label", { for: "filter-source" }, "Source"), source)),
     rows, pager);
   await load();
   return ctx.live.listen((kind) => {
