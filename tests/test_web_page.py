@@ -14,6 +14,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -128,7 +129,7 @@ async def new_page(browser: Browser, outside: Outside, **options: Any) -> Page:
 
 
 async def test_a_job_started_by_its_labels_reaches_done_and_shows_its_thumbnails(
-    browser: Browser, url: str, replay: ReplayServer
+    browser: Browser, url: str, replay: ReplayServer, guests_engine: Engine
 ) -> None:
     serve_hostile_picsum(replay, 5)
     outside = Outside()
@@ -141,12 +142,15 @@ async def test_a_job_started_by_its_labels_reaches_done_and_shows_its_thumbnails
     await page.get_by_label("Query").fill("anything")
     await page.get_by_label("picsum", exact=True).check()
     await page.get_by_label("Count").fill("5")
+    await page.get_by_label("width", exact=True).fill("64")  # an option picsum declares
     await page.get_by_role("button", name="Start").click()
 
     await page.get_by_role("heading", name="Board").wait_for()
     card = page.locator("section.job").first
     await card.locator(".badge.state-done").first.wait_for(timeout=20_000)
     assert await card.locator(".source-row .count").inner_text() == "5/5"
+    (job,) = await guests_engine.list_jobs(None)
+    assert (job.query, job.count, job.options) == ("anything", 5, {"width": 64})
 
     await card.get_by_role("link").first.click()
     await page.get_by_role("heading", name="Files").wait_for()
@@ -266,3 +270,57 @@ async def test_a_page_of_another_origin_cannot_start_a_job(
         user = await engine.user_named("ada")
         assert await engine.list_jobs(user.id) == []
         assert outside.refused == []
+
+
+async def test_a_refused_job_shows_the_apis_sentence_next_to_its_field(
+    browser: Browser, url: str
+) -> None:
+    outside = Outside()
+    page = await new_page(browser, outside, viewport={"width": 390, "height": 844})
+    await page.goto(url + "/")
+    await page.get_by_label("Query").fill("x")
+    await page.get_by_label("picsum", exact=True).check()
+    await page.get_by_label("Count").fill("0")
+    await page.get_by_role("button", name="Start").click()
+    count_error = page.locator("#count-error")
+    await count_error.wait_for()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            url + "/api/jobs", json={"query": "x", "sources": ["picsum"], "count": 0}
+        ) as resp,
+    ):
+        assert resp.status == 400
+        said = (await resp.json())["error"]["message"]
+    assert await count_error.inner_text() == said
+    assert await page.evaluate("() => document.activeElement.id") == "count"
+
+    await page.get_by_label("Count").fill("3")
+    await page.get_by_label("Query").fill("")
+    await page.get_by_role("button", name="Start").click()
+    await page.locator("#query-error").wait_for()
+    assert await page.locator("#count-error").is_hidden()
+    assert outside.refused == []
+
+
+async def test_the_page_is_usable_by_keyboard_alone(browser: Browser, url: str) -> None:
+    page = await new_page(browser, Outside())
+    await page.goto(url + "/")
+    await page.get_by_role("heading", name="New job").wait_for()
+    blur = "() => document.activeElement.blur()"  # out of the query box: keys are shortcuts
+    for key, title in (("h", "History"), ("b", "Board"), ("n", "New job")):
+        await page.evaluate(blur)
+        await page.keyboard.press(key)
+        await page.get_by_role("heading", name=title, exact=True).wait_for()
+    await page.evaluate(blur)
+    await page.keyboard.press("?")
+    help_box = page.get_by_role("dialog", name="Keyboard shortcuts")
+    await help_box.wait_for()
+    await page.keyboard.press("Escape")
+    await help_box.wait_for(state="hidden")
+    # Tab reaches the nav links, and focus is drawn (an outline).
+    await page.evaluate(blur)
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"

@@ -22,6 +22,7 @@ __all__ = [
     "JobState",
     "MediaFacts",
     "SourceInfo",
+    "SourceOption",
     "SourceState",
     "UserInfo",
 ]
@@ -269,6 +270,19 @@ class AssetInfo(MediaFacts):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceOption:
+    """A job option a source declares, for forms and pickers."""
+
+    name: str
+    kind: str
+    """``int``, ``float``, ``bool``, ``choice`` or ``str``."""
+    help: str
+    expects: str
+    """What a value must be, in words ("a whole number from 1 to 5000")."""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceInfo:
     """What the engine knows about one source, for pickers and `tuiapp sources`."""
 
@@ -284,9 +298,12 @@ class SourceInfo:
     """Everything the source needs is here (key, cookies, programs); the network is not tested."""
     missing: tuple[str, ...] = ()
     """Why it is not ready, one short sentence per missing thing."""
+    options: tuple[SourceOption, ...] = ()
+    """The job options it reads."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"missing": list(self.missing)}
+        options = [asdict(o) | {"choices": list(o.choices)} for o in self.options]
+        return asdict(self) | {"missing": list(self.missing), "options": options}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

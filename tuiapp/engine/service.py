@@ -29,7 +29,7 @@ from tuiapp.engine.thumbnails import Thumbnails
 from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
+from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo, SourceOption
 from tuiapp.storage import Storage
 
 if TYPE_CHECKING:
@@ -162,6 +162,16 @@ class Engine:
                     base_url=self.runtime.base_url(cls.name),
                     ready=all(n.ok for n in needs),
                     missing=tuple(n.detail for n in needs if not n.ok),
+                    options=tuple(
+                        SourceOption(
+                            name=o.name,
+                            kind=o.kind,
+                            help=o.help,
+                            expects=o.expects(),
+                            choices=o.choices,
+                        )
+                        for o in cls.options
+                    ),
                 )
             )
         return infos

@@ -34,12 +34,12 @@ export async function newJob(root, ctx) {
     "aria-describedby": "query-error", placeholder: "words, or a URL" });
   const count = h("input", { id: "count", name: "count", type: "number", min: "1",
     max: "10000", value: String(ctx.prefs.count || 10), "aria-describedby": "count-error" });
-  const options = h("input", { id: "options", name: "options", type: "text",
-    autocomplete: "off", placeholder: "name=value, name=value", "aria-describedby": "options-error" });
+  const options = h("div", { class: "options" });
   const picked = new Set(ctx.prefs.sources || []);
   const boxes = sources.map((s) => {
     const box = h("input", { type: "checkbox", id: `source-${s.name}`, value: s.name,
-      checked: picked.has(s.name), "aria-describedby": `source-${s.name}-about` });
+      checked: picked.has(s.name), "aria-describedby": `source-${s.name}-about`,
+      onchange: () => drawOptions() });
     const about = s.ready ? s.description : s.missing.join("; ");
     return h("li", { class: s.ready ? "source" : "source not-ready" },
       box,
@@ -54,12 +54,10 @@ export async function newJob(root, ctx) {
       h("legend", {}, "Sources"),
       h("p", { class: "hint" }, "None ticked: a URL picks its site; words go to every ready source."),
       h("ul", { class: "sources" }, boxes), errorBox("sources")),
-    h("div", { class: "row" },
-      h("div", { class: "field" }, h("label", { for: "count" }, "Count"), count,
-        h("p", { class: "hint" }, "Files per source."), errorBox("count")),
-      h("div", { class: "field grow" }, h("label", { for: "options" }, "Options"), options,
-        h("p", { class: "hint" }, "As the sources declare them (width=640, format=mp4 ...)."),
-        errorBox("options"))),
+    h("div", { class: "field" }, h("label", { for: "count" }, "Count"), count,
+      h("p", { class: "hint" }, "Files per source."), errorBox("count")),
+    h("fieldset", { class: "field", "aria-describedby": "options-error" },
+      h("legend", {}, "Options"), options, errorBox("options")),
     h("div", { class: "actions" }, start));
 
   form.addEventListener("submit", async (ev) => {
@@ -72,7 +70,7 @@ export async function newJob(root, ctx) {
         sources: boxes.map((li) => li.querySelector("input")).filter((b) => b.checked)
           .map((b) => b.value),
         count: count.value.trim() === "" ? 10 : Number(count.value),
-        options: parseOptions(options.value),
+        options: optionValues(options),
       };
     } catch (exc) {
       return showError(errors, "options", exc.message);
@@ -92,8 +90,62 @@ export async function newJob(root, ctx) {
       start.disabled = false;
     }
   });
+  const drawOptions = () => {
+    const ticked = new Set(boxes.map((li) => li.querySelector("input")).filter((b) => b.checked)
+      .map((b) => b.value));
+    fill(options, optionFields(sources.filter((s) => ticked.has(s.name)), options));
+  };
+  drawOptions();
   fill(root, heading("New job"), form);
   query.focus();
+}
+
+/** A field per option the ticked sources declare (one per name), keeping values typed. */
+function optionFields(picked, box) {
+  const kept = {};
+  for (const el of box.querySelectorAll("[data-option]")) kept[el.dataset.option] = el.value;
+  const byName = new Map();
+  for (const source of picked) {
+    for (const opt of source.options || []) {
+      if (!byName.has(opt.name)) byName.set(opt.name, { opt, takers: [] });
+      byName.get(opt.name).takers.push(source.name);
+    }
+  }
+  if (!byName.size) {
+    return h("p", { class: "hint" }, picked.length ? "The ticked sources take no options."
+      : "Tick a source to see the options it takes.");
+  }
+  return h("div", { class: "option-grid" }, [...byName.values()].map(({ opt, takers }) => {
+    const id = `option-${opt.name}`;
+    const about = `${printable(opt.help)} · ${printable(opt.expects)} · ${takers.join(", ")}`;
+    let input;
+    if (opt.kind === "choice" || opt.kind === "bool") {
+      const values = opt.kind === "bool" ? ["true", "false"] : opt.choices;
+      input = h("select", { id, dataset: { option: opt.name, kind: opt.kind } },
+        h("option", { value: "" }, "(the source's default)"),
+        values.map((v) => h("option", { value: v }, v)));
+    } else {
+      input = h("input", { id, type: opt.kind === "str" ? "text" : "number",
+        step: opt.kind === "float" ? "any" : null, autocomplete: "off",
+        dataset: { option: opt.name, kind: opt.kind } });
+    }
+    input.setAttribute("aria-describedby", `${id}-about`);
+    if (kept[opt.name]) input.value = kept[opt.name];
+    return h("div", { class: "field" }, h("label", { for: id }, opt.name), input,
+      h("p", { class: "hint", id: `${id}-about` }, about));
+  }));
+}
+
+function optionValues(box) {
+  const out = {};
+  for (const el of box.querySelectorAll("[data-option]")) {
+    const raw = el.value.trim();
+    if (!raw) continue;
+    const kind = el.dataset.kind;
+    out[el.dataset.option] = kind === "bool" ? raw === "true"
+      : (kind === "int" || kind === "float") && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
 }
 
 function showError(errors, field, message) {
@@ -103,19 +155,6 @@ function showError(errors, field, message) {
   const input = document.getElementById(field === "sources" ? "" : field)
     || box.parentElement.querySelector("input");
   if (input) input.focus();
-}
-
-function parseOptions(text) {
-  const out = {};
-  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const at = part.indexOf("=");
-    if (at < 1) throw new Error(`write each option as name=value, not ${JSON.stringify(part)}`);
-    const name = part.slice(0, at).trim();
-    const raw = part.slice(at + 1).trim();
-    out[name] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true
-      : raw === "false" ? false : raw;
-  }
-  return out;
 }
 
 // --- a job's sources (the Board and a job's view) ------------------------------------------------
