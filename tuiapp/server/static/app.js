@@ -37,8 +37,8 @@ const ctx = {
     if (location.hash === hash) route();
     else location.hash = hash;
   },
-  async sources() {
-    if (!sourcesCache) sourcesCache = (await api("GET", "/api/sources")).sources;
+  sources() {
+    if (!sourcesCache) sourcesCache = api("GET", "/api/sources").then((data) => data.sources);
     return sourcesCache;
   },
   confirm,
@@ -84,12 +84,14 @@ async function route() {
   const title = document.getElementById("view-title");
   if (title && !main.contains(document.activeElement)) title.focus();
   document.title = `${title ? title.textContent : ""} · tuiapp`;
+  if (!performance.getEntriesByName("tuiapp-ready").length) performance.mark("tuiapp-ready");
 }
 
 // --- who is calling -----------------------------------------------------------------------------
 
 async function start() {
   let me;
+  ctx.sources().catch(() => { sourcesCache = null; }); // asked beside /api/me, not after it
   try {
     me = await api("GET", "/api/me");
   } catch (exc) {
