@@ -38,10 +38,11 @@ from tuiapp.jobs import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from tuiapp.config import Settings
+    from tuiapp.jobs import ExportOptions, Selection
 
 __all__ = ["EPOCH", "FakeEngine", "source_info"]
 
@@ -98,32 +99,28 @@ class FakeEngine:
                 return name
         return None
 
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
-        """As the engine routes: the picked sources, else the one that takes the URL."""
-        if picked:
-            return tuple(picked)
-        name = self.source_for_url(query)
-        if name is None:
-            raise InvalidRequestError(
-                f"pick at least one source (see `tuiapp sources`): no source takes {query!r:.80}"
-                " as a URL"
-            )
-        return (name,)
-
     def subscribe(self, *, owner: int | None = None) -> Subscription:
         return self.bus.subscribe(lambda e: e.owner_id == owner)
 
     async def submit(
         self, spec: JobSpec, owner: int | None = None, *, rerun_of: int | None = None
     ) -> JobInfo:
+        """As the engine's front door, for the fake's sources: the picked sources, else the one
+        that takes the URL; an empty query or an unknown source refused."""
         self.calls.append(("submit", spec.query, spec.sources, spec.count))
+        if not spec.query.strip():
+            raise InvalidRequestError("type a query")
         known = {s.name for s in self._sources}
         for name in spec.sources:
             if name not in known:
                 raise InvalidRequestError(f"unknown source {name!r}")
-        return self.add_job(
-            spec.query, spec.sources, count=spec.count, owner=owner, rerun_of=rerun_of
-        )
+        sources = spec.sources
+        if not sources:
+            routed = self.source_for_url(spec.query)
+            if routed is None:
+                raise InvalidRequestError("pick at least one source (see `tuiapp sources`)")
+            sources = (routed,)
+        return self.add_job(spec.query, sources, count=spec.count, owner=owner, rerun_of=rerun_of)
 
     async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
         self.calls.append(("cancel", job_id, source))
@@ -220,6 +217,33 @@ class FakeEngine:
                 written.append(path)
         return written
 
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]:
+        """Newest first; words must all appear in the title (the engine's index does more)."""
+        words = (selection.text or "").lower().split()
+        found = [
+            info
+            for info, _ in reversed(self.assets.values())
+            if info.owner_id == owner
+            and all(w in (info.title or "").lower() for w in words)
+            and selection.source in (None, info.source)
+            and selection.job_id in (None, info.job_id)
+        ]
+        return found[offset : offset + limit]
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
+    ) -> list[Path]:
+        self.calls.append(("export_search", selection, directory, options))
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        written = []
+        for info in await self.find(owner, selection, limit=10**9):
+            path = directory / f"{info.job_id}-{info.id}.bin"
+            await asyncio.to_thread(path.write_bytes, self.assets[info.id][1])
+            written.append(path)
+        return written
+
     # --- what a test scripts -------------------------------------------------------------------
 
     def push(self, event: Event) -> None:
@@ -276,7 +300,7 @@ class FakeEngine:
                     job_id=job_id,
                     owner_id=job.owner_id,
                     source=s.source,
-                    state="searching",
+                    state=SourceState.SEARCHING,
                     ts=started.timestamp(),
                 )
             )
@@ -304,7 +328,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=found,
                 stored=stored,
                 failed=failed,
@@ -386,7 +410,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=current.found,
                 stored=current.stored,
                 failed=current.failed,
@@ -407,7 +431,7 @@ class FakeEngine:
             JobFinished(
                 job_id=job_id,
                 owner_id=job.owner_id,
-                state=state.value,
+                state=state,
                 stored=job.stored,
                 failed=job.failed,
                 bytes=job.bytes,

@@ -82,8 +82,12 @@ async def test_get_stores_the_files_and_export_writes_them_byte_identical(
 
     code, out, err = await _tuiapp(env, "export", str(summary["job"]["id"]), str(tmp_path / "out"))
     assert code == 0, err
-    files = sorted((tmp_path / "out").iterdir())
+    files = sorted(f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg")
     assert len(files) == 5
+    assert {f.name for f in (tmp_path / "out").iterdir()} - {f.name for f in files} == {
+        "CREDITS.md",
+        "credits.json",
+    }
     exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert exported == {a["sha256"] for a in summary["assets"]}
     assert all(f.suffix == ".jpg" and "/" not in f.name for f in files)
@@ -121,7 +125,8 @@ async def test_export_unique_writes_one_file_per_picture(
     job = str(summary["job"]["id"])
     code, _, err = await _tuiapp(env, "export", "--unique", job, str(tmp_path / "out"))
     assert code == 0, err
-    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / "out").iterdir()}
+    pictures = [f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg"]
+    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in pictures}
     assert exported == {big["sha256"], other["sha256"]}
 
 
@@ -217,14 +222,13 @@ async def test_get_prints_remote_titles_with_control_codes_neutralised(
     assert json.loads(out)["assets"][0]["title"] == f"Picsum photo {HOSTILE_ID}"
 
 
-async def test_an_unroutable_query_without_a_source_is_a_usage_error(
+async def test_a_refused_job_is_a_usage_error_whose_echo_is_printable(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """With no -s the engine routes the URL; words (or a URL no source takes) exit 2."""
     (tmp_path / "no.env").write_text("")
-    code, out, err = await _tuiapp(env, "get", "cats\x1b[2J")
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum\x1b[2J")
     assert code == 2 and out == ""
-    assert "pick at least one source" in err
+    assert "unknown source 'picsum\\x1b[2J'" in err
     assert "\x1b" not in err
 
 

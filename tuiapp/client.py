@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
     from types import TracebackType
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, SourceInfo
+    from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, JobSpec, Selection, SourceInfo
 
 __all__ = ["EngineClient", "EventStream"]
 
@@ -46,11 +46,12 @@ class EngineClient(Protocol):
 
     def source_for_url(self, url: str) -> str | None: ...
 
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]: ...
-
     def subscribe(self, *, owner: int | None = None) -> EventStream: ...
 
-    async def submit(self, spec: JobSpec, owner: int | None = None) -> JobInfo: ...
+    async def submit(self, spec: JobSpec, owner: int | None = None) -> JobInfo:
+        """The front door: ``spec`` as the user gave it; refused with an ``InvalidRequestError``
+        whose sentence the UI shows."""
+        ...
 
     async def cancel(
         self, job_id: int, owner: int | None, source: str | None = None
@@ -84,4 +85,12 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
+    ) -> list[Path]: ...
+
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]: ...
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
     ) -> list[Path]: ...

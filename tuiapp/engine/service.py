@@ -14,7 +14,6 @@ Time limits:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
@@ -23,17 +22,27 @@ from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.hash_process import HashProcess, HashProcessError
-from tuiapp.engine.runner import JobRun, Runtime, is_url
-from tuiapp.engine.similar import backfill
+from tuiapp.engine.intake import admit
+from tuiapp.engine.near_duplicates import backfill
+from tuiapp.engine.runner import JobRun, Runtime
 from tuiapp.engine.thumbnails import Thumbnails
 from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo, SourceOption
+from tuiapp.fetch.browser import handshake_available
+from tuiapp.jobs import (
+    TERMINAL_JOB_STATES,
+    ExportOptions,
+    JobState,
+    Selection,
+    SourceInfo,
+    SourceOption,
+)
+from tuiapp.phash import MAX_DISTANCE
 from tuiapp.storage import Storage
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -80,7 +89,9 @@ class Engine:
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
-        """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
+        """Hashing of stored pictures that have no hash yet (see :mod:`.near_duplicates`)."""
+        self.indexing: asyncio.Task[int] | None = None
+        """Search indexing of files stored before the index existed (large old databases)."""
         self.thumbnails = Thumbnails(self.storage, self.runtime.hasher)
 
     @property
@@ -99,6 +110,7 @@ class Engine:
             # With a shared queue a dead worker's job is taken over when its lease ends.
             self.interrupted = await self.storage.recover()
         await self.fetcher.start()
+        self.indexing = asyncio.create_task(self.storage.fill_search())
         if self.cluster is not None:
             await self.cluster.start()
         if self.runtime.hasher is not None:
@@ -113,9 +125,10 @@ class Engine:
         """
         if self.cluster is not None:
             await self.cluster.stop_loops()
-        if self.backfill is not None:
-            self.backfill.cancel()
-            await asyncio.gather(self.backfill, return_exceptions=True)
+        for task in (self.backfill, self.indexing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         runs = list(self.runtime.runs.values())
         for run in runs:
             if run.claimed:
@@ -172,32 +185,22 @@ class Engine:
                         )
                         for o in cls.options
                     ),
+                    handshake=cls.browser.target if cls.browser is not None else None,
+                    handshake_available=None
+                    if cls.browser is None
+                    else handshake_available(cls.browser.target),
                 )
             )
         return infos
+
+    def source_names(self) -> tuple[str, ...]:
+        """Every source's name, in the registry's order (nothing is loaded to tell)."""
+        return registry.names()
 
     def source_for_url(self, url: str) -> str | None:
         """The source a URL typed into a job goes to, if any."""
         cls = registry.find(url.strip())
         return cls.name if cls is not None else None
-
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
-        """The sources a job runs: the ones picked, else the one source that claims the URL.
-
-        The one place where a URL typed by a user is routed; every client calls it.
-
-        Raises:
-            InvalidRequestError: nothing picked and no source takes the query as a URL.
-        """
-        if picked:
-            return tuple(picked)
-        name = self.source_for_url(query) if is_url(query) else None
-        if name is None:
-            raise InvalidRequestError(
-                "pick at least one source (see `tuiapp sources`):"
-                f" no source takes {query.strip()!r:.80} as a URL"
-            )
-        return (name,)
 
     async def create_user(self, name: str) -> tuple[UserInfo, str]:
         """Create a user; returns it and its API token (shown once, stored hashed)."""
@@ -275,14 +278,16 @@ class Engine:
     async def submit(
         self, spec: JobSpec, owner: int | None = None, *, rerun_of: int | None = None
     ) -> JobInfo:
-        """Record a job and start it. Returns at once with the job queued.
+        """The front door for jobs: check and route ``spec`` as the user gave it, record the
+        job and start it. Returns at once with the job queued.
+
+        ``spec.sources`` may be empty (a URL goes to the source that claims it, search words to
+        the default sources), in any case, or ``a,b`` lists (see :mod:`.intake`).
 
         Raises:
-            InvalidRequestError: an unknown source, or an option the sources refuse.
+            InvalidRequestError: the one sentence every client shows (CLI exit 2, API 400).
         """
-        for name in spec.sources:
-            registry.get(name)
-        spec = replace(spec, options=registry.check_options(spec.sources, spec.options))
+        spec = admit(spec, self.settings)
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
@@ -302,7 +307,7 @@ class Engine:
         """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""
         info = await self.storage.get_job(job_id, owner)
         if source is not None and source not in {s.source for s in info.sources}:
-            raise InvalidRequestError(f"job {job_id} has no source {source!r}")
+            raise InvalidRequestError(f"job {job_id} has no source {source!r:.40}")
         run = self.runtime.runs.get(job_id)
         if run is not None:
             run.cancel(source)
@@ -424,13 +429,50 @@ class Engine:
         overwrite: bool = False,
         unique: bool = False,
     ) -> list[Path]:
-        """Write a job's files into ``directory`` under safe, unique names.
+        """Write a job's files into ``directory`` under safe, unique names (see :meth:`export`).
 
-        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
         ``unique``: one file per picture (near-duplicates skipped).
         """
-        return await export.export_job(
-            self.storage, job_id, owner, directory, overwrite=overwrite, unique=unique
+        selection = Selection(job_id=job_id, unique=unique)
+        return await self.export(selection, owner, directory, ExportOptions(overwrite=overwrite))
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
+    ) -> list[Path]:
+        """Write the selected files into ``directory``, with sidecars if asked and the credits.
+
+        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        """
+        return await export.export_to(self.storage, owner, selection, directory, options)
+
+    async def zip(
+        self, selection: Selection, owner: int | None, options: ExportOptions
+    ) -> AsyncIterator[bytes]:
+        """The selected files as a zip, streamed: what :meth:`export` would write, as entries.
+
+        Raises (before the first byte):
+            NotFoundError: no such job; InvalidRequestError: a bad template.
+        """
+        return await export.zip_of(self.storage, owner, selection, options)
+
+    async def find(
+        self,
+        owner: int | None,
+        selection: Selection,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        oldest_first: bool = False,
+    ) -> list[AssetInfo]:
+        """The owner's stored files that ``selection`` takes: best matches first with words,
+        nearest first with ``similar_to``, else newest first (``oldest_first``: oldest)."""
+        return await self.storage.find_assets(
+            owner,
+            selection,
+            limit=limit,
+            offset=offset,
+            max_distance=MAX_DISTANCE,
+            oldest_first=oldest_first,
         )
 
     async def integrity_report(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_similar_images')]
+    dependencies = [('models', '0006_library_search')]
 
     initial = False
 
