@@ -21,6 +21,7 @@ from aiohttp import web
 from tests import images
 from tests.serverkit import serve_picsum
 from tuiapp import sources as registry
+from tuiapp.jobs import JobSpec
 from tuiapp.server import start_server
 
 if TYPE_CHECKING:
@@ -324,3 +325,33 @@ async def test_the_page_is_usable_by_keyboard_alone(browser: Browser, url: str) 
     await page.keyboard.press("Tab")
     outline = await page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
+
+
+async def test_history_reruns_and_deletes_a_job_after_asking(
+    browser: Browser, url: str, replay: ReplayServer, guests_engine: Engine
+) -> None:
+    serve_picsum(replay, {"1": images.png(64, 48, seed=1)})
+    first = await guests_engine.submit(JobSpec(query="cats", sources=("picsum",), count=1))
+    await guests_engine.wait(first.id, None)
+    page = await new_page(browser, Outside())
+    await page.goto(url + "/#/history")
+    row = page.locator(".job-list li", has_text="cats")
+    await row.wait_for()
+
+    await row.get_by_role("button", name="Re-run").click()
+    await page.get_by_role("heading", name="Board").wait_for()
+    await page.locator("section.job", has_text="#2").wait_for()
+    await guests_engine.wait(2, None)
+
+    await page.keyboard.press("h")
+    await page.locator(".job-list li").nth(1).wait_for()
+    await page.locator(".job-list li", has_text="#1").get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_text("Delete job 1 and its files?").wait_for()
+    await dialog.get_by_role("button", name="Keep it").click()
+    assert len(await guests_engine.list_jobs(None)) == 2
+
+    await page.locator(".job-list li", has_text="#1").get_by_role("button", name="Delete").click()
+    await dialog.get_by_role("button", name="Delete").click()
+    await page.locator(".job-list li", has_text="#1").wait_for(state="detached")
+    assert [j.id for j in await guests_engine.list_jobs(None)] == [2]
