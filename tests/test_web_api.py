@@ -16,6 +16,7 @@ from PIL import Image
 from tests import images, videos
 from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum, wait_until_finished
 from tuiapp import sources as registry
+from tuiapp.jobs import JobSpec
 from tuiapp.server import create_app
 from tuiapp.server.middleware import PAGE_CSP
 
@@ -257,6 +258,10 @@ async def test_a_pictures_thumbnail_is_webp_320_px_made_once_and_kept(
     assert (
         await client.get(f"{big['href']}/thumbnail", headers={"If-None-Match": etag})
     ).status == 304
+    # A file deleted with its job takes its thumbnail along.
+    assert (await client.delete(f"/api/jobs/{job['id']}")).status == 204
+    assert (await client.get(f"{big['href']}/thumbnail")).status == 404
+    assert (await engine.integrity_report())["integrity_check"] == "ok"
 
 
 async def test_a_video_gets_a_placeholder_and_another_users_file_no_thumbnail(
@@ -331,3 +336,28 @@ async def test_a_form_of_another_site_cannot_sign_in(client: Client) -> None:
     assert resp.status == 403
     resp = await client.post("/api/session", data='{"token": "x"}', headers=JSON_TYPE)
     assert resp.status == 401
+
+
+async def test_sessions_and_thumbnails_work_on_postgresql(
+    postgres_url: str, engine_factory: EngineFactory, replay: ReplayServer
+) -> None:
+    serve_picsum(replay, {"1": images.jpeg(640, 480, seed=3)})
+    engine = await engine_factory(
+        database_url=postgres_url, base_urls={name: replay.url() for name in registry.names()}
+    )
+    user, token = await engine.create_user("ada")
+    signed, key = await engine.sign_in(token, 60)
+    assert signed.id == user.id and (await engine.session_user(key)) == user
+    await engine.sign_out(key)
+    assert await engine.session_user(key) is None
+
+    job = await engine.submit(JobSpec(query="x", sources=("picsum",), count=1), user.id)
+    await engine.wait(job.id, user.id)
+    (asset,) = await engine.list_assets(user.id, job_id=job.id)
+    made = await engine.thumbnail(asset.id, user.id)
+    assert made is not None and made[1] == "image/webp"
+    assert await engine.thumbnail(asset.id, user.id) == made  # kept, read back alike
+    with pytest.raises(Exception, match="no asset"):
+        await engine.thumbnail(asset.id, None)
+    await engine.delete_job(job.id, user.id)
+    assert (await engine.integrity_report())["orphan_chunks"] == 0
