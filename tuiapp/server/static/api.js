@@ -43,9 +43,15 @@ export async function api(method, path, body) {
 export class Live {
   constructor() {
     this.jobs = new Map();
+    this.pending = new Set();
     this.listeners = new Set();
     this.source = null;
     this.connected = false;
+  }
+
+  /** A job this page just started: on the Board before its first event arrives. */
+  add(job) {
+    this.jobs.set(job.id, decorate(job, this.jobs.get(job.id)));
   }
 
   listen(fn) {
@@ -95,6 +101,8 @@ export class Live {
   }
 
   async refresh(id) {
+    if (this.pending.has(id)) return; // one look at a time per job, however many events come
+    this.pending.add(id);
     try {
       const job = await api("GET", `/api/jobs/${Number(id)}`);
       const old = this.jobs.get(job.id);
@@ -103,6 +111,8 @@ export class Live {
     } catch {
       this.jobs.delete(id);
       this.emit("job_deleted", { job_id: id });
+    } finally {
+      this.pending.delete(id);
     }
   }
 
@@ -131,7 +141,8 @@ function decorate(job, old) {
   for (const row of job.sources) {
     const before = old && old.sources.find((s) => s.source === row.source);
     row.speed = before ? before.speed : 0;
-    row.since = before ? before.since : Date.now();
+    const started = Date.parse(job.started_at || "");
+    row.since = before ? before.since : Number.isNaN(started) ? Date.now() : started;
   }
   return job;
 }

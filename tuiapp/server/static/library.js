@@ -115,7 +115,7 @@ function stateLine(job) {
 
 async function rerunFromHere(ctx, jobId) {
   const again = await api("POST", `/api/jobs/${jobId}/rerun`);
-  ctx.live.jobs.set(again.id, again);
+  ctx.live.add(again);
   ctx.go("#/board");
 }
 

@@ -80,7 +80,7 @@ export async function newJob(root, ctx) {
       const job = await api("POST", "/api/jobs", body);
       ctx.prefs.remember({ sources: body.sources, count: body.count });
       toast(`Job ${job.id} started`);
-      ctx.live.jobs.set(job.id, job);
+      ctx.live.add(job);
       ctx.go("#/board");
     } catch (exc) {
       if (!(exc instanceof ApiError)) throw exc;
@@ -307,7 +307,7 @@ export async function history(root, ctx) {
 async function rerun(ctx, job) {
   try {
     const again = await api("POST", `/api/jobs/${job.id}/rerun`);
-    ctx.live.jobs.set(again.id, again);
+    ctx.live.add(again);
     toast(`Job ${again.id} started`);
     ctx.go("#/board");
   } catch (exc) {
