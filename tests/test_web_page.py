@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import zipfile
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -134,7 +135,9 @@ async def test_a_job_started_by_its_labels_reaches_done_and_shows_its_thumbnails
 ) -> None:
     serve_hostile_picsum(replay, 5)
     outside = Outside()
-    page = await new_page(browser, outside, viewport={"width": 1440, "height": 900})
+    page = await new_page(
+        browser, outside, viewport={"width": 1440, "height": 900}, accept_downloads=True
+    )
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -164,6 +167,14 @@ async def test_a_job_started_by_its_labels_reaches_done_and_shows_its_thumbnails
     assert await thumbs.count() == 5
     widths = await thumbs.evaluate_all("(imgs) => imgs.map((i) => i.naturalWidth)")
     assert widths == [64] * 5  # small pictures stay their size (WebP thumbnails)
+
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Download all (zip)").click()
+    download = await download_info.value
+    saved = await download.path()
+    with zipfile.ZipFile(saved) as archive:
+        pictures = [n for n in archive.namelist() if n.endswith(".png")]
+    assert len(pictures) == 5, archive.namelist()
 
     # The hostile id is in a title: shown as text, no element made of it, no script run.
     caption = page.locator(".tile .caption", has_text="onerror")
