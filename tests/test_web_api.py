@@ -21,7 +21,7 @@ from tuiapp.server import create_app
 from tuiapp.server.middleware import PAGE_CSP
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
     from pytest_aiohttp import AiohttpClient
 
@@ -361,3 +361,22 @@ async def test_sessions_and_thumbnails_work_on_postgresql(
         await engine.thumbnail(asset.id, None)
     await engine.delete_job(job.id, user.id)
     assert (await engine.integrity_report())["orphan_chunks"] == 0
+
+
+async def test_the_hashing_process_answers_no_thumbnail_for_garbage_and_goes_on() -> None:
+    from tuiapp.engine.hash_process import HashProcess
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    process = HashProcess()
+    try:
+        garbage = b"\x89PNG\r\n\x1a\n" + b"\x00" * 500
+        assert await process.thumbnail(len(garbage), chunks(garbage)) is None
+        picture = images.png(1000, 500, seed=9)
+        made = await process.thumbnail(len(picture), chunks(picture))
+        assert made is not None and made[1:] == (320, 160)
+        # Fingerprints still come back in step with the thumbnails around them.
+        assert await process.fingerprint(picture) is not None
+    finally:
+        await process.close()
