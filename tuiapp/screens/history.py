@@ -14,6 +14,7 @@ from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.base import TuiScreen
 from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import human_bytes, remote, short_list, state_style, state_words
+from tuiapp.widgets.tables import KeyTable
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -122,7 +123,7 @@ class HistoryScreen(TuiScreen):
         yield Input(
             placeholder="Filter: words of the query, a source, a state (/ to focus)", id="filter"
         )
-        table: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = KeyTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="no-jobs")
         yield table
         yield AppFooter()
