@@ -29,6 +29,7 @@ from tuiapp.events import (
 from tuiapp.jobs import (
     TERMINAL_JOB_STATES,
     AssetInfo,
+    Exported,
     JobInfo,
     JobSourceInfo,
     JobSpec,
@@ -208,17 +209,20 @@ class FakeEngine:
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
-    ) -> list[Path]:
+    ) -> Exported:
         self.calls.append(("export", job_id, directory, unique))
         self._job(job_id, owner)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        written = []
+        done = Exported()
         for info, data in self.assets.values():
             if info.job_id == job_id and not (unique and info.duplicate_of is not None):
                 path = directory / f"{job_id}-{info.id}.bin"
+                if path.exists() and path.read_bytes() == data:
+                    done.already.append(path)
+                    continue
                 await asyncio.to_thread(path.write_bytes, data)
-                written.append(path)
-        return written
+                done.written.append(path)
+        return done
 
     # --- what a test scripts -------------------------------------------------------------------
 

@@ -169,9 +169,11 @@ async def test_export_never_overwrites_unless_asked_and_file_system_errors_exit_
     code, out, err = await _tuiapp(env, "export", job_id, str(outdir))
     assert code == 0, err
     assert (outdir / names[0]).read_bytes() == b"mine"
+    # The edited file is kept and its picture written beside it; the other is there already.
     assert sorted(p.name for p in outdir.iterdir()) == sorted(
-        [*names, *(n.replace(".jpg", " (2).jpg") for n in names)]
+        [*names, names[0].replace(".jpg", " (2).jpg")]
     )
+    assert f"1 file written to {outdir}, 1 already there" in err
     code, _, err = await _tuiapp(env, "export", job_id, str(outdir), "--overwrite")
     assert code == 0, err
     assert (outdir / names[0]).read_bytes() != b"mine"

@@ -445,14 +445,9 @@ class TuiApp(App[None]):
 
     @work(group="export", exit_on_error=False, description="export a job")
     async def _export(self, job_id: int, choice: ExportChoice) -> None:
-        paths = await self.engine.export_job(
-            job_id, self.owner, choice.folder, unique=choice.unique
-        )
+        done = await self.engine.export_job(job_id, self.owner, choice.folder, unique=choice.unique)
         skipped = " (near-duplicates skipped)" if choice.unique else ""
-        self.notify(
-            f"{len(paths)} files written to {choice.folder}{skipped}",
-            title=f"Job {job_id} exported",
-        )
+        self.notify(done.summary(choice.folder) + skipped, title=f"Job {job_id} exported")
 
     # --- toasts and errors ---------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, SourceInfo
+    from tuiapp.jobs import AssetInfo, Exported, JobInfo, JobSpec, SourceInfo
 
 __all__ = ["EngineClient", "EventStream"]
 
@@ -84,4 +84,4 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
-    ) -> list[Path]: ...
+    ) -> Exported: ...

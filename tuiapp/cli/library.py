@@ -15,7 +15,7 @@ from tuiapp.cli.common import EXIT_FAILED, human_bytes, load, run
 
 if TYPE_CHECKING:
     from tuiapp.engine import DoctorReport, Engine
-    from tuiapp.jobs import JobInfo
+    from tuiapp.jobs import Exported, JobInfo
 
 __all__ = ["doctor", "export", "jobs", "sources", "user"]
 
@@ -125,18 +125,25 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
 def export(job_id: int, directory: Path, overwrite: bool, unique: bool) -> None:
     """Write a job's files into DIRECTORY under safe names (never through a symlink).
 
-    A name already taken gets " (2)", " (3)"... unless --overwrite is given. With --unique, of
-    near-duplicate pictures only the best copy (or the job's first) is written.
+    A name already taken gets " (2)", " (3)"... unless --overwrite is given; a file already
+    there with the same bytes is left alone and counted ("30 already there"), so exporting
+    twice leaves each file once. With --unique, of near-duplicate pictures only the best copy
+    (or the job's first) is written.
+
+    \b
+    Examples:
+      tuiapp export 12 ~/Pictures/cats
+      tuiapp export 12 out --unique
     """
     from tuiapp.text import printable
 
-    async def body(engine: Engine, owner: int | None) -> list[Path]:
+    async def body(engine: Engine, owner: int | None) -> Exported:
         return await engine.export_job(job_id, owner, directory, overwrite=overwrite, unique=unique)
 
-    paths = run(load(), body)
-    for path in paths:
+    done = run(load(), body)
+    for path in done.written:
         click.echo(printable(str(path)))  # file names are made from remote titles
-    click.echo(f"{len(paths)} files written to {printable(str(directory))}", err=True)
+    click.echo(printable(done.summary(directory)), err=True)
 
 
 @click.command()

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, UserInfo
+    from tuiapp.jobs import AssetInfo, Exported, JobInfo, JobSpec, UserInfo
 
 __all__ = ["Engine"]
 
@@ -383,15 +383,20 @@ class Engine:
         *,
         overwrite: bool = False,
         unique: bool = False,
-    ) -> list[Path]:
+    ) -> Exported:
         """Write a job's files into ``directory`` under safe, unique names.
 
-        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        Never writes through a symlink; an existing file is overwritten only with ``overwrite``;
+        one already there with the same bytes is counted, not written again.
         ``unique``: one file per picture (near-duplicates skipped).
         """
         return await export.export_job(
             self.storage, job_id, owner, directory, overwrite=overwrite, unique=unique
         )
+
+    async def export_asset(self, asset_id: int, owner: int | None, directory: Path) -> Exported:
+        """Write one stored file into ``directory``, named as :meth:`export_job` names it."""
+        return await export.export_asset(self.storage, asset_id, owner, directory)
 
     async def integrity_report(self) -> dict[str, Any]:
         return await self.storage.integrity_report()
