@@ -54,6 +54,9 @@ class Check:
     ok: bool
     detail: str
     advice: str | None = None
+    optional: bool = False
+    """The user's own account (an API key, a login's cookies): without it only the source that
+    needs it is out, and an install is not broken for lacking it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +78,11 @@ class SourceCheck:
         """Why the source is not ready, one short sentence per missing thing."""
         return tuple(c.detail for c in self.needs if not c.ok)
 
+    @property
+    def only_optional_missing(self) -> bool:
+        """Not ready only for want of the user's own key or login (see ``Check.optional``)."""
+        return not self.ready and all(c.ok or c.optional for c in self.needs)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -93,12 +101,22 @@ class DoctorReport:
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks) and all(s.ready for s in self.sources)
+        """Every check passed and every source is ready, or lacks only an optional key."""
+        return all(c.ok for c in self.checks) and all(
+            s.ready or s.only_optional_missing for s in self.sources
+        )
+
+    @property
+    def seems_offline(self) -> bool:
+        """Sites were tried and none answered: the machine, not each site, is the likely cause."""
+        reached = [c.ok for s in self.sources for c in s.needs if c.name == "reach"]
+        return not self.offline and bool(reached) and not any(reached)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "offline": self.offline,
+            "seems_offline": self.seems_offline,
             "checks": [c.to_dict() for c in self.checks],
             "sources": [s.to_dict() for s in self.sources],
         }
@@ -149,6 +167,7 @@ def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:
                 ok=present,
                 detail=f"{cls.key_setting} is set" if present else f"{cls.key_setting} is not set",
                 advice=None if present else f"set {cls.key_setting} to use {cls.name}",
+                optional=True,
             )
         )
     if not issubclass(cls, YtDlpSource):
@@ -188,6 +207,7 @@ def _cookies(name: str, own: Mapping[str, str]) -> Check:
             ok=False,
             detail=f"{setting} is not set",
             advice=f"set {setting} to the cookies.txt of a logged-in browser",
+            optional=True,
         )
     from pathlib import Path
 
