@@ -14,6 +14,8 @@ import click
 from tuiapp.cli.common import EXIT_FAILED, human_bytes, load, run
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tuiapp.engine import Check, DoctorReport, Engine, SourceCheck
     from tuiapp.jobs import Exported, JobInfo
 
@@ -206,7 +208,7 @@ def _print_report(report: DoctorReport) -> None:
             return Text("ok", style="green")
         return Text("optional", style="yellow") if optional else Text("MISSING", style="bold red")
 
-    def table(columns: tuple[str, ...], rows: list[tuple[Text, ...]]) -> Table:
+    def table(columns: tuple[str, ...], rows: Sequence[tuple[Text, ...]]) -> Table:
         # The first columns (a mark, a name) keep their width; the last two share the rest,
         # never narrower than their longest word (a setting's name): words wrap whole.
         cells = [[column, *(row[i].plain for row in rows)] for i, column in enumerate(columns)]
