@@ -9,8 +9,10 @@ from textual.widgets import DataTable, Input
 from textual.widgets._footer import FooterKey
 
 from tests.tui_helpers import fake_engine, make_app, wait_until
-from tuiapp.jobs import JobState
+from tuiapp.board import JobView, SourceView
+from tuiapp.jobs import JobState, SourceState
 from tuiapp.screens import BoardScreen, ConfirmModal, HelpModal, HistoryScreen, JobDetailScreen
+from tuiapp.widgets import JobBar, SourcePane
 from tuiapp.widgets.footer import KeyRow
 
 if TYPE_CHECKING:
@@ -185,3 +187,95 @@ async def test_toasts_step_aside_when_a_dialog_opens(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, HelpModal), what="help")
         await pilot.pause(0.1)
         assert len(app._notifications) == 0
+
+
+# --- one honest number --------------------------------------------------------------------------
+
+
+def job_view(count: int, *sources: tuple[str, int, int, int]) -> JobView:
+    """A job view whose sources are (state, found, stored, failed)."""
+    return JobView(
+        1,
+        "q",
+        count,
+        {
+            f"s{i}": SourceView(f"s{i}", state, found, stored, failed, target=count)
+            for i, (state, found, stored, failed) in enumerate(sources)
+        },
+    )
+
+
+def test_the_overall_bar_is_files_stored_of_what_was_asked() -> None:
+    # Failed sources are still asked their share: 0 of 90 is 0 %, not two thirds.
+    assert (
+        job_view(30, ("failed", 0, 0, 0), ("failed", 0, 0, 0), ("searching", 0, 0, 0)).progress()
+        == 0
+    )
+    cancelled = job_view(50, ("cancelled", 5, 4, 0), ("cancelled", 2, 2, 0))
+    cancelled.state = "cancelled"
+    assert cancelled.progress() == pytest.approx(6 / 100)
+    assert cancelled.only_found() is None
+    # Sources that ran out are asked only what they found: "only 3 found" and 100 %.
+    ran_out = job_view(30, ("done", 3, 3, 0))
+    assert ran_out.progress() == 1.0 and ran_out.only_found() == 3
+    mixed = job_view(10, ("done", 10, 10, 0), ("done", 4, 4, 0))
+    assert mixed.progress() == 1.0 and mixed.only_found() == 14
+    assert job_view(10, ("done", 10, 10, 0)).only_found() is None
+    # Found 5, stored 3: the two that failed keep the bar short of full.
+    assert job_view(30, ("done", 5, 3, 2)).progress() == pytest.approx(3 / 5)
+    # While a source still runs, the bar is of what was asked, whoever ran out.
+    assert job_view(10, ("done", 4, 4, 0), ("downloading", 6, 6, 0)).progress() == 0.5  # fmt: skip
+
+
+async def test_the_board_says_only_n_found_and_reads_100_percent(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        engine.add_job("cats", ("picsum",), count=30)
+        engine.start(1)
+        await wait_until(pilot, lambda: 1 in app.board.jobs, what="job")
+        app.follow_job(1)
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
+        engine.progress(1, "picsum", found=3, stored=3, size=3000)
+        engine.finish_source(1, "picsum", SourceState.DONE)
+        engine.finish_job(1, JobState.DONE)
+        await wait_until(pilot, lambda: app.board.jobs[1].finished, what="finished")
+        await pilot.pause(0.4)
+        bar = str(app.screen.query_one(JobBar).render())
+        assert "3 of 30 stored · only 3 found" in bar
+        assert "100%" in bar
+        pane = app.screen.query_one(SourcePane).render()
+        assert "100% · only 3 found" in str(pane)
+
+
+async def test_history_sees_jobs_of_other_windows_without_their_events(tmp_path: Path) -> None:
+    """Another window's job is in the database only: this app hears no event of it."""
+    from dataclasses import replace
+
+    engine = fake_engine(tmp_path)
+    engine.add_job("red cars", ("picsum",), state=JobState.RUNNING, announce=False)
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, HistoryScreen) and app.screen.table.row_count == 1,
+            what="first row",
+        )
+        engine.jobs[1] = replace(engine.jobs[1], state=JobState.DONE)  # finished elsewhere
+        engine.add_job("blue boats", ("picsum",), state=JobState.DONE, announce=False)
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_until(pilot, lambda: screen.table.row_count == 2, limit=8, what="new row")
+        assert str(screen.table.get_cell("1", "state")) == "done"
+
+
+async def test_board_panes_use_the_width_they_have(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await running_on_board(pilot, engine)  # two sources
+        await wait_until(pilot, lambda: len(app.screen.query(SourcePane)) == 2, what="panes")
+        await pilot.pause(0.2)
+        widths = [p.region.width for p in app.screen.query(SourcePane)]
+        assert all(w >= 55 for w in widths), widths

@@ -21,10 +21,18 @@ if TYPE_CHECKING:
 
     from tuiapp.board import JobView
 
-__all__ = ["BoardScreen", "grid_neighbour"]
+__all__ = ["BoardScreen", "grid_columns", "grid_neighbour"]
 
 REFRESH_SECONDS = 0.15
 """Panes redraw from the board at most ~7 times a second, however busy the engine is."""
+WIDE = 110
+"""From this many columns on, three panes side by side; below it, two."""
+
+
+def grid_columns(panes: int, width: int) -> int:
+    """Panes per row: as many as fit (two, three from :data:`WIDE` columns), but never more than
+    there are, so one or two sources use the whole width."""
+    return max(1, min(panes, 3 if width >= WIDE else 2))
 
 
 def grid_neighbour(index: int, count: int, columns: int, *, dx: int, dy: int) -> int:
@@ -158,6 +166,7 @@ class BoardScreen(TuiScreen):
             self._shown = shape
             panes.remove_children()
             self._panes = [SourcePane(view) for view in job.sources.values()]
+            self._fit_grid()
             panes.mount_all(self._panes)
             # The old panes (and maybe the focus) go once removed: focus a new one after that.
             self.call_after_refresh(self._focus_first_pane)
@@ -178,7 +187,17 @@ class BoardScreen(TuiScreen):
             failed=failed,
             size=size,
             progress=job.progress(),
+            only_found=job.only_found(),
         )
+
+    def _fit_grid(self) -> None:
+        columns = grid_columns(len(self._panes), self.app.size.width)
+        grid = self.query_one("#panes", VerticalScroll)
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
+
+    def on_resize(self) -> None:
+        self._fit_grid()
 
     def _current_panes(self) -> list[SourcePane]:
         return list(self._panes)

@@ -16,8 +16,9 @@ EMPTY_HINT = "No job yet: press n to start one."
 class JobBar(Widget):
     """Two lines: the job and its totals, then overall progress with the time budget beside it.
 
-    The bar measures files stored against what the job asks (a source that ended counts as
-    complete); the time is elapsed against GLOBAL_JOB_TIMEOUT, in words, never as a bar.
+    The bar measures files stored against what the job asks, or against what exists once the
+    sources have run out ("only N found"); the time is elapsed against GLOBAL_JOB_TIMEOUT, in
+    words, never as a bar.
     """
 
     DEFAULT_CSS = """
@@ -42,6 +43,7 @@ class JobBar(Widget):
         failed: int,
         size: int,
         progress: float,
+        only_found: int | None = None,
     ) -> None:
         """Update the bar; it redraws only when what it shows changed (elapsed in whole seconds)."""
         line = (
@@ -55,6 +57,7 @@ class JobBar(Widget):
             failed,
             size,
             round(progress, 3),
+            only_found,
             self.size.width,
         )
         if line == self._line:
@@ -65,6 +68,8 @@ class JobBar(Widget):
         text.append(f"“{printable(query)}” ")
         text.append(state_words(state), style=state_style(state) or "bold")
         text.append(f" · {stored} of {target} stored")
+        if only_found is not None:
+            text.append(f" · only {only_found} found", style="yellow")
         if failed:
             text.append(" · ")
             text.append(f"{failed} failed", style="red")

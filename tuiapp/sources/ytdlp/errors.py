@@ -132,7 +132,7 @@ def clean_message(text: str) -> str:
     return " ".join(text.split()).rstrip(";, ")
 
 
-def error_for(exc: BaseException, source: str) -> SourceError | UnreachableError:
+def error_for(exc: BaseException, source: str) -> SourceError:
     """The tuiapp error a yt-dlp failure means, with a message a user can act on.
 
     Args:
