@@ -98,30 +98,22 @@ def _iso(value: datetime | None) -> str | None:
 class JobSpec:
     """What a user asks for: one query (or URL) over some sources.
 
+    Clients build it from what the user gave, unchecked; the engine's front door
+    (``Engine.submit``) checks it and returns the spec the job runs (sources named and ordered,
+    options typed), which is what :attr:`JobInfo.spec` gives back.
+
     Attributes:
         query: search words, or a URL for sources that take URLs.
-        sources: source names, in the order the user picked them.
+        sources: source names, in the order the user picked them; empty lets the engine pick
+            (the source that claims a URL, the default sources for search words).
         count: how many files to store per source.
         options: per-job options (format, audio_only, ...) passed through to the sources.
     """
 
     query: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...] = ()
     count: int = 10
     options: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Imported here so that jobs stays a leaf module.
-        from tuiapp.errors import InvalidRequestError
-
-        if not self.query.strip():
-            raise InvalidRequestError("the query is empty")
-        if not self.sources:
-            raise InvalidRequestError("pick at least one source")
-        if len(set(self.sources)) != len(self.sources):
-            raise InvalidRequestError("a source is listed twice")
-        if not 1 <= self.count <= MAX_COUNT:
-            raise InvalidRequestError(f"count must be between 1 and {MAX_COUNT}, not {self.count}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -289,6 +281,12 @@ class SourceInfo:
     """Everything the source needs is here (key, cookies, programs); the network is not tested."""
     missing: tuple[str, ...] = ()
     """Why it is not ready, one short sentence per missing thing."""
+    handshake: str | None = None
+    """The browser whose TLS handshake the source's pages are asked with (curl_cffi's target,
+    e.g. ``chrome152``); None for a source that asks with the plain client."""
+    handshake_available: bool | None = None
+    """Whether that handshake can be made here (curl_cffi installed and knowing the target);
+    None when the source needs none."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"missing": list(self.missing)}

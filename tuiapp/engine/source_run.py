@@ -37,6 +37,7 @@ from tuiapp.events import (
     SourceStarted,
     TransferProgress,
 )
+from tuiapp.fetch import acting_for
 from tuiapp.jobs import MEDIA_FACTS, JobSpec, JobState, SourceState
 from tuiapp.sources.base import SourceContext, SourceQuery
 from tuiapp.storage import NewAsset
@@ -162,7 +163,8 @@ class SourceRun:
                         state=self.state.value,
                     )
                 )
-                await self._search_and_download(spec, url_input)
+                with acting_for(self.name):  # its pages and downloads take its proxy
+                    await self._search_and_download(spec, url_input)
                 if self.state is not SourceState.TIMED_OUT:
                     self.state = SourceState.DONE
         except asyncio.CancelledError:
