@@ -87,11 +87,17 @@ class FakeEngine:
         """The ``text`` of every ``list_jobs`` call."""
         """Commands the UI sent, e.g. ``("cancel", 1, "picsum")``."""
         self.url_routes: dict[str, str] = {"https://picsum.photos/": "picsum"}
+        self.defaults: tuple[str, ...] = ()
+        """What ``default_sources`` answers (the engine's: TUIAPP_DEFAULT_SOURCES or the ready
+        keyless image search sources)."""
 
     # --- what the UI calls ---------------------------------------------------------------------
 
     def sources(self) -> list[SourceInfo]:
         return list(self._sources)
+
+    def default_sources(self) -> tuple[str, ...]:
+        return self.defaults
 
     def source_for_url(self, url: str) -> str | None:
         for prefix, name in self.url_routes.items():

@@ -22,7 +22,7 @@ from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.hash_process import HashProcess
-from tuiapp.engine.intake import admit
+from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.runner import JobRun, Runtime
 from tuiapp.engine.similar import backfill
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
@@ -167,6 +167,14 @@ class Engine:
                 )
             )
         return infos
+
+    def default_sources(self) -> tuple[str, ...]:
+        """The sources search words go to when none is picked (``TUIAPP_DEFAULT_SOURCES``, else
+        the keyless image search sources ready here); empty when there are none to offer."""
+        try:
+            return default_sources(self.settings)
+        except InvalidRequestError:
+            return ()
 
     def source_for_url(self, url: str) -> str | None:
         """The source a URL typed into a job goes to, if any."""
