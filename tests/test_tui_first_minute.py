@@ -14,6 +14,7 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.screens import BoardScreen, ConfirmModal, HelpModal, HistoryScreen, JobDetailScreen
 from tuiapp.widgets import JobBar, SourcePane
 from tuiapp.widgets.footer import KeyRow
+from tuiapp.widgets.job_bar import job_progress, only_found
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -207,24 +208,22 @@ def job_view(count: int, *sources: tuple[str, int, int, int]) -> JobView:
 
 def test_the_overall_bar_is_files_stored_of_what_was_asked() -> None:
     # Failed sources are still asked their share: 0 of 90 is 0 %, not two thirds.
-    assert (
-        job_view(30, ("failed", 0, 0, 0), ("failed", 0, 0, 0), ("searching", 0, 0, 0)).progress()
-        == 0
-    )
+    failed = job_view(30, ("failed", 0, 0, 0), ("failed", 0, 0, 0), ("searching", 0, 0, 0))
+    assert job_progress(failed) == 0
     cancelled = job_view(50, ("cancelled", 5, 4, 0), ("cancelled", 2, 2, 0))
     cancelled.state = "cancelled"
-    assert cancelled.progress() == pytest.approx(6 / 100)
-    assert cancelled.only_found() is None
+    assert job_progress(cancelled) == pytest.approx(6 / 100)
+    assert only_found(cancelled) is None
     # Sources that ran out are asked only what they found: "only 3 found" and 100 %.
     ran_out = job_view(30, ("done", 3, 3, 0))
-    assert ran_out.progress() == 1.0 and ran_out.only_found() == 3
+    assert job_progress(ran_out) == 1.0 and only_found(ran_out) == 3
     mixed = job_view(10, ("done", 10, 10, 0), ("done", 4, 4, 0))
-    assert mixed.progress() == 1.0 and mixed.only_found() == 14
-    assert job_view(10, ("done", 10, 10, 0)).only_found() is None
+    assert job_progress(mixed) == 1.0 and only_found(mixed) == 14
+    assert only_found(job_view(10, ("done", 10, 10, 0))) is None
     # Found 5, stored 3: the two that failed keep the bar short of full.
-    assert job_view(30, ("done", 5, 3, 2)).progress() == pytest.approx(3 / 5)
+    assert job_progress(job_view(30, ("done", 5, 3, 2))) == pytest.approx(3 / 5)
     # While a source still runs, the bar is of what was asked, whoever ran out.
-    assert job_view(10, ("done", 4, 4, 0), ("downloading", 6, 6, 0)).progress() == 0.5  # fmt: skip
+    assert job_progress(job_view(10, ("done", 4, 4, 0), ("downloading", 6, 6, 0))) == 0.5
 
 
 async def test_the_board_says_only_n_found_and_reads_100_percent(tmp_path: Path) -> None:

@@ -78,35 +78,17 @@ class JobView:
     def finished(self) -> bool:
         return self.state in {s.value for s in TERMINAL_JOB_STATES}
 
-    def asked(self, source: SourceView) -> int:
-        """Files asked of ``source``: the job's count, or what it found when it ran out (ended
-        ``done`` with fewer files than asked)."""
-        if source.state == "done" and source.stored < self.count:
-            return min(self.count, max(source.found, source.stored))
-        return self.count
-
     def progress(self) -> float:
-        """Files stored of what was asked, 0..1; once every source has run out or got all it
-        was asked (see :meth:`only_found`), of what exists.
-
-        A source that failed or was cancelled still counts what it was asked: a job cut at 6 of
-        100 reads 6 %, one whose sources all failed 0 %.
-        """
-        found = self.only_found()
-        asked = found if found is not None else self.count * len(self.sources)
-        if asked <= 0:
+        """How much of the job is behind it, 0..1: a source that ended counts as complete."""
+        if not self.sources or self.count <= 0:
             return 1.0 if self.finished else 0.0
-        stored = sum(min(s.stored, self.count) for s in self.sources.values())
-        return min(1.0, stored / asked)
-
-    def only_found(self) -> int | None:
-        """How many files exist, once every source has ended ``done`` and at least one ran out
-        before the count; None while a source runs, failed, or when all got what was asked."""
-        views = list(self.sources.values())
-        if not views or any(s.state != "done" for s in views):
-            return None
-        asked = [self.asked(s) for s in views]
-        return sum(asked) if sum(asked) < self.count * len(views) else None
+        if self.finished:
+            return 1.0
+        parts = [
+            1.0 if s.state in _ENDED_SOURCE else min(s.stored, self.count) / self.count
+            for s in self.sources.values()
+        ]
+        return sum(parts) / len(parts)
 
     def elapsed_at(self, now: float) -> float:
         if self.elapsed is not None:

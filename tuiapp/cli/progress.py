@@ -87,11 +87,13 @@ def summary_lines(job: JobInfo, data_dir: Path, dest: Path | None, saved: Export
         lines.append(saved.summary(dest) + ".")
     elif job.stored:
         lines.append(f"They are kept in the library in {data_dir}.")
-    if job.stored:
+    if job.stored and dest is None:
         lines.append(
             f"Next: tuiapp export {job.id} DIR (write them into a folder),"
             " or tuiapp (browse them in the app)."
         )
+    elif job.stored:
+        lines.append("Next: tuiapp (browse them in the app), or tuiapp jobs.")
     else:
         lines.append("Next: tuiapp doctor (what each source needs), or try other sources (-s).")
     return lines

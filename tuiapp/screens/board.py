@@ -13,7 +13,7 @@ from tuiapp.errors import error_label
 from tuiapp.screens.base import TuiScreen
 from tuiapp.screens.error import ErrorModal
 from tuiapp.widgets.footer import AppFooter
-from tuiapp.widgets.job_bar import JobBar
+from tuiapp.widgets.job_bar import JobBar, job_progress, only_found
 from tuiapp.widgets.source_pane import SourcePane
 
 if TYPE_CHECKING:
@@ -186,8 +186,8 @@ class BoardScreen(TuiScreen):
             target=job.count * len(job.sources),
             failed=failed,
             size=size,
-            progress=job.progress(),
-            only_found=job.only_found(),
+            progress=job_progress(job),
+            only_found=only_found(job),
         )
 
     def _fit_grid(self) -> None:
