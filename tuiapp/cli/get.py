@@ -64,11 +64,11 @@ def _complete_sources(
     """Tab completion of -s: the registry's names (after a comma too: ``-s picsum,bi<Tab>``)."""
     from click.shell_completion import CompletionItem
 
-    from tuiapp.engine import Engine
+    from tuiapp.engine import source_infos
 
     head, _, last = incomplete.rpartition(",")
     prefix = f"{head}," if head else ""
-    names = [info.name for info in Engine(load(log=False)).sources()]
+    names = [info.name for info in source_infos(load(log=False))]
     return [CompletionItem(prefix + name) for name in names if name.startswith(last.lower())]
 
 

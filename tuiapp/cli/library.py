@@ -26,10 +26,9 @@ __all__ = ["doctor", "export", "jobs", "sources", "user"]
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sources(as_json: bool) -> None:
     """List the sources: name, kind, whether they need a key and whether it is set."""
-    from tuiapp.engine import Engine
+    from tuiapp.engine import source_infos
 
-    engine = Engine(load())  # no start(): listing sources needs no database
-    infos = engine.sources()
+    infos = source_infos(load())  # no engine: listing sources needs no database nor downloader
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         return

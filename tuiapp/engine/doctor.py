@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.fetch.proxy import Proxy
+    from tuiapp.jobs import SourceInfo
     from tuiapp.sources.base import Source
     from tuiapp.storage import Storage
 
@@ -45,6 +46,7 @@ __all__ = [
     "reach",
     "run_checks",
     "source_checks",
+    "source_infos",
     "source_needs",
 ]
 
@@ -187,6 +189,38 @@ async def source_checks(
         return SourceCheck(source=cls.name, needs=(*found, reached))
 
     return list(await asyncio.gather(*(row(cls, n) for cls, n in zip(classes, needs, strict=True))))
+
+
+def source_infos(settings: Settings) -> list[SourceInfo]:
+    """Every source, with whether it is ready to run here (checked without the network).
+
+    Reads the registry's declarations and this machine's settings and programs only: `tuiapp
+    sources` calls it without an :class:`~tuiapp.engine.Engine` (no database, no downloaders).
+    """
+    from tuiapp.jobs import SourceInfo
+
+    infos = []
+    for cls in registry.all_sources():
+        needs = source_needs(cls, settings)
+        infos.append(
+            SourceInfo(
+                name=cls.name,
+                kind=cls.kind,
+                description=cls.description,
+                takes_query=cls.takes_query,
+                takes_url=cls.takes_url(),
+                key_setting=cls.key_setting,
+                configured=cls.key_setting is None or settings.api_key(cls.key_setting) is not None,
+                base_url=settings.base_urls.get(cls.name, cls.base_url),
+                ready=all(n.ok for n in needs),
+                missing=tuple(n.detail for n in needs if not n.ok),
+                handshake=cls.browser.target if cls.browser is not None else None,
+                handshake_available=None
+                if cls.browser is None
+                else handshake_available(cls.browser.target),
+            )
+        )
+    return infos
 
 
 def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:

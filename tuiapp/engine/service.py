@@ -20,7 +20,7 @@ from tuiapp import sources as registry
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
-from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
+from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_infos
 from tuiapp.engine.hash_process import HashProcess
 from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.runner import JobRun, Runtime
@@ -28,7 +28,6 @@ from tuiapp.engine.similar import backfill
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
-from tuiapp.fetch.browser import handshake_available
 from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
 from tuiapp.storage import Storage
 
@@ -144,29 +143,7 @@ class Engine:
 
     def sources(self) -> list[SourceInfo]:
         """Every source, with whether it is ready to run here (checked without the network)."""
-        infos = []
-        for cls in registry.all_sources():
-            needs = source_needs(cls, self.settings)
-            infos.append(
-                SourceInfo(
-                    name=cls.name,
-                    kind=cls.kind,
-                    description=cls.description,
-                    takes_query=cls.takes_query,
-                    takes_url=cls.takes_url(),
-                    key_setting=cls.key_setting,
-                    configured=cls.key_setting is None
-                    or self.settings.api_key(cls.key_setting) is not None,
-                    base_url=self.runtime.base_url(cls.name),
-                    ready=all(n.ok for n in needs),
-                    missing=tuple(n.detail for n in needs if not n.ok),
-                    handshake=cls.browser.target if cls.browser is not None else None,
-                    handshake_available=None
-                    if cls.browser is None
-                    else handshake_available(cls.browser.target),
-                )
-            )
-        return infos
+        return source_infos(self.settings)
 
     def default_sources(self) -> tuple[str, ...]:
         """The sources search words go to when none is picked (``TUIAPP_DEFAULT_SOURCES``, else
