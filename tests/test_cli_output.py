@@ -30,14 +30,16 @@ def env(tmp_path: Path, replay: ReplayServer) -> dict[str, str]:
     }
 
 
-async def _on_a_terminal(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def _on_a_terminal(
+    env: dict[str, str], *args: str, columns: int = 100
+) -> tuple[int, str, str]:
     """Run ``tuiapp args`` with stdout a terminal (a pty) and stderr a pipe."""
     import pty
 
     leader, follower = pty.openpty()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tuiapp", *args,
-        env={**os.environ, **env, "COLUMNS": "100"}, stdout=follower,
+        env={**os.environ, **env, "COLUMNS": str(columns)}, stdout=follower,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     os.close(follower)
@@ -121,3 +123,16 @@ async def test_h_help_with_examples_and_a_completion_script(env: dict[str, str])
          "COMP_CWORD": "4"},
     )  # fmt: skip
     assert code == 0 and "plain,picsum" in out.split()
+
+
+async def test_doctor_at_80_columns_wraps_words_whole(env: dict[str, str]) -> None:
+    import re
+
+    code, out, err = await _on_a_terminal(env, "doctor", "--offline", columns=80)
+    assert code == 0, err  # only the optional keys are missing
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # colours
+    lines = out.splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), max(lines, key=len)
+    for name in ("TUIAPP_SOURCE_VIMEO__COOKIES", "UNSPLASH_ACCESS_KEY", "PIXABAY_API_KEY"):
+        assert name in out, name
+    assert next(line for line in lines if " unsplash " in line).split()[0] == "optional"
