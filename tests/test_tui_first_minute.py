@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import pytest
@@ -9,7 +10,7 @@ from textual.widgets import DataTable, Input
 from textual.widgets._footer import FooterKey
 
 from tests.tui_helpers import fake_engine, make_app, wait_until
-from tuiapp.board import JobView, SourceView
+from tuiapp.events import JobView, SourceView
 from tuiapp.jobs import JobState, SourceState
 from tuiapp.screens import BoardScreen, ConfirmModal, HelpModal, HistoryScreen, JobDetailScreen
 from tuiapp.widgets import JobBar, SourcePane
@@ -200,7 +201,14 @@ def job_view(count: int, *sources: tuple[str, int, int, int]) -> JobView:
         "q",
         count,
         {
-            f"s{i}": SourceView(f"s{i}", state, found, stored, failed, target=count)
+            f"s{i}": SourceView(
+                f"s{i}",
+                SourceState(state),
+                found=found,
+                stored=stored,
+                failed=failed,
+                target=count,
+            )
             for i, (state, found, stored, failed) in enumerate(sources)
         },
     )
@@ -210,8 +218,9 @@ def test_the_overall_bar_is_files_stored_of_what_was_asked() -> None:
     # Failed sources are still asked their share: 0 of 90 is 0 %, not two thirds.
     failed = job_view(30, ("failed", 0, 0, 0), ("failed", 0, 0, 0), ("searching", 0, 0, 0))
     assert job_progress(failed) == 0
-    cancelled = job_view(50, ("cancelled", 5, 4, 0), ("cancelled", 2, 2, 0))
-    cancelled.state = "cancelled"
+    cancelled = replace(
+        job_view(50, ("cancelled", 5, 4, 0), ("cancelled", 2, 2, 0)), state=JobState.CANCELLED
+    )
     assert job_progress(cancelled) == pytest.approx(6 / 100)
     assert only_found(cancelled) is None
     # Sources that ran out are asked only what they found: "only 3 found" and 100 %.

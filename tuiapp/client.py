@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, Exported, JobInfo, JobSpec, SourceInfo
+    from tuiapp.jobs import (
+        AssetInfo,
+        Exported,
+        ExportOptions,
+        JobInfo,
+        JobSpec,
+        Selection,
+        SourceInfo,
+    )
 
 __all__ = ["EngineClient", "EventStream"]
 
@@ -89,4 +97,12 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
+    ) -> Exported: ...
+
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]: ...
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
     ) -> Exported: ...

@@ -3,7 +3,7 @@
 Rooms, each depending only on those below it:
 - ``service``: :class:`Engine`, the facade that wires the others.
 - ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
-- ``export``: a job's files written to a directory.
+- ``export``: stored files out to a folder or a zip stream, named, with sidecars and credits.
 - ``doctor``: what this installation can and cannot do.
 - ``runner``: ``JobRun``, one running job: its sources side by side, its budget, its end.
 - ``source_run``: ``SourceRun``, one source of a running job: search, download, store, count.
@@ -19,16 +19,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tuiapp.bus import Subscription
     from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck, source_infos
-    from tuiapp.engine.export import export_name
+    from tuiapp.engine.export import FIELDS, ExportOptions, check_template, export_name
     from tuiapp.engine.runtime import is_url
     from tuiapp.engine.service import Engine
 
 __all__ = [
+    "FIELDS",
     "Check",
     "DoctorReport",
     "Engine",
+    "ExportOptions",
     "SourceCheck",
     "Subscription",
+    "check_template",
     "export_name",
     "is_url",
     "source_infos",
@@ -42,6 +45,9 @@ _ROOMS = {
     "DoctorReport": "tuiapp.engine.doctor",
     "SourceCheck": "tuiapp.engine.doctor",
     "source_infos": "tuiapp.engine.doctor",
+    "FIELDS": "tuiapp.engine.export",
+    "ExportOptions": "tuiapp.engine.export",
+    "check_template": "tuiapp.engine.export",
     "export_name": "tuiapp.engine.export",
     "is_url": "tuiapp.engine.runtime",
     "Engine": "tuiapp.engine.service",

@@ -11,7 +11,7 @@ from tuiapp.text import printable
 from tuiapp.widgets.formatting import bar, clock, human_bytes, state_style, state_words
 
 if TYPE_CHECKING:
-    from tuiapp.board import JobView, SourceView
+    from tuiapp.events import JobView, SourceView
 
 __all__ = ["EMPTY_HINT", "JobBar", "asked_of", "job_progress", "only_found"]
 

@@ -1,10 +1,11 @@
-"""Export: a job's stored files written out to a directory under safe, unique names.
+"""Export to a folder: the plan's files written under their names, with sidecars and credits.
 
 A file is written to a fresh temporary name that nobody else could have planted (created
 exclusively, never through a symlink) and linked to its final name only if that name is free
 (else ``name (2).ext``), so an export never writes through a symlink and never overwrites a file
-unless asked to. A file already there under its name (or a numbered one) with the same bytes is
-left as it is and counted, so exporting twice into one folder leaves each file once.
+unless asked to. A template's folders are made one by one and refused when one is a symlink.
+A file already there under its name (or a numbered one) with the same bytes is left as it is and
+counted, so exporting twice into one folder leaves each file (and the credits) once.
 """
 
 from __future__ import annotations
@@ -12,27 +13,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import mimetypes
 import os
-import re
 import stat
 import tempfile
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuiapp.engine.export.naming import export_name
+from tuiapp.engine.export.plan import CREDITS_JSON, CREDITS_MD, sidecar_bytes
 from tuiapp.errors import InvalidRequestError
 from tuiapp.jobs import Exported, files
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from tuiapp.engine.export.plan import Plan
     from tuiapp.jobs import AssetInfo
     from tuiapp.storage import Storage
 
-__all__ = ["export_asset", "export_job", "export_name"]
-
-_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/svg+xml": ".svg", "video/quicktime": ".mov"}
+__all__ = ["export_one", "export_plan", "other_copies"]
 
 
 def _read_umask() -> int:
@@ -44,41 +43,8 @@ def _read_umask() -> int:
 _MODE = 0o666 & ~_read_umask()
 """Exported files get the permissions an ordinary new file gets (mkstemp's are 0600)."""
 
-_MEDIA = ("image/", "video/", "audio/")
 
-
-def _without_extension(title: str) -> str:
-    """``pic.jpg`` -> ``pic``: a title that is a file name keeps no media extension of its own
-    (the exported name gets the one of the stored file)."""
-    suffix = PurePath(title).suffix if "/" not in title else ""
-    kind = mimetypes.guess_type(f"f{suffix}")[0] if suffix else None
-    if kind is not None and kind.startswith(_MEDIA):
-        return title[: -len(suffix)]
-    return title
-
-
-def export_name(asset: AssetInfo) -> str:
-    """A file name that reads well, is safe on every common file system and unique per asset.
-
-    ``<title or URL stem>-<asset id>[-<width>x<height>]<ext>``, e.g. ``dogs-12-640x480.png``:
-    lower case, words joined by ``-``, at most 60 characters before the id. A trailing
-    parenthesis that repeats the size (``dogs (640x480, #e74c3c)``) is left out.
-    """
-    size = f"{asset.width}x{asset.height}" if asset.width and asset.height else None
-    title = (asset.title or "").strip()
-    if size is not None:
-        title = re.sub(rf"\s*[(\[][^)\]]*\b{size}\b[^)\]]*[)\]]\s*$", "", title)
-    title = _without_extension(title)
-    if not title:
-        last = asset.url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        title = last.rsplit(".", 1)[0] if "." in last else last
-    stem = _UNSAFE.sub("-", title.lower()).replace("_", "-")
-    stem = re.sub(r"[-. ]*[ -][-. ]*", "-", stem).strip("-. ")[:60].rstrip("-. ") or "file"
-    ext = _EXTENSIONS.get(asset.mime) or mimetypes.guess_extension(asset.mime) or ".bin"
-    return f"{stem}-{asset.id}-{size}{ext}" if size else f"{stem}-{asset.id}{ext}"
-
-
-async def _other_copies(storage: Storage, job_id: int, owner: int | None) -> set[int]:
+async def other_copies(storage: Storage, job_id: int, owner: int | None) -> set[int]:
     """The ids of a job's assets that ``unique`` skips: all but one of each near-duplicate
     group (its best copy when the job has it). A file stored after this is not skipped."""
     chosen: dict[int, int] = {}  # group (its best copy's id) -> the member kept
@@ -94,58 +60,18 @@ async def _other_copies(storage: Storage, job_id: int, owner: int | None) -> set
     return seen - set(chosen.values())
 
 
-async def export_job(
-    storage: Storage,
-    job_id: int,
-    owner: int | None,
-    directory: Path,
-    *,
-    overwrite: bool = False,
-    unique: bool = False,
-) -> Exported:
-    """Write a job's files into ``directory``.
-
-    A name already taken gets `` (2)``, `` (3)``... before its extension, unless ``overwrite``;
-    a file already there with the same bytes under its name (or a numbered one) is not written
-    again but counted in ``Exported.already``. ``unique``: one file per picture: of
-    near-duplicates in the job, the best copy when the job has it, else the first.
-
-    Raises:
-        NotFoundError: no such job for this owner.
-        InvalidRequestError: the directory cannot be made or written; files written before the
-            failure stay.
-    """
-    await storage.get_job(job_id, owner)
-    await _make_folder(directory)
-    skip = await _other_copies(storage, job_id, owner) if unique else set()
-    done = Exported()
-    offset = 0
-    while True:
-        page = await storage.list_assets(owner, job_id=job_id, limit=500, offset=offset)
-        if not page:
-            return done
-        offset += len(page)
-        for asset in page:
-            if asset.id not in skip:
-                await _export_one(storage, asset, owner, directory, overwrite, done)
-
-
-async def export_asset(
-    storage: Storage, asset_id: int, owner: int | None, directory: Path
-) -> Exported:
-    """Write one stored file into ``directory`` as :func:`export_job` would (a file already
-    there with the same bytes is counted, not written again); `tuiapp get -d` calls it for each
-    file as it is stored.
-
-    Raises:
-        NotFoundError: no such asset for this owner.
-        InvalidRequestError: the directory cannot be made or written.
-    """
-    asset = await storage.get_asset(asset_id, owner)
-    await _make_folder(directory)
-    done = Exported()
-    await _export_one(storage, asset, owner, directory, False, done)
-    return done
+def _folder(directory: Path, relative: str) -> Path:
+    """``directory/relative``'s folder, made; each step must be a real folder, not a link."""
+    folder = directory
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            raise InvalidRequestError(
+                f"{folder} is not a folder (a link or a file); not writing there"
+            )
+    return folder
 
 
 async def _make_folder(directory: Path) -> None:
@@ -155,30 +81,91 @@ async def _make_folder(directory: Path) -> None:
         raise InvalidRequestError(f"cannot make the folder {directory}: {exc.strerror}") from None
 
 
-async def _export_one(
-    storage: Storage,
-    asset: AssetInfo,
-    owner: int | None,
-    directory: Path,
-    overwrite: bool,
-    done: Exported,
-) -> None:
-    target = directory / export_name(asset)
-    # With overwrite, only the name itself: a same-bytes " (2)" copy does not spare replacing it.
-    there = await asyncio.to_thread(
-        _same_bytes_at, target, asset.size, asset.sha256, 1 if overwrite else 10_000
-    )
-    if there is not None:
-        done.already.append(there)
-        return
-    chunks = await storage.read_blob(asset.sha256, owner)
+async def export_plan(plan: Plan, directory: Path) -> Exported:
+    """Write ``plan``'s files into ``directory``; returns the files written and those already
+    there with the same bytes (not the sidecars nor the credits, which are written too).
+
+    Raises:
+        InvalidRequestError: the directory cannot be made or written; files written before the
+            failure stay.
+    """
+    await _make_folder(directory)
+    overwrite = plan.options.overwrite
+    done = Exported()
+    async for item in plan:
+        try:
+            folder = await asyncio.to_thread(_folder, directory, item.path)
+            target = folder / item.path.rsplit("/", 1)[-1]
+            path = await _export_asset(
+                plan.storage, plan.owner, item.asset, target, overwrite, done
+            )
+            if plan.options.sidecar:
+                data = sidecar_bytes(item.asset, item.job)
+                await _write_bytes(path.with_name(path.name + ".json"), data, overwrite=overwrite)
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot write {directory / item.path}: {exc.strerror or exc}"
+                f" ({files(len(done.written))} written before it)"
+            ) from None
     try:
-        done.written.append(await _write_new(target, chunks, overwrite=overwrite))
+        for name, text in (
+            (CREDITS_MD, plan.credits.markdown()),
+            (CREDITS_JSON, plan.credits.json()),
+        ):
+            await _write_bytes(directory / name, text.encode(), overwrite=overwrite)
     except OSError as exc:
         raise InvalidRequestError(
-            f"cannot write {target}: {exc.strerror or exc}"
-            f" ({files(len(done.written))} written before it)"
+            f"cannot write the credits in {directory}: {exc.strerror or exc}"
         ) from None
+    return done
+
+
+async def export_one(
+    storage: Storage, owner: int | None, asset: AssetInfo, directory: Path
+) -> Exported:
+    """Write one stored file into ``directory`` under its default name, as :func:`export_plan`
+    would (`tuiapp get -d` calls it for each file as it is stored; no credits).
+
+    Raises:
+        InvalidRequestError: the directory cannot be made or written.
+    """
+    await _make_folder(directory)
+    done = Exported()
+    target = directory / export_name(asset)
+    try:
+        await _export_asset(storage, owner, asset, target, False, done)
+    except OSError as exc:
+        raise InvalidRequestError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return done
+
+
+async def _export_asset(
+    storage: Storage,
+    owner: int | None,
+    asset: AssetInfo,
+    target: Path,
+    overwrite: bool,
+    done: Exported,
+) -> Path:
+    """Write ``asset`` to ``target`` unless a file with its bytes is there already; returns the
+    file that holds it. With ``overwrite``, only ``target`` itself is looked at."""
+    names = 1 if overwrite else 10_000
+    there = await asyncio.to_thread(_same_bytes_at, target, asset.size, asset.sha256, names)
+    if there is not None:
+        done.already.append(there)
+        return there
+    chunks = await storage.read_blob(asset.sha256, owner)
+    path = await _write_new(target, chunks, overwrite=overwrite)
+    done.written.append(path)
+    return path
+
+
+async def _write_bytes(target: Path, data: bytes, *, overwrite: bool) -> None:
+    """A sidecar or the credits: not written again when the same bytes are there."""
+    digest = hashlib.sha256(data).hexdigest()
+    names = 1 if overwrite else 10_000
+    if await asyncio.to_thread(_same_bytes_at, target, len(data), digest, names) is None:
+        await _write_new(target, _once(data), overwrite=overwrite)
 
 
 def _numbered(target: Path, n: int) -> Path:
@@ -209,6 +196,10 @@ def _same_bytes_at(target: Path, size: int, sha256: str, names: int) -> Path | N
         if digest.hexdigest() == sha256:
             return name
     return None
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: bool) -> Path:
