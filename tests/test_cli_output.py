@@ -95,7 +95,9 @@ async def test_dest_gets_each_file_as_stored_under_export_names(
     code, _, err = await _tuiapp(env, "export", str(summary["job"]["id"]), str(out_dir))
     assert code == 0, err
     assert f"0 files written to {out_dir}, 3 already there" in err
-    assert sorted(p.name for p in out_dir.iterdir()) == names
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(
+        [*names, "CREDITS.md", "credits.json"]
+    )
 
 
 async def test_a_source_that_runs_out_says_only_n_found(

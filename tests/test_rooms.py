@@ -347,7 +347,9 @@ async def test_exporting_twice_leaves_each_file_once_and_counts_those_already_th
     second = await export_job(the_runtime.storage, job_id, None, out)
     assert second.written == [] and second.already == first.written
     assert second.summary(out) == f"0 files written to {out}, 1 already there"
-    assert [p.name for p in out.iterdir()] == [first.written[0].name]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [first.written[0].name, "CREDITS.md", "credits.json"]  # the credits once too
+    )
     # A same-bytes copy under a numbered name counts too; a symlink to one never does.
     first.written[0].rename(out / "pic-0-1 (2).png")
     (out / "pic-0-1.png").symlink_to(out / "pic-0-1 (2).png")
