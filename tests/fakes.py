@@ -100,6 +100,9 @@ class FakeEngine:
     def default_sources(self) -> tuple[str, ...]:
         return self.defaults
 
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._sources)
+
     def source_for_url(self, url: str) -> str | None:
         for prefix, name in self.url_routes.items():
             if url.strip().startswith(prefix):

@@ -173,8 +173,13 @@ async def test_every_footer_has_both_rows_whole_at_80_columns(tmp_path: Path, sc
         }[screen]
         for hint in expected:
             assert hint in own, (hint, own)
-        keys = list(app.screen.query(FooterKey))
-        assert all(0 < k.region.right <= 80 and k.region.width > 0 for k in keys)
+
+        def laid_out() -> bool:  # a footer recomposed on a bindings change lays out next frame
+            keys = list(app.screen.query(FooterKey))
+            return bool(keys) and all(k.region.width > 0 for k in keys)
+
+        await wait_until(pilot, laid_out, what="footer laid out")
+        assert all(k.region.right <= 80 for k in app.screen.query(FooterKey))
 
 
 async def test_toasts_step_aside_when_a_dialog_opens(tmp_path: Path) -> None:
