@@ -75,7 +75,7 @@ def _complete_sources(
 EXAMPLES = """\b
 Examples:
   tuiapp get cats                      the default sources, 10 files each
-  tuiapp get "red cars" -s bing,picsum -n 30
+  tuiapp get "red cars" -s bing_images,picsum -n 30
   tuiapp get cats -d ~/Pictures/cats   also write each file into a folder
   tuiapp get https://www.youtube.com/watch?v=...   the source is picked from the URL
   tuiapp get cats --json | jq '.assets[].url'
@@ -90,7 +90,7 @@ Examples:
     "sources",
     multiple=True,
     shell_complete=_complete_sources,
-    help="A source to use: -s picsum, -s bing,picsum or -s a -s b (see `tuiapp sources`).",
+    help="A source: -s picsum, -s bing_images,picsum or -s a -s b (see `tuiapp sources`).",
 )
 @click.option(
     "-n",
