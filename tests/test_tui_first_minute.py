@@ -292,3 +292,14 @@ async def test_board_panes_use_the_width_they_have(tmp_path: Path) -> None:
         await pilot.pause(0.2)
         widths = [p.region.width for p in app.screen.query(SourcePane)]
         assert all(w >= 55 for w in widths), widths
+
+
+async def test_the_screenshot_notice_has_no_markup(tmp_path: Path) -> None:
+    from textual import events
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.post_message(events.DeliveryComplete("k", tmp_path / "shot.svg", "screenshot"))
+        await pilot.pause(0.2)
+        said = [n.message for n in app._notifications]
+        assert said == [f"Saved screenshot to {tmp_path / 'shot.svg'}"]

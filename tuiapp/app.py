@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
@@ -307,6 +307,14 @@ class TuiApp(App[None]):
             return binding.key_display
         named = {"enter": "Enter", "escape": "Esc", "tab": "Tab", "slash": "/"}
         return named.get(binding.key.split(",")[0]) or super().get_key_display(binding)
+
+    @on(events.DeliveryComplete)
+    def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
+        """The palette's screenshot, said without markup (Textual's own notice has some)."""
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's handler, further down the classes, is skipped
+            where = f" to {event.path}" if event.path is not None else ""
+            self.notify(f"Saved screenshot{where}", title="Screenshot")
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in plain words (Textual's own notice is markup)."""
