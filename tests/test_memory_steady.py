@@ -15,6 +15,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from tests.serverkit import photos, serve_picsum
+from tuiapp import events as ev
+from tuiapp.board import Board
 from tuiapp.jobs import JobSpec, JobState
 
 if TYPE_CHECKING:
@@ -103,3 +105,22 @@ async def test_after_hundreds_of_jobs_the_engine_holds_none_of_them(
     engine.bus.close()
     await asyncio.gather(reading, *reconnecting)
     assert engine.bus.subscriber_count == 0
+
+
+def test_the_board_keeps_running_jobs_and_the_newest_finished_ones_only() -> None:
+    board = Board(keep_finished=5)
+    for job_id in range(1, 301):
+        board.apply(
+            ev.JobSubmitted(job_id=job_id, owner_id=None, query="q", sources=("a",), count=3)
+        )
+        if job_id == 3:
+            board.current = 3  # the one on screen stays, however old
+        if job_id != 100:  # still running
+            board.apply(
+                ev.JobFinished(
+                    job_id=job_id, owner_id=None, state="done", stored=3, failed=0, bytes=1,
+                    elapsed=0.1,
+                )
+            )  # fmt: skip
+        assert len(board.jobs) <= 5 + 2
+    assert list(board.jobs) == [3, 100, 296, 297, 298, 299, 300]

@@ -107,13 +107,29 @@ class JobView:
         )
 
 
+KEEP_FINISHED = 50
+"""Finished jobs a board keeps (the newest; the one it follows stays too): an app left open for
+weeks holds what runs now and the last few, not every job it ever saw. Older ones are a
+lookup away (History, or following one again loads it)."""
+
+
 @dataclass(slots=True)
 class Board:
-    """Jobs seen in this session, newest last; ``current`` is the one the board follows."""
+    """Jobs seen in this session, newest last; ``current`` is the one the board follows.
+
+    Every job still running stays; of the finished ones, the newest ``keep_finished``.
+    """
 
     default_timeout: float = 300.0
     jobs: dict[int, JobView] = field(default_factory=dict)
     current: int | None = None
+    keep_finished: int = KEEP_FINISHED
+
+    def _forget_old(self) -> None:
+        """Drop the oldest finished jobs beyond ``keep_finished`` (never the followed one)."""
+        finished = [i for i, job in self.jobs.items() if job.finished and i != self.current]
+        for job_id in finished[: max(0, len(finished) - self.keep_finished)]:
+            del self.jobs[job_id]
 
     def load(self, info: JobInfo) -> JobView:
         """Take a job's state from the engine (replacing what the board had)."""
@@ -150,6 +166,7 @@ class Board:
             error=info.error,
         )
         self.jobs[info.id] = view
+        self._forget_old()
         return view
 
     def apply(self, event: Event) -> bool:
@@ -247,6 +264,7 @@ class Board:
                         name: replace(view, speed=0.0, eta=None, transfer=None)
                         for name, view in job.sources.items()
                     }
+                    self._forget_old()
                 return True
             case ev.JobDeleted():
                 self.jobs.pop(event.job_id, None)
