@@ -21,6 +21,7 @@ from tuiapp.jobs import JobSpec, JobState
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine, Subscription
@@ -124,3 +125,31 @@ def test_the_board_keeps_running_jobs_and_the_newest_finished_ones_only() -> Non
             )  # fmt: skip
         assert len(board.jobs) <= 5 + 2
     assert list(board.jobs) == [3, 100, 296, 297, 298, 299, 300]
+
+
+async def test_a_footer_rebuilt_again_and_again_keeps_only_the_keys_it_shows(
+    tmp_path: Path,
+) -> None:
+    """Textual's footer rebuilds its keys whenever the bindings are refreshed (on the Board,
+    at every job); the keys it replaced must go, not stay watched by the footer."""
+    from textual.widgets._footer import FooterKey
+
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets.footer import AppFooter
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        footer = app.screen.query_one(AppFooter)
+        for _ in range(40):
+            app.screen.refresh_bindings()  # what a focus change or a job's end does
+            await pilot.pause()
+        shown = len(footer.query(FooterKey))
+        watched = sum(len(entries) for entries in getattr(footer, "__watchers", {}).values())
+        gc.collect()
+        alive = sum(1 for o in gc.get_objects() if type(o) is FooterKey and not o.is_attached)
+    assert shown > 0
+    assert watched <= shown
+    # Keys replaced by the last rebuilds may wait for the next repaint; not 40 rebuilds' worth.
+    assert alive <= 4 * shown
