@@ -1,7 +1,7 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar`. Figures
-depend on the machine; the README keeps the last ones and where they came from. The soak
+Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar|library|zip`.
+Figures depend on the machine; the README keeps the last ones and where they came from. The soak
 (`python -m bench soak --minutes N [--target serve|postgres|tui]`, memory under a steady load)
 runs only when named: it takes minutes.
 """
@@ -232,6 +232,8 @@ BENCHMARKS = {
     "startup": lambda d: bench_startup(),
     "fanout": lambda d: _fanout(),
     "similar": lambda d: _similar(),
+    "library": lambda d: _library(),
+    "zip": lambda d: _zip(),
 }
 
 
@@ -251,6 +253,19 @@ def _similar() -> None:
     from bench.similar import run
 
     run()
+
+
+def _library() -> None:
+    from bench.library import run
+
+    run()
+
+
+def _zip() -> None:
+    from bench.zipping import run
+
+    with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
+        run(Path(tmp))
 
 
 def main() -> None:

@@ -10,11 +10,12 @@ from tuiapp.events import (
     SourceProgress,
     TransferProgress,
 )
+from tuiapp.jobs import JobState, SourceState
 
 
 def _progress(stored: int, source: str = "a", job: int = 1) -> SourceProgress:
     return SourceProgress(
-        job_id=job, owner_id=None, source=source, state="downloading",
+        job_id=job, owner_id=None, source=source, state=SourceState.DOWNLOADING,
         found=stored, stored=stored, failed=0, bytes=stored * 10, speed=1.0,
     )  # fmt: skip
 
@@ -84,7 +85,9 @@ async def test_a_closed_subscription_ends_iteration_after_draining() -> None:
     bus = EventBus()
     sub = bus.subscribe()
     bus.publish(
-        JobFinished(job_id=1, owner_id=None, state="done", stored=0, failed=0, bytes=0, elapsed=1)
+        JobFinished(
+            job_id=1, owner_id=None, state=JobState.DONE, stored=0, failed=0, bytes=0, elapsed=1
+        )
     )
     bus.close()
     assert [e.kind async for e in sub] == ["job_finished"]

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from tests.serverkit import photos, serve_picsum
 from tuiapp import events as ev
-from tuiapp.board import Board
 from tuiapp.jobs import JobSpec, JobState
+from tuiapp.live_jobs import Board
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -119,7 +119,7 @@ def test_the_board_keeps_running_jobs_and_the_newest_finished_ones_only() -> Non
         if job_id != 100:  # still running
             board.apply(
                 ev.JobFinished(
-                    job_id=job_id, owner_id=None, state="done", stored=3, failed=0, bytes=1,
+                    job_id=job_id, owner_id=None, state=JobState.DONE, stored=3, failed=0, bytes=1,
                     elapsed=0.1,
                 )
             )  # fmt: skip

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, SourceInfo
+    from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, JobSpec, Selection, SourceInfo
 
 __all__ = ["EngineClient", "EventStream"]
 
@@ -85,4 +85,12 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
+    ) -> list[Path]: ...
+
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]: ...
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
     ) -> list[Path]: ...

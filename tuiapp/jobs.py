@@ -15,12 +15,14 @@ __all__ = [
     "TERMINAL_JOB_STATES",
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
+    "ExportOptions",
     "Fingerprint",
     "JobInfo",
     "JobSourceInfo",
     "JobSpec",
     "JobState",
     "MediaFacts",
+    "Selection",
     "SourceInfo",
     "SourceState",
     "UserInfo",
@@ -46,6 +48,22 @@ class JobState(enum.StrEnum):
     INTERRUPTED = "interrupted"
     """The process died while the job ran; found at the next start."""
 
+    @property
+    def finished(self) -> bool:
+        """The job has ended (any state but queued and running)."""
+        return self in TERMINAL_JOB_STATES
+
+    @property
+    def failed(self) -> bool:
+        """Nothing was stored, and at least one source had an error."""
+        return self is JobState.FAILED
+
+    @property
+    def partial(self) -> bool:
+        """The job ended short of what it asked for (a source failed, or it was cut): files it
+        stored stay (``tuiapp get`` exits 3 when there are some)."""
+        return self in _CUT_SHORT
+
 
 TERMINAL_JOB_STATES = frozenset(
     {
@@ -56,6 +74,9 @@ TERMINAL_JOB_STATES = frozenset(
         JobState.TIMED_OUT,
         JobState.INTERRUPTED,
     }
+)
+_CUT_SHORT = frozenset(
+    {JobState.PARTIAL, JobState.CANCELLED, JobState.TIMED_OUT, JobState.INTERRUPTED}
 )
 
 
@@ -72,6 +93,21 @@ class SourceState(enum.StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
 
+    @property
+    def finished(self) -> bool:
+        """The source has ended, well or not."""
+        return self in TERMINAL_SOURCE_STATES
+
+    @property
+    def failed(self) -> bool:
+        """The source ended on a problem: an error, a block, or its time ran out."""
+        return self in _WENT_WRONG
+
+    @property
+    def active(self) -> bool:
+        """Searching or downloading."""
+        return self in (SourceState.SEARCHING, SourceState.DOWNLOADING)
+
 
 TERMINAL_SOURCE_STATES = frozenset(
     {
@@ -83,6 +119,7 @@ TERMINAL_SOURCE_STATES = frozenset(
         SourceState.INTERRUPTED,
     }
 )
+_WENT_WRONG = frozenset({SourceState.FAILED, SourceState.BLOCKED, SourceState.TIMED_OUT})
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -295,3 +332,42 @@ class UserInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "created_at": _iso(self.created_at)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Selection:
+    """Which of an owner's stored files a search, a listing or an export takes.
+
+    Every field left at None takes everything; the fields given combine (all must hold).
+    """
+
+    job_id: int | None = None
+    text: str | None = None
+    """Words that must all appear in the title, author, source, the job's query, the page's URL
+    or the licence (the last word may be the start of one)."""
+    source: str | None = None
+    kind: str | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    since: datetime | None = None
+    """Stored at or after this time."""
+    similar_to: int | None = None
+    """Only pictures within the near-duplicate distance of this asset's, nearest first."""
+    unique: bool = False
+    """Leave out near-duplicates of a better copy."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportOptions:
+    """How an export writes files out (to a folder or a zip).
+
+    Attributes:
+        template: a ``--name`` template such as ``{source}/{author}/{title}-{id}.{ext}`` (the
+            engine checks it); None: the default name.
+        sidecar: write ``NAME.json`` beside each file.
+        overwrite: replace files already in the folder (a folder export only).
+    """
+
+    template: str | None = None
+    sidecar: bool = False
+    overwrite: bool = False
