@@ -353,7 +353,7 @@ async def test_on_postgresql_a_search_exports_and_zips_the_same_files(
     selection = Selection(text="dawn", source="pexels")
     options = ExportOptions(template="{source}/{author}-{id}", sidecar=True)
     out = tmp_path / "out"
-    written = await engine.export(selection, None, out, options)
+    written = (await engine.export(selection, None, out, options)).written
     assert [p.relative_to(out).as_posix() for p in written] == [f"pexels/Bo Chen-{ids[1]}.jpg"]
     data = b"".join([piece async for piece in await engine.zip(selection, None, options)])
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
