@@ -22,6 +22,8 @@ __all__ = ["apply_snapshot", "dump", "main"]
 _RECORDS = "tortoise_migrations"
 """The ORM's table of applied migrations."""
 _APPLIED_AT = "2026-12-07 00:00:00+00:00"
+_MIGRATION_ROWS = ("search_fill",)
+"""Tables whose rows a migration writes (not the ORM's): the snapshot carries them too."""
 
 
 def apply_snapshot(db: sqlite3.Connection) -> None:
@@ -51,6 +53,12 @@ def dump(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
             )
             if name not in shadow
         ]
+        # Rows a migration writes into a table of its own (the search index's fill mark).
+        for table in _MIGRATION_ROWS:
+            columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+            quoted = " || ',' || ".join(f'quote("{c}")' for c in columns)
+            for (values,) in db.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid'):
+                statements.append(f'INSERT INTO "{table}" VALUES ({values})')
         applied = [
             (str(app), str(name))
             for app, name in db.execute(f"SELECT app, name FROM {_RECORDS} ORDER BY id")
