@@ -93,6 +93,9 @@ class FakeEngine:
     def sources(self) -> list[SourceInfo]:
         return list(self._sources)
 
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._sources)
+
     def source_for_url(self, url: str) -> str | None:
         for prefix, name in self.url_routes.items():
             if url.strip().startswith(prefix):

@@ -3,7 +3,8 @@
 Replaying the migrations on a new database builds the ORM's model state migration by migration:
 ~10 MB at the peak of the process's memory (a first `tuiapp get` peaked at 62 MB for three
 pictures, 50 MB on the next run). A new file gets instead the statements the migrations left in
-``sqlite_master`` and their rows in the migration table, written by ``python -m
+``sqlite_master``, the rows they wrote (their own records, a table's first row) and their rows
+in the migration table, written by ``python -m
 tuiapp.storage.schema`` into :mod:`tuiapp.storage.schema_snapshot`. Migrations newer than the
 snapshot still run through the ORM's executor (they are not in its table); a test checks that a
 database made from the snapshot equals one the migrations made.
@@ -16,6 +17,7 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 __all__ = ["apply_snapshot", "dump", "main"]
 
@@ -26,19 +28,27 @@ _APPLIED_AT = "2026-12-07 00:00:00+00:00"
 
 def apply_snapshot(db: sqlite3.Connection) -> None:
     """Make the schema of the snapshot in an empty database, in one transaction."""
-    from tuiapp.storage.schema_snapshot import MIGRATIONS, STATEMENTS
+    from tuiapp.storage.schema_snapshot import MIGRATIONS, ROWS, STATEMENTS
 
     with db:
         for statement in STATEMENTS:
             db.execute(statement)
+        for table, rows in ROWS:
+            for row in rows:
+                marks = ", ".join("?" * len(row))
+                db.execute(f'INSERT INTO "{table}" VALUES ({marks})', row)
         db.executemany(
             f"INSERT INTO {_RECORDS} (app, name, applied_at) VALUES (?, ?, ?)",
             [(app, name, _APPLIED_AT) for app, name in MIGRATIONS],
         )
 
 
-def dump(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
-    """The schema statements of the SQLite database at ``path`` and its applied migrations."""
+Dump = tuple[list[str], list[tuple[str, str]], list[tuple[str, tuple[tuple[Any, ...], ...]]]]
+
+
+def dump(path: Path) -> Dump:
+    """The schema statements of the SQLite database at ``path``, its applied migrations, and
+    the rows of its other ordinary tables (what the migrations wrote, in a new database)."""
     db = sqlite3.connect(path)
     try:
         # A virtual table (full-text search) makes its shadow tables itself.
@@ -55,9 +65,19 @@ def dump(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
             (str(app), str(name))
             for app, name in db.execute(f"SELECT app, name FROM {_RECORDS} ORDER BY id")
         ]
+        tables = [
+            name
+            for _, name, kind, *_ in db.execute("PRAGMA table_list")
+            if kind == "table" and not name.startswith("sqlite_") and name != _RECORDS
+        ]
+        rows = [
+            (name, found)
+            for name in sorted(tables)
+            if (found := tuple(db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')))
+        ]
     finally:
         db.close()
-    return statements, applied
+    return statements, applied, rows
 
 
 async def _migrated(path: Path) -> None:
@@ -79,7 +99,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "schema.db"
         asyncio.run(_migrated(path))
-        statements, applied = dump(path)
+        statements, applied, rows = dump(path)
     lines = [
         "# ruff: noqa: E501",
         '"""The SQLite schema the migrations make, for new databases (see tuiapp.storage.schema).',
@@ -93,6 +113,7 @@ def main() -> None:
         "MIGRATIONS: tuple[tuple[str, str], ...] = (",
         *(f"    {a!r}," for a in applied),
         ")",
+        f"ROWS: tuple[tuple[str, tuple[tuple[object, ...], ...]], ...] = {tuple(rows)!r}",
         "",
     ]
     target = Path(__file__).with_name("schema_snapshot.py")

@@ -35,3 +35,4 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("models", "0005_similar_images"),
     ("models", "0006_library_search"),
 )
+ROWS: tuple[tuple[str, tuple[tuple[object, ...], ...]], ...] = (("search_fill", ((1, 0),)),)
