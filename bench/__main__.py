@@ -2,8 +2,8 @@
 
 Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar|library|zip`.
 Figures depend on the machine; the README keeps the last ones and where they came from. The soak
-(`python -m bench soak --minutes N`, memory of `tuiapp serve` under a steady load) runs only
-when named: it takes minutes.
+(`python -m bench soak --minutes N [--target serve|postgres|tui]`, memory under a steady load)
+runs only when named: it takes minutes.
 """
 
 from __future__ import annotations
@@ -261,10 +261,10 @@ def _fanout() -> None:
     asyncio.run(run())
 
 
-def _soak(minutes: int) -> None:
+def _soak(minutes: int, kind: str) -> None:
     from bench.soak import run
 
-    asyncio.run(run(minutes))
+    asyncio.run(run(minutes, kind))
 
 
 def _similar() -> None:
@@ -296,6 +296,12 @@ def main() -> None:
     )
     parser.add_argument("--minutes", type=int, default=15, help="how long the soak runs")
     parser.add_argument(
+        "--target",
+        choices=["serve", "postgres", "tui"],
+        default="serve",
+        help="what the soak watches: tuiapp serve on SQLite, a worker on PostgreSQL, the app",
+    )
+    parser.add_argument(
         "--downloads", type=int, default=int(os.environ.get("BENCH_DOWNLOADS", "8"))
     )
     args = parser.parse_args()
@@ -303,7 +309,7 @@ def main() -> None:
     if os.environ.get("BENCH_CHILD") != "1":
         print("\n".join(preamble(find_tools())), flush=True)
     if names == ["soak"]:
-        _soak(args.minutes)
+        _soak(args.minutes, args.target)
         return
     if len(names) == 1:
         BENCHMARKS[names[0]](args.downloads)

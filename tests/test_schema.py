@@ -18,8 +18,7 @@ async def test_a_new_database_from_the_snapshot_equals_one_the_migrations_made(
 ) -> None:
     migrated = tmp_path / "migrated.db"
     await _migrated(migrated)
-    statements, applied, rows = dump(migrated)
-    assert ("search_fill", ((1, 0),)) in rows  # what a migration wrote comes too
+    statements, applied = dump(migrated)
     # Migrations newer than the snapshot run on top of it: it is their prefix, never otherwise.
     assert applied[: len(MIGRATIONS)] == list(MIGRATIONS)
 
@@ -31,5 +30,4 @@ async def test_a_new_database_from_the_snapshot_equals_one_the_migrations_made(
         assert user.name == "alice"
     finally:
         await storage.close()
-    assert dump(made)[:2] == (statements, applied)
-    assert [r for r in dump(made)[2] if r[0] != "user"] == rows
+    assert dump(made) == (statements, applied)

@@ -135,11 +135,11 @@ async def test_a_recompressed_smaller_copy_from_another_source_points_to_the_big
 
     unique = await _assets(engine, job_id=job.id, unique=True)
     assert sorted(a.id for a in unique) == sorted([big.id, other.id])
-    written = await engine.export_job(job.id, None, tmp_path / "out", unique=True)
+    written = (await engine.export_job(job.id, None, tmp_path / "out", unique=True)).written
     assert sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in written) == sorted(
         [big.sha256, other.sha256]
     )
-    assert len(await engine.export_job(job.id, None, tmp_path / "all")) == 3
+    assert len((await engine.export_job(job.id, None, tmp_path / "all")).written) == 3
 
 
 async def test_a_better_copy_arriving_later_becomes_the_best(

@@ -16,11 +16,15 @@ Rooms, each depending only on those below it (the layers contract in ``pyproject
 
 from __future__ import annotations
 
-from tuiapp.bus import Subscription
-from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck
-from tuiapp.engine.export import FIELDS, ExportOptions, check_template, export_name
-from tuiapp.engine.runner import is_url
-from tuiapp.engine.service import Engine
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuiapp.bus import Subscription
+    from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck, source_infos
+    from tuiapp.engine.export import FIELDS, ExportOptions, check_template, export_name
+    from tuiapp.engine.runtime import is_url
+    from tuiapp.engine.service import Engine
 
 __all__ = [
     "FIELDS",
@@ -33,4 +37,30 @@ __all__ = [
     "check_template",
     "export_name",
     "is_url",
+    "source_infos",
 ]
+
+# Each name is loaded from its room when first asked for (PEP 562): `tuiapp sources` needs the
+# source list, not the downloaders, the database layer and their libraries behind `Engine`.
+_ROOMS = {
+    "Subscription": "tuiapp.bus",
+    "Check": "tuiapp.engine.doctor",
+    "DoctorReport": "tuiapp.engine.doctor",
+    "SourceCheck": "tuiapp.engine.doctor",
+    "source_infos": "tuiapp.engine.doctor",
+    "FIELDS": "tuiapp.engine.export",
+    "ExportOptions": "tuiapp.engine.export",
+    "check_template": "tuiapp.engine.export",
+    "export_name": "tuiapp.engine.export",
+    "is_url": "tuiapp.engine.runtime",
+    "Engine": "tuiapp.engine.service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    room = _ROOMS.get(name)
+    if room is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(room), name)
+    globals()[name] = value
+    return value

@@ -3,8 +3,7 @@
 Replaying the migrations on a new database builds the ORM's model state migration by migration:
 ~10 MB at the peak of the process's memory (a first `tuiapp get` peaked at 62 MB for three
 pictures, 50 MB on the next run). A new file gets instead the statements the migrations left in
-``sqlite_master``, the rows they wrote (their own records, a table's first row) and their rows
-in the migration table, written by ``python -m
+``sqlite_master`` and their rows in the migration table, written by ``python -m
 tuiapp.storage.schema`` into :mod:`tuiapp.storage.schema_snapshot`. Migrations newer than the
 snapshot still run through the ORM's executor (they are not in its table); a test checks that a
 database made from the snapshot equals one the migrations made.
@@ -17,38 +16,31 @@ import sqlite3
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 __all__ = ["apply_snapshot", "dump", "main"]
 
 _RECORDS = "tortoise_migrations"
 """The ORM's table of applied migrations."""
 _APPLIED_AT = "2026-12-07 00:00:00+00:00"
+_MIGRATION_ROWS = ("search_fill",)
+"""Tables whose rows a migration writes (not the ORM's): the snapshot carries them too."""
 
 
 def apply_snapshot(db: sqlite3.Connection) -> None:
     """Make the schema of the snapshot in an empty database, in one transaction."""
-    from tuiapp.storage.schema_snapshot import MIGRATIONS, ROWS, STATEMENTS
+    from tuiapp.storage.schema_snapshot import MIGRATIONS, STATEMENTS
 
     with db:
         for statement in STATEMENTS:
             db.execute(statement)
-        for table, rows in ROWS:
-            for row in rows:
-                marks = ", ".join("?" * len(row))
-                db.execute(f'INSERT INTO "{table}" VALUES ({marks})', row)
         db.executemany(
             f"INSERT INTO {_RECORDS} (app, name, applied_at) VALUES (?, ?, ?)",
             [(app, name, _APPLIED_AT) for app, name in MIGRATIONS],
         )
 
 
-Dump = tuple[list[str], list[tuple[str, str]], list[tuple[str, tuple[tuple[Any, ...], ...]]]]
-
-
-def dump(path: Path) -> Dump:
-    """The schema statements of the SQLite database at ``path``, its applied migrations, and
-    the rows of its other ordinary tables (what the migrations wrote, in a new database)."""
+def dump(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """The schema statements of the SQLite database at ``path`` and its applied migrations."""
     db = sqlite3.connect(path)
     try:
         # A virtual table (full-text search) makes its shadow tables itself.
@@ -61,23 +53,19 @@ def dump(path: Path) -> Dump:
             )
             if name not in shadow
         ]
+        # Rows a migration writes into a table of its own (the search index's fill mark).
+        for table in _MIGRATION_ROWS:
+            columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+            quoted = " || ',' || ".join(f'quote("{c}")' for c in columns)
+            for (values,) in db.execute(f'SELECT {quoted} FROM "{table}" ORDER BY rowid'):
+                statements.append(f'INSERT INTO "{table}" VALUES ({values})')
         applied = [
             (str(app), str(name))
             for app, name in db.execute(f"SELECT app, name FROM {_RECORDS} ORDER BY id")
         ]
-        tables = [
-            name
-            for _, name, kind, *_ in db.execute("PRAGMA table_list")
-            if kind == "table" and not name.startswith("sqlite_") and name != _RECORDS
-        ]
-        rows = [
-            (name, found)
-            for name in sorted(tables)
-            if (found := tuple(db.execute(f'SELECT * FROM "{name}" ORDER BY rowid')))
-        ]
     finally:
         db.close()
-    return statements, applied, rows
+    return statements, applied
 
 
 async def _migrated(path: Path) -> None:
@@ -99,7 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "schema.db"
         asyncio.run(_migrated(path))
-        statements, applied, rows = dump(path)
+        statements, applied = dump(path)
     lines = [
         "# ruff: noqa: E501",
         '"""The SQLite schema the migrations make, for new databases (see tuiapp.storage.schema).',
@@ -113,7 +101,6 @@ def main() -> None:
         "MIGRATIONS: tuple[tuple[str, str], ...] = (",
         *(f"    {a!r}," for a in applied),
         ")",
-        f"ROWS: tuple[tuple[str, tuple[tuple[object, ...], ...]], ...] = {tuple(rows)!r}",
         "",
     ]
     target = Path(__file__).with_name("schema_snapshot.py")

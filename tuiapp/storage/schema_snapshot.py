@@ -26,6 +26,10 @@ STATEMENTS: tuple[str, ...] = (
     "CREATE TRIGGER asset_fts_insert AFTER INSERT ON asset BEGIN INSERT INTO asset_fts (rowid, title, author, source, query, page, license) VALUES (new.id, new.title, new.author, new.source, (SELECT query FROM job WHERE id = new.job_id), new.page_url, new.license); END",
     "CREATE TRIGGER asset_fts_delete AFTER DELETE ON asset BEGIN DELETE FROM asset_fts WHERE rowid = old.id; END",
     "CREATE TABLE search_fill (id INTEGER PRIMARY KEY, upto BIGINT NOT NULL)",
+    'CREATE TABLE "thumbnail" (\n    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n    "mime" VARCHAR(32) NOT NULL,\n    "width" INT NOT NULL,\n    "height" INT NOT NULL,\n    "data" BLOB NOT NULL,\n    "blob_id" INT NOT NULL UNIQUE REFERENCES "media_blob" ("id") ON DELETE CASCADE\n)',
+    'CREATE TABLE "web_session" (\n    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,\n    "key_hash" VARCHAR(64) NOT NULL UNIQUE,\n    "created_at" TIMESTAMP NOT NULL,\n    "expires_at" TIMESTAMP NOT NULL,\n    "user_id" INT NOT NULL REFERENCES "user" ("id") ON DELETE CASCADE\n)',
+    'CREATE INDEX "idx_web_session_expires_a50fc4" ON "web_session" ("expires_at")',
+    'INSERT INTO "search_fill" VALUES (1,0)',
 )
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("models", "0001_initial"),
@@ -34,5 +38,5 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("models", "0004_cached_answer"),
     ("models", "0005_similar_images"),
     ("models", "0006_library_search"),
+    ("models", "0007_web"),
 )
-ROWS: tuple[tuple[str, tuple[tuple[object, ...], ...]], ...] = (("search_fill", ((1, 0),)),)
