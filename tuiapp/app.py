@@ -41,6 +41,7 @@ from tuiapp.screens import (
     NewJobScreen,
 )
 from tuiapp.text import LOG_NAME, log_tail, printable
+from tuiapp.widgets import caches
 from tuiapp.widgets.formatting import human_bytes, state_words
 
 if TYPE_CHECKING:
@@ -207,6 +208,7 @@ class TuiApp(App[None]):
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(caches.EVERY, caches.forget_render_caches)
 
     # --- preferences ----------------------------------------------------------------------------
 
