@@ -29,6 +29,7 @@ from tuiapp.events import (
 from tuiapp.jobs import (
     TERMINAL_JOB_STATES,
     AssetInfo,
+    Exported,
     JobInfo,
     JobSourceInfo,
     JobSpec,
@@ -87,11 +88,20 @@ class FakeEngine:
         """The ``text`` of every ``list_jobs`` call."""
         """Commands the UI sent, e.g. ``("cancel", 1, "picsum")``."""
         self.url_routes: dict[str, str] = {"https://picsum.photos/": "picsum"}
+        self.defaults: tuple[str, ...] = ()
+        """What ``default_sources`` answers (the engine's: TUIAPP_DEFAULT_SOURCES or the ready
+        keyless image search sources)."""
 
     # --- what the UI calls ---------------------------------------------------------------------
 
     def sources(self) -> list[SourceInfo]:
         return list(self._sources)
+
+    def default_sources(self) -> tuple[str, ...]:
+        return self.defaults
+
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._sources)
 
     def source_for_url(self, url: str) -> str | None:
         for prefix, name in self.url_routes.items():
@@ -205,17 +215,20 @@ class FakeEngine:
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
-    ) -> list[Path]:
+    ) -> Exported:
         self.calls.append(("export", job_id, directory, unique))
         self._job(job_id, owner)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        written = []
+        done = Exported()
         for info, data in self.assets.values():
             if info.job_id == job_id and not (unique and info.duplicate_of is not None):
                 path = directory / f"{job_id}-{info.id}.bin"
+                if path.exists() and path.read_bytes() == data:
+                    done.already.append(path)
+                    continue
                 await asyncio.to_thread(path.write_bytes, data)
-                written.append(path)
-        return written
+                done.written.append(path)
+        return done
 
     async def find(
         self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
@@ -234,15 +247,15 @@ class FakeEngine:
 
     async def export(
         self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
-    ) -> list[Path]:
+    ) -> Exported:
         self.calls.append(("export_search", selection, directory, options))
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        written = []
+        done = Exported()
         for info in await self.find(owner, selection, limit=10**9):
             path = directory / f"{info.job_id}-{info.id}.bin"
             await asyncio.to_thread(path.write_bytes, self.assets[info.id][1])
-            written.append(path)
-        return written
+            done.written.append(path)
+        return done
 
     # --- what a test scripts -------------------------------------------------------------------
 

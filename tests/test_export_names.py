@@ -192,7 +192,7 @@ async def test_export_with_a_template_writes_exactly_the_expected_paths(
     job_id, ids = await _stored(engine.storage)
     out = tmp_path / "out"
     options = ExportOptions(template="{source}/{author}/{title}-{id}", sidecar=True)
-    written = await engine.export(Selection(job_id=job_id), None, out, options)
+    written = (await engine.export(Selection(job_id=job_id), None, out, options)).written
     expected = [
         f"unsplash/Ann Lee/Harbour-{ids[0]}.jpg",
         f"pexels/Bo Chen/Dunes-{ids[1]}.jpg",
@@ -212,7 +212,8 @@ async def test_a_sidecar_holds_the_apis_view_of_its_file_and_the_job(
     engine = await engine_factory()
     job_id, ids = await _stored(engine.storage, "coast at dawn")
     out = tmp_path / "out"
-    written = await engine.export(Selection(job_id=job_id), None, out, ExportOptions(sidecar=True))
+    options = ExportOptions(sidecar=True)
+    written = (await engine.export(Selection(job_id=job_id), None, out, options)).written
     for path, asset_id in zip(written, ids, strict=True):
         side = json.loads(path.with_name(path.name + ".json").read_text())
         view = asset_view(await engine.get_asset(asset_id, None))

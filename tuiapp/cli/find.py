@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tuiapp.engine import Engine
-    from tuiapp.jobs import AssetInfo, Selection
+    from tuiapp.jobs import AssetInfo, Exported, Selection
 
 __all__ = ["export", "find"]
 
@@ -167,18 +167,16 @@ def export(
     except InvalidRequestError as exc:
         fail(str(exc))
 
-    async def body(engine: Engine, owner: int | None) -> list[Path] | None:
+    async def body(engine: Engine, owner: int | None) -> Exported | None:
         await _check_source(engine, selection.source)
         if selection.job_id is None and not await engine.find(owner, selection, limit=1):
             return None  # an empty search: nothing written, not even the credits
         return await engine.export(selection, owner, directory, options)
 
-    paths = run(load(), body)
-    if paths is None:
+    done = run(load(), body)
+    if done is None:
         fail("nothing to export: no stored file matches", EXIT_FAILED)
-    for path in paths:
+    for path in done.written:
         click.echo(printable(str(path)))  # file names are made from remote titles
-    click.echo(
-        f"{len(paths)} files written to {printable(str(directory))} (credits in CREDITS.md)",
-        err=True,
-    )
+    # "3 files written to out, 30 already there": exporting twice writes each file once.
+    click.echo(f"{printable(done.summary(directory))} (credits in CREDITS.md)", err=True)
