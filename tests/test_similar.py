@@ -224,6 +224,8 @@ async def test_the_migration_applies_to_a_database_made_before_it(
 
     url = f"sqlite://{tmp_path / 'old.sqlite3'}"
     old = Database(url)
+    # Made as a version before 0005 made it: no snapshot of today's schema, migrations to 0004.
+    monkeypatch.setattr("tuiapp.storage.schema.apply_snapshot", lambda db: None)
     old._migrate = lambda: MigrationExecutor(  # type: ignore[method-assign]
         old.conn(), {"models": old.config["apps"]["models"]}
     ).migrate([MigrationTarget(app_label="models", name="0004_cached_answer")])
@@ -249,6 +251,7 @@ async def test_the_migration_applies_to_a_database_made_before_it(
             [blob_id, blob_id, at],
         )
     await old.close()
+    monkeypatch.undo()
 
     monkeypatch.setattr("tuiapp.engine.service.BACKFILL_DELAY", 0.0)
     engine = await engine_factory(database_url=url)

@@ -42,6 +42,7 @@ from tuiapp.screens import (
     QuitModal,
 )
 from tuiapp.text import LOG_NAME, log_tail, printable
+from tuiapp.widgets import caches
 from tuiapp.widgets.formatting import human_bytes, state_words
 from tuiapp.widgets.tables import TABLE_KEYS
 
@@ -227,6 +228,7 @@ class TuiApp(App[None]):
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(caches.EVERY, caches.forget_render_caches)
 
     # --- preferences ----------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ __all__ = [
     "MediaFacts",
     "Selection",
     "SourceInfo",
+    "SourceOption",
     "SourceState",
     "UserInfo",
     "files",
@@ -303,6 +304,19 @@ class AssetInfo(MediaFacts):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceOption:
+    """A job option a source declares, for forms and pickers."""
+
+    name: str
+    kind: str
+    """``int``, ``float``, ``bool``, ``choice`` or ``str``."""
+    help: str
+    expects: str
+    """What a value must be, in words ("a whole number from 1 to 5000")."""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceInfo:
     """What the engine knows about one source, for pickers and `tuiapp sources`."""
 
@@ -324,9 +338,12 @@ class SourceInfo:
     handshake_available: bool | None = None
     """Whether that handshake can be made here (curl_cffi installed and knowing the target);
     None when the source needs none."""
+    options: tuple[SourceOption, ...] = ()
+    """The job options it reads."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"missing": list(self.missing)}
+        options = [asdict(o) | {"choices": list(o.choices)} for o in self.options]
+        return asdict(self) | {"missing": list(self.missing), "options": options}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,14 +1,17 @@
 """The job engine: clients use :class:`Engine`; the rooms behind it are its own.
 
-Rooms, each depending only on those below it:
+Rooms, each depending only on those below it (the layers contract in ``pyproject.toml``):
 - ``service``: :class:`Engine`, the facade that wires the others.
+- ``intake``: the front door for jobs: what a user gave, checked and routed.
 - ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
 - ``export``: stored files out to a folder or a zip stream, named, with sidecars and credits.
 - ``doctor``: what this installation can and cannot do.
 - ``runner``: ``JobRun``, one running job: its sources side by side, its budget, its end.
 - ``source_run``: ``SourceRun``, one source of a running job: search, download, store, count.
+- ``near_duplicates``: which stored pictures are fingerprinted and when; the write path's hook.
 - ``transfer``: one item's bytes into a sink (HTTP or a source's own downloader).
 - ``runtime``: what all runs share (tools, the book of running jobs) and how a worker holds a job.
+- ``hash_process``: the process a picture's pixels are decoded in.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ def source_infos(settings: Settings) -> list[SourceInfo]:
     Reads the registry's declarations and this machine's settings and programs only: `tuiapp
     sources` calls it without an :class:`~tuiapp.engine.Engine` (no database, no downloaders).
     """
-    from tuiapp.jobs import SourceInfo
+    from tuiapp.jobs import SourceInfo, SourceOption
 
     infos = []
     for cls in registry.all_sources():
@@ -214,6 +214,16 @@ def source_infos(settings: Settings) -> list[SourceInfo]:
                 base_url=settings.base_urls.get(cls.name, cls.base_url),
                 ready=all(n.ok for n in needs),
                 missing=tuple(n.detail for n in needs if not n.ok),
+                options=tuple(
+                    SourceOption(
+                        name=o.name,
+                        kind=o.kind,
+                        help=o.help,
+                        expects=o.expects(),
+                        choices=o.choices,
+                    )
+                    for o in cls.options
+                ),
                 handshake=cls.browser.target if cls.browser is not None else None,
                 handshake_available=None
                 if cls.browser is None

@@ -21,11 +21,12 @@ from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_infos
-from tuiapp.engine.hash_process import HashProcess
+from tuiapp.engine.hash_process import HashProcess, HashProcessError
 from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.near_duplicates import backfill
 from tuiapp.engine.runner import JobRun, Runtime
-from tuiapp.errors import InvalidRequestError, UnauthorizedError
+from tuiapp.engine.thumbnails import Thumbnails
+from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
 from tuiapp.jobs import TERMINAL_JOB_STATES, ExportOptions, JobState, Selection, SourceInfo
@@ -83,6 +84,7 @@ class Engine:
         """Hashing of stored pictures that have no hash yet (see :mod:`.near_duplicates`)."""
         self.indexing: asyncio.Task[int] | None = None
         """Search indexing of files stored before the index existed (large old databases)."""
+        self.thumbnails = Thumbnails(self.storage, self.runtime.hasher)
 
     @property
     def events_live(self) -> bool | None:
@@ -135,6 +137,7 @@ class Engine:
         await self.storage.close()
         if self.runtime.hasher is not None:
             await self.runtime.hasher.close()
+        await self.thumbnails.close()
         self.bus.close()
 
     async def __aenter__(self) -> Engine:
@@ -185,6 +188,25 @@ class Engine:
         if user is None:
             raise UnauthorizedError("that API token is not valid")
         return user
+
+    async def sign_in(self, token: str, lifetime: float) -> tuple[UserInfo, str]:
+        """Exchange an API token for a web session of ``lifetime`` seconds: the user and the
+        session's key (for a cookie; only its hash is kept).
+
+        Raises:
+            UnauthorizedError: the token is not valid.
+        """
+        user = await self.authenticate(token)
+        assert user is not None
+        return user, await self.storage.create_session(user.id, lifetime)
+
+    async def session_user(self, key: str) -> UserInfo | None:
+        """The user of a live web session; None when it ended or expired."""
+        return await self.storage.session_user(key)
+
+    async def sign_out(self, key: str) -> None:
+        """End a web session (no error when it had ended)."""
+        await self.storage.end_session(key)
 
     async def user_named(self, name: str) -> UserInfo:
         user = await self.storage.user_by_name(name)
@@ -358,6 +380,14 @@ class Engine:
     async def delete_asset(self, asset_id: int, owner: int | None) -> None:
         await self.storage.delete_asset(asset_id, owner)
 
+    async def thumbnail(self, asset_id: int, owner: int | None) -> tuple[bytes, str] | None:
+        """A stored picture's thumbnail (longest side 320 px) and its media type, made once and
+        kept; None when the file is no picture (a video, say)."""
+        try:
+            return await self.thumbnails.get(asset_id, owner)
+        except HashProcessError as exc:
+            raise UnavailableError(f"no thumbnail could be made just now ({exc})") from None
+
     async def export_job(
         self,
         job_id: int,
@@ -399,6 +429,11 @@ class Engine:
             NotFoundError: no such job; InvalidRequestError: a bad template.
         """
         return await export.zip_of(self.storage, owner, selection, options)
+
+    async def search_pending(self) -> int:
+        """Older files not searchable yet while the index is filled after an upgrade: up to
+        which id (0: every file is searchable)."""
+        return await self.storage.search_pending()
 
     async def find(
         self,

@@ -7,5 +7,16 @@ from tuiapp.models.asset import Asset
 from tuiapp.models.blob import BlobChunk, MediaBlob
 from tuiapp.models.job import Job, JobSource
 from tuiapp.models.user import User
+from tuiapp.models.web import Thumbnail, WebSession
 
-__all__ = ["Asset", "BlobChunk", "CachedAnswer", "Job", "JobSource", "MediaBlob", "User"]
+__all__ = [
+    "Asset",
+    "BlobChunk",
+    "CachedAnswer",
+    "Job",
+    "JobSource",
+    "MediaBlob",
+    "Thumbnail",
+    "User",
+    "WebSession",
+]

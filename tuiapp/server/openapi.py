@@ -12,7 +12,14 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
 from tuiapp import __version__
-from tuiapp.api_types import CancelRequest, JobRequest, json_schemas, property_schema, schema_of
+from tuiapp.api_types import (
+    CancelRequest,
+    JobRequest,
+    SignInRequest,
+    json_schemas,
+    property_schema,
+    schema_of,
+)
 from tuiapp.events import EVENT_TYPES
 from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo
 from tuiapp.server.middleware import JSON_METHODS
@@ -52,7 +59,7 @@ VOCABULARY: Final[dict[str, type[Any]]] = {
     **{cls.__name__: cls for cls in EVENT_TYPES.values()},
 }
 """Component name -> the type its schema is generated from."""
-REQUESTS: Final = (JobRequest, CancelRequest)
+REQUESTS: Final = (JobRequest, CancelRequest, SignInRequest)
 
 _EXTENDED: Final[dict[str, tuple[type[Any], tuple[str, ...], type[Any]]]] = {
     # Component: (its type, the properties its to_dict() adds, the links the API adds).
@@ -64,7 +71,8 @@ _ERRORS: Final[dict[int, str]] = {
     400: "Bad request: the message names the problem.",
     401: "A wrong token, or no token while guests are turned off.",
     404: "No such job or asset for this caller (another user's is not found).",
-    403: "The request came from a web page of another site (a foreign `Origin`).",
+    403: "The request came from a web page of another site (a foreign `Origin`), or changes"
+    " something with the session cookie but names no `Origin`.",
     413: "The request body is too large.",
     415: "A POST without `Content-Type: application/json` (a body or not).",
     416: "The range starts past the end of the file.",
