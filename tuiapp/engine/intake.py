@@ -66,8 +66,8 @@ def source_names(given: Iterable[str]) -> tuple[str, ...]:
     """Source names as the registry spells them: any case, ``a,b`` lists split (``a,`` is a).
 
     Raises:
-        InvalidRequestError: a blank name, a name no source has (with the nearest one when there is one), or a
-            source named twice.
+        InvalidRequestError: a blank name, a name no source has (with the nearest one when
+            there is one), or a source named twice.
     """
     names: list[str] = []
     for item in given:
