@@ -59,6 +59,14 @@ class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             description="Per-job options passed to the sources (format, width ...): JSON scalars."
         ),
     ] = {}  # msgspec copies a mutable default for each instance
+    new_only: Annotated[
+        bool,
+        Meta(
+            description="Skip what the library holds already (the same item of a source, the"
+            " same bytes, or a near-duplicate picture), counted as `known`; `count` is then of"
+            " new files."
+        ),
+    ] = False
 
     def spec(self, sources: Sequence[str]) -> JobSpec:
         """The engine's spec for this request, run on ``sources``.
@@ -67,7 +75,11 @@ class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             InvalidRequestError: the query is blank, or a source is listed twice.
         """
         return JobSpec(
-            query=self.query, sources=tuple(sources), count=self.count, options=dict(self.options)
+            query=self.query,
+            sources=tuple(sources),
+            count=self.count,
+            options=dict(self.options),
+            new_only=self.new_only,
         )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "SourceProgress",
     "SourceStarted",
     "TransferProgress",
+    "WatchRan",
 ]
 
 
@@ -84,6 +85,8 @@ class SourceProgress(Event):
     bytes: int
     speed: float
     """Bytes per second over the last few seconds."""
+    known: int = 0
+    """Items passed over by a new-only job: the library held them already."""
 
     @property
     def coalesce_key(self) -> tuple[Any, ...]:
@@ -155,6 +158,7 @@ class SourceFinished(Event):
     bytes: int
     error: str | None
     error_code: str | None
+    known: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +170,23 @@ class JobFinished(Event):
     bytes: int
     elapsed: float
     error: str | None = None
+    known: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchRan(Event):
+    """A watch's run ended and was recorded; ``job_id`` is the run's job."""
+
+    kind: ClassVar[str] = "watch_ran"
+    watch_id: int
+    state: str
+    """The job's end state (``deleted``: the job was deleted before it was recorded)."""
+    new: int
+    known: int
+    error: str | None = None
+    """Why the run failed (then the schedule backs off)."""
+    failures: int = 0
+    """Failed runs in a row."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,6 +208,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SourceFinished,
         JobFinished,
         JobDeleted,
+        WatchRan,
     )
 }
 """Event kind -> class, for clients that rebuild events from JSON."""

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tuiapp.engine import Engine, Subscription
     from tuiapp.jobs import JobInfo
 
-__all__ = ["EXIT_PARTIAL", "exit_code", "get"]
+__all__ = ["EXIT_PARTIAL", "exit_code", "get", "summary_of"]
 
 EXIT_PARTIAL = 3
 """Some files were stored, but not everything the job asked for (partial, cancelled, timed out)."""
@@ -29,10 +29,11 @@ EXIT_PARTIAL = 3
 def exit_code(job: JobInfo) -> int:
     """0 when the job is ``done`` with files stored, 1 when nothing was stored, 3 otherwise.
 
-    A cancelled, timed-out or interrupted job that stored files exits 3, like ``partial``.
+    A cancelled, timed-out or interrupted job that stored files exits 3, like ``partial``. A
+    new-only job that ended ``done`` finding nothing new exits 0: nothing new is an answer.
     """
     if job.stored == 0:
-        return EXIT_FAILED
+        return 0 if job.new_only and job.state.value == "done" else EXIT_FAILED
     return 0 if job.state.value == "done" else EXIT_PARTIAL
 
 
@@ -79,7 +80,15 @@ def _check_sources(engine: Engine, names: tuple[str, ...], query: str) -> None:
     help="Files per source.",
 )
 @click.option("-o", "--option", "options", multiple=True, help="Source option KEY=VALUE (repeat).")
-def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ...]) -> None:
+@click.option(
+    "--new-only",
+    is_flag=True,
+    help="Skip what the library holds (same item, same bytes, or a near-duplicate picture);"
+    " -n then counts new files.",
+)
+def get(
+    query: str, sources: tuple[str, ...], count: int, options: tuple[str, ...], new_only: bool
+) -> None:
     """Run one job headless: progress on stderr, a JSON summary on stdout.
 
     QUERY is search words, or a URL (the source is then picked from the URL when -s is not
@@ -108,7 +117,9 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         from tuiapp.cli.progress import duplicate_lines, failure_lines, make_reporter
         from tuiapp.jobs import JobSpec
 
-        spec = JobSpec(query=query, sources=picked, count=count, options=dict(opts))
+        spec = JobSpec(
+            query=query, sources=picked, count=count, options=dict(opts), new_only=new_only
+        )
         reporter = make_reporter(count)
         try:
             with engine.subscribe(owner=owner) as sub:
@@ -118,13 +129,11 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
             reporter.stop()
         for line in [*duplicate_lines(final), *failure_lines(final)]:
             click.echo(line, err=True)
-        assets = await engine.list_assets(owner, job_id=job.id, limit=MAX_COUNT * len(picked))
-        keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")
-        summary = {
-            "job": final.to_dict(),
-            "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],
-        }
-        return summary, exit_code(final)
+        if final.new_only:
+            click.echo(
+                f"{final.stored} new, {final.known} known (in the library already)", err=True
+            )
+        return await summary_of(engine, owner, final), exit_code(final)
 
     try:
         summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
@@ -132,6 +141,20 @@ def get(query: str, sources: tuple[str, ...], count: int, options: tuple[str, ..
         fail(str(exc))  # the engine refused the job (an option): a usage error, exit 2
     click.echo(json.dumps(summary, indent=2))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)
+
+
+async def summary_of(engine: Engine, owner: int | None, final: JobInfo) -> dict[str, Any]:
+    """The JSON summary of a finished job: the job, its ``new`` and ``known`` counts (``new``
+    is ``stored``) and its files."""
+    limit = MAX_COUNT * len(final.sources)
+    assets = await engine.list_assets(owner, job_id=final.id, limit=limit)
+    keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")
+    return {
+        "job": final.to_dict(),
+        "new": final.stored,
+        "known": final.known,
+        "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],
+    }
 
 
 async def _follow(

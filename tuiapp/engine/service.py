@@ -25,6 +25,7 @@ from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source
 from tuiapp.engine.hash_process import HashProcess
 from tuiapp.engine.runner import JobRun, Runtime, is_url
 from tuiapp.engine.similar import backfill
+from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
@@ -50,13 +51,20 @@ class Engine:
     """Runs jobs. Use ``async with Engine(settings) as engine`` (or ``start``/``close``)."""
 
     def __init__(
-        self, settings: Settings, *, storage: Storage | None = None, worker: bool = False
+        self,
+        settings: Settings,
+        *,
+        storage: Storage | None = None,
+        worker: bool = False,
+        schedule: bool = False,
     ) -> None:
         """
         Args:
             settings: the settings to run with.
             storage: a storage to use instead of one on ``settings.database_url``.
             worker: claim and run jobs from the shared queue (implies queue mode).
+            schedule: run due watches (a process that runs jobs: the terminal app, the
+                server, a worker).
         """
         self.settings = settings
         self.storage = storage or Storage(settings.database_url)
@@ -80,6 +88,11 @@ class Engine:
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
         """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
+        self.watches = Watches(
+            self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus), self.route
+        )
+        """Saved topics run as new-only jobs (:mod:`.watches`)."""
+        self._schedule = schedule
 
     @property
     def events_live(self) -> bool | None:
@@ -103,12 +116,15 @@ class Engine:
             self.backfill = asyncio.create_task(
                 backfill(self.storage, self.runtime.hasher, delay=BACKFILL_DELAY)
             )
+        if self._schedule:
+            self.watches.scheduler.start()
 
     async def close(self) -> None:
         """Stop running jobs, then close connections.
 
         Jobs end ``cancelled``; a worker's jobs go back to the queue for another worker.
         """
+        await self.watches.scheduler.stop()
         if self.cluster is not None:
             await self.cluster.stop_loops()
         if self.backfill is not None:
@@ -254,17 +270,25 @@ class Engine:
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
+        self._launch(info)
+        return info
+
+    def _launch(self, info: JobInfo) -> None:
+        """Start a recorded, queued job here, or hand it to the shared queue."""
         submitted = JobSubmitted(
-            job_id=info.id, owner_id=owner, query=spec.query, sources=spec.sources, count=spec.count
+            job_id=info.id,
+            owner_id=info.owner_id,
+            query=info.query,
+            sources=tuple(s.source for s in info.sources),
+            count=info.count,
         )
         if self.cluster is not None:
             self.bus.publish(submitted)
             self.cluster.submitted(submitted)
-            return info
-        run = JobRun(self.runtime, info, owner)
+            return
+        run = JobRun(self.runtime, info, info.owner_id)
         self._publish(submitted)
         run.start()
-        return info
 
     async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
         """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""

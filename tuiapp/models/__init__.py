@@ -7,5 +7,6 @@ from tuiapp.models.asset import Asset
 from tuiapp.models.blob import BlobChunk, MediaBlob
 from tuiapp.models.job import Job, JobSource
 from tuiapp.models.user import User
+from tuiapp.models.watch import Watch
 
-__all__ = ["Asset", "BlobChunk", "CachedAnswer", "Job", "JobSource", "MediaBlob", "User"]
+__all__ = ["Asset", "BlobChunk", "CachedAnswer", "Job", "JobSource", "MediaBlob", "User", "Watch"]

@@ -56,7 +56,7 @@ REQUESTS: Final = (JobRequest, CancelRequest)
 
 _EXTENDED: Final[dict[str, tuple[type[Any], tuple[str, ...], type[Any]]]] = {
     # Component: (its type, the properties its to_dict() adds, the links the API adds).
-    "Job": (JobInfo, ("stored", "failed", "bytes"), JobLinks),
+    "Job": (JobInfo, ("stored", "failed", "bytes", "known"), JobLinks),
     "Asset": (AssetInfo, (), AssetLinks),
 }
 

@@ -22,11 +22,13 @@ from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.rows import NewAsset
 from tuiapp.storage.service import Storage
+from tuiapp.storage.watches import FinishedRun
 from tuiapp.storage.writer import StoredAsset
 
 __all__ = [
     "CHUNK_SIZE",
     "BlobSink",
+    "FinishedRun",
     "Listener",
     "NewAsset",
     "Storage",

@@ -1,0 +1,353 @@
+"""Watches: saved topics run as new-only jobs on a schedule, once each, with a digest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+
+from tests.images import png
+from tests.replay import Reply
+from tests.test_new_only import KEY, GrowingOrigin
+from tuiapp.engine import Engine
+from tuiapp.engine.watches import WEBHOOK_TRIES, backoff
+from tuiapp.errors import InvalidRequestError
+from tuiapp.events import WatchRan
+from tuiapp.jobs import JobState, describe_every, parse_every
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.conftest import MakeSettings
+    from tests.fake_sources import Script
+    from tests.replay import ReplayServer
+    from tuiapp.bus import Subscription
+    from tuiapp.events import Event
+    from tuiapp.jobs import JobInfo, WatchInfo
+
+    EngineFactory = Callable[..., Awaitable[Engine]]
+    Scripted = Callable[..., Script]
+
+
+@pytest.fixture
+def origin(replay: ReplayServer) -> GrowingOrigin:
+    return GrowingOrigin(replay)
+
+
+async def _pexels(engine_factory: EngineFactory, replay: ReplayServer, **more: Any) -> Engine:
+    return await engine_factory(
+        base_urls={"pexels": replay.url()}, api_keys={"PEXELS_API_KEY": KEY}, **more
+    )
+
+
+async def _tick(engine: Engine) -> list[JobInfo]:
+    """One scheduler round; waits for the jobs it started, then records them."""
+    jobs = await engine.watches.scheduler.tick()
+    finals = [await engine.wait(j.id, j.owner_id) for j in jobs]
+    await engine.watches.record()
+    return finals
+
+
+def _drain(sub: Subscription) -> list[Event]:
+    events = []
+    while (event := sub.get_nowait()) is not None:
+        events.append(event)
+    return events
+
+
+async def _make_due(engine: Engine, watch: WatchInfo, ago: float = 1.0) -> None:
+    from tuiapp.engine.runtime import now
+
+    await engine.storage.update_watch(
+        watch.id, watch.owner_id, next_run_at=now() - timedelta(seconds=ago)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("6h", 21600), ("5m", 300), ("1d12h", 129600), ("2w", 1209600), ("900", 900), (600, 600)],
+)
+def test_intervals_read_as_people_write_them(text: str | int, seconds: int) -> None:
+    assert parse_every(text) == seconds
+    assert parse_every(describe_every(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["4m", "299", "1x", "", "h", "53w", "-5m", True])
+def test_an_interval_under_five_minutes_unreadable_or_over_a_year_is_refused(
+    text: str | int,
+) -> None:
+    with pytest.raises(InvalidRequestError, match=r"^every: "):
+        parse_every(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"every": "1m"}, "every"),
+        ({"sources": ["nope"]}, "unknown source 'nope'"),
+        ({"webhook": "ftp://example.org/x"}, "webhook"),
+        ({"webhook": "javascript:alert(1)"}, "webhook"),
+        ({"options": {"colour": "red"}}, "colour"),
+        ({"count": 0}, "count"),
+    ],
+)
+async def test_a_bad_watch_is_refused_naming_the_field_and_nothing_is_saved(
+    engine_factory: EngineFactory, change: dict[str, Any], field: str
+) -> None:
+    engine = await engine_factory()
+    values: dict[str, Any] = {"query": "cats", "sources": ["picsum"], "every": "6h"} | change
+    with pytest.raises(InvalidRequestError, match=field):
+        await engine.watches.add(None, **values)
+    assert await engine.watches.list_watches(None) == []
+
+
+async def test_a_watch_runs_at_once_then_brings_back_only_what_is_new(
+    origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
+) -> None:
+    engine = await _pexels(engine_factory, replay)
+    watch = await engine.watches.add(None, query="cats", sources=["pexels"], count=5, every="6h")
+    origin.add(1, 2, 3, 4, 5)
+    with engine.subscribe() as sub:
+        (first,) = await _tick(engine)
+        assert (first.stored, first.known, first.watch_id, first.new_only) == (5, 0, watch.id, True)
+        assert await _tick(engine) == []  # not due again for 6 hours
+
+        origin.add(6, 7, 8)
+        await _make_due(engine, watch)
+        before = len(replay.requests)
+        (second,) = await _tick(engine)
+        ran = [e for e in _drain(sub) if isinstance(e, WatchRan)]
+    assert (second.stored, second.known) == (3, 5)
+    asked = {r.path for r in replay.requests[before:]}
+    assert not asked & {origin.path(i) for i in (1, 2, 3, 4, 5)}
+    assets = await engine.list_assets(None, job_id=second.id)
+    assert sorted(a.url for a in assets) == [replay.url(origin.path(i)) for i in (6, 7, 8)]
+    assert [(e.job_id, e.new, e.known) for e in ran] == [(first.id, 5, 0), (second.id, 3, 5)]
+    seen = await engine.watches.get(watch.id, None)
+    assert (seen.runs, seen.last_job_id, seen.last_new, seen.last_known, seen.total_new) == (
+        2,
+        second.id,
+        3,
+        5,
+        8,
+    )
+    assert seen.last_run_at is not None
+    assert seen.next_run_at - seen.last_run_at >= timedelta(hours=6)
+    assert await engine.watches.runs(watch.id, None) == [second.id, first.id]
+
+
+async def test_a_watch_missed_for_many_intervals_runs_once_and_its_next_run_counts_from_now(
+    origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
+) -> None:
+    engine = await _pexels(engine_factory, replay)
+    origin.add(1)
+    watch = await engine.watches.add(None, query="cats", sources=["pexels"], count=5, every="1h")
+    await _make_due(engine, watch, ago=10 * 3600)  # ten runs missed while nothing ran
+    assert len(await _tick(engine)) == 1
+    assert await _tick(engine) == []
+    seen = await engine.watches.get(watch.id, None)
+    assert seen.runs == 1 and seen.last_run_at is not None
+    assert timedelta(hours=1) <= seen.next_run_at - seen.last_run_at <= timedelta(minutes=62)
+
+
+async def test_watches_due_together_are_spread_by_jitter(
+    engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=[])
+    engine = await engine_factory()
+    for i in range(8):
+        await engine.watches.add(None, query=f"q{i}", sources=["fake_a"], every="6h")
+    await _tick(engine)
+    nexts = {w.next_run_at for w in await engine.watches.list_watches(None)}
+    assert len(nexts) == 8
+    assert max(nexts) - min(nexts) < timedelta(minutes=6)
+
+
+async def test_a_watch_whose_runs_keep_failing_backs_off_and_says_why(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    from tuiapp.errors import FormatChangedError
+
+    script = scripted("fake_a", urls=[], error=FormatChangedError("the site changed its pages"))
+    engine = await engine_factory()
+    watch = await engine.watches.add(None, query="q", sources=["fake_a"], every="1h")
+    gaps = []
+    for _ in range(3):
+        (job,) = await _tick(engine)
+        assert job.state is JobState.FAILED
+        seen = await engine.watches.get(watch.id, None)
+        assert seen.last_error is not None and "changed its pages" in seen.last_error
+        gaps.append(seen.next_run_at - (job.finished_at or seen.next_run_at))
+        await _make_due(engine, watch)
+    assert seen.failures == 3
+    assert gaps[0] <= timedelta(hours=1, minutes=2)  # one failure: the usual interval
+    assert gaps[1] >= timedelta(hours=2) - timedelta(seconds=5)
+    assert gaps[2] >= timedelta(hours=4) - timedelta(seconds=5)
+    assert backoff(3600, 50) == 16 * 3600
+    script.error = None
+    replay.add("/ok.png", Reply(png(seed=5), content_type="image/png"))
+    script.urls = [replay.url("/ok.png")]
+    await _tick(engine)
+    seen = await engine.watches.get(watch.id, None)
+    assert (seen.failures, seen.last_error, seen.last_new) == (0, None, 1)
+
+
+async def test_pause_resume_run_now_and_delete(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    replay.add("/a.png", Reply(png(seed=1), content_type="image/png"))
+    scripted("fake_a", urls=[replay.url("/a.png")])
+    engine = await engine_factory()
+    watch = await engine.watches.add(None, query="q", sources=["fake_a"], every="30m")
+    paused = await engine.watches.pause(watch.id, None)
+    assert paused.paused
+    assert await _tick(engine) == []  # due, but paused
+    job = await engine.watches.run(watch.id, None)  # run now works on a paused watch
+    final = await engine.wait(job.id, None)
+    await engine.watches.record()
+    assert final.stored == 1 and final.watch_id == watch.id
+    resumed = await engine.watches.resume(watch.id, None)
+    assert not resumed.paused and resumed.runs == 1
+    assert await _tick(engine) == []  # run now moved the schedule on
+    await engine.watches.delete(watch.id, None)
+    assert await engine.watches.list_watches(None) == []
+    assert (await engine.get_job(job.id, None)).watch_id == watch.id  # its runs stay
+
+
+async def test_run_now_refuses_while_the_last_run_is_still_running(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    scripted("fake_a", urls=[replay.url("/a.png")], hang_after=True)
+    replay.add("/a.png", Reply(png(seed=1), content_type="image/png"))
+    engine = await engine_factory()
+    watch = await engine.watches.add(None, query="q", sources=["fake_a"], count=2, every="30m")
+    job = await engine.watches.run(watch.id, None)
+    with pytest.raises(InvalidRequestError, match="has not ended yet"):
+        await engine.watches.run(watch.id, None)
+    await engine.cancel(job.id, None)
+    await engine.wait(job.id, None)
+    await engine.watches.record()
+    assert (await engine.watches.run(watch.id, None)).id != job.id
+
+
+async def test_another_owner_sees_no_watch_of_mine(
+    engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    from tuiapp.errors import NotFoundError
+
+    scripted("fake_a", urls=[])
+    engine = await engine_factory()
+    alice, _ = await engine.create_user("alice")
+    watch = await engine.watches.add(alice.id, query="q", sources=["fake_a"], every="1h")
+    assert await engine.watches.list_watches(None) == []
+    with pytest.raises(NotFoundError):
+        await engine.watches.get(watch.id, None)
+    with pytest.raises(NotFoundError):
+        await engine.watches.run(watch.id, None)
+
+
+async def test_two_engines_on_one_database_run_each_due_watch_once(
+    make_settings: MakeSettings, scripted: Scripted
+) -> None:
+    """Two processes' schedulers see the same twenty watches due at the same moment."""
+    from tuiapp.models import Job
+
+    scripted("fake_a", urls=[])
+    settings = make_settings()
+    async with Engine(settings) as one, Engine(settings) as two:
+        for i in range(20):
+            await one.watches.add(None, query=f"q{i}", sources=["fake_a"], every="1h")
+        started = await asyncio.gather(
+            one.watches.scheduler.tick(),
+            two.watches.scheduler.tick(),
+            one.watches.scheduler.tick(),
+            two.watches.scheduler.tick(),
+        )
+        jobs = [j for batch in started for j in batch]
+        for job in jobs:
+            await (one if job.id in one.runtime.runs else two).wait(job.id, None)
+        assert len(jobs) == 20
+        runs = await Job.filter(watch_id__isnull=False).values_list("watch_id", flat=True)
+        watches = [w.id for w in await one.watches.list_watches(None)]
+        assert sorted(int(str(w)) for w in runs) == watches  # one run per watch
+
+
+class Receiver:
+    """A webhook receiver on loopback: answers with the statuses given, in turn."""
+
+    def __init__(self, replay: ReplayServer, statuses: list[int]) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.statuses = statuses
+
+        async def hook(request: web.Request) -> web.Response:
+            self.bodies.append(json.loads(await request.read()))
+            status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+            return web.Response(status=status, text="ok")
+
+        replay.add("/hook", hook)
+
+
+async def test_the_webhook_gets_one_post_per_run_with_the_counts_and_links(
+    origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
+) -> None:
+    receiver = Receiver(replay, [204])
+    engine = await _pexels(engine_factory, replay)
+    origin.add(1, 2)
+    watch = await engine.watches.add(
+        None,
+        query="cats",
+        sources=["pexels"],
+        count=5,
+        every="6h",
+        webhook=replay.url("/hook"),
+    )
+    (job,) = await _tick(engine)
+    await engine.watches.scheduler.stop()  # deliveries end before it returns
+    (body,) = receiver.bodies
+    assert body["watch"]["id"] == watch.id
+    assert body["job"] == {
+        "id": job.id,
+        "state": "done",
+        "error": None,
+        "href": f"/api/jobs/{job.id}",
+    }
+    assert (body["new"], body["known"]) == (2, 0)
+    assert [f["url"] for f in body["files"]] == [replay.url(origin.path(i)) for i in (2, 1)]
+    assert all(f["href"] == f"/api/assets/{f['id']}" for f in body["files"])
+    assert (await engine.watches.get(watch.id, None)).webhook_error is None
+
+
+async def test_a_webhook_answering_500_is_retried_and_the_watch_says_so(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    receiver = Receiver(replay, [500])
+    scripted("fake_a", urls=[])
+    engine = await engine_factory()
+    watch = await engine.watches.add(
+        None, query="q", sources=["fake_a"], every="6h", webhook=replay.url("/hook")
+    )
+    await _tick(engine)
+    await engine.watches.scheduler.stop()
+    assert len(receiver.bodies) == WEBHOOK_TRIES
+    seen = await engine.watches.get(watch.id, None)
+    assert seen.webhook_error is not None
+    assert "HTTP 500" in seen.webhook_error and f"{WEBHOOK_TRIES} tries" in seen.webhook_error
+
+
+async def test_a_webhook_that_recovers_clears_the_error(
+    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+) -> None:
+    receiver = Receiver(replay, [500, 200])
+    scripted("fake_a", urls=[])
+    engine = await engine_factory()
+    watch = await engine.watches.add(
+        None, query="q", sources=["fake_a"], every="6h", webhook=replay.url("/hook")
+    )
+    await _tick(engine)
+    await engine.watches.scheduler.stop()
+    assert len(receiver.bodies) == 2
+    assert (await engine.watches.get(watch.id, None)).webhook_error is None
