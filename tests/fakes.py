@@ -38,7 +38,7 @@ from tuiapp.jobs import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -98,32 +98,28 @@ class FakeEngine:
                 return name
         return None
 
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
-        """As the engine routes: the picked sources, else the one that takes the URL."""
-        if picked:
-            return tuple(picked)
-        name = self.source_for_url(query)
-        if name is None:
-            raise InvalidRequestError(
-                f"pick at least one source (see `tuiapp sources`): no source takes {query!r:.80}"
-                " as a URL"
-            )
-        return (name,)
-
     def subscribe(self, *, owner: int | None = None) -> Subscription:
         return self.bus.subscribe(lambda e: e.owner_id == owner)
 
     async def submit(
         self, spec: JobSpec, owner: int | None = None, *, rerun_of: int | None = None
     ) -> JobInfo:
+        """As the engine's front door, for the fake's sources: the picked sources, else the one
+        that takes the URL; an empty query or an unknown source refused."""
         self.calls.append(("submit", spec.query, spec.sources, spec.count))
+        if not spec.query.strip():
+            raise InvalidRequestError("type a query")
         known = {s.name for s in self._sources}
         for name in spec.sources:
             if name not in known:
                 raise InvalidRequestError(f"unknown source {name!r}")
-        return self.add_job(
-            spec.query, spec.sources, count=spec.count, owner=owner, rerun_of=rerun_of
-        )
+        sources = spec.sources
+        if not sources:
+            routed = self.source_for_url(spec.query)
+            if routed is None:
+                raise InvalidRequestError("pick at least one source (see `tuiapp sources`)")
+            sources = (routed,)
+        return self.add_job(spec.query, sources, count=spec.count, owner=owner, rerun_of=rerun_of)
 
     async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
         self.calls.append(("cancel", job_id, source))

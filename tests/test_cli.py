@@ -217,14 +217,13 @@ async def test_get_prints_remote_titles_with_control_codes_neutralised(
     assert json.loads(out)["assets"][0]["title"] == f"Picsum photo {HOSTILE_ID}"
 
 
-async def test_an_unroutable_query_without_a_source_is_a_usage_error(
+async def test_a_refused_job_is_a_usage_error_whose_echo_is_printable(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """With no -s the engine routes the URL; words (or a URL no source takes) exit 2."""
     (tmp_path / "no.env").write_text("")
-    code, out, err = await _tuiapp(env, "get", "cats\x1b[2J")
+    code, out, err = await _tuiapp(env, "get", "cats", "-s", "picsum\x1b[2J")
     assert code == 2 and out == ""
-    assert "pick at least one source" in err
+    assert "unknown source 'picsum\\x1b[2J'" in err
     assert "\x1b" not in err
 
 

@@ -60,15 +60,12 @@ def _slow_picsum(replay: ReplayServer, n: int = 6) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["-s", "picsm"], "unknown source 'picsm'; did you mean picsum?"),
-        (["-s", "picsum", "-n", "0"], "0 is not in the range 1<=x<=10000"),
-        (["-s", "picsum", "-n", "-3"], "-3 is not in the range"),
-        (["-s", "picsum", "-n", "100000"], "100000 is not in the range"),
+        # What the engine refuses is in tests/test_front_door.py's table; these are the
+        # command line's own syntax.
+        (["-s", "picsum", "-n", "many"], "'many' is not a valid integer"),
         (["-s", "picsum", "-o", "size"], "takes KEY=VALUE, not 'size'"),
         (["-s", "picsum", "-o", "=1"], "takes KEY=VALUE, not '=1'"),
         (["-s", "picsum", "-o", "a=1", "-o", "a=2"], "'a' is given twice"),
-        (["-s", "picsum", "-s", "picsum"], "a source is named twice"),
-        (["-s", "vimeo"], "vimeo takes a URL, not search words"),
     ],
 )
 async def test_a_usage_error_exits_2_before_any_request(
@@ -79,15 +76,6 @@ async def test_a_usage_error_exits_2_before_any_request(
     assert code == 2, err
     assert says in err and out == ""
     assert "Traceback" not in err
-    assert replay.requests == []
-
-
-@pytest.mark.parametrize("query", ["", "   "])
-async def test_an_empty_query_is_a_usage_error(
-    replay: ReplayServer, env: dict[str, str], query: str
-) -> None:
-    code, _, err = await _tuiapp(env, "get", query, "-s", "picsum")
-    assert code == 2 and "the query is empty" in err
     assert replay.requests == []
 
 

@@ -21,7 +21,7 @@ from tests.serverkit import (
     wait_until_finished,
 )
 from tuiapp import sources as registry
-from tuiapp.jobs import MAX_COUNT, JobInfo
+from tuiapp.jobs import JobInfo
 from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
@@ -196,25 +196,16 @@ async def test_a_url_without_sources_goes_to_the_source_that_takes_it(
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        (b'{"query": "x", "sources": ["nope"]}', "unknown source 'nope'"),
-        (b'{"query": "x", "sources": ["picsum"], "count": 0}', "'count' must be at least 1, not 0"),
-        (
-            f'{{"query": "x", "sources": ["picsum"], "count": {MAX_COUNT + 1}}}'.encode(),
-            f"'count' must be at most {MAX_COUNT}",
-        ),
+        # The body's shape; what the engine refuses is in tests/test_front_door.py's table.
         (b'{"query": "x", "sources": ["picsum"], "count": "3"}', "'count' must be a whole"),
         (b'{"query": "x", "sources": ["picsum"], "count": true}', "'count' must be a whole"),
         (b'{"query": "x", "sources": ["picsum"], "count": 2.5}', "'count' must be a whole"),
-        (b'{"query": "x", "sources": ["picsum", "picsum"]}', "listed twice"),
         (b'{"query": "x", "sources": "picsum"}', "'sources' must be a list"),
         (b'{"query": "x", "sources": [1]}', "'sources'[0] must be a string"),
         (b'{"query": "x", "sources": ["picsum"], "options": []}', "'options' must be"),
         (b'{"query": "x", "sources": ["picsum"], "colour": "red"}', "unknown field 'colour'"),
         (b'{"sources": ["picsum"]}', "'query' is required"),
         (b'{"query": 5, "sources": ["picsum"]}', "'query' must be a string"),
-        (b'{"query": "   ", "sources": ["picsum"]}', "the query is empty"),
-        (b'{"query": "red fox"}', "pick at least one source"),
-        (b'{"query": "ftp://example.org/x.png"}', "pick at least one source"),
         (b'{"query": "x", ', "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"", "not valid JSON"),

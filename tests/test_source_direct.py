@@ -89,8 +89,7 @@ async def test_an_image_url_no_source_claims_is_routed_and_stored(
     urls = serve_images(replay, ["/files/cat.png"])
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = urls["/files/cat.png"]
-    assert engine.route(url) == (NAME,)
-    job = await run_job(engine, url, engine.route(url), 1)
+    job = await run_job(engine, url, (), 1)  # no source named: the URL picks one
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.source, src.state, src.stored) == (NAME, SourceState.DONE, 1)
@@ -107,7 +106,7 @@ async def test_a_link_without_extension_is_stored_by_what_its_bytes_are(
     replay.add("/download", Reply(mp4_bytes(4096), 200, {}, "application/octet-stream"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = replay.url("/download")
-    job = await run_job(engine, url, engine.route(url), 1)
+    job = await run_job(engine, url, (), 1)
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 1)
     (asset,) = await engine.list_assets(None, job_id=job.id)
@@ -120,7 +119,7 @@ async def test_an_image_link_that_answers_with_a_page_stores_nothing(
     replay.add("/cat.jpg", html_reply("<html><body>Not found, but 200</body></html>"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = replay.url("/cat.jpg")
-    job = await run_job(engine, url, engine.route(url), 1)
+    job = await run_job(engine, url, (), 1)
     (src,) = job.sources
     assert src.stored == 0
     assert src.failed == 1
@@ -145,8 +144,7 @@ async def test_a_page_with_a_video_tag_is_handed_to_yt_dlp_and_its_video_stored(
     )
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = replay.url("/watch")
-    assert engine.route(url) == (NAME,)
-    job = await run_job(engine, url, engine.route(url), 1)
+    job = await run_job(engine, url, (), 1)  # no source named: the URL picks one
     (src,) = job.sources
     assert (src.state, src.stored, src.failed) == (SourceState.DONE, 1, 0), src.error
     (asset,) = await engine.list_assets(None, job_id=job.id)
@@ -168,7 +166,7 @@ async def test_a_link_without_extension_to_a_page_without_video_stores_nothing(
     replay.add("/article", html_reply("<html><body>" + "words " * 200 + "</body></html>"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
     url = replay.url("/article")
-    job = await run_job(engine, url, engine.route(url), 1)
+    job = await run_job(engine, url, (), 1)
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.FAILED, 0)
     assert "Unsupported URL" in (src.error or ""), src.error
@@ -188,10 +186,8 @@ async def test_a_media_file_without_extension_is_looked_at_then_left_to_the_engi
 async def test_direct_takes_no_search_words(
     engine_factory: Callable[..., Awaitable[Engine]],
 ) -> None:
+    """Refused at the front door, before a job is recorded."""
     engine = await engine_factory()
-    with pytest.raises(InvalidRequestError, match="pick at least one source"):
-        engine.route("red panda")
-    job = await run_job(engine, "red panda", (NAME,), 1)
-    (src,) = job.sources
-    assert src.stored == 0
-    assert "only URLs" in (src.error or "")
+    with pytest.raises(InvalidRequestError, match=r"^direct takes a URL, not search words$"):
+        await run_job(engine, "red panda", (NAME,), 1)
+    assert await engine.list_jobs(None) == []

@@ -325,7 +325,9 @@ async def test_start_asks_the_engine_to_route_a_url_when_nothing_is_ticked(
         picker.set_selected([])  # the hint ticked openverse; the user unticked it
         await pilot.press("enter")
         await wait_until(pilot, lambda: bool(engine.calls), what="submit")
-        assert engine.calls == [("submit", "https://owls.test/a", ("openverse",), 10)]
+        # The query goes as given, nothing ticked: the engine routes it.
+        assert engine.calls == [("submit", "https://owls.test/a", (), 10)]
+        assert [s.source for s in engine.jobs[1].sources] == ["openverse"]
 
 
 async def test_sources_without_their_key_are_marked_and_cannot_be_ticked(tmp_path: Path) -> None:
@@ -364,14 +366,17 @@ async def test_a_source_that_is_not_ready_says_what_it_lacks_and_can_still_be_ti
         assert picker.selected == ("vimeo",)
 
 
-async def test_enter_without_a_source_warns_and_submits_nothing(tmp_path: Path) -> None:
-    engine = fake_engine(tmp_path)
+async def test_a_job_the_engine_refuses_shows_its_sentence_and_starts_nothing(
+    tmp_path: Path,
+) -> None:
+    engine = fake_engine(tmp_path)  # the fake has no default sources for search words
     app = make_app(engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"cats", "enter")
-        await pilot.pause()
-        assert engine.calls == []
-        assert any("pick at least one source" in n for n in notes(app))
+        await wait_until(pilot, lambda: bool(notes(app)), what="a toast")
+        assert engine.calls == [("submit", "cats", (), 10)]
+        assert engine.jobs == {}
+        assert notes(app) == ["Cannot start: pick at least one source (see `tuiapp sources`)"]
         assert isinstance(app.screen.focused, SourcePicker)
 
 

@@ -23,7 +23,7 @@ from tuiapp.events import Event
 from tuiapp.jobs import MAX_COUNT, JobSpec
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "CancelRequest",
@@ -44,15 +44,25 @@ OptionValue = str | int | float | bool | None
 class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A job as a client asks for it: :class:`~tuiapp.jobs.JobSpec` with the sources optional."""
 
-    query: Annotated[str, Meta(min_length=1, description="Search words, or a URL.")]
+    # Bounds are documented here and checked by the engine's front door, so the API refuses
+    # what the CLI and the TUI refuse with the same sentence.
+    query: Annotated[
+        str, Meta(description="Search words, or a URL.", extra_json_schema={"minLength": 1})
+    ]
     sources: Annotated[
         tuple[str, ...],
         Meta(
-            description="Sources to search, in order. Leave out when `query` is a URL: the"
-            " source that takes it is picked."
+            description="Sources to search, in order (any case). Leave out to let the engine"
+            " pick: the source that takes a URL, the default sources for search words."
         ),
     ] = ()
-    count: Annotated[int, Meta(ge=1, le=MAX_COUNT, description="Files to store per source.")] = 10
+    count: Annotated[
+        int,
+        Meta(
+            description="Files to store per source.",
+            extra_json_schema={"minimum": 1, "maximum": MAX_COUNT},
+        ),
+    ] = 10
     options: Annotated[
         dict[str, OptionValue],
         Meta(
@@ -68,15 +78,11 @@ class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
         ),
     ] = False
 
-    def spec(self, sources: Sequence[str]) -> JobSpec:
-        """The engine's spec for this request, run on ``sources``.
-
-        Raises:
-            InvalidRequestError: the query is blank, or a source is listed twice.
-        """
+    def spec(self) -> JobSpec:
+        """The job as asked for, for the engine's front door (``Engine.submit``) to check."""
         return JobSpec(
             query=self.query,
-            sources=tuple(sources),
+            sources=self.sources,
             count=self.count,
             options=dict(self.options),
             new_only=self.new_only,

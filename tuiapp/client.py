@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
     from types import TracebackType
 
@@ -46,11 +46,12 @@ class EngineClient(Protocol):
 
     def source_for_url(self, url: str) -> str | None: ...
 
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]: ...
-
     def subscribe(self, *, owner: int | None = None) -> EventStream: ...
 
-    async def submit(self, spec: JobSpec, owner: int | None = None) -> JobInfo: ...
+    async def submit(self, spec: JobSpec, owner: int | None = None) -> JobInfo:
+        """The front door: ``spec`` as the user gave it; refused with an ``InvalidRequestError``
+        whose sentence the UI shows."""
+        ...
 
     async def cancel(
         self, job_id: int, owner: int | None, source: str | None = None

@@ -83,6 +83,9 @@ class Settings:
     allow_guests: bool = True
     user: str | None = None
     """The user the TUI and CLI act as; None for guest."""
+    default_sources: tuple[str, ...] = ()
+    """Where search words go when a job names no source (empty: the keyless image search
+    sources ready here)."""
     api_keys: Mapping[str, str] = field(default_factory=dict)
     base_urls: Mapping[str, str] = field(default_factory=dict)
     """Source name -> base URL override."""
@@ -242,6 +245,9 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_WORKER_JOBS": _Variable("worker_jobs", _whole(1), _COUNT),
     "TUIAPP_ALLOW_GUESTS": _Variable("allow_guests", _bool, _BOOL),
     "TUIAPP_USER": _Variable("user", str, "a user name"),
+    "TUIAPP_DEFAULT_SOURCES": _Variable(
+        "default_sources", _names, "source names separated by commas, such as bing_images,pexels"
+    ),
 }
 """Every variable with a setting of its own, in the order errors are reported."""
 _BASE_URL_VARIABLE = _Variable("base_urls", _url, "an http:// or https:// URL")

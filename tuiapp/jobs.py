@@ -99,9 +99,14 @@ def _iso(value: datetime | None) -> str | None:
 class JobSpec:
     """What a user asks for: one query (or URL) over some sources.
 
+    Clients build it from what the user gave, unchecked; the engine's front door
+    (``Engine.submit``) checks it and returns the spec the job runs (sources named and ordered,
+    options typed), which is what :attr:`JobInfo.spec` gives back.
+
     Attributes:
         query: search words, or a URL for sources that take URLs.
-        sources: source names, in the order the user picked them.
+        sources: source names, in the order the user picked them; empty lets the engine pick
+            (the source that claims a URL, the default sources for search words).
         count: how many files to store per source.
         options: per-job options (format, audio_only, ...) passed through to the sources.
         new_only: skip what the owner's library holds already (the same item of the same
@@ -110,23 +115,10 @@ class JobSpec:
     """
 
     query: str
-    sources: tuple[str, ...]
+    sources: tuple[str, ...] = ()
     count: int = 10
     options: dict[str, Any] = field(default_factory=dict)
     new_only: bool = False
-
-    def __post_init__(self) -> None:
-        # Imported here so that jobs stays a leaf module.
-        from tuiapp.errors import InvalidRequestError
-
-        if not self.query.strip():
-            raise InvalidRequestError("the query is empty")
-        if not self.sources:
-            raise InvalidRequestError("pick at least one source")
-        if len(set(self.sources)) != len(self.sources):
-            raise InvalidRequestError("a source is listed twice")
-        if not 1 <= self.count <= MAX_COUNT:
-            raise InvalidRequestError(f"count must be between 1 and {MAX_COUNT}, not {self.count}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,8 @@
 """`tuiapp get`: one job run headless, progress on stderr, a JSON summary on stdout.
 
-Every argument is checked before the engine starts (usage errors exit 2); the exit code says how
-the job ended (see ``exit_code``). Ctrl-C cancels the job, prints the summary and exits 130.
+The engine's front door checks and routes the job (what it refuses exits 2, with the sentence the
+HTTP API answers 400 with); the exit code says how the job ended (see ``exit_code``). Ctrl-C
+cancels the job, prints the summary and exits 130.
 """
 
 from __future__ import annotations
@@ -50,34 +51,16 @@ def _options(values: tuple[str, ...]) -> dict[str, str]:
     return opts
 
 
-def _check_sources(engine: Engine, names: tuple[str, ...], query: str) -> None:
-    import difflib
-
-    from tuiapp.engine import is_url
-
-    known = {s.name: s for s in engine.sources()}
-    for name in names:
-        info = known.get(name)
-        if info is None:
-            near = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {near[0]}?" if near else "; see `tuiapp sources`"
-            raise click.BadParameter(f"unknown source {name!r}{hint}", param_hint="'-s'")
-        if not info.takes_query and not is_url(query):
-            raise click.BadParameter(f"{name} takes a URL, not search words", param_hint="'-s'")
-    if len(set(names)) != len(names):
-        raise click.BadParameter("a source is named twice", param_hint="'-s'")
-
-
 @click.command()
 @click.argument("query")
 @click.option("-s", "--source", "sources", multiple=True, help="A source to use (repeat).")
 @click.option(
     "-n",
     "--count",
-    type=click.IntRange(1, MAX_COUNT),
+    type=int,
     default=10,
     show_default=True,
-    help="Files per source.",
+    help=f"Files per source (1-{MAX_COUNT}).",
 )
 @click.option("-o", "--option", "options", multiple=True, help="Source option KEY=VALUE (repeat).")
 @click.option(
@@ -95,20 +78,10 @@ def get(
     given). Exit codes: 0 done, 1 nothing stored, 2 usage error, 3 some files stored but a
     source failed or the job was cut (partial, cancelled, timed out), 130 Ctrl-C.
     """
-    if not query.strip():
-        raise click.BadParameter("the query is empty", param_hint="QUERY")
     opts = _options(options)
     settings = load()
 
-    from tuiapp.engine import Engine
     from tuiapp.errors import InvalidRequestError
-
-    checker = Engine(settings)  # no start(): naming sources needs no database
-    _check_sources(checker, sources, query)
-    try:
-        picked = checker.route(query, sources)
-    except InvalidRequestError as exc:
-        fail(str(exc))  # a usage error (exit 2), not a failed job
 
     interrupted = False
 
@@ -117,16 +90,14 @@ def get(
         from tuiapp.cli.progress import duplicate_lines, failure_lines, make_reporter
         from tuiapp.jobs import JobSpec
 
-        spec = JobSpec(
-            query=query, sources=picked, count=count, options=dict(opts), new_only=new_only
-        )
-        reporter = make_reporter(count)
-        try:
-            with engine.subscribe(owner=owner) as sub:
-                job = await engine.submit(spec, owner)
+        spec = JobSpec(query=query, sources=sources, count=count, options=opts, new_only=new_only)
+        with engine.subscribe(owner=owner) as sub:
+            job = await engine.submit(spec, owner)  # refused: a usage error, exit 2 (below)
+            reporter = make_reporter(count)
+            try:
                 final, interrupted = await _follow(engine, owner, job.id, sub, reporter)
-        finally:
-            reporter.stop()
+            finally:
+                reporter.stop()
         for line in [*duplicate_lines(final), *failure_lines(final)]:
             click.echo(line, err=True)
         if final.new_only:
@@ -138,7 +109,7 @@ def get(
     try:
         summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
     except InvalidRequestError as exc:
-        fail(str(exc))  # the engine refused the job (an option): a usage error, exit 2
+        fail(str(exc))  # the engine refused the job as given: a usage error, exit 2
     click.echo(json.dumps(summary, indent=2))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)
 

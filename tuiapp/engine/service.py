@@ -14,7 +14,6 @@ Time limits:
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
@@ -23,7 +22,8 @@ from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.hash_process import HashProcess
-from tuiapp.engine.runner import JobRun, Runtime, is_url
+from tuiapp.engine.intake import admit
+from tuiapp.engine.runner import JobRun, Runtime
 from tuiapp.engine.similar import backfill
 from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
@@ -33,7 +33,7 @@ from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
 from tuiapp.storage import Storage
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -89,7 +89,7 @@ class Engine:
         self.backfill: asyncio.Task[int] | None = None
         """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
         self.watches = Watches(
-            self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus), self.route
+            self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus)
         )
         """Saved topics run as new-only jobs (:mod:`.watches`)."""
         self._schedule = schedule
@@ -184,24 +184,6 @@ class Engine:
         cls = registry.find(url.strip())
         return cls.name if cls is not None else None
 
-    def route(self, query: str, picked: Sequence[str] = ()) -> tuple[str, ...]:
-        """The sources a job runs: the ones picked, else the one source that claims the URL.
-
-        The one place where a URL typed by a user is routed; every client calls it.
-
-        Raises:
-            InvalidRequestError: nothing picked and no source takes the query as a URL.
-        """
-        if picked:
-            return tuple(picked)
-        name = self.source_for_url(query) if is_url(query) else None
-        if name is None:
-            raise InvalidRequestError(
-                "pick at least one source (see `tuiapp sources`):"
-                f" no source takes {query.strip()!r:.80} as a URL"
-            )
-        return (name,)
-
     async def create_user(self, name: str) -> tuple[UserInfo, str]:
         """Create a user; returns it and its API token (shown once, stored hashed)."""
         return await self.storage.create_user(name)
@@ -259,14 +241,16 @@ class Engine:
     async def submit(
         self, spec: JobSpec, owner: int | None = None, *, rerun_of: int | None = None
     ) -> JobInfo:
-        """Record a job and start it. Returns at once with the job queued.
+        """The front door for jobs: check and route ``spec`` as the user gave it, record the
+        job and start it. Returns at once with the job queued.
+
+        ``spec.sources`` may be empty (a URL goes to the source that claims it, search words to
+        the default sources), in any case, or ``a,b`` lists (see :mod:`.intake`).
 
         Raises:
-            InvalidRequestError: an unknown source, or an option the sources refuse.
+            InvalidRequestError: the one sentence every client shows (CLI exit 2, API 400).
         """
-        for name in spec.sources:
-            registry.get(name)
-        spec = replace(spec, options=registry.check_options(spec.sources, spec.options))
+        spec = admit(spec, self.settings)
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
@@ -294,7 +278,7 @@ class Engine:
         """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""
         info = await self.storage.get_job(job_id, owner)
         if source is not None and source not in {s.source for s in info.sources}:
-            raise InvalidRequestError(f"job {job_id} has no source {source!r}")
+            raise InvalidRequestError(f"job {job_id} has no source {source!r:.40}")
         run = self.runtime.runs.get(job_id)
         if run is not None:
             run.cancel(source)

@@ -19,11 +19,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from tuiapp import sources as registry
+from tuiapp.engine.intake import admit
 from tuiapp.engine.runtime import now as _now
 from tuiapp.errors import InvalidRequestError, NotFoundError, UnavailableError
 from tuiapp.events import JobFinished, WatchRan
@@ -320,15 +319,9 @@ class Watches:
     webhook is an :class:`InvalidRequestError` naming the field, and nothing is saved.
     """
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        scheduler: Scheduler,
-        route: Callable[[str, Sequence[str]], tuple[str, ...]],
-    ) -> None:
+    def __init__(self, runtime: Runtime, scheduler: Scheduler) -> None:
         self.runtime = runtime
         self.scheduler = scheduler
-        self._route = route
 
     def _check(
         self,
@@ -339,11 +332,20 @@ class Watches:
         every: str | int,
         webhook: str | None,
     ) -> WatchSpec:
-        job = JobSpec(query=query, sources=tuple(self._route(query, sources)), count=count)
-        for name in job.sources:
-            registry.get(name)
-        job = replace(job, options=registry.check_options(job.sources, options), new_only=True)
-        return WatchSpec(job=job, every=parse_every(every), webhook=check_webhook(webhook))
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise InvalidRequestError("count: must be a whole number")
+        asked = JobSpec(
+            query=query,
+            sources=tuple(sources),
+            count=count,
+            options=dict(options),
+            new_only=True,
+        )
+        return WatchSpec(
+            job=admit(asked, self.runtime.settings),
+            every=parse_every(every),
+            webhook=check_webhook(webhook),
+        )
 
     async def add(
         self,

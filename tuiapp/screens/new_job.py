@@ -24,7 +24,7 @@ DEFAULT_COUNT = 10
 
 
 def looks_like_url(text: str) -> bool:
-    """Whether to show the route hint under the query (routing itself is ``engine.route``)."""
+    """Whether to show the route hint under the query (the engine routes the job itself)."""
     return text.strip().lower().startswith(("http://", "https://"))
 
 
@@ -107,32 +107,31 @@ class NewJobScreen(TuiScreen):
         self.picker.focus()
 
     def action_start_job(self) -> None:
-        query = self.query_one("#query", Input).value.strip()
+        query = self.query_one("#query", Input).value
         count_text = self.query_one("#count", Input).value.strip()
         try:
             count = int(count_text) if count_text else DEFAULT_COUNT
-            # The engine decides: the ticked sources, else the one that takes the URL.
-            sources = self.engine.route(query, self.picker.selected)
-            spec = JobSpec(query=query, sources=sources, count=count)
-        except TuiappError as exc:
-            self.notify(str(exc), title="Cannot start", severity="warning")
-            if not query:
-                self.query_one("#query", Input).focus()
-            elif not self.picker.selected:
-                self.picker.focus()
-            return
         except ValueError:
             self.notify("Files per source must be a number", severity="warning")
             return
-        self._submit(spec)
+        # As the user gave it: the engine checks and routes it (nothing ticked: the source that
+        # takes a URL, or the default sources for search words).
+        self._submit(JobSpec(query=query, sources=self.picker.selected, count=count))
 
     @work(exclusive=True, group="submit", exit_on_error=False, description="submit a job")
     async def _submit(self, spec: JobSpec) -> None:
-        job = await self.engine.submit(spec, self.owner)
+        try:
+            job = await self.engine.submit(spec, self.owner)
+        except TuiappError as exc:
+            self.notify(str(exc), title="Cannot start", severity="warning")
+            if not spec.query.strip():
+                self.query_one("#query", Input).focus()
+            elif not spec.sources:
+                self.picker.focus()
+            return
         self.query_one("#query", Input).value = ""
         if not looks_like_url(spec.query):  # a URL's routed source is not a choice to keep
-            picked = self.picker.selected or spec.sources
-            self.tui.remember(sources=tuple(picked), count=spec.count)
+            self.tui.remember(sources=job.spec.sources, count=spec.count)
         elif spec.count != self.tui.prefs.count:
             self.tui.remember(count=spec.count)
         self.tui.follow_job(job.id)

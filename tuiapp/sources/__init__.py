@@ -1,4 +1,14 @@
-"""The ordered registry of sources: one module per site, imported only when first needed."""
+"""The ordered registry of sources: one module per site, imported only when first needed.
+
+A lookup reads declarations only: a site module defines its class's attributes (``kind``,
+``takes_query``, ``pattern`` behind ``takes_url()``, ``options``, ``key_setting``, ``base_url``)
+and imports no heavy library at module level; yt-dlp, an impersonating client or Pillow load
+when a job runs the source. So "is this a source" (:func:`get`, :func:`names`), "which source
+takes this URL" (:func:`find`), "its options" (:func:`check_options`) and "its key" cost a few
+milliseconds and no yt-dlp (``tests/test_light_imports.py`` keeps it so). What a source needs
+on this machine (``engine.doctor.source_needs``) is another matter: for the sites that need TLS
+impersonation it asks yt-dlp which browsers it can impersonate.
+"""
 
 from __future__ import annotations
 
