@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +19,7 @@ from tuiapp.server import create_app
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
+    from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
 
@@ -267,3 +269,40 @@ async def test_the_api_takes_new_only_and_answers_known(
     resp = await client.post("/api/jobs", json={**body, "new_only": "yes"})
     assert resp.status == 400
     assert "new_only" in (await resp.json())["error"]["message"]
+
+
+async def test_get_new_only_from_the_command_line_fetches_only_the_new_photos(
+    origin: GrowingOrigin, replay: ReplayServer, tmp_path: Path
+) -> None:
+    from tests.test_cli import _tuiapp
+
+    (tmp_path / "no.env").write_text("")
+    env = {
+        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
+        "TUIAPP_PEXELS_BASE_URL": replay.url(),
+        "PEXELS_API_KEY": KEY,
+        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
+        "HOME": str(tmp_path),
+    }
+    args = ("get", "cats", "-s", "pexels", "-n", "5", "--new-only")
+    origin.add(1, 2, 3, 4, 5)
+    code, out, err = await _tuiapp(env, *args)
+    assert code == 0, err
+    assert (json.loads(out)["new"], json.loads(out)["known"]) == (5, 0)
+    origin.add(6, 7, 8)
+    before = len(replay.requests)
+    code, out, err = await _tuiapp(env, *args)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["new"], summary["known"]) == (3, 5)
+    assert summary["job"]["new_only"] is True
+    assert sorted(a["url"] for a in summary["assets"]) == [
+        replay.url(origin.path(i)) for i in (6, 7, 8)
+    ]
+    asked = {r.path for r in replay.requests[before:]}
+    assert not asked & {origin.path(i) for i in (1, 2, 3, 4, 5)}
+    assert "3 new, 5 known" in err
+    # Nothing new is an answer, not a failure.
+    code, out, err = await _tuiapp(env, *args)
+    assert code == 0, err
+    assert (json.loads(out)["new"], json.loads(out)["known"]) == (0, 8)

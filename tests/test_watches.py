@@ -21,6 +21,7 @@ from tuiapp.jobs import JobState, describe_every, parse_every
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from tests.conftest import MakeSettings
     from tests.fake_sources import Script
@@ -351,3 +352,60 @@ async def test_a_webhook_that_recovers_clears_the_error(
     await engine.watches.scheduler.stop()
     assert len(receiver.bodies) == 2
     assert (await engine.watches.get(watch.id, None)).webhook_error is None
+
+
+async def test_the_watch_command_adds_lists_runs_pauses_and_removes(
+    origin: GrowingOrigin, replay: ReplayServer, tmp_path: Path
+) -> None:
+    from tests.test_cli import _tuiapp
+
+    (tmp_path / "no.env").write_text("")
+    env = {
+        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
+        "TUIAPP_PEXELS_BASE_URL": replay.url(),
+        "PEXELS_API_KEY": KEY,
+        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
+        "HOME": str(tmp_path),
+    }
+    code, out, err = await _tuiapp(env, "watch", "add", "cats", "-s", "pexels", "--every", "1m")
+    assert (code, out) == (2, "")
+    assert "every: at least 5 minutes" in err
+    code, out, err = await _tuiapp(
+        env, "watch", "add", "cats", "-s", "pexels", "--every", "6h", "--webhook", "file:///x"
+    )
+    assert code == 2 and "webhook" in err
+    code, out, _ = await _tuiapp(env, "watch", "list", "--json")
+    assert json.loads(out) == []  # nothing saved by the refused ones
+
+    code, out, err = await _tuiapp(
+        env, "watch", "add", "cats", "-s", "pexels", "-n", "5", "--every", "6h"
+    )
+    assert code == 0, err
+    watch_id = out.strip()
+    origin.add(1, 2, 3, 4, 5)
+    code, out, err = await _tuiapp(env, "watch", "run", watch_id)
+    assert code == 0, err
+    first = json.loads(out)
+    assert (first["watch"], first["new"], first["known"]) == (int(watch_id), 5, 0)
+    origin.add(6, 7, 8)
+    before = len(replay.requests)
+    code, out, err = await _tuiapp(env, "watch", "run", watch_id)
+    assert code == 0, err
+    second = json.loads(out)
+    assert (second["new"], second["known"]) == (3, 5)
+    assert second["job"]["watch_id"] == int(watch_id)
+    asked = {r.path for r in replay.requests[before:]}
+    assert not asked & {origin.path(i) for i in (1, 2, 3, 4, 5)}
+
+    code, out, err = await _tuiapp(env, "watch", "list")
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header.split()[:4] == ["id", "query", "sources", "every"]
+    assert row.split()[:4] == [watch_id, "cats", "pexels", "6h"]
+    assert row.split()[-3:] == ["3", "8", "on"]  # new last time, new in all, its state
+    assert (await _tuiapp(env, "watch", "pause", watch_id))[0] == 0
+    code, out, _ = await _tuiapp(env, "watch", "list", "--json")
+    assert json.loads(out)[0]["paused"] is True
+    assert (await _tuiapp(env, "watch", "rm", watch_id))[0] == 0
+    code, out, err = await _tuiapp(env, "watch", "run", watch_id)
+    assert code == 1 and f"no watch {watch_id}" in err

@@ -18,6 +18,7 @@ from tuiapp.cli.get import get
 from tuiapp.cli.library import doctor, export, jobs, sources, user
 from tuiapp.cli.serve import _start_api as _start_api  # the TUI's tests start the API with it
 from tuiapp.cli.serve import run_tui, serve
+from tuiapp.cli.watch import watch
 
 __all__ = ["cli", "main"]
 
@@ -34,7 +35,7 @@ def cli(ctx: click.Context) -> None:
         run_tui(load())
 
 
-for _command in (get, sources, jobs, export, doctor, serve, user):
+for _command in (get, sources, jobs, export, doctor, serve, user, watch):
     cli.add_command(_command)
 
 

@@ -83,14 +83,22 @@ def load(*, log: bool = True) -> Settings:
     return settings
 
 
-def run(settings: Settings, body: Callable[[Engine, int | None], Awaitable[T]]) -> T:
-    """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close."""
+def run(
+    settings: Settings,
+    body: Callable[[Engine, int | None], Awaitable[T]],
+    *,
+    schedule: bool = False,
+) -> T:
+    """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close.
+
+    ``schedule``: the engine runs due watches (a process that stays up: the terminal app).
+    """
     import asyncio
 
     from tuiapp.engine import Engine
 
     async def main() -> T:
-        async with Engine(settings) as engine:
+        async with Engine(settings, schedule=schedule) as engine:
             owner = None
             if settings.user:
                 owner = (await engine.user_named(settings.user)).id

@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Job',
             name='new_only',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(null=True, default=False),
         ),
         ops.AddField(
             model_name='Job',
@@ -72,6 +72,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='JobSource',
             name='known',
-            field=fields.IntField(default=0),
+            field=fields.IntField(null=True, default=0),
         ),
     ]

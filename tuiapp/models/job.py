@@ -33,8 +33,9 @@ class Job(Model):
     """How many times a worker claimed the job (more than once: taken over from a dead one)."""
     cancel_requested = fields.BooleanField(default=False)
     """Set by any process; the worker running the job sees it and stops."""
-    new_only = fields.BooleanField(default=False)
-    """Skip what the owner's library holds already (counted as ``known``, not fetched)."""
+    new_only = fields.BooleanField(null=True, default=False)
+    """Skip what the owner's library holds already (counted as ``known``, not fetched); NULL
+    in rows made before it existed (a column added to a table cannot be NOT NULL)."""
     watch_id = fields.IntField(null=True)
     """The watch this job is a run of (a plain id: a deleted watch leaves its runs)."""
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -60,8 +61,9 @@ class JobSource(Model):
     stored = fields.IntField(default=0)
     failed = fields.IntField(default=0)
     bytes = fields.BigIntField(default=0)
-    known = fields.IntField(default=0)
-    """Items skipped by a new-only job: the library held them already."""
+    known = fields.IntField(null=True, default=0)
+    """Items skipped by a new-only job: the library held them already (NULL in rows made
+    before it existed)."""
     error = fields.TextField(null=True)
     error_code = fields.CharField(max_length=32, null=True)
     cancel_requested = fields.BooleanField(default=False)

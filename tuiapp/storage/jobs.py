@@ -201,7 +201,7 @@ def _job_info(job: Job) -> JobInfo:
                 stored=s.stored,
                 failed=s.failed,
                 bytes=s.bytes,
-                known=s.known,
+                known=s.known or 0,
                 error=s.error,
                 error_code=s.error_code,
             )
