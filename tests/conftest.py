@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 MakeSettings = Callable[..., Settings]
 
 pytest_plugins = ["tests.fake_sources", "tests.postgres"]
+
+# Tests reach loopback only: a proxy of the machine's (HTTPS_PROXY...) would carry the tuiapp
+# processes they start, as it carries the user's. Tests that test proxies name their own; live
+# tests behind a proxy take TUIAPP_PROXY.
+for _name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture

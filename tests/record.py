@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
 
     from tuiapp.config import Settings
-    from tuiapp.sources.base import HttpClient, HttpResponse
+    from tuiapp.sources.base import Browser, HttpClient, HttpResponse
 
 __all__ = ["RECORDED_SOURCES", "Recorder", "main", "record"]
 
@@ -91,10 +91,16 @@ class Recorder:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
+        browser: Browser | None = None,
     ) -> HttpResponse:
-        resp = await self.inner.get(url, params=params, headers=headers, allow_status=allow_status)
+        resp = await self.inner.get(
+            url, params=params, headers=headers, allow_status=allow_status, browser=browser
+        )
         self.write(_with_params(url, params), resp)
         return resp
+
+    def proxy_for(self, url: str) -> str | None:
+        return self.inner.proxy_for(url)
 
     def write(self, asked: str, resp: HttpResponse) -> Path:
         """Save ``resp``'s body as it came and its provenance; returns the body's path."""

@@ -38,7 +38,8 @@ async def test_general_checks_name_what_is_missing_and_what_to_do(
         no_dir = {c.name: c for c in await run_checks(blocked, storage)}
     finally:
         await storage.close()
-    assert set(checks) == {"data folder", "database"}
+    assert set(checks) == {"data folder", "database", "proxy"}
+    assert checks["proxy"].ok and checks["proxy"].detail == "none (direct connections)"
     assert checks["data folder"].ok and checks["database"].ok
     assert not no_dir["data folder"].ok
     assert "TUIAPP_DATA_DIR" in (no_dir["data folder"].advice or "")
@@ -49,7 +50,17 @@ def test_each_source_needs_what_its_site_demands(make_settings: MakeSettings) ->
     needs = {
         cls.name: {c.name: c for c in source_needs(cls, settings)} for cls in registry.all_sources()
     }
-    assert needs["picsum"] == {} and needs["bing_images"] == {} and needs["direct"] == {}
+    assert needs["picsum"] == {} and needs["direct"] == {}
+    for scraped, target in (
+        ("google_images", "chrome99_android"),
+        ("duckduckgo_images", "chrome152"),
+        ("yandex_images", "chrome152"),
+        ("yahoo_images", "chrome152"),
+        ("bing_images", "chrome152"),
+    ):
+        assert set(needs[scraped]) == {"handshake"}
+        assert needs[scraped]["handshake"].ok  # curl_cffi 0.17 is installed with tuiapp
+        assert needs[scraped]["handshake"].detail == f"pages asked with {target}'s TLS handshake"
     assert needs["pixabay"]["key"].ok and needs["pixabay"]["key"].detail == "PIXABAY_API_KEY is set"
     assert not needs["pexels"]["key"].ok
     assert needs["pexels"]["key"].advice == "set PEXELS_API_KEY to use pexels"

@@ -123,6 +123,22 @@ async def test_sources_say_whether_each_is_ready_and_why_not(
     assert source["properties"]["missing"]["items"] == {"type": "string"}
 
 
+async def test_sources_say_which_browser_handshake_their_pages_need_and_whether_it_is_here(
+    client: Client,
+) -> None:
+    resp = await client.get("/api/sources")
+    listed = {s["name"]: s for s in (await resp.json())["sources"]}
+    assert listed["google_images"]["handshake"] == "chrome99_android"
+    for name in ("duckduckgo_images", "yandex_images", "yahoo_images", "bing_images"):
+        assert listed[name]["handshake"] == "chrome152"
+        assert listed[name]["handshake_available"] is True  # curl_cffi comes with tuiapp
+    assert listed["picsum"]["handshake"] is None
+    assert listed["picsum"]["handshake_available"] is None
+    resp = await client.get("/api/openapi.json")
+    source = (await resp.json())["components"]["schemas"]["Source"]
+    assert {"handshake", "handshake_available"} <= set(source["properties"])
+
+
 async def test_me_names_the_user_or_says_guest(client: Client, engine: Engine) -> None:
     user, token = await engine.create_user("alice")
     assert await (await client.get("/api/me")).json() == {"guest": True, "user": None}

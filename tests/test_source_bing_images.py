@@ -59,9 +59,11 @@ async def test_the_request_asks_the_async_endpoint_like_a_browser(
     assert hit.query["count"] == "35"
     assert hit.query["async"] == "1"
     assert hit.query["adlt"] == "strict"
-    assert hit.headers["User-Agent"].startswith("Mozilla/5.0")
+    # Asked as the result page's script asks it, by the browser whose handshake it wears.
+    assert "Chrome/152." in hit.headers["User-Agent"]
     assert hit.headers["Accept-Language"].startswith("en-US")
-    assert hit.headers["Referer"] == f"{replay.url()}/"
+    assert hit.headers["Sec-Fetch-Mode"] == "cors"
+    assert hit.headers["Referer"] == f"{replay.url()}/images/search"
 
 
 async def test_every_iusc_anchor_of_the_golden_fragment_is_read(
@@ -214,3 +216,35 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert (assets[0].width, assets[0].height) == (3442, 2972)
     assert assets[0].metadata["site"] == "lakes.example.org"
     assert all(a.mime == "image/jpeg" for a in assets)
+
+
+async def test_an_empty_first_page_is_asked_once_more_then_is_zero_results(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    empty = fixture_text("handwritten", NAME, "async_empty_first_handwritten.html")
+    replay.add("/images/async", html_reply(empty))
+    engine = await engine_factory(base_urls={NAME: replay.url()})
+    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    (src,) = job.sources
+    assert job.state is JobState.DONE
+    assert (src.state, src.found, src.error) == (SourceState.DONE, 0, None)
+    hits = replay.hits("/images/async")
+    assert [h.query["first"] for h in hits] == ["1", "1"]
+
+
+async def test_an_empty_first_page_followed_by_results_gives_the_results(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    empty = fixture_text("handwritten", NAME, "async_empty_first_handwritten.html")
+    answers = [empty, rebased(fixture_text("handwritten", NAME, "async_page1_handwritten.html"),
+                              replay.url())]  # fmt: skip
+
+    async def handler(request: web.Request) -> web.Response:
+        text = answers.pop(0) if answers else "<html></html>"
+        return web.Response(text=text, content_type="text/html")
+
+    replay.add("/images/async", handler)
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(BingImagesSource(), p.ctx, "mountain lake")
+    assert len(items) == 3
+    assert [h.query["first"] for h in replay.hits("/images/async")][:2] == ["1", "1"]

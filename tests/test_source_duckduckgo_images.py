@@ -69,26 +69,59 @@ async def test_the_token_comes_from_the_search_page_and_goes_with_browser_header
     assert ijs.query["q"] == "red panda"
     assert ijs.query["vqd"] == TOKEN
     assert ijs.query["l"] == "us-en"
-    assert ijs.query["p"] == "1"
+    assert "p" not in ijs.query  # moderate is the site's default
     assert ijs.query["s"] == "0"
-    # The token is bound to the User-Agent: both steps must send the same one.
-    assert first.headers["User-Agent"] == ijs.headers["User-Agent"] == "TestBrowser/1.0"
+    assert (ijs.query["ct"], ijs.query["bpia"], ijs.query["u"], ijs.query["a"]) == (
+        "EN",
+        "1",
+        "bing",
+        "h_",
+    )
+    assert first.query["iar"] == "images" and first.query["t"] == "h_"
+    # The token is bound to the User-Agent: both steps send the browser's own, the same one.
+    agent = first.headers["User-Agent"]
+    assert agent == ijs.headers["User-Agent"] != "TestBrowser/1.0"
+    assert "Chrome/152." in agent
+    assert first.headers["Sec-Fetch-Mode"] == "navigate"
     assert ijs.headers["Referer"] == f"{replay.url()}/"
     assert ijs.headers["Accept"] == "*/*"
+    assert ijs.headers["Cookie"] == "ad=en_US; ah=us-en; l=us-en"
 
 
-async def test_ijs_requests_carry_no_sec_fetch_or_accept_language_headers(
+async def test_ijs_is_asked_as_the_pages_script_without_accept_language(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
-    """DuckDuckGo refused image requests carrying them (2026); the search page may keep them."""
+    """i.js requests carrying Accept-Language were refused (2026); the search page keeps it."""
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     async with probe(make_settings(), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    (token,) = replay.hits("/")
     (ijs,) = replay.hits("/i.js")
     sent = {name.lower() for name in ijs.headers}
-    assert not {n for n in sent if n.startswith("sec-")}
     assert "accept-language" not in sent
-    assert "priority" not in sent
+    assert "accept-language" in {name.lower() for name in token.headers}
+    # What a page's fetch() sends: no navigation headers.
+    assert ijs.headers["Sec-Fetch-Mode"] == "cors"
+    assert ijs.headers["Sec-Fetch-Dest"] == "empty"
+    assert "upgrade-insecure-requests" not in sent and "sec-fetch-user" not in sent
+
+
+async def test_safe_search_goes_as_parameter_and_cookie_and_region_sets_the_cookies(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(
+            DuckDuckGoImagesSource(),
+            p.ctx,
+            "red panda",
+            limit=1,
+            options={"safe": "off", "region": "DE-de"},
+        )
+    (ijs,) = replay.hits("/i.js")
+    assert ijs.query["p"] == "-2"
+    assert ijs.query["l"] == "de-de" and ijs.query["ct"] == "DE"
+    assert ijs.headers["Cookie"] == "ad=de_DE; ah=de-de; l=de-de; p=-2"
 
 
 async def test_a_403_on_ijs_fetches_a_fresh_token_once_and_asks_again(
@@ -300,3 +333,21 @@ async def test_the_token_is_found_in_each_form_the_page_uses(
     async with probe(make_settings(), replay.url()) as p:
         await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
     assert replay.hits("/i.js")[0].query["vqd"] == TOKEN
+
+
+async def test_both_requests_are_the_ones_the_maintained_peers_send_in_2026(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
+    text = fixture_text("handwritten", NAME, "ijs_request_2026_handwritten.json")
+    expected = json.loads(text.replace("{BASE}", replay.url()))
+    async with probe(make_settings(), replay.url()) as p:
+        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    for step, path in (("token_request", "/"), ("ijs_request", "/i.js")):
+        (hit,) = replay.hits(path)
+        want = expected[step]
+        assert hit.query == want["query"], step
+        for name, value in want["headers"].items():
+            assert hit.headers.get(name) == value, (step, name)
+        for name in want.get("absent_headers", ()):
+            assert name not in hit.headers, (step, name)

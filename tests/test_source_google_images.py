@@ -19,7 +19,7 @@ from tests.sourcekit import (
 )
 from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources.google_images import PHONE_USER_AGENTS, GoogleImagesSource
+from tuiapp.sources.google_images import GoogleImagesSource
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -41,11 +41,11 @@ def paged(replay: ReplayServer) -> None:
     serve_pages(replay, SEARCH, "start", pages, last="10")
 
 
-async def test_the_request_is_the_wml_search_of_an_old_phone(
+async def test_the_request_is_the_wml_search_asked_as_chrome_on_android(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
+    async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
         await collect(
             GoogleImagesSource(), p.ctx, "mountain lake", limit=1, options={"time": "week"}
         )
@@ -55,28 +55,12 @@ async def test_the_request_is_the_wml_search_of_an_old_phone(
     assert hit.query["ie"] == hit.query["oe"] == "utf8"
     assert hit.query["tbs"] == "qdr:w"
     assert "start" not in hit.query
-    assert hit.headers["User-Agent"] in PHONE_USER_AGENTS
+    # The handshake's own browser speaks: Chrome on Android, never the configured UA.
+    assert "Android" in hit.headers["User-Agent"]
+    assert "Chrome/99." in hit.headers["User-Agent"]
+    assert hit.headers["Sec-CH-UA-Platform"] == '"Android"'
+    assert hit.headers["Sec-CH-UA-Mobile"] == "?1"
     assert hit.headers["Cookie"] == "CONSENT=YES+"
-
-
-async def test_the_phone_user_agent_varies_between_searches_and_stays_within_one(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    """Each search draws its UA from the list; all pages of one search keep the same one."""
-    paged(replay)
-    searches = 24
-    async with probe(make_settings(), replay.url()) as p:
-        for _ in range(searches):
-            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
-    hits = replay.hits(SEARCH)
-    per_search = len(hits) // searches
-    assert per_search >= 2
-    agents = [h.headers["User-Agent"] for h in hits]
-    assert set(agents) <= set(PHONE_USER_AGENTS)
-    assert len(set(agents)) > 1  # 24 draws from 6 all alike: about 1 in 10^18
-    for n in range(searches):
-        one_search = agents[n * per_search : (n + 1) * per_search]
-        assert len(set(one_search)) == 1
 
 
 async def test_imgres_links_give_image_page_size_and_thumbnail(

@@ -65,7 +65,7 @@ async def test_results_are_read_from_the_data_attribute_and_from_the_link(
         items = await collect(YahooImagesSource(), p.ctx, "mountain lake", limit=3)
     both, link_only, data_only = items
     assert both.url == replay.url("/img/y-1.jpg")
-    assert both.title == "Moraine Lake in summer"
+    assert both.title == "Moraine Lake"  # the link's tt= first, over name= and alt
     assert both.page_url == "https://lakes.example.org/moraine"
     assert (both.width, both.height) == (2048, 1365)
     assert both.thumbnail_url == "https://tse1.mm.bing.net/th?id=OIP.y1&pid=Api&P=0&w=300&h=300"
@@ -172,7 +172,7 @@ async def test_a_job_stores_the_images_with_their_titles(
     assert (src.state, src.stored) == (SourceState.DONE, 3)
     assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == [
-        "Moraine Lake in summer",
+        "Moraine Lake",
         "Alpine lake at dusk",
         "Lake from the trail",
     ]
@@ -243,3 +243,36 @@ def test_the_data_attribute_reader_recovers_what_it_can(
     raw: str | None, expected: dict[str, str]
 ) -> None:
     assert read_data(raw) == expected
+
+
+async def test_a_page_without_li_ld_falls_back_to_the_view_links_titles_from_tt(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    text = fixture_text("handwritten", NAME, "search_page_view_links_handwritten.html")
+    serve_pages(replay, SEARCH, "b", {"1": text}, last="1")
+    async with probe(make_settings(), replay.url()) as p:
+        items = await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    assert [i.url for i in items] == [
+        replay.url(f"/img/v-{n}") for n in ("1.jpg", "2.png", "3.webp")
+    ]
+    first, second, third = items
+    assert first.title == "Lake Louise at dawn"  # tt= first, its markup removed
+    assert first.page_url == "https://lakes.example.org/louise"
+    assert (first.width, first.height) == (1920, 1280)
+    assert first.thumbnail_url == "https://tse2.mm.bing.net/th?id=OIP.v1&pid=Api"
+    assert first.metadata["file_size"] == "402KB"
+    assert second.title == "Peyto Lake"
+    assert second.thumbnail_url == "https://tse3.mm.bing.net/th?id=OIP.v2"
+    assert third.title == "no-title-from-tt.webp"  # no tt=: name=
+
+
+async def test_view_links_without_an_image_url_are_a_format_change_not_results(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    text = fixture_text("handwritten", NAME, "search_page_view_links_empty_handwritten.html")
+    replay.add(SEARCH, html_reply(text))
+    async with probe(make_settings(), replay.url()) as p:
+        with pytest.raises(
+            FormatChangedError, match=r"no #sres li\.ld results nor /images/view links"
+        ):
+            await collect(YahooImagesSource(), p.ctx, "mountain lake")

@@ -156,6 +156,9 @@ class _NoHttp:
     async def get(self, url: str, **kwargs: Any) -> Any:
         raise _Stop(url)
 
+    def proxy_for(self, url: str) -> str | None:
+        return None
+
 
 @pytest.mark.parametrize("cls", registry.all_sources(), ids=lambda c: c.name)
 async def test_every_source_reads_exactly_the_options_it_declares(

@@ -356,9 +356,16 @@ def test_the_hook_ignores_unknown_states_and_survives_missing_totals(tmp_path: P
 # --- the download callable on its own -------------------------------------------------------
 
 
+class _Direct:
+    """yt-dlp sources listing a URL use no HTTP client but to ask which proxy to take."""
+
+    def proxy_for(self, url: str) -> str | None:
+        return None
+
+
 def _context(tmp_path: Path) -> SourceContext:
     return SourceContext(
-        http=None,  # type: ignore[arg-type]  # yt-dlp sources listing a URL use no HTTP client
+        http=_Direct(),  # type: ignore[arg-type]
         base_url="",
         api_key=None,
         user_agent="tests",

@@ -35,6 +35,12 @@ KEY_SETTINGS = ("UNSPLASH_ACCESS_KEY", "PEXELS_API_KEY", "PIXABAY_API_KEY")
 _BASE_URL = re.compile(r"^TUIAPP_([A-Z0-9_]+)_BASE_URL$")
 _SOURCE_SETTING = re.compile(r"^TUIAPP_SOURCE_([A-Z0-9_]+?)__([A-Z0-9_]+)$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+_PROXY_EXPECTED = "a proxy URL such as http://host:3128, socks5h://user:password@host:1080"
+_PROXY_VARIABLES = (
+    "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY",
+    "no_proxy", "NO_PROXY", "REQUEST_METHOD",
+)  # fmt: skip
 _SIZE_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4}
 
 
@@ -90,7 +96,13 @@ class Settings:
     base_urls: Mapping[str, str] = field(default_factory=dict)
     """Source name -> base URL override."""
     source_settings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    """Source name -> its own settings (``TUIAPP_SOURCE_<NAME>__<KEY>``: cookies file, format)."""
+    """Source name -> its own settings (``TUIAPP_SOURCE_<NAME>__<KEY>``: cookies file, format,
+    ``proxy``)."""
+    proxy: str | None = None
+    """``TUIAPP_PROXY``: the proxy every request of every source goes through."""
+    proxy_environ: Mapping[str, str] = field(default_factory=dict)
+    """The standard proxy variables (``HTTPS_PROXY``, ``NO_PROXY``...) as they were set, read
+    when ``proxy`` is None; tests that build settings directly leave them out."""
 
     def api_key(self, setting: str | None) -> str | None:
         return self.api_keys.get(setting) if setting else None
@@ -152,6 +164,18 @@ def _url(raw: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError("must be an http:// or https:// URL")
     return raw.rstrip("/")
+
+
+def _proxy_url(raw: str) -> str:
+    """A proxy URL: http, https, socks5 or socks5h (no scheme: http), a host, maybe a port."""
+    text = raw if "://" in raw else "http://" + raw
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in _PROXY_SCHEMES or not parts.hostname:
+        raise ValueError(raw)
+    _ = parts.port  # raises ValueError for a port that is not one
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(raw)
+    return raw
 
 
 def _database_url(raw: str) -> str:
@@ -248,6 +272,7 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_DEFAULT_SOURCES": _Variable(
         "default_sources", _names, "source names separated by commas, such as bing_images,pexels"
     ),
+    "TUIAPP_PROXY": _Variable("proxy", _proxy_url, _PROXY_EXPECTED),
 }
 """Every variable with a setting of its own, in the order errors are reported."""
 _BASE_URL_VARIABLE = _Variable("base_urls", _url, "an http:// or https:// URL")
@@ -300,8 +325,13 @@ def load_settings(
         if m := _BASE_URL.match(name):
             base_urls[m.group(1).lower()] = read(name, _BASE_URL_VARIABLE)
         elif m := _SOURCE_SETTING.match(name):
+            if m.group(2) == "PROXY":
+                value = read(name, _Variable("source_settings", _proxy_url, _PROXY_EXPECTED))
             source_settings.setdefault(m.group(1).lower(), {})[m.group(2).lower()] = value
     values |= {"base_urls": base_urls, "source_settings": source_settings}
+    # The standard variables, as the environment has them: a .env file does not set them for
+    # curl or for other programs, so it does not set them here either.
+    values["proxy_environ"] = {n: environ[n] for n in _PROXY_VARIABLES if environ.get(n)}
     if problems:
         (name, problem), *others = problems
         if others:

@@ -21,6 +21,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "PrivateMediaError",
+    "ProxyUnreachableError",
     "RateLimitedError",
     "SettingsError",
     "SourceError",
@@ -235,6 +236,15 @@ class UnreachableError(NetworkError):
         super().__init__(f"cannot reach {host} ({reason})")
         self.host = host
         self.reason = reason
+
+
+class ProxyUnreachableError(UnreachableError):
+    """The proxy a request goes through refused it or could not be reached: the proxy is named,
+    not the site (which was never asked)."""
+
+    def __init__(self, proxy: str, reason: str) -> None:
+        super().__init__(f"proxy {proxy}", reason)
+        self.proxy = proxy
 
 
 class StalledError(FetchError):

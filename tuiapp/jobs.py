@@ -300,6 +300,12 @@ class SourceInfo:
     """Everything the source needs is here (key, cookies, programs); the network is not tested."""
     missing: tuple[str, ...] = ()
     """Why it is not ready, one short sentence per missing thing."""
+    handshake: str | None = None
+    """The browser whose TLS handshake the source's pages are asked with (curl_cffi's target,
+    e.g. ``chrome152``); None for a source that asks with the plain client."""
+    handshake_available: bool | None = None
+    """Whether that handshake can be made here (curl_cffi installed and knowing the target);
+    None when the source needs none."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"missing": list(self.missing)}

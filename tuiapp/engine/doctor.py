@@ -1,15 +1,18 @@
 """`tuiapp doctor`: what this installation can and cannot do, source by source.
 
-Two general checks (the data folder, the database), then one row per source: what it needs (an API
-key, cookies where the site wants a login, ffmpeg, a JavaScript runtime, TLS impersonation) and
-whether each is there, plus, unless offline, a reach test of the site's host (name resolved, TCP
-connected, TLS handshake done, within 3 seconds, all sources side by side). Each finding says
-what it looked at and, when something is missing, what to do about it.
+Three general checks (the data folder, the database, the proxy in use with its password masked),
+then one row per source: what it needs (an API key, cookies where the site wants a login, ffmpeg,
+a JavaScript runtime, TLS impersonation, a browser's handshake for scraped pages) and whether each
+is there, plus, unless offline, a reach test of the site's host (name resolved, TCP connected,
+TLS handshake done, within 3 seconds, all sources side by side), made through the proxy the
+source's requests take. Each finding says what it looked at and, when something is missing,
+what to do about it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import ssl
 import tempfile
@@ -19,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
+from tuiapp.fetch import proxy_plan
+from tuiapp.fetch.browser import handshake_available
 from tuiapp.sources.ytdlp import YtDlpSource, tools
 
 if TYPE_CHECKING:
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tuiapp.config import Settings
+    from tuiapp.fetch.proxy import Proxy
     from tuiapp.sources.base import Source
     from tuiapp.storage import Storage
 
@@ -105,8 +111,31 @@ class DoctorReport:
 
 
 async def run_checks(settings: Settings, storage: Storage) -> list[Check]:
-    """Check the data folder and the database."""
-    return [await asyncio.to_thread(_data_dir, settings), await _database(storage)]
+    """Check the data folder, the database and the proxy settings."""
+    return [
+        await asyncio.to_thread(_data_dir, settings),
+        await _database(storage),
+        _proxy_setting(settings),
+    ]
+
+
+def _proxy_setting(settings: Settings) -> Check:
+    """The proxy requests take (password masked), and standard variables that were ignored."""
+    plan = proxy_plan(settings)
+    detail = plan.describe()
+    own = sorted(plan.per_source)
+    if own:
+        detail += "; own proxy: " + ", ".join(f"{n} {plan.per_source[n].shown()}" for n in own)
+    if plan.proxy is None and plan.no_proxy.strip():
+        detail += f"; no_proxy {plan.no_proxy.strip()[:80]}"
+    if plan.problems:
+        return Check(
+            name="proxy",
+            ok=False,
+            detail=f"{detail}; " + "; ".join(plan.problems),
+            advice="fix the proxy variable, or set TUIAPP_PROXY",
+        )
+    return Check(name="proxy", ok=True, detail=detail)
 
 
 async def source_checks(
@@ -129,10 +158,14 @@ async def source_checks(
             SourceCheck(source=cls.name, needs=n) for cls, n in zip(classes, needs, strict=True)
         ]
 
+    plan = proxy_plan(settings)
+
     async def row(cls: type[Source], found: tuple[Check, ...]) -> SourceCheck:
         if cls.kind == "direct_link":  # a direct link names its own host
             return SourceCheck(source=cls.name, needs=found)
-        reached = await reach(base_url(cls.name), within=within, resolver=resolver)
+        url = base_url(cls.name)
+        proxy = plan.for_url(url, cls.name)
+        reached = await reach(url, within=within, resolver=resolver, proxy=proxy)
         return SourceCheck(source=cls.name, needs=(*found, reached))
 
     return list(await asyncio.gather(*(row(cls, n) for cls, n in zip(classes, needs, strict=True))))
@@ -141,6 +174,19 @@ async def source_checks(
 def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:
     """What ``cls`` needs that this installation may lack, each checked (no network)."""
     found: list[Check] = []
+    if cls.browser is not None:
+        browser = cls.browser.target
+        known = handshake_available(browser)
+        found.append(
+            Check(
+                name="handshake",
+                ok=known,
+                detail=f"pages asked with {browser}'s TLS handshake"
+                if known
+                else f"curl_cffi is missing or does not know {browser}",
+                advice=None if known else "reinstall tuiapp (it brings curl_cffi)",
+            )
+        )
     if cls.key_setting is not None:
         present = settings.api_key(cls.key_setting) is not None
         found.append(
@@ -220,11 +266,17 @@ def _program(
 
 
 async def reach(
-    url: str, *, within: float = REACH_TIMEOUT, resolver: Resolver | None = None
+    url: str,
+    *,
+    within: float = REACH_TIMEOUT,
+    resolver: Resolver | None = None,
+    proxy: Proxy | None = None,
 ) -> Check:
     """Whether ``url``'s host answers: its name resolves, TCP connects, TLS shakes hands (https).
 
-    ``resolver`` turns (host, port) into addresses; the system's resolver by default.
+    ``resolver`` turns (host, port) into addresses; the system's resolver by default. With a
+    ``proxy``, the connection goes through it (``CONNECT`` or SOCKS5) and a proxy that refuses
+    or cannot be reached is named as such.
     """
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -233,6 +285,8 @@ async def reach(
     where = f"{host}:{port}"
     step = "resolving"
     started = time.monotonic()
+    if proxy is not None:
+        return await _reach_through(proxy, host, port, secure, within)
     try:
         async with asyncio.timeout(within):
             addresses = await (resolver or _resolve)(host, port)
@@ -261,6 +315,96 @@ async def reach(
         detail=f"cannot reach {where}: {why}",
         advice="check the network, a proxy or firewall, or the source's base URL setting",
     )
+
+
+async def _reach_through(proxy: Proxy, host: str, port: int, secure: bool, within: float) -> Check:
+    """The reach test through ``proxy``: the proxy connected, asked for the host, TLS done."""
+    where = f"{host}:{port}"
+    step = "connecting to the proxy"
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(within):
+            reader, writer = await _open_proxy(proxy, host, port)
+            try:
+                step = "asking the proxy"
+                await _tunnel(proxy, reader, writer, host, port)
+                if secure:
+                    step = "TLS handshake"
+                    await writer.start_tls(ssl.create_default_context(), server_hostname=host)
+            finally:
+                writer.close()
+    except TimeoutError:
+        why = f"no answer within {within:g} s ({step})"
+    except _ProxyRefused as exc:
+        why = str(exc)
+    except ssl.SSLError as exc:
+        why = f"TLS failed ({exc.reason or exc})"
+    except ConnectionRefusedError:
+        why = "connection refused"
+    except OSError as exc:
+        why = exc.strerror or str(exc) or type(exc).__name__
+    else:
+        elapsed = (time.monotonic() - started) * 1000
+        return Check(
+            name="reach",
+            ok=True,
+            detail=f"{where} answers through proxy {proxy.shown()} ({elapsed:.0f} ms)",
+        )
+    if step == "connecting to the proxy" or step == "asking the proxy":
+        detail = f"cannot reach proxy {proxy.address} ({why})"
+        advice = "check the proxy setting (TUIAPP_PROXY, the proxy variables) and the proxy"
+    else:
+        detail = f"cannot reach {where} through proxy {proxy.address}: {why}"
+        advice = "check what the proxy lets through, or the source's base URL setting"
+    return Check(name="reach", ok=False, detail=detail, advice=advice)
+
+
+class _ProxyRefused(Exception):
+    """The proxy answered, and refused to reach the host."""
+
+
+async def _open_proxy(
+    proxy: Proxy, host: str, port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the proxy; through a SOCKS proxy, already to ``host:port``."""
+    if proxy.scheme.startswith("socks"):
+        from python_socks import ProxyError
+        from python_socks.async_.asyncio import Proxy as Socks
+
+        socks = Socks.from_url(
+            proxy.url.replace("socks5h://", "socks5://"), rdns=proxy.remote_names
+        )
+        try:
+            sock = await socks.connect(dest_host=host, dest_port=port)
+        except ProxyError as exc:
+            raise _ProxyRefused(f"it refused: {exc}") from None
+        return await asyncio.open_connection(sock=sock)
+    context = ssl.create_default_context() if proxy.scheme == "https" else None
+    return await asyncio.open_connection(proxy.host, proxy.port, ssl=context)
+
+
+async def _tunnel(
+    proxy: Proxy,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    port: int,
+) -> None:
+    """Ask an HTTP proxy for a connection to ``host:port`` (``CONNECT``)."""
+    if proxy.scheme.startswith("socks"):
+        return  # the SOCKS handshake asked for it already
+    lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
+    if proxy.username is not None:
+        token = base64.b64encode(f"{proxy.username}:{proxy.password or ''}".encode()).decode()
+        lines.append(f"Proxy-Authorization: Basic {token}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    await writer.drain()
+    status = (await reader.readline()).split()
+    while (await reader.readline()).strip():
+        pass
+    if len(status) < 2 or status[1] != b"200":
+        code = status[1].decode(errors="replace") if len(status) > 1 else "nothing"
+        raise _ProxyRefused(f"it answered HTTP {code} to CONNECT")
 
 
 async def _resolve(host: str, port: int) -> list[str]:

@@ -29,6 +29,7 @@ from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
+from tuiapp.fetch.browser import handshake_available
 from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
 from tuiapp.storage import Storage
 
@@ -175,6 +176,10 @@ class Engine:
                     base_url=self.runtime.base_url(cls.name),
                     ready=all(n.ok for n in needs),
                     missing=tuple(n.detail for n in needs if not n.ok),
+                    handshake=cls.browser.target if cls.browser is not None else None,
+                    handshake_available=None
+                    if cls.browser is None
+                    else handshake_available(cls.browser.target),
                 )
             )
         return infos

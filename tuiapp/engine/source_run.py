@@ -44,6 +44,7 @@ from tuiapp.events import (
     SourceStarted,
     TransferProgress,
 )
+from tuiapp.fetch import acting_for
 from tuiapp.jobs import JobSpec, JobState, SourceState
 from tuiapp.sources.base import SourceQuery
 
@@ -172,7 +173,8 @@ class SourceRun:
                         state=self.state.value,
                     )
                 )
-                await self._search_and_download(spec, url_input)
+                with acting_for(self.name):  # its pages and downloads take its proxy
+                    await self._search_and_download(spec, url_input)
                 if self.state is not SourceState.TIMED_OUT:
                     self.state = SourceState.DONE
         except asyncio.CancelledError:

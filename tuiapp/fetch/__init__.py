@@ -27,6 +27,7 @@ from tuiapp.errors import (
     FetchError,
     HTTPStatusError,
     NetworkError,
+    ProxyUnreachableError,
     RateLimitedError,
     SourceError,
     StalledError,
@@ -45,13 +46,17 @@ from tuiapp.fetch.body import (
     sniff,
     text_kind,
 )
+from tuiapp.fetch.browser import BrokenConnection, BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
+from tuiapp.fetch.proxy import Proxy, ProxyPlan, acting_for, parse_proxy, proxy_session
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
+    from aiohttp.abc import AbstractResolver
+
     from tuiapp.config import Settings
-    from tuiapp.sources.base import HttpResponse, MediaKind
+    from tuiapp.sources.base import Browser, HttpResponse, MediaKind
 
 __all__ = [
     "MAX_DECODE_RATIO",
@@ -59,7 +64,9 @@ __all__ = [
     "Download",
     "Fetcher",
     "accepts",
+    "acting_for",
     "allowing",
+    "proxy_plan",
     "redact",
     "sniff",
 ]
@@ -91,8 +98,24 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def proxy_plan(settings: Settings) -> ProxyPlan:
+    """The proxies ``settings`` name (their values were checked when the settings were read)."""
+    per_source = {
+        name: parse_proxy(own["proxy"])
+        for name, own in settings.source_settings.items()
+        if own.get("proxy")
+    }
+    proxy = parse_proxy(settings.proxy) if settings.proxy else None
+    return ProxyPlan(proxy, per_source, settings.proxy_environ)
+
+
 class Fetcher:
     """One aiohttp session for the whole engine. Implements the sources' ``HttpClient``.
+
+    Two transports under one address policy: aiohttp for API calls, plain pages and every
+    download; curl_cffi (``browser.py``) for the page requests of a source that asks to be a
+    browser. Both go through the proxy ``proxy.py`` picks for the request (the proxies named
+    are allowed by the policy, whatever their address).
 
     Connections go only to public addresses, except to the origins the user named: the
     configured base URLs (``settings.base_urls``), ``allow`` (for a caller that names origins
@@ -103,13 +126,28 @@ class Fetcher:
     Args:
         settings: the settings to run with.
         allow: URLs whose origins (host and port) may be private addresses.
+        resolver: turns names into addresses (tests pass a stub); aiohttp's default otherwise.
     """
 
-    def __init__(self, settings: Settings, *, allow: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        allow: Iterable[str] = (),
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self.settings = settings
-        self.allowed = (*settings.base_urls.values(), *allow)
+        self.proxies = proxy_plan(settings)
+        self.allowed = (
+            *settings.base_urls.values(),
+            *allow,
+            *(f"http://{p.address}" for p in self.proxies.every()),
+        )
         """The URLs whose origins were named, so may resolve to non-public addresses."""
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._proxied: dict[str, aiohttp.ClientSession] = {}
+        self._browser: BrowserTransport | None = None
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(
@@ -117,30 +155,66 @@ class Fetcher:
             sock_connect=self.settings.request_timeout,
             sock_read=self.settings.request_timeout,
         )
-        connector = GuardedConnector(
+        self._timeout = timeout
+        connector = self._connector()
+        self._session = aiohttp.ClientSession(connector=connector, **self._session_options())
+        self._browser = BrowserTransport(
+            connector.checked_addresses, self.proxies.for_url, self.settings.request_timeout
+        )
+
+    def _connector(self) -> GuardedConnector:
+        extra: dict[str, Any] = {} if self._resolver is None else {"resolver": self._resolver}
+        return GuardedConnector(
             allowed=self.allowed,
             allow_everything=self.settings.allow_private_networks,
             limit=0,
             limit_per_host=self.settings.connections_per_host,
             ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            timeout=timeout,
-            connector=connector,
-            headers={"User-Agent": self.settings.user_agent},
-            max_field_size=16384,
+            **extra,
         )
 
+    def _session_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self._timeout,
+            "headers": {"User-Agent": self.settings.user_agent},
+            "max_field_size": 16384,
+        }
+
     async def close(self) -> None:
+        sessions = [*self._proxied.values()]
+        self._proxied = {}
         if self._session is not None:
-            await self._session.close()
+            sessions.append(self._session)
             self._session = None
+        for session in sessions:
+            await session.close()
+        if self._browser is not None:
+            await self._browser.close()
+            self._browser = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             raise RuntimeError("Fetcher.start() was not awaited")
         return self._session
+
+    # --- proxies ------------------------------------------------------------------------------
+
+    def proxy_for(self, url: str) -> str | None:
+        """The URL of the proxy a request to ``url`` goes through now (None: direct)."""
+        proxy = self.proxies.for_url(url)
+        return proxy.url if proxy is not None else None
+
+    def _route(self, url: str) -> tuple[aiohttp.ClientSession, Proxy | None]:
+        """The aiohttp session that takes ``url`` through its proxy (one session per proxy)."""
+        proxy = self.proxies.for_url(url)
+        if proxy is None:
+            return self.session, None
+        session = self._proxied.get(proxy.url)
+        if session is None:
+            session = proxy_session(proxy, self._connector, **self._session_options())
+            self._proxied[proxy.url] = session
+        return session, proxy
 
     # --- retries ------------------------------------------------------------------------------
 
@@ -174,8 +248,11 @@ class Fetcher:
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
+        browser: Browser | None = None,
     ) -> HttpResponse:
         """GET a page or an API answer, fully read (at most ``MAX_PAGE_SIZE``).
+
+        With ``browser``, through curl_cffi as that browser (see ``browser.py``).
 
         Raises:
             FormatChangedError: the page is larger than ``MAX_PAGE_SIZE``.
@@ -184,17 +261,29 @@ class Fetcher:
         check_scheme(url)
 
         async def once() -> HttpResponse:
-            async with (
-                _translate(redact(url)),
-                self.session.get(url, params=params, headers=headers) as resp,
-            ):
-                body = await read_page(resp)
-                result = Page(
-                    status=resp.status,
-                    url=str(resp.url),
-                    headers={k.lower(): v for k, v in resp.headers.items()},
-                    body=body,
-                )
+            result: Page
+            if browser is not None:
+                if self._browser is None:
+                    raise RuntimeError("Fetcher.start() was not awaited")
+                try:
+                    result = await self._browser.get(
+                        url, browser=browser, params=params, headers=headers
+                    )
+                except BrokenConnection as exc:
+                    raise _Retryable(exc) from None
+            else:
+                session, proxy = self._route(url)
+                async with (
+                    _translate(redact(url), proxy),
+                    session.get(url, params=params, headers=headers) as resp,
+                ):
+                    body = await read_page(resp)
+                    result = Page(
+                        status=resp.status,
+                        url=str(resp.url),
+                        headers={k.lower(): v for k, v in resp.headers.items()},
+                        body=body,
+                    )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
             detail = describe(result.header("content-type"), len(result.body))
@@ -258,8 +347,9 @@ class Fetcher:
         shown = redact(url)
 
         async def once() -> Download:
-            guard = _translate(shown)
-            async with guard, self.session.get(url, headers=headers) as resp:
+            session, proxy = self._route(url)
+            guard = _translate(shown, proxy)
+            async with guard, session.get(url, headers=headers) as resp:
                 declared = resp.headers.get("Content-Type")
                 if resp.status >= 400 or resp.status < 200:
                     # The body is not read: it may be a local service's answer to a redirect.
@@ -340,8 +430,9 @@ class _Retryable(Exception):
 class _translate:
     """Turns aiohttp's and asyncio's exceptions into ours."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, proxy: Proxy | None = None) -> None:
         self.url = url
+        self.proxy = proxy
         self.retryable = True
 
     async def __aenter__(self) -> None:
@@ -352,6 +443,8 @@ class _translate:
     ) -> None:
         if exc is None or isinstance(exc, (FetchError, _Retryable, asyncio.CancelledError)):
             return
+        if self.proxy is not None and (why := _proxy_failure(exc)) is not None:
+            raise ProxyUnreachableError(self.proxy.address, why) from exc
         if isinstance(exc, aiohttp.NonHttpUrlRedirectClientError):
             raise BlockedAddressError(
                 f"refused: {self.url} redirected to a non-http(s) URL"
@@ -375,6 +468,21 @@ class _translate:
             raise NetworkError(f"not a valid URL: {self.url}") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise NetworkError(f"{self.url}: {exc}") from exc
+
+
+def _proxy_failure(exc: BaseException) -> str | None:
+    """Why the proxy, not the site, failed a request; None when it was not the proxy."""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return _reason(exc)
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"it answered HTTP {exc.status} to CONNECT"
+    module = type(exc).__module__
+    if module.startswith(("aiohttp_socks", "python_socks")):
+        text = str(exc)
+        if "refused" in text.lower() or isinstance(exc.__cause__, ConnectionRefusedError):
+            return "connection refused"
+        return text[:200] or type(exc).__name__
+    return None
 
 
 def _reason(exc: aiohttp.ClientConnectorError) -> str:

@@ -132,6 +132,17 @@ class GuardedConnector(aiohttp.TCPConnector):
         origin = (host.lower().strip("[]").rstrip("."), port)
         return origin in self._allowed or origin in _task_allowed.get()
 
+    async def checked_addresses(self, host: str, port: int) -> list[str]:
+        """The addresses a connection to ``host:port`` may use, resolved once and checked.
+
+        For the browser transport, which pins curl to one of them: the same resolver, cache
+        and refusals as this connector's own connections.
+
+        Raises:
+            BlockedAddressError: every address is refused.
+        """
+        return [str(r["host"]) for r in await self._resolve_host(host, port)]
+
     async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Trace] | None = None
     ) -> list[ResolveResult]:
@@ -157,6 +168,9 @@ class GuardedConnector(aiohttp.TCPConnector):
         host, port = req.url.raw_host or "", req.port or 0
         if self.allows(host, port):
             return conn
+        proxy = req.proxy
+        if proxy is not None and self.allows(proxy.raw_host or "", proxy.port or 0):
+            return conn  # what a named proxy reaches is the proxy's business
         # A pooled connection may have been opened while another task allowed this origin.
         transport = conn.transport
         peer = transport.get_extra_info("peername") if transport is not None else None

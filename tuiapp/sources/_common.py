@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from tuiapp.errors import BlockedError, FormatChangedError, InvalidKeyError, RateLimitedError
+from tuiapp.sources.base import Browser
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -30,12 +31,12 @@ if TYPE_CHECKING:
     from tuiapp.sources.base import AnswerStore, Found, HttpResponse, SourceContext
 
 __all__ = [
-    "BROWSER_ACCEPT",
+    "ANDROID_CHROME",
+    "DESKTOP_CHROME",
     "QUOTAS",
     "AnswerCache",
     "QuotaTracker",
     "blocked",
-    "browser_headers",
     "clean_text",
     "contains_any",
     "format_changed",
@@ -51,29 +52,17 @@ __all__ = [
     "wall_time",
 ]
 
-BROWSER_ACCEPT = (
-    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
-)
+DESKTOP_CHROME = Browser("chrome152")
+"""A current desktop Chrome (curl_cffi's own default Chrome): the scraped search pages but
+Google's are asked as it asks them, with its User-Agent and client hints."""
+ANDROID_CHROME = Browser("chrome99_android")
+"""Chrome on Android: Google's pages are asked as it asks them (as searxng does since 2026-09)."""
+
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 # Bing and Yahoo wrap the query words of a title in private-use highlight markers.
 _HIGHLIGHT = dict.fromkeys(map(ord, "\ue000\ue001"), None)
-
-
-def browser_headers(
-    ctx: SourceContext, *, referer: str | None = None, accept: str = BROWSER_ACCEPT
-) -> dict[str, str]:
-    """Headers of a current desktop browser: search sites serve stale or cut pages without them."""
-    headers = {
-        "User-Agent": ctx.user_agent,
-        "Accept": accept,
-        "Accept-Language": "en-US,en;q=0.9",
-        "Accept-Encoding": "gzip, deflate",
-    }
-    if referer:
-        headers["Referer"] = referer
-    return headers
 
 
 def parse_html(text: str) -> LexborHTMLParser:

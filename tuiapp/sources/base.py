@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_TEXT",
     "AnswerStore",
+    "Browser",
     "DownloadedFile",
     "Downloader",
     "Found",
@@ -254,12 +255,34 @@ class HttpResponse:
         return self.body[:size].decode("utf-8", errors="replace")
 
 
+@dataclass(frozen=True, slots=True)
+class Browser:
+    """The browser a source's page requests are made as: its TLS handshake, HTTP/2 and headers.
+
+    The engine's client sends a request made with ``browser=`` through curl_cffi impersonating
+    ``target``, with that browser's own User-Agent and headers (the source's headers are added;
+    one given an empty value is not sent; a User-Agent among them is dropped, since it could
+    only disagree with the handshake).
+    """
+
+    target: str
+    """curl_cffi's impersonation target, e.g. ``chrome142`` or ``chrome99_android``."""
+    request: Literal["page", "script"] = "page"
+    """``page``: a navigation (``Sec-Fetch-Mode: navigate``...); ``script``: what the page's own
+    script sends with ``fetch()`` (``Sec-Fetch-Mode: cors``, no navigation headers)."""
+
+    def script(self) -> Browser:
+        """The same browser, asking as the page's script does."""
+        return Browser(self.target, "script")
+
+
 class HttpClient(Protocol):
     """The engine's HTTP client as sources see it.
 
     Retries 429/5xx/connection errors with backoff (honouring Retry-After). A status in
     ``allow_status`` is returned as-is; any other non-2xx raises ``HTTPStatusError`` (429 after the
-    retries: ``RateLimitedError``).
+    retries: ``RateLimitedError``). With ``browser``, the request is made as that browser makes
+    it (see :class:`Browser`); without, through the engine's fast client.
     """
 
     async def get(
@@ -269,7 +292,13 @@ class HttpClient(Protocol):
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
         allow_status: Collection[int] = (),
+        browser: Browser | None = None,
     ) -> HttpResponse: ...
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy (its URL, credentials included) a request to ``url`` goes through; None:
+        direct. For a source that hands requests to another library (yt-dlp)."""
+        ...
 
 
 class AnswerStore(Protocol):
@@ -390,6 +419,9 @@ class Source(abc.ABC):
     takes_query: ClassVar[bool] = True
     key_setting: ClassVar[str | None] = None
     """Environment variable holding the API key, when the source needs one."""
+    browser: ClassVar[Browser | None] = None
+    """The browser whose handshake the source's page requests wear (scraped search pages);
+    None: the engine's fast client."""
     options: ClassVar[tuple[Option, ...]] = ()
     """The job options this source reads (and only those); checked when a job is submitted."""
 

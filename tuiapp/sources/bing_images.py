@@ -5,6 +5,12 @@ image URL (``murl``), the thumbnail (``turl``), the hosting page (``purl``) and 
 Every ``a.iusc[m]`` in the fragment is read, wherever it sits, because the surrounding markup
 drifts. Bing repeats results across pages, so results are deduplicated by ``murl`` and the search
 ends at the first page that brings nothing new.
+
+Bing sometimes answers the first fragment with a well-formed page that holds no results at all
+(since 2026, often to a first request): that page is asked for once more, and a second empty
+answer is zero results, not a changed format. The fragments are asked as the result page's own
+script asks them, by a current desktop Chrome (its TLS handshake and headers), so that no
+browser User-Agent ever goes out over Python's handshake.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.sources._common import (
+    DESKTOP_CHROME,
     blocked,
-    browser_headers,
     clean_text,
     contains_any,
     format_changed,
@@ -48,6 +54,7 @@ class BingImagesSource(Source):
     description = "Bing image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://www.bing.com"
     example = "red panda"
+    browser = DESKTOP_CHROME
     options = (
         Option("market", "str", "Bing's market, e.g. en-GB (default en-US)"),
         Option("safe", "choice", "safe search (default: Bing's own)", choices=tuple(SAFE_SEARCH)),
@@ -56,7 +63,7 @@ class BingImagesSource(Source):
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         opts = self.read_options(query)
-        headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
+        headers = {"Accept": "*/*", "Referer": f"{ctx.base_url}/images/search"}
         params: dict[str, str | int] = {
             "q": query.text,
             "async": 1,
@@ -70,13 +77,21 @@ class BingImagesSource(Source):
             params["qft"] = opts["filters"]
         seen: set[str] = set()
         first = 1
+        asked_again = False
         while first <= MAX_OFFSET and not ctx.cancelled():
             resp = await ctx.http.get(
                 f"{ctx.base_url}/images/async",
                 params={**params, "first": first},
                 headers=headers,
                 allow_status=(403,),
+                browser=DESKTOP_CHROME.script(),
             )
+            if first == 1 and empty_page(resp):
+                if not asked_again:
+                    asked_again = True
+                    ctx.log.info("%s: the first page came back empty; asking once more", self.name)
+                    continue
+                return  # asked twice, empty twice: a search without results
             items = parse_page(resp, ctx, first_page=first == 1)
             new = unseen(items, seen)
             if not new:
@@ -84,6 +99,21 @@ class BingImagesSource(Source):
             for item in new:
                 yield item
             first += PAGE_SIZE
+
+
+def empty_page(resp: HttpResponse) -> bool:
+    """A well-formed answer with nothing in it: HTTP 200 from the async endpoint (not a captcha)
+    and either no body at all or markup without a single link or picture."""
+    if resp.status != 200 or "/turing/captcha" in resp.url:
+        return False
+    text = resp.text()
+    stripped = text.strip()
+    if not stripped:
+        return True
+    if not stripped.startswith("<") or contains_any(text, CAPTCHA_MARKERS):
+        return False
+    tree = parse_html(text)
+    return tree.css_first("a") is None and tree.css_first("img") is None
 
 
 def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> list[Found]:

@@ -1,11 +1,18 @@
 """DuckDuckGo image search (no key): a ``vqd`` token from the search page, then ``i.js`` JSON.
 
-The token is bound to the query and the User-Agent, so one search uses one static UA for both
-steps. ``i.js`` is asked the way the site's own script asks it: ``Accept: */*`` and a
-``Referer``, and nothing more: since 2026 image requests carrying ``Sec-Fetch-*`` or
-``Accept-Language`` headers are refused. A 403 on ``i.js`` often means a stale token: one fresh
-token is fetched and the page asked again before the search is reported blocked. Pages are
-followed through the ``next`` cursor the answer carries, always on the configured host.
+Both steps are made as a current desktop Chrome makes them (:data:`DESKTOP_CHROME`: its TLS
+handshake, HTTP/2 and headers): DuckDuckGo refuses a browser User-Agent over a non-browser
+handshake, and the token is bound to the query and the User-Agent, which the browser keeps the
+same for both steps. The token comes from the search page asked as a navigation
+(``/?q=…&iar=images&t=h_``); ``i.js`` is asked as the page's own script asks it (``fetch()``:
+``Accept: */*``, a ``Referer``, ``Sec-Fetch-Mode: cors``; no ``Accept-Language``, which got
+``i.js`` requests refused in 2026), with the parameters and the region
+and safe-search cookies the site's script and the maintained peers (searxng, ddgs) send in 2026:
+``o=json``, ``q``, ``l``, ``vqd``, ``p`` (only when safe search is not the default), ``ct``,
+``bpia``, ``u``, ``a``, ``s``; cookies ``ad``, ``ah``, ``l``, ``p``. A 403 on ``i.js`` often
+means a stale token: one fresh token is fetched and the page asked again before the search is
+reported blocked. Pages are followed through the ``next`` cursor the answer carries, always on
+the configured host.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from tuiapp.errors import RateLimitedError
 from tuiapp.sources._common import (
+    DESKTOP_CHROME,
     blocked,
-    browser_headers,
     clean_text,
     contains_any,
     format_changed,
@@ -39,7 +46,8 @@ _VQD = (
     re.compile(r"vqd='([\d-]+)'"),
 )
 BOT_MARKERS = ("anomaly-modal", "bots use duckduckgo too", "/anomaly.js", "challenge-form")
-SAFE_SEARCH = {"on": "1", "moderate": "1", "strict": "1", "off": "-1"}
+SAFE_SEARCH: dict[str, str | None] = {"on": "1", "moderate": None, "strict": "1", "off": "-2"}
+"""Safe search -> ``p`` (parameter and cookie); moderate is the site's default and is not sent."""
 MAX_PAGES = 20
 
 
@@ -49,8 +57,15 @@ class DuckDuckGoImagesSource(Source):
     description = "DuckDuckGo image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://duckduckgo.com"
     example = "red panda"
+    browser = DESKTOP_CHROME
     options = (
-        Option("region", "str", "DuckDuckGo's region, e.g. uk-en (default us-en)"),
+        Option(
+            "region",
+            "str",
+            "DuckDuckGo's region, e.g. uk-en (default us-en)",
+            pattern=r"[a-zA-Z]{2}-[a-zA-Z]{2,3}",
+            shape="a region such as uk-en or wt-wt",
+        ),
         Option("safe", "choice", "safe search (default moderate)", choices=tuple(SAFE_SEARCH)),
         Option("filters", "str", "DuckDuckGo's own filter string (`f`), passed as it is"),
     )
@@ -58,26 +73,23 @@ class DuckDuckGoImagesSource(Source):
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         opts = self.read_options(query)
         vqd = await self._token(query, ctx)
-        region: str = opts.get("region", "us-en")
+        region: str = opts.get("region", "us-en").lower()
         safe = SAFE_SEARCH[opts.get("safe", "moderate")]
-        headers = ijs_headers(ctx)
+        headers = ijs_headers(ctx, region, safe)
         seen: set[str] = set()
         offset: str | None = "0"
         pages = 0
         refreshed = False
         while offset is not None and pages < MAX_PAGES and not ctx.cancelled():
-            params: dict[str, str | int] = {
-                "o": "json",
-                "q": query.text,
-                "l": region,
-                "vqd": vqd,
-                "p": safe,
-                "s": offset,
-            }
+            params = ijs_params(query.text, region, vqd, safe, offset)
             if "filters" in opts:
                 params["f"] = opts["filters"]
             resp = await ctx.http.get(
-                f"{ctx.base_url}/i.js", params=params, headers=headers, allow_status=(403, 418)
+                f"{ctx.base_url}/i.js",
+                params=params,
+                headers=headers,
+                allow_status=(403, 418),
+                browser=DESKTOP_CHROME.script(),
             )
             if resp.status == 403 and not refreshed:
                 # Tokens go stale (and are refused) long before a client is blocked.
@@ -112,8 +124,8 @@ class DuckDuckGoImagesSource(Source):
         resp = await ctx.http.get(
             f"{ctx.base_url}/",
             params={"q": query.text, "iar": "images", "t": "h_"},
-            headers=browser_headers(ctx),
             allow_status=(403, 418),
+            browser=DESKTOP_CHROME,
         )
         text = resp.text()
         for pattern in _VQD:
@@ -129,13 +141,47 @@ class DuckDuckGoImagesSource(Source):
         )
 
 
-def ijs_headers(ctx: SourceContext) -> dict[str, str]:
-    """Headers of an ``i.js`` request: the token's User-Agent, ``Accept`` and ``Referer``."""
+def ijs_params(
+    text: str, region: str, vqd: str, safe: str | None, offset: str
+) -> dict[str, str | int]:
+    """The query of one ``i.js`` request, as the site's script builds it."""
+    params: dict[str, str | int] = {
+        "o": "json",
+        "q": text,
+        "l": region,
+        "vqd": vqd,
+        "ct": _language(region).upper(),
+        "bpia": "1",
+        "u": "bing",
+        "a": "h_",
+        "s": offset,
+    }
+    if safe is not None:
+        params["p"] = safe
+    return params
+
+
+def ijs_headers(ctx: SourceContext, region: str, safe: str | None) -> dict[str, str]:
+    """Headers of an ``i.js`` request besides the browser's own: ``Accept``, ``Referer`` and the
+    settings cookies (``ad`` language, ``ah``/``l`` region, ``p`` safe search)."""
+    cookies = {"ah": region, "l": region}
+    if region != "wt-wt":
+        country = region.split("-", 1)[0]
+        cookies["ad"] = f"{_language(region)}_{country.upper()}"
+    if safe is not None:
+        cookies["p"] = safe
     return {
-        "User-Agent": ctx.user_agent,
         "Accept": "*/*",
         "Referer": f"{ctx.base_url}/",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in sorted(cookies.items())),
+        "Accept-Language": "",  # i.js requests carrying it are refused (searxng, 2026-05)
     }
+
+
+def _language(region: str) -> str:
+    """``us-en`` -> ``en``; the region ``wt-wt`` (no region) counts as English."""
+    language = region.rsplit("-", 1)[-1]
+    return "en" if language in ("wt", "") else language
 
 
 def _found(result: Any) -> Found | None:

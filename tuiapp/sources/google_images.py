@@ -1,21 +1,21 @@
-"""Google image search (no key) through the WML pages Google still serves to old phones.
+"""Google image search (no key) through the ``/wml/search`` pages, asked as Chrome on Android.
 
-Google answers ordinary scripted requests with a JavaScript-only shell; its ``/wml/search``
-pages, asked for with an old Nokia User-Agent, still list results as plain links
-``/imgres?imgurl=…&imgrefurl=…&w=…&h=…&tbnid=…``. This is the most fragile source: expect it to
-break, and expect captchas (``/sorry/`` pages) after a few searches. One old-phone User-Agent is
-drawn per search from a short list, so repeated searches do not all wear the same fingerprint.
-There are no titles in WML; the image's file name stands in.
+The WML pages list results as plain links ``/imgres?imgurl=…&imgrefurl=…&w=…&h=…&tbnid=…``.
+Since late August 2026 Google answers 403 to a browser's User-Agent over a non-browser TLS
+handshake, so every request is made as Chrome on Android makes it (:data:`ANDROID_CHROME`: its
+ClientHello, HTTP/2 and headers, User-Agent included), as searxng does since 2026-09. This is
+the most fragile source: expect it to break, and expect captchas (``/sorry/`` pages) after a
+few searches. There are no titles in WML; the image's file name stands in.
 """
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tuiapp.errors import RateLimitedError
 from tuiapp.sources._common import (
+    ANDROID_CHROME,
     blocked,
     clean_text,
     contains_any,
@@ -36,16 +36,6 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 10
 MAX_PAGES = 50
-PHONE_USER_AGENTS: tuple[str, ...] = (
-    # Series 40 and Series 60 Nokia phones (MIDP 2.0): Google still answers them with WML.
-    "Nokia6230i/2.0 (03.80) Profile/MIDP-2.0 Configuration/CLDC-1.1",
-    "Nokia6230/2.0 (05.50) Profile/MIDP-2.0 Configuration/CLDC-1.1",
-    "Nokia6280/2.0 (03.60) Profile/MIDP-2.0 Configuration/CLDC-1.1",
-    "Nokia6300/2.0 (04.20) Profile/MIDP-2.0 Configuration/CLDC-1.1",
-    "Nokia7610/2.0 (5.0509.0) SymbianOS/7.0s Series60/2.1 Profile/MIDP-2.0 Configuration/CLDC-1.0",
-    "NokiaN72/2.0617.1.0.3 Series60/2.8 Profile/MIDP-2.0 Configuration/CLDC-1.1",
-)
-"""Old phone User-Agents; one is drawn per search and kept for all its pages."""
 THUMBNAIL = "https://encrypted-tbn0.gstatic.com/images?q=tbn:{}"
 SAFE_SEARCH = {"on": "active", "strict": "active", "moderate": "images", "off": "off"}
 TIME_RANGES = {"day": "qdr:d", "week": "qdr:w", "month": "qdr:m", "year": "qdr:y"}
@@ -59,6 +49,7 @@ class GoogleImagesSource(Source):
     description = "Google image search (no key; experimental, breaks often; licence unknown)"
     base_url = "https://www.google.com"
     example = "red panda"
+    browser = ANDROID_CHROME
     options = (
         Option("language", "str", "Google's interface language, e.g. de (default en)"),
         Option("safe", "choice", "safe search (default: Google's own)", choices=tuple(SAFE_SEARCH)),
@@ -73,12 +64,7 @@ class GoogleImagesSource(Source):
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         opts = self.read_options(query)
-        headers = {
-            # The WML pages are only served to old phones; a desktop UA gets the JS shell.
-            "User-Agent": random.choice(PHONE_USER_AGENTS),
-            "Accept": "*/*",
-            "Cookie": "CONSENT=YES+",
-        }
+        headers = {"Cookie": "CONSENT=YES+"}  # the browser's own headers go with it
         params: dict[str, str | int] = {
             "q": query.text,
             "sca_esv": 1,
@@ -105,6 +91,7 @@ class GoogleImagesSource(Source):
                 params=page_params,
                 headers=headers,
                 allow_status=(403, 429),
+                browser=self.browser,
             )
             items = parse_page(resp, ctx, first_page=page == 0)
             new = unseen(items, seen)

@@ -5,8 +5,13 @@ Results sit in ``ul#sres > li.ld``. Each item is read two ways and the answers m
 (``imgurl``, ``rurl``, ``w``, ``h``, ``name``, ``turl``), because Yahoo moves fields between the
 two. The ``data`` attribute is read tolerantly (see ``read_data``): an item whose attribute is
 escaped twice, single-quoted, followed by garbage or cut short loses only what cannot be read,
-and never the rest of the page.
-European visitors may be sent to a consent wall instead; that is reported as blocked.
+and never the rest of the page. A title is read from the link's ``tt=`` first (where real Yahoo
+links carry it), then ``name=``, then the data and the picture's ``alt``.
+
+Pages without ``li.ld`` items (a layout Yahoo serves since 2026) are read from every link to
+``/images/view`` carrying ``imgurl=``, wherever it sits, with the same fields.
+European visitors may be sent to a consent wall instead; that is reported as blocked. Pages are
+asked as a current desktop Chrome asks them (its TLS handshake and headers).
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from tuiapp.sources._common import (
+    DESKTOP_CHROME,
     blocked,
-    browser_headers,
     clean_text,
     contains_any,
     format_changed,
@@ -68,6 +73,7 @@ class YahooImagesSource(Source):
     description = "Yahoo image search (no key; images belong to their sites, licence unknown)"
     base_url = "https://images.search.yahoo.com"
     example = "red panda"
+    browser = DESKTOP_CHROME
     options = tuple(
         Option(
             key, "str", f"Yahoo's own `{key}` filter{f' ({what})' if what else ''}, passed as it is"
@@ -77,14 +83,18 @@ class YahooImagesSource(Source):
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         search_url = f"{ctx.base_url}/search/images"
-        headers = browser_headers(ctx, referer=f"{ctx.base_url}/")
+        headers = {"Referer": f"{ctx.base_url}/"}
         params: dict[str, str | int] = {"p": query.text, "ei": "UTF-8"}
         params.update(self.read_options(query))
         seen: set[str] = set()
         offset = 1
         while offset <= MAX_OFFSET and not ctx.cancelled():
             resp = await ctx.http.get(
-                search_url, params={**params, "b": offset}, headers=headers, allow_status=(403,)
+                search_url,
+                params={**params, "b": offset},
+                headers=headers,
+                allow_status=(403,),
+                browser=self.browser,
             )
             items = parse_page(resp, ctx, first_page=offset == 1)
             new = unseen(items, seen)
@@ -114,6 +124,10 @@ def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> l
     items = [found for card in cards if (found := _found(card)) is not None]
     if items:
         return items
+    views = [] if cards else tree.css('a[href*="/images/view"]')
+    items = [found for a in views if (found := _from_view_link(a)) is not None]
+    if items:
+        return items
     if contains_any(text, CONSENT_MARKERS):
         raise blocked(ctx, "yahoo_images", resp, "consent wall")
     if contains_any(text, CAPTCHA_MARKERS):
@@ -122,7 +136,9 @@ def parse_page(resp: HttpResponse, ctx: SourceContext, *, first_page: bool) -> l
         raise format_changed(ctx, "yahoo_images", resp, "no li.ld result held an image URL")
     if not first_page or contains_any(text, NO_RESULTS_MARKERS):
         return []
-    raise format_changed(ctx, "yahoo_images", resp, "no #sres li.ld results in the page")
+    raise format_changed(
+        ctx, "yahoo_images", resp, "no #sres li.ld results nor /images/view links in the page"
+    )
 
 
 def read_data(raw: str | None) -> dict[str, Any]:
@@ -189,7 +205,8 @@ def _found(card: LexborNode) -> Found | None:
     if thumb is None and img is not None:
         thumb = https_url(img.attrs.get("data-src")) or https_url(img.attrs.get("src"))
     title = (
-        clean_text(link.get("name"))
+        clean_text(link.get("tt"))
+        or clean_text(link.get("name"))
         or clean_text(data.get("alt"))
         or clean_text(data.get("title"))
         or (clean_text(img.attrs.get("alt")) if img is not None else None)
@@ -204,6 +221,39 @@ def _found(card: LexborNode) -> Found | None:
         title=title,
         width=to_int(link.get("w")) or to_int(data.get("w")),
         height=to_int(link.get("h")) or to_int(data.get("h")),
+        thumbnail_url=thumb,
+        metadata=metadata,
+    )
+
+
+def _from_view_link(anchor: LexborNode) -> Found | None:
+    """An item of the layout without ``li.ld``: a link to ``/images/view?…&imgurl=…&tt=…``."""
+    href = anchor.attrs.sget("href")
+    if "/images/view" not in urlsplit(href).path:
+        return None
+    link = {k: v[0] for k, v in parse_qs(urlsplit(href).query).items() if v}
+    url = _image_url(link.get("imgurl"))
+    if url is None:
+        return None
+    img = anchor.css_first("img")
+    thumb = https_url(link.get("turl"))
+    if thumb is None and img is not None:
+        thumb = https_url(img.attrs.get("data-src")) or https_url(img.attrs.get("src"))
+    title = (
+        clean_text(link.get("tt"))
+        or clean_text(link.get("name"))
+        or (clean_text(img.attrs.get("alt")) if img is not None else None)
+        or clean_text(anchor.attrs.get("aria-label"))
+    )
+    metadata: dict[str, Any] = {"provider": "Yahoo"}
+    if size := clean_text(link.get("size")):
+        metadata["file_size"] = size
+    return Found(
+        url=url,
+        page_url=https_url(link.get("rurl")),
+        title=title,
+        width=to_int(link.get("w")),
+        height=to_int(link.get("h")),
         thumbnail_url=thumb,
         metadata=metadata,
     )

@@ -7,6 +7,8 @@ URL is the first of ``origUrl``, the largest of ``viewerData.dups``/``preview``/
 ``img_href``. Yandex answers bots with a captcha (header ``x-yandex-captcha`` or a redirect to
 ``/showcaptcha``), reported as blocked; after one, the whole process leaves Yandex alone for
 :data:`CAPTCHA_PAUSE` seconds (asking again at once only earns more captchas, then a ban).
+Pages are asked as a current desktop Chrome asks them (its TLS handshake, HTTP/2 and headers):
+Yandex shows its SmartCaptcha first to a client whose handshake is not a browser's.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import BlockedError
 from tuiapp.sources._common import (
-    BROWSER_ACCEPT,
+    DESKTOP_CHROME,
     blocked,
-    browser_headers,
     clean_text,
     contains_any,
     format_changed,
@@ -95,11 +96,11 @@ class YandexImagesSource(Source):
     description = "Yandex image search (no key; captcha-prone; licence unknown)"
     base_url = "https://yandex.com"
     example = "red panda"
+    browser = DESKTOP_CHROME
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         PAUSE.check()
-        headers = browser_headers(ctx, referer=f"{ctx.base_url}/images/", accept=BROWSER_ACCEPT)
-        headers["Cookie"] = SETTINGS_COOKIE
+        headers = {"Referer": f"{ctx.base_url}/images/", "Cookie": SETTINGS_COOKIE}
         seen: set[str] = set()
         page = 0
         while page < MAX_PAGES and not ctx.cancelled():
@@ -107,7 +108,11 @@ class YandexImagesSource(Source):
             if page:
                 params["p"] = page
             resp = await ctx.http.get(
-                f"{ctx.base_url}/images/search", params=params, headers=headers, allow_status=(403,)
+                f"{ctx.base_url}/images/search",
+                params=params,
+                headers=headers,
+                allow_status=(403,),
+                browser=self.browser,
             )
             items = parse_page(resp, ctx)
             new = unseen(items, seen)

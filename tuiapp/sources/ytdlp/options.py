@@ -109,6 +109,10 @@ class VideoOptions:
     impersonate: str | None = None
     """The browser yt-dlp impersonates on every request (``chrome-133:macos-15``): set for the
     sites that answer only to a browser's TLS fingerprint, when curl_cffi offers a target."""
+    proxy: str | None = None
+    """The proxy every yt-dlp request goes through (its ``proxy`` option): the one the engine's
+    client would take for the site (``TUIAPP_PROXY``, the source's own, the standard
+    variables); None: direct, whatever yt-dlp would read from the environment."""
 
     @classmethod
     def read(cls, source: str, options: Mapping[str, Any], settings: Mapping[str, Any]) -> Self:

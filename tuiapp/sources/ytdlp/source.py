@@ -9,6 +9,7 @@ the engine calls when it wants the file.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import shutil
 import tempfile
@@ -48,6 +49,8 @@ class YtDlpSource(Source):
 
     async def iterate(self, query: SourceQuery, ctx: SourceContext) -> AsyncIterator[Found]:
         opts = VideoOptions.read(self.name, self.read_options(query), ctx.settings)
+        site = query.text if query.is_url else ctx.base_url
+        opts = dataclasses.replace(opts, proxy=ctx.http.proxy_for(site))
         if self.login_notice and opts.cookies is None and not opts.cookies_from_browser:
             ctx.notice(self.login_notice)
         if query.is_url:

@@ -141,6 +141,9 @@ def params(opts: VideoOptions, log: YtDlpLog, workdir: Path) -> dict[str, Any]:
         "outtmpl": {"default": "%(id).80B.%(ext)s"},
         "restrictfilenames": True,
         "overwrites": True,
+        # Chosen by the engine's proxy rules; "" makes yt-dlp connect directly rather than
+        # read the proxy variables its own way.
+        "proxy": opts.proxy or "",
     }
     if opts.ffmpeg is not None:
         result["ffmpeg_location"] = opts.ffmpeg
