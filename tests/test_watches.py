@@ -12,20 +12,27 @@ from aiohttp import web
 
 from tests.images import png
 from tests.replay import Reply
+from tests.serverkit import conformance, wait_until_finished
 from tests.test_new_only import KEY, GrowingOrigin
+from tests.test_workers import _catalogue
+from tests.test_workers import start_worker as start_worker  # a fixture of these tests too
 from tuiapp.engine import Engine
 from tuiapp.engine.watches import WEBHOOK_TRIES, backoff
 from tuiapp.errors import InvalidRequestError
 from tuiapp.events import WatchRan
 from tuiapp.jobs import JobState, describe_every, parse_every
+from tuiapp.server import create_app
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
+
+    from pytest_aiohttp import AiohttpClient
 
     from tests.conftest import MakeSettings
     from tests.fake_sources import Script
     from tests.replay import ReplayServer
+    from tests.serverkit import Conformance
     from tuiapp.bus import Subscription
     from tuiapp.events import Event
     from tuiapp.jobs import JobInfo, WatchInfo
@@ -409,3 +416,172 @@ async def test_the_watch_command_adds_lists_runs_pauses_and_removes(
     assert (await _tuiapp(env, "watch", "rm", watch_id))[0] == 0
     code, out, err = await _tuiapp(env, "watch", "run", watch_id)
     assert code == 1 and f"no watch {watch_id}" in err
+
+
+@pytest.fixture
+def conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
+    """Every response is checked against the generated OpenAPI document."""
+    yield from conformance(monkeypatch)
+
+
+async def test_the_api_adds_lists_changes_runs_and_deletes_watches(
+    origin: GrowingOrigin,
+    replay: ReplayServer,
+    engine_factory: EngineFactory,
+    aiohttp_client: AiohttpClient,
+    conform: Conformance,
+) -> None:
+    engine = await _pexels(engine_factory, replay)
+    client = await aiohttp_client(create_app(engine))
+    origin.add(1, 2)
+    for bad, field in (
+        ({"every": "4m"}, "every"),
+        ({"every": "6h", "webhook": "gopher://x"}, "webhook"),
+        ({"every": "6h", "sources": ["nope"]}, "nope"),
+        ({"every": "6h", "hourly": True}, "hourly"),
+        ({}, "every"),
+    ):
+        resp = await client.post(
+            "/api/watches", json={"query": "cats", "sources": ["pexels"]} | bad
+        )
+        assert resp.status == 400, await resp.text()
+        assert field in (await resp.json())["error"]["message"]
+    assert (await (await client.get("/api/watches")).json()) == {"watches": []}
+
+    body = {"query": "cats", "sources": ["pexels"], "count": 5, "every": "6h"}
+    with engine.subscribe() as sub:
+        resp = await client.post("/api/watches", json=body)
+        assert resp.status == 201, await resp.text()
+        watch = await resp.json()
+        assert resp.headers["Location"] == watch["href"] == f"/api/watches/{watch['id']}"
+        assert (watch["every"], watch["paused"], watch["last_job_href"]) == (21600, False, None)
+
+        resp = await client.post(f"{watch['href']}/run", json={})
+        assert resp.status == 202, await resp.text()
+        job = await wait_until_finished(client, (await resp.json())["href"])
+        assert (job["stored"], job["known"], job["watch_id"]) == (2, 0, watch["id"])
+        await engine.watches.record()
+        ran = [e for e in _drain(sub) if isinstance(e, WatchRan)]
+    assert [(e.watch_id, e.new) for e in ran] == [(watch["id"], 2)]
+
+    seen = await (await client.get(watch["href"])).json()
+    assert (seen["runs"], seen["last_new"], seen["total_new"]) == (1, 2, 2)
+    assert seen["last_job_href"] == f"/api/jobs/{job['id']}"
+    resp = await client.patch(watch["href"], json={"paused": True, "every": "1d"})
+    assert resp.status == 200, await resp.text()
+    assert ((changed := await resp.json())["paused"], changed["every"]) == (True, 86400)
+    resp = await client.patch(watch["href"], json={"every": "1s"})
+    assert resp.status == 400
+    assert (await (await client.get(watch["href"])).json())["every"] == 86400  # unchanged
+    listed = await (await client.get("/api/watches")).json()
+    assert [w["id"] for w in listed["watches"]] == [watch["id"]]
+    assert (await client.delete(watch["href"])).status == 204
+    assert (await client.get(watch["href"])).status == 404
+    assert (await client.post(f"{watch['href']}/run", json={})).status == 404
+
+
+async def test_another_caller_cannot_see_or_run_a_users_watch(
+    engine_factory: EngineFactory, aiohttp_client: AiohttpClient, scripted: Scripted
+) -> None:
+    from tests.serverkit import bearer
+
+    scripted("fake_a", urls=[])
+    engine = await engine_factory()
+    _, token = await engine.create_user("alice")
+    client = await aiohttp_client(create_app(engine))
+    resp = await client.post(
+        "/api/watches",
+        json={"query": "q", "sources": ["fake_a"], "every": "1h"},
+        headers=bearer(token),
+    )
+    assert resp.status == 201
+    href = (await resp.json())["href"]
+    assert (await client.get(href)).status == 404  # a guest
+    assert (await client.post(f"{href}/run", json={})).status == 404
+    assert (await client.get(href, headers=bearer(token))).status == 200
+
+
+# --- several workers on PostgreSQL ------------------------------------------------------------
+
+
+async def test_twenty_watches_due_at_once_run_once_each_with_two_workers_and_a_scheduler(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: EngineFactory,
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
+    """Three schedulers (two workers' and a client's) look every half second; the watches
+    become due at the same moment for all three."""
+    from tuiapp.engine.runtime import now
+    from tuiapp.models import Job, Watch
+
+    _catalogue(replay, 100, delay=0.01)
+    workers = [await start_worker(), await start_worker()]
+    client = await engine_factory(database_url=postgres_url, queue=True, watch_tick=0.5)
+    for i in range(20):
+        await client.watches.add(None, query=f"topic {i}", sources=["picsum"], count=2, every="1h")
+    await Watch.all().update(next_run_at=now() + timedelta(seconds=2))
+    client.watches.scheduler.start()  # the client's scheduler, beside the workers'
+    await asyncio.gather(*(client.watches.scheduler.tick() for _ in range(3)))
+
+    async def all_recorded() -> list[WatchInfo]:
+        while True:
+            watches = await client.watches.list_watches(None)
+            if all(w.last_new is not None for w in watches):
+                return watches
+            await asyncio.sleep(0.25)
+
+    watches = await asyncio.wait_for(all_recorded(), 90)
+    assert [w.runs for w in watches] == [1] * 20
+    runs = await Job.filter(watch_id__isnull=False).values_list("watch_id", "claims", "state")
+    assert sorted(int(str(w)) for w, _, _ in runs) == [w.id for w in watches]  # one job each
+    assert {(c, s) for _, c, s in runs} == {(1, "done")}
+    assert [(w.last_new, w.total_new) for w in watches] == [(2, 2)] * 20
+    assert all(w.returncode is None for w in workers)
+
+
+async def test_a_watch_run_whose_worker_is_killed_is_taken_over_and_not_doubled(
+    postgres_url: str,
+    replay: ReplayServer,
+    engine_factory: EngineFactory,
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
+) -> None:
+    import os
+    import signal
+
+    from tests.test_workers import _runner_pid
+    from tuiapp.events import AssetStored
+    from tuiapp.models import Job
+
+    _catalogue(replay, 60, delay=0.15)
+    workers = {(await start_worker()).pid, (await start_worker()).pid}
+    client = await engine_factory(database_url=postgres_url, queue=True)
+    with client.subscribe() as sub:
+        watch = await client.watches.add(
+            None, query="slow", sources=["picsum"], count=20, every="1h"
+        )
+        stored = 0
+        while stored < 3:
+            event = await asyncio.wait_for(sub.get(), 30)
+            stored += isinstance(event, AssetStored)
+    seen = await client.watches.get(watch.id, None)
+    assert seen.last_job_id is not None
+    victim = await _runner_pid(seen.last_job_id)
+    assert victim in workers
+    os.kill(victim, signal.SIGKILL)
+    final = await asyncio.wait_for(client.wait(seen.last_job_id, None), 90)
+    assert final.state is JobState.DONE and final.stored == 20
+
+    async def recorded() -> WatchInfo:
+        while True:
+            w = await client.watches.get(watch.id, None)
+            if w.last_new is not None:
+                return w
+            await asyncio.sleep(0.25)
+
+    done = await asyncio.wait_for(recorded(), 30)
+    assert (done.runs, done.last_new, done.total_new) == (1, 20, 20)
+    assert await Job.filter(watch_id=watch.id).count() == 1  # the run was not started twice
+    assert (await Job.get(id=final.id)).claims == 2  # taken over as jobs are
+    assets = await client.list_assets(None, job_id=final.id)
+    assert len({a.url for a in assets}) == len(assets) == 20

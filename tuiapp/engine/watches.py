@@ -42,8 +42,6 @@ __all__ = ["Scheduler", "Watches", "backoff", "digest"]
 
 log = logging.getLogger("tuiapp.engine.watches")
 
-TICK = 15.0
-"""Seconds between looks for due watches when nothing wakes the scheduler sooner."""
 JITTER = 0.02
 """The part of its interval a watch's next run may come later, at random (at most 5 min)."""
 _MAX_JITTER = 300.0
@@ -106,19 +104,19 @@ class Scheduler:
         *,
         launch: Callable[[JobInfo], None],
         bus: EventBus,
-        tick: float = TICK,
+        tick: float | None = None,
     ) -> None:
         """
         Args:
             runtime: the engine's shared tools.
             launch: starts a recorded, queued job (here, or through the shared queue).
             bus: the engine's events: a job's end wakes the scheduler to record it.
-            tick: seconds between looks when nothing wakes it.
+            tick: seconds between looks when nothing wakes it (``TUIAPP_WATCH_TICK``).
         """
         self.runtime = runtime
         self._launch = launch
         self._bus = bus
-        self._tick = tick
+        self._tick = runtime.settings.watch_tick if tick is None else tick
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from tuiapp.errors import SettingsError
-from tuiapp.server import routes_assets, routes_jobs, routes_service, sse
+from tuiapp.server import routes_assets, routes_jobs, routes_service, routes_watches, sse
 from tuiapp.server.common import (
     BACKLOG_KEY,
     ENGINE_KEY,
@@ -38,6 +38,7 @@ _TABLES: Final[tuple[RouteTable, ...]] = (
     routes_jobs.table,
     sse.table,
     routes_assets.table,
+    routes_watches.table,
 )
 OPERATIONS: Final[tuple[Operation, ...]] = tuple(op for t in _TABLES for op in t.operations)
 """Every route of the API with what the document says about it."""

@@ -12,9 +12,17 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
 from tuiapp import __version__
-from tuiapp.api_types import CancelRequest, JobRequest, json_schemas, property_schema, schema_of
+from tuiapp.api_types import (
+    CancelRequest,
+    JobRequest,
+    WatchChange,
+    WatchRequest,
+    json_schemas,
+    property_schema,
+    schema_of,
+)
 from tuiapp.events import EVENT_TYPES
-from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo
+from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo, WatchInfo
 from tuiapp.server.middleware import JSON_METHODS
 from tuiapp.server.shapes import (
     AssetLinks,
@@ -25,6 +33,8 @@ from tuiapp.server.shapes import (
     JobList,
     Me,
     SourceList,
+    WatchLinks,
+    WatchList,
 )
 
 if TYPE_CHECKING:
@@ -48,22 +58,25 @@ VOCABULARY: Final[dict[str, type[Any]]] = {
     "SourceList": SourceList,
     "JobList": JobList,
     "AssetList": AssetList,
+    "Watch": WatchInfo,
+    "WatchList": WatchList,
     "Error": Error,
     **{cls.__name__: cls for cls in EVENT_TYPES.values()},
 }
 """Component name -> the type its schema is generated from."""
-REQUESTS: Final = (JobRequest, CancelRequest)
+REQUESTS: Final = (JobRequest, CancelRequest, WatchRequest, WatchChange)
 
 _EXTENDED: Final[dict[str, tuple[type[Any], tuple[str, ...], type[Any]]]] = {
     # Component: (its type, the properties its to_dict() adds, the links the API adds).
     "Job": (JobInfo, ("stored", "failed", "bytes", "known"), JobLinks),
     "Asset": (AssetInfo, (), AssetLinks),
+    "Watch": (WatchInfo, (), WatchLinks),
 }
 
 _ERRORS: Final[dict[int, str]] = {
     400: "Bad request: the message names the problem.",
     401: "A wrong token, or no token while guests are turned off.",
-    404: "No such job or asset for this caller (another user's is not found).",
+    404: "No such job, asset or watch for this caller (another user's is not found).",
     403: "The request came from a web page of another site (a foreign `Origin`).",
     413: "The request body is too large.",
     415: "A POST without `Content-Type: application/json` (a body or not).",
