@@ -38,6 +38,7 @@ from tuiapp.screens import (
     HistoryScreen,
     JobDetailScreen,
     NewJobScreen,
+    WatchesScreen,
 )
 from tuiapp.text import LOG_NAME, log_tail, printable
 from tuiapp.widgets.formatting import human_bytes, state_words
@@ -92,6 +93,7 @@ class TuiApp(App[None]):
         "new": NewJobScreen,
         "board": BoardScreen,
         "history": HistoryScreen,
+        "watches": WatchesScreen,
     }
     COMMANDS = App.COMMANDS | {TuiappCommands}
     # Textual declares this without ClassVar (mypy rejects a ClassVar override): RUF012 is moot.
@@ -136,6 +138,16 @@ class TuiApp(App[None]):
             tooltip="Every job so far",
             key_display="F4",
             id="app.history",
+            priority=True,
+        ),
+        Binding(
+            "f6",
+            "watches",
+            "Watches",
+            tooltip="Topics watched across sources, and what each run found",
+            key_display="F6",
+            id="app.watches",
+            show=False,
             priority=True,
         ),
         Binding(
@@ -352,6 +364,9 @@ class TuiApp(App[None]):
 
     async def action_history(self) -> None:
         await self._to_mode("history")
+
+    async def action_watches(self) -> None:
+        await self._to_mode("watches")
 
     def follow_job(self, job_id: int) -> None:
         """Show ``job_id`` on the Board (loading it from the engine if the board lacks it)."""

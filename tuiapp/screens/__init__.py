@@ -11,8 +11,10 @@ from tuiapp.screens.help import HelpModal
 from tuiapp.screens.history import HistoryScreen
 from tuiapp.screens.job_detail import JobDetailScreen
 from tuiapp.screens.new_job import NewJobScreen
+from tuiapp.screens.watches import AddWatchModal, WatchesScreen
 
 __all__ = [
+    "AddWatchModal",
     "AssetViewScreen",
     "BoardScreen",
     "ConfirmModal",
@@ -23,4 +25,5 @@ __all__ = [
     "HistoryScreen",
     "JobDetailScreen",
     "NewJobScreen",
+    "WatchesScreen",
 ]
