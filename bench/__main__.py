@@ -1,7 +1,9 @@
 """`make bench`: each benchmark runs in a process of its own and prints one line with its target.
 
-Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar`. Figures
-depend on the machine; the README keeps the last ones and where they came from.
+Run one: `python -m bench small|photos|medium|large|large4|startup|fanout|similar|library|zip`.
+Figures depend on the machine; the README keeps the last ones and where they came from. The soak
+(`python -m bench soak --minutes N`, memory of `tuiapp serve` under a steady load) runs only
+when named: it takes minutes.
 """
 
 from __future__ import annotations
@@ -230,6 +232,8 @@ BENCHMARKS = {
     "startup": lambda d: bench_startup(),
     "fanout": lambda d: _fanout(),
     "similar": lambda d: _similar(),
+    "library": lambda d: _library(),
+    "zip": lambda d: _zip(),
 }
 
 
@@ -239,17 +243,40 @@ def _fanout() -> None:
     asyncio.run(run())
 
 
+def _soak(minutes: int) -> None:
+    from bench.soak import run
+
+    asyncio.run(run(minutes))
+
+
 def _similar() -> None:
     from bench.similar import run
 
     run()
 
 
+def _library() -> None:
+    from bench.library import run
+
+    run()
+
+
+def _zip() -> None:
+    from bench.zipping import run
+
+    with tempfile.TemporaryDirectory(prefix="tuiapp-bench-") as tmp:
+        run(Path(tmp))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
-        "names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)"
+        "names",
+        nargs="*",
+        choices=[*BENCHMARKS, "soak", []],
+        help="benchmarks to run (default: all but the soak)",
     )
+    parser.add_argument("--minutes", type=int, default=15, help="how long the soak runs")
     parser.add_argument(
         "--downloads", type=int, default=int(os.environ.get("BENCH_DOWNLOADS", "8"))
     )
@@ -257,12 +284,16 @@ def main() -> None:
     names = args.names or list(BENCHMARKS)
     if os.environ.get("BENCH_CHILD") != "1":
         print("\n".join(preamble(find_tools())), flush=True)
+    if names == ["soak"]:
+        _soak(args.minutes)
+        return
     if len(names) == 1:
         BENCHMARKS[names[0]](args.downloads)
         return
     for name in names:  # each in a fresh process: peak RSS is per benchmark
         subprocess.run(
-            [sys.executable, "-m", "bench", name, "--downloads", str(args.downloads)],
+            [*(sys.executable, "-m", "bench", name), "--downloads", str(args.downloads)]
+            + ["--minutes", str(args.minutes)] * (name == "soak"),
             check=False,
             env={**os.environ, "BENCH_CHILD": "1"},
         )

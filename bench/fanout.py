@@ -20,7 +20,7 @@ import aiohttp
 from tuiapp.config import Settings, sqlite_url
 from tuiapp.engine import Engine
 from tuiapp.events import AssetStored, JobStarted, JobSubmitted, SourceProgress, SourceStarted
-from tuiapp.jobs import JobSpec
+from tuiapp.jobs import JobSpec, JobState, SourceState
 
 SOURCES = 17
 RATE = 10_000
@@ -83,7 +83,7 @@ async def run() -> None:
                 for name in names:
                     publish(
                         SourceStarted(
-                            job_id=job.id, owner_id=None, source=name, state="downloading"
+                            job_id=job.id, owner_id=None, source=name, state=SourceState.DOWNLOADING
                         )
                     )
                 cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -98,8 +98,9 @@ async def run() -> None:
                         stored[name] += 1
                         publish(
                             SourceProgress(
-                                job_id=job.id, owner_id=None, source=name, state="downloading",
-                                found=stored[name], stored=stored[name], failed=0,
+                                job_id=job.id, owner_id=None, source=name,
+                                state=SourceState.DOWNLOADING, found=stored[name],
+                                stored=stored[name], failed=0,
                                 bytes=stored[name] * 1000, speed=1e6,
                             )
                         )  # fmt: skip
@@ -121,7 +122,7 @@ async def run() -> None:
                     JobFinished(
                         job_id=job.id,
                         owner_id=None,
-                        state="done",
+                        state=JobState.DONE,
                         stored=sent,
                         failed=0,
                         bytes=0,

@@ -35,15 +35,15 @@ from tuiapp.jobs import (
     JobState,
     SourceInfo,
     SourceState,
-    WatchInfo,
-    parse_every,
 )
+from tuiapp.watches import WatchInfo, parse_every
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
     from pathlib import Path
 
     from tuiapp.config import Settings
+    from tuiapp.jobs import ExportOptions, Selection
 
 __all__ = ["EPOCH", "FakeEngine", "source_info"]
 
@@ -295,6 +295,33 @@ class FakeEngine:
                 written.append(path)
         return written
 
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]:
+        """Newest first; words must all appear in the title (the engine's index does more)."""
+        words = (selection.text or "").lower().split()
+        found = [
+            info
+            for info, _ in reversed(self.assets.values())
+            if info.owner_id == owner
+            and all(w in (info.title or "").lower() for w in words)
+            and selection.source in (None, info.source)
+            and selection.job_id in (None, info.job_id)
+        ]
+        return found[offset : offset + limit]
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
+    ) -> list[Path]:
+        self.calls.append(("export_search", selection, directory, options))
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        written = []
+        for info in await self.find(owner, selection, limit=10**9):
+            path = directory / f"{info.job_id}-{info.id}.bin"
+            await asyncio.to_thread(path.write_bytes, self.assets[info.id][1])
+            written.append(path)
+        return written
+
     # --- what a test scripts -------------------------------------------------------------------
 
     def push(self, event: Event) -> None:
@@ -351,7 +378,7 @@ class FakeEngine:
                     job_id=job_id,
                     owner_id=job.owner_id,
                     source=s.source,
-                    state="searching",
+                    state=SourceState.SEARCHING,
                     ts=started.timestamp(),
                 )
             )
@@ -379,7 +406,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=found,
                 stored=stored,
                 failed=failed,
@@ -461,7 +488,7 @@ class FakeEngine:
                 job_id=job_id,
                 owner_id=job.owner_id,
                 source=source,
-                state=state.value,
+                state=state,
                 found=current.found,
                 stored=current.stored,
                 failed=current.failed,
@@ -482,7 +509,7 @@ class FakeEngine:
             JobFinished(
                 job_id=job_id,
                 owner_id=job.owner_id,
-                state=state.value,
+                state=state,
                 stored=job.stored,
                 failed=job.failed,
                 bytes=job.bytes,

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from tuiapp.bus import EventBus
-from tuiapp.events import EVENT_TYPES, AssetStored, JobFinished, SourceProgress
+from tuiapp.events import (
+    EVENT_TYPES,
+    AssetStored,
+    JobFinished,
+    SourceProgress,
+    TransferProgress,
+)
+from tuiapp.jobs import JobState, SourceState
 
 
 def _progress(stored: int, source: str = "a", job: int = 1) -> SourceProgress:
     return SourceProgress(
-        job_id=job, owner_id=None, source=source, state="downloading",
+        job_id=job, owner_id=None, source=source, state=SourceState.DOWNLOADING,
         found=stored, stored=stored, failed=0, bytes=stored * 10, speed=1.0,
     )  # fmt: skip
 
@@ -78,7 +85,9 @@ async def test_a_closed_subscription_ends_iteration_after_draining() -> None:
     bus = EventBus()
     sub = bus.subscribe()
     bus.publish(
-        JobFinished(job_id=1, owner_id=None, state="done", stored=0, failed=0, bytes=0, elapsed=1)
+        JobFinished(
+            job_id=1, owner_id=None, state=JobState.DONE, stored=0, failed=0, bytes=0, elapsed=1
+        )
     )
     bus.close()
     assert [e.kind async for e in sub] == ["job_finished"]
@@ -91,3 +100,26 @@ def test_every_event_is_json_able_and_named_once() -> None:
     event = _stored(5)
     data = json.loads(json.dumps(event.to_dict()))
     assert data["kind"] == "asset_stored" and data["asset_id"] == 5
+
+
+def _transfer(job: int, item: int) -> TransferProgress:
+    return TransferProgress(
+        job_id=job, owner_id=None, source="a", item=f"http://127.0.0.1/{item}",
+        downloaded=1, total=1,
+    )  # fmt: skip
+
+
+def test_a_subscriber_that_stops_reading_holds_at_most_its_backlog_progress_included() -> None:
+    bus = EventBus()
+    stuck = bus.subscribe(max_backlog=50)
+    with bus.subscribe() as reader:
+        for job in range(1, 201):  # every job's files and sources are progress keys of their own
+            for item in range(3):
+                bus.publish(_transfer(job, item))
+            bus.publish(_progress(3, job=job))
+            assert len(stuck._queue) <= 50 and len(stuck._pending) <= 50
+            while reader.get_nowait() is not None:
+                pass
+        assert stuck.overflowed and stuck.closed
+        assert not reader.overflowed and bus.subscriber_count == 1
+        assert not reader._queue and not reader._pending  # a reader keeps nothing once read

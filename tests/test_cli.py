@@ -82,8 +82,12 @@ async def test_get_stores_the_files_and_export_writes_them_byte_identical(
 
     code, out, err = await _tuiapp(env, "export", str(summary["job"]["id"]), str(tmp_path / "out"))
     assert code == 0, err
-    files = sorted((tmp_path / "out").iterdir())
+    files = sorted(f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg")
     assert len(files) == 5
+    assert {f.name for f in (tmp_path / "out").iterdir()} - {f.name for f in files} == {
+        "CREDITS.md",
+        "credits.json",
+    }
     exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert exported == {a["sha256"] for a in summary["assets"]}
     assert all(f.suffix == ".jpg" and "/" not in f.name for f in files)
@@ -121,7 +125,8 @@ async def test_export_unique_writes_one_file_per_picture(
     job = str(summary["job"]["id"])
     code, _, err = await _tuiapp(env, "export", "--unique", job, str(tmp_path / "out"))
     assert code == 0, err
-    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / "out").iterdir()}
+    pictures = [f for f in (tmp_path / "out").iterdir() if f.suffix == ".jpg"]
+    exported = {hashlib.sha256(f.read_bytes()).hexdigest() for f in pictures}
     assert exported == {big["sha256"], other["sha256"]}
 
 

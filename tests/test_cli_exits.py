@@ -19,6 +19,7 @@ from tests.images import jpeg
 from tests.replay import Reply, json_reply
 from tests.test_cli import _picsum, _tuiapp
 from tuiapp import sources as registry
+from tuiapp.jobs import SourceState
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -150,7 +151,7 @@ async def test_export_never_overwrites_unless_asked_and_file_system_errors_exit_
 
     code, out, _ = await _tuiapp(env, "export", job_id, str(outdir))
     assert code == 0
-    names = sorted(p.name for p in outdir.iterdir())
+    names = sorted(p.name for p in outdir.iterdir() if p.suffix == ".jpg")
     assert names == ["picsum-photo-0-1-1000x500.jpg", "picsum-photo-1-2-1000x500.jpg"]
     (outdir / names[0]).write_bytes(b"mine")
 
@@ -158,7 +159,14 @@ async def test_export_never_overwrites_unless_asked_and_file_system_errors_exit_
     assert code == 0, err
     assert (outdir / names[0]).read_bytes() == b"mine"
     assert sorted(p.name for p in outdir.iterdir()) == sorted(
-        [*names, *(n.replace(".jpg", " (2).jpg") for n in names)]
+        [
+            *names,
+            *(n.replace(".jpg", " (2).jpg") for n in names),
+            "CREDITS.md",
+            "credits.json",
+            "CREDITS (2).md",
+            "credits (2).json",
+        ]
     )
     code, _, err = await _tuiapp(env, "export", job_id, str(outdir), "--overwrite")
     assert code == 0, err
@@ -331,14 +339,16 @@ def test_the_terminal_display_counts_each_file_once_when_progress_overtakes_the_
             mime="image/png", size=1000, sha256="0", deduplicated=False,
         )  # fmt: skip
 
-    reporter.show(SourceStarted(job_id=1, owner_id=None, source="picsum", state="searching"))
+    reporter.show(
+        SourceStarted(job_id=1, owner_id=None, source="picsum", state=SourceState.SEARCHING)
+    )
     reporter.show(stored(1, "one"))
     reporter.show(
         SourceProgress(
             job_id=1,
             owner_id=None,
             source="picsum",
-            state="downloading",
+            state=SourceState.DOWNLOADING,
             found=3,
             stored=3,
             failed=0,
@@ -355,7 +365,7 @@ def test_the_terminal_display_counts_each_file_once_when_progress_overtakes_the_
     assert "3.0 kB" in rendered.getvalue() and "5 B/s" in rendered.getvalue()
     reporter.show(
         SourceFinished(
-            job_id=1, owner_id=None, source="picsum", state="done", found=3, stored=3,
+            job_id=1, owner_id=None, source="picsum", state=SourceState.DONE, found=3, stored=3,
             failed=0, bytes=3000, error=None, error_code=None,
         )
     )  # fmt: skip

@@ -36,6 +36,13 @@ def test_the_data_dir_follows_xdg_data_home(tmp_path: Path) -> None:
 
 
 # Each documented variable, a value other than its default, and what it becomes.
+_SOURCE_SETTINGS = {"vimeo": {"cookies": "/c.txt"}, "yandex_images": {"proxy": "socks5h://p:1080"}}
+_PROXY_ENVIRON = {
+    "HTTPS_PROXY": "http://corp:8080",
+    "HTTP_PROXY": "http://corp:8081",
+    "ALL_PROXY": "socks5://corp:1080",
+    "NO_PROXY": "intranet.example",
+}
 EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
     "MAX_CONCURRENT_SOURCES": ("2", "max_concurrent_sources", 2),
     "REQUEST_TIMEOUT": ("2.5", "request_timeout", 2.5),
@@ -68,7 +75,11 @@ EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
         "base_urls",
         {"picsum": "http://127.0.0.1:9"},
     ),
-    "TUIAPP_SOURCE_VIMEO__COOKIES": ("/c.txt", "source_settings", {"vimeo": {"cookies": "/c.txt"}}),
+    "TUIAPP_SOURCE_VIMEO__COOKIES": ("/c.txt", "source_settings", _SOURCE_SETTINGS),
+    "TUIAPP_SOURCE_YANDEX_IMAGES__PROXY": ("socks5h://p:1080", "source_settings", _SOURCE_SETTINGS),
+    "TUIAPP_PROXY": ("http://me:pw@proxy:3128", "proxy", "http://me:pw@proxy:3128"),
+    "TUIAPP_DEFAULT_SOURCES": ("picsum, Pexels", "default_sources", ("picsum", "pexels")),
+    **{name: (raw, "proxy_environ", _PROXY_ENVIRON) for name, raw in _PROXY_ENVIRON.items()},
 }
 
 
@@ -87,6 +98,7 @@ def test_the_readme_documents_exactly_the_variables_read() -> None:
     as_documented = {
         "TUIAPP_PICSUM_BASE_URL": "TUIAPP_<SOURCE>_BASE_URL",
         "TUIAPP_SOURCE_VIMEO__COOKIES": "TUIAPP_SOURCE_<SOURCE>__<KEY>",
+        "TUIAPP_SOURCE_YANDEX_IMAGES__PROXY": "TUIAPP_SOURCE_<SOURCE>__PROXY",
     }
     read = {as_documented.get(name, name) for name in EVERY_SETTING}
     read |= {"PEXELS_API_KEY", "PIXABAY_API_KEY", "TUIAPP_ENV_FILE"}

@@ -57,9 +57,14 @@ class StubResolver(AbstractResolver):
 
 
 @pytest.mark.parametrize("name", SCRAPED)
-async def test_each_scraped_source_sends_a_browsers_client_hello(name: str, tmp_path: Any) -> None:
+async def test_each_scraped_source_sends_a_browsers_client_hello(
+    name: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pointed at a TLS listener by its base URL setting, the source's first request shows a
     browser's ClientHello (GREASE, certificate compression, ALPS, h2), not OpenSSL's."""
+    from tuiapp.sources import yandex_images
+
+    monkeypatch.setattr(yandex_images, "PAUSE", yandex_images.CaptchaPause())  # no pause left
     async with listening() as listener:
         env = {
             "TUIAPP_DATA_DIR": str(tmp_path),
@@ -272,3 +277,37 @@ async def test_a_connection_lost_before_the_answer_is_asked_again(
     finally:
         await fetcher.close()
     assert page.body == b"second time" and len(calls) == 2
+
+
+async def test_curl_sessions_are_kept_per_pinned_address_and_bounded(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+    make_settings: MakeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tuiapp.fetch import browser
+
+    monkeypatch.setattr(browser, "MAX_SESSIONS", 2)
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", ok)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    names = ["a.example", "b.example", "c.example"]
+    origins = [f"http://{n}:{server.port}" for n in names]
+    resolver = StubResolver({n: ["127.0.0.1"] for n in names})
+    fetcher = Fetcher(make_settings(), allow=origins, resolver=resolver)
+    await fetcher.start()
+    try:
+        for origin in [*origins, origins[2]]:
+            assert (await fetcher.get(origin + "/", browser=DESKTOP_CHROME)).body == b"ok"
+        transport = fetcher._browser
+        assert transport is not None
+        kept = list(transport._sessions)
+    finally:
+        await fetcher.close()
+    assert kept == [
+        (f"b.example:{server.port}:127.0.0.1",),
+        (f"c.example:{server.port}:127.0.0.1",),
+    ]

@@ -418,3 +418,63 @@ async def test_yt_dlp_lists_and_downloads_through_the_proxy(
     assert proxy.requests
     assert set(proxy.requests) == {f"GET {replay.url()}/clip.mp4"}
     assert len(replay.hits("/clip.mp4")) == len(proxy.requests)
+
+
+@pytest.mark.parametrize("browser", [None, DESKTOP_CHROME], ids=["aiohttp", "curl"])
+async def test_a_proxy_asking_for_a_login_is_named_not_the_site(
+    browser: Any, replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    replay.add("/a", Reply(b"ok", 200, {}, "text/plain"))
+    async with recording_proxy(require_auth="me:right") as proxy:
+        for login, why in (("", "it asks for a login"), ("me:wrong@", "it refused the login")):
+            fetcher = Fetcher(make_settings(proxy=f"http://{login}127.0.0.1:{proxy.port}"))
+            await fetcher.start()
+            try:
+                with pytest.raises(ProxyUnreachableError) as info:
+                    await fetcher.get(replay.url("/a"), browser=browser)
+                if browser is None:
+                    with pytest.raises(ProxyUnreachableError):
+                        await fetcher.download(replay.url("/a"), write=_discard)
+            finally:
+                await fetcher.close()
+            assert str(info.value) == f"cannot reach proxy {proxy.address} ({why}, HTTP 407)"
+    assert replay.requests == []
+
+
+async def _discard(piece: bytes) -> None:
+    return None
+
+
+@pytest.mark.parametrize("browser", [None, DESKTOP_CHROME], ids=["aiohttp", "curl"])
+async def test_a_socks_proxy_that_is_down_is_named(
+    browser: Any, make_settings: MakeSettings
+) -> None:
+    port = _free_port()
+    fetcher = Fetcher(make_settings(proxy=f"socks5h://127.0.0.1:{port}"))
+    await fetcher.start()
+    try:
+        with pytest.raises(ProxyUnreachableError) as info:
+            await fetcher.get("https://images.example/", browser=browser)
+    finally:
+        await fetcher.close()
+    assert str(info.value) == f"cannot reach proxy 127.0.0.1:{port} (connection refused)"
+
+
+async def test_doctor_names_each_sources_own_proxy_and_ignored_variables(
+    make_settings: MakeSettings,
+) -> None:
+    class NoStorage:
+        async def integrity_report(self) -> dict[str, Any]:
+            return {}
+
+    settings = make_settings(
+        source_settings={"yandex_images": {"proxy": "socks5h://u:pw@127.0.0.1:1080"}},
+        proxy_environ={"HTTPS_PROXY": "http://corp:8080", "ALL_PROXY": "gopher://x:1"},
+    )
+    checks = {c.name: c for c in await run_checks(settings, NoStorage())}  # type: ignore[arg-type]
+    proxy = checks["proxy"]
+    assert not proxy.ok
+    assert proxy.detail.startswith("http://corp:8080 (from the proxy environment variables)")
+    assert "own proxy: yandex_images socks5h://u:***@127.0.0.1:1080" in proxy.detail
+    assert "ALL_PROXY is ignored: gopher:// proxies are not supported" in proxy.detail
+    assert "pw" not in proxy.detail.replace("proxy", "")

@@ -318,7 +318,7 @@ async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
     assert written == [out / "pic-0-1 (2).png"]
     assert written[0].read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == sorted(  # no temporary file left
-        ["pic-0-1.png", "pic-0-1 (2).png"]
+        ["pic-0-1.png", "pic-0-1 (2).png", "CREDITS.md", "credits.json"]
     )
 
 

@@ -18,7 +18,7 @@ from tests.replay import ReplayServer, Reply
 from tuiapp.cli.progress import duplicate_lines
 from tuiapp.engine import Engine
 from tuiapp.engine.hash_process import HashProcess, HashProcessError
-from tuiapp.engine.similar import backfill
+from tuiapp.engine.near_duplicates import NearDuplicates, NoNearDuplicates, backfill, hook
 from tuiapp.events import AssetStored
 from tuiapp.jobs import AssetInfo, Fingerprint, JobSpec, JobState
 from tuiapp.phash import MAX_DISTANCE, fingerprint, hamming, phash
@@ -430,6 +430,29 @@ async def test_with_hashing_off_no_picture_is_looked_at(
     finally:
         await hasher.close()
     assert sorted(a.duplicate_of is None for a in await _assets(engine)) == [False, True]
+
+
+async def test_with_hashing_off_the_write_path_hook_is_a_no_op(
+    engine_factory: EngineFactory,
+) -> None:
+    """Nothing is looked at and a stored file's event goes out as it was made, no detour."""
+    engine = await engine_factory(near_duplicates=False)
+    off = hook(engine.runtime)
+    assert isinstance(off, NoNearDuplicates)
+    seam: NearDuplicates = off
+    assert seam.fingerprinter("image/png") is None
+    published: list[object] = []
+    engine.runtime.publish = published.append
+    event = AssetStored(
+        job_id=1, owner_id=None, source="a", asset_id=1, url="u", title=None, mime="image/png",
+        size=1, sha256="0", deduplicated=False,
+    )  # fmt: skip
+    stored = StoredAsset(
+        asset_id=1, blob_id=1, sha256="0", size=1, mime="image/png", deduplicated=False
+    )
+    hook(engine.runtime).announce(event, stored)
+    assert published == [event] and published[0] is event
+    await off.settle()
 
 
 async def test_the_hashing_process_never_imports_code_from_the_working_folder(

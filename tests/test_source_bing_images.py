@@ -248,3 +248,16 @@ async def test_an_empty_first_page_followed_by_results_gives_the_results(
         items = await collect(BingImagesSource(), p.ctx, "mountain lake")
     assert len(items) == 3
     assert [h.query["first"] for h in replay.hits("/images/async")][:2] == ["1", "1"]
+
+
+async def test_an_empty_result_list_with_other_links_is_still_an_empty_page(
+    replay: ReplayServer, make_settings: MakeSettings
+) -> None:
+    page = (
+        '<div class="dgControl hover"><ul class="dgControl_list"></ul></div>'
+        '<a href="/images/feedback">Feedback</a>'
+    )
+    replay.add("/images/async", html_reply(page))
+    async with probe(make_settings(), replay.url()) as p:
+        assert await collect(BingImagesSource(), p.ctx, "red panda") == []
+    assert len(replay.hits("/images/async")) == 2

@@ -11,8 +11,8 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Static
 from tests.images import png
 from tests.tui_helpers import FROZEN_NOW, fake_engine, make_app, wait_until
 from tuiapp import events as ev
-from tuiapp.board import Board, SourceView
 from tuiapp.jobs import JobState, SourceState
+from tuiapp.live_jobs import Board, SourceView
 from tuiapp.messages import EngineEvent
 from tuiapp.screens import (
     AssetViewScreen,
@@ -80,10 +80,10 @@ def every_kind_of_event(job_id: int) -> list[ev.Event]:
     events: list[ev.Event] = [
         ev.JobSubmitted(query="q", sources=("a",), count=3, job_id=job_id, owner_id=None),
         ev.JobStarted(timeout=9.0, job_id=job_id, owner_id=None),
-        ev.SourceStarted(source="a", state="searching", job_id=job_id, owner_id=None),
+        ev.SourceStarted(source="a", state=SourceState.SEARCHING, job_id=job_id, owner_id=None),
         ev.SourceProgress(
             source="a",
-            state="downloading",
+            state=SourceState.DOWNLOADING,
             found=1,
             stored=0,
             failed=0,
@@ -113,7 +113,7 @@ def every_kind_of_event(job_id: int) -> list[ev.Event]:
         ),
         ev.SourceFinished(
             source="a",
-            state="failed",
+            state=SourceState.FAILED,
             found=1,
             stored=0,
             failed=1,
@@ -124,7 +124,13 @@ def every_kind_of_event(job_id: int) -> list[ev.Event]:
             owner_id=None,
         ),
         ev.JobFinished(
-            state="done", stored=0, failed=1, bytes=0, elapsed=1.0, job_id=job_id, owner_id=None
+            state=JobState.DONE,
+            stored=0,
+            failed=1,
+            bytes=0,
+            elapsed=1.0,
+            job_id=job_id,
+            owner_id=None,
         ),
         ev.JobDeleted(job_id=job_id, owner_id=None),
     ]
@@ -157,7 +163,7 @@ def test_progress_replaces_progress_but_never_a_lifecycle_event() -> None:
         return EngineEvent(
             ev.SourceProgress(
                 source=source,
-                state="downloading",
+                state=SourceState.DOWNLOADING,
                 found=found,
                 stored=0,
                 failed=0,
@@ -178,7 +184,7 @@ def test_progress_replaces_progress_but_never_a_lifecycle_event() -> None:
     finished = EngineEvent(
         ev.SourceFinished(
             source="a",
-            state="failed",
+            state=SourceState.FAILED,
             found=2,
             stored=1,
             failed=1,
@@ -203,11 +209,15 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
         ev.JobSubmitted(query="q", sources=("a", "b"), count=5, job_id=1, owner_id=None)
     )
     board.apply(ev.JobStarted(timeout=60.0, ts=1000.0, job_id=1, owner_id=None))
-    board.apply(ev.SourceStarted(source="a", state="searching", ts=1000.0, job_id=1, owner_id=None))
+    board.apply(
+        ev.SourceStarted(
+            source="a", state=SourceState.SEARCHING, ts=1000.0, job_id=1, owner_id=None
+        )
+    )
     assert not board.apply(
         ev.SourceProgress(
             source="a",
-            state="downloading",
+            state=SourceState.DOWNLOADING,
             found=3,
             stored=2,
             failed=0,
@@ -231,7 +241,7 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
     assert board.apply(
         ev.SourceFinished(
             source="b",
-            state="failed",
+            state=SourceState.FAILED,
             found=1,
             stored=0,
             failed=1,
@@ -245,7 +255,7 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
     job = board.jobs[1]
     # 2 of 5 stored in 10 s: 3 more at 5 s each.
     assert job.sources["a"] == SourceView(
-        "a", "downloading", 3, 2, 0, 2048, 100.0, target=5, started_at=1000.0, eta=15.0
+        "a", SourceState.DOWNLOADING, 3, 2, 0, 2048, 100.0, target=5, started_at=1000.0, eta=15.0
     )
     assert job.sources["b"].error == "blocked"
     assert job.sources["b"].error_code == "blocked"
@@ -254,9 +264,17 @@ def test_board_keeps_a_sources_error_and_totals() -> None:
     assert job.elapsed_at(1012.5) == 12.5
     board.apply(
         ev.JobFinished(
-            state="done", stored=2, failed=1, bytes=2048, elapsed=14.0, job_id=1, owner_id=None
+            state=JobState.DONE,
+            stored=2,
+            failed=1,
+            bytes=2048,
+            elapsed=14.0,
+            job_id=1,
+            owner_id=None,
         )
     )
+    assert not job.finished  # a view is a value: the board holds the next one
+    job = board.jobs[1]
     assert job.finished
     assert job.elapsed_at(99999.0) == 14.0
 

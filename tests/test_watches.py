@@ -20,8 +20,9 @@ from tuiapp.engine import Engine
 from tuiapp.engine.watches import WEBHOOK_TRIES, backoff
 from tuiapp.errors import InvalidRequestError
 from tuiapp.events import WatchRan
-from tuiapp.jobs import JobState, describe_every, parse_every
+from tuiapp.jobs import JobState
 from tuiapp.server import create_app
+from tuiapp.watches import describe_every, parse_every
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
     from tests.serverkit import Conformance
     from tuiapp.bus import Subscription
     from tuiapp.events import Event
-    from tuiapp.jobs import JobInfo, WatchInfo
+    from tuiapp.jobs import JobInfo
+    from tuiapp.watches import WatchInfo
 
     EngineFactory = Callable[..., Awaitable[Engine]]
     Scripted = Callable[..., Script]
@@ -513,14 +515,19 @@ async def test_twenty_watches_due_at_once_run_once_each_with_two_workers_and_a_s
     """Three schedulers (two workers' and a client's) look every half second; the watches
     become due at the same moment for all three."""
     from tuiapp.engine.runtime import now
-    from tuiapp.models import Job, Watch
+    from tuiapp.jobs import JobSpec
+    from tuiapp.models import Job
+    from tuiapp.watches import WatchSpec
 
     _catalogue(replay, 100, delay=0.01)
     workers = [await start_worker(), await start_worker()]
     client = await engine_factory(database_url=postgres_url, queue=True, watch_tick=0.5)
+    # Saved due in two seconds: the workers' schedulers, already looking, must not see any
+    # of them due before they all are.
+    due = now() + timedelta(seconds=2)
     for i in range(20):
-        await client.watches.add(None, query=f"topic {i}", sources=["picsum"], count=2, every="1h")
-    await Watch.all().update(next_run_at=now() + timedelta(seconds=2))
+        job = JobSpec(query=f"topic {i}", sources=("picsum",), count=2, new_only=True)
+        await client.storage.create_watch(WatchSpec(job=job, every=3600), None, first_run=due)
     client.watches.scheduler.start()  # the client's scheduler, beside the workers'
     await asyncio.gather(*(client.watches.scheduler.tick() for _ in range(3)))
 

@@ -1,7 +1,7 @@
 """The Textual app: modes, app-wide keys and commands, and the actions screens share.
 
 The app owns no engine logic and builds nothing: ``tuiapp.cli`` starts the engine (and the HTTP
-API) and hands them in. It applies engine events to its :class:`~tuiapp.board.Board`, tells
+API) and hands them in. It applies engine events to its :class:`~tuiapp.live_jobs.Board`, tells
 screens when jobs change (``jobs_changed``), and shows toasts whose text is never markup.
 """
 
@@ -22,10 +22,10 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from tuiapp import events as ev
-from tuiapp.board import Board
 from tuiapp.bridge import start_bridge
 from tuiapp.commands import TuiappCommands
 from tuiapp.errors import TuiappError, error_label
+from tuiapp.live_jobs import Board
 from tuiapp.messages import EngineEvent, EventsLost
 from tuiapp.prefs import default_prefs_path, load_prefs, save_prefs
 from tuiapp.screens import (
@@ -37,9 +37,11 @@ from tuiapp.screens import (
     HelpModal,
     HistoryScreen,
     JobDetailScreen,
+    LibraryScreen,
     NewJobScreen,
     WatchesScreen,
 )
+from tuiapp.screens.watches import WATCHES_KEY
 from tuiapp.text import LOG_NAME, log_tail, printable
 from tuiapp.widgets.formatting import human_bytes, state_words
 
@@ -49,8 +51,8 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
     from textual.theme import Theme
 
-    from tuiapp.board import JobView
     from tuiapp.client import EngineClient
+    from tuiapp.events import JobView
 
 __all__ = ["TuiApp"]
 
@@ -74,7 +76,7 @@ def finished_toast(event: ev.JobFinished, job: JobView | None) -> str:
         failed = [
             f"{s.name} ({error_label(s.error_code, s.state)})"
             for s in job.sources.values()
-            if s.error or s.state in {"failed", "blocked", "timed_out"}
+            if s.error or s.state.failed
         ]
         if failed:
             text += "; failed: " + ", ".join(failed)
@@ -93,6 +95,7 @@ class TuiApp(App[None]):
         "new": NewJobScreen,
         "board": BoardScreen,
         "history": HistoryScreen,
+        "library": LibraryScreen,
         "watches": WatchesScreen,
     }
     COMMANDS = App.COMMANDS | {TuiappCommands}
@@ -141,15 +144,15 @@ class TuiApp(App[None]):
             priority=True,
         ),
         Binding(
-            "f6",
-            "watches",
-            "Watches",
-            tooltip="Topics watched across sources, and what each run found",
-            key_display="F6",
-            id="app.watches",
-            show=False,
+            "f5",
+            "library",
+            "Library",
+            tooltip="Search every stored file, preview and export",
+            key_display="F5",
+            id="app.library",
             priority=True,
         ),
+        WATCHES_KEY,
         Binding(
             "ctrl+q",
             "quit",
@@ -268,6 +271,7 @@ class TuiApp(App[None]):
                     BoardScreen,
                     HistoryScreen,
                     JobDetailScreen,
+                    LibraryScreen,
                 )
             ),
         ]
@@ -279,8 +283,12 @@ class TuiApp(App[None]):
         self.push_screen(HelpModal(sections))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns)."""
-        if action in {"board", "history"} and self.current_mode == action:
+        """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns);
+        on the Board, F5 is the Board's own hidden key (its footer is full at 80 columns)."""
+        if action == "library":
+            under = [s for s in self.screen_stack if not isinstance(s, ModalScreen)]
+            return not (under and isinstance(under[-1], BoardScreen))
+        if action in {"board", "history", "library"} and self.current_mode == action:
             # Hidden while the mode's own screen is in view (under a dialog, too); shown once a
             # full screen (a job's detail) is pushed on top, where it leads back.
             screens = [s for s in self.screen_stack if not isinstance(s, ModalScreen)]
@@ -364,6 +372,13 @@ class TuiApp(App[None]):
 
     async def action_history(self) -> None:
         await self._to_mode("history")
+
+    async def action_library(self) -> None:
+        await self._to_mode("library")
+
+    async def action_to_library(self) -> None:
+        """F5 on the Board (its footer leaves the app's F5 out)."""
+        await self._to_mode("library")
 
     async def action_watches(self) -> None:
         await self._to_mode("watches")

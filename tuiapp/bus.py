@@ -2,9 +2,10 @@
 
 Each subscriber has its own queue. Progress events are coalesced in place (the newest replaces a
 pending one with the same key), so a subscriber's queue holds at most one progress event per key.
-Lifecycle events are never dropped; a subscriber so far behind that its backlog of lifecycle events
-passes ``max_backlog`` is closed with ``overflowed`` set, and must resynchronise (read the current
-state, subscribe again) instead of silently missing events.
+Lifecycle events are never dropped; a subscriber so far behind that its backlog (lifecycle events
+and pending progress) passes ``max_backlog`` is closed with ``overflowed`` set, and must
+resynchronise (read the current state, subscribe again) instead of silently missing events. So a
+subscriber that stops reading holds at most ``max_backlog`` events, however many jobs run.
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ class Subscription:
                 slot.event = event
                 self.coalesced += 1
                 return
-            slot = _Slot(event)
+        # Every new entry counts, progress too: each job brings progress keys of its own, so a
+        # subscriber that stopped reading would otherwise hold one per file of every job.
+        if len(self._queue) >= self._max_backlog:
+            self.cut_off("this stream fell too far behind; reconnect for a fresh snapshot")
+            return
+        slot = _Slot(event)
+        if key is not None:
             self._pending[key] = slot
-        else:
-            if len(self._queue) >= self._max_backlog:
-                self.cut_off("this stream fell too far behind; reconnect for a fresh snapshot")
-                return
-            slot = _Slot(event)
         self._queue.append(slot)
         self._wakeup.set()
 

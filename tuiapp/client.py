@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, SourceInfo, WatchInfo
+    from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, JobSpec, Selection, SourceInfo
+    from tuiapp.watches import WatchInfo
 
 __all__ = ["EngineClient", "EventStream", "WatchesClient"]
 
@@ -116,4 +117,12 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
+    ) -> list[Path]: ...
+
+    async def find(
+        self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
+    ) -> list[AssetInfo]: ...
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
     ) -> list[Path]: ...

@@ -14,8 +14,9 @@ from __future__ import annotations
 import click
 
 from tuiapp.cli.common import Group, load
+from tuiapp.cli.find import export, find
 from tuiapp.cli.get import get
-from tuiapp.cli.library import doctor, export, jobs, sources, user
+from tuiapp.cli.library import doctor, jobs, sources, user
 from tuiapp.cli.serve import _start_api as _start_api  # the TUI's tests start the API with it
 from tuiapp.cli.serve import run_tui, serve
 from tuiapp.cli.watch import watch
@@ -35,7 +36,7 @@ def cli(ctx: click.Context) -> None:
         run_tui(load())
 
 
-for _command in (get, sources, jobs, export, doctor, serve, user, watch):
+for _command in (get, sources, jobs, find, export, doctor, serve, user, watch):
     cli.add_command(_command)
 
 

@@ -1,4 +1,4 @@
-"""`tuiapp sources`, `jobs`, `export`, `doctor` and `user`: short commands that read or write
+"""`tuiapp sources`, `jobs`, `doctor` and `user`: short commands that read or write
 what the engine keeps, each a thin client calling one engine method and printing."""
 
 from __future__ import annotations
@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from tuiapp.engine import DoctorReport, Engine
     from tuiapp.jobs import JobInfo
 
-__all__ = ["doctor", "export", "jobs", "sources", "user"]
+__all__ = ["doctor", "jobs", "sources", "user"]
 
 
 @click.command()
@@ -49,9 +48,7 @@ async def _live(engine: Engine, owner: int | None, info: JobInfo) -> JobInfo:
     A job run by another process (the app, `tuiapp get`, a worker) writes its counters to the
     database only when a source starts or ends; its assets are written as they are stored.
     """
-    from tuiapp.jobs import TERMINAL_JOB_STATES
-
-    if info.state in TERMINAL_JOB_STATES:
+    if info.state.finished:
         return info
     stored: dict[str, int] = {}
     size: dict[str, int] = {}
@@ -107,7 +104,7 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
         return
     for info in infos:
         names = ",".join(s.source for s in info.sources)
-        failing = sum(1 for s in info.sources if s.error or s.state.value in ("failed", "blocked"))
+        failing = sum(1 for s in info.sources if s.error or s.state.failed)
         failed = f" {failing}/{len(info.sources)} sources failed" if failing else ""
         when = info.created_at.strftime("%Y-%m-%d %H:%M")
         click.echo(
@@ -115,28 +112,6 @@ def jobs(states: tuple[str, ...], limit: int, as_json: bool, words: tuple[str, .
             f"  {human_bytes(info.bytes):>9}  {info.query!r} [{names}]{failed}"
             # repr: controls in the query are escaped
         )
-
-
-@click.command()
-@click.argument("job_id", type=int)
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--overwrite", is_flag=True, help="Replace files of the same name in DIRECTORY.")
-@click.option("--unique", is_flag=True, help="One file per picture: skip near-duplicates.")
-def export(job_id: int, directory: Path, overwrite: bool, unique: bool) -> None:
-    """Write a job's files into DIRECTORY under safe names (never through a symlink).
-
-    A name already taken gets " (2)", " (3)"... unless --overwrite is given. With --unique, of
-    near-duplicate pictures only the best copy (or the job's first) is written.
-    """
-    from tuiapp.text import printable
-
-    async def body(engine: Engine, owner: int | None) -> list[Path]:
-        return await engine.export_job(job_id, owner, directory, overwrite=overwrite, unique=unique)
-
-    paths = run(load(), body)
-    for path in paths:
-        click.echo(printable(str(path)))  # file names are made from remote titles
-    click.echo(f"{len(paths)} files written to {printable(str(directory))}", err=True)
 
 
 @click.command()

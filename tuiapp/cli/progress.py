@@ -18,7 +18,7 @@ from tuiapp.text import printable as p
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tuiapp.events import Event
+    from tuiapp.events import Event, JobView
     from tuiapp.jobs import JobInfo
 
 __all__ = ["Reporter", "failure_lines", "make_reporter"]
@@ -46,7 +46,7 @@ def failure_lines(job: JobInfo) -> list[str]:
 
     lines = []
     for src in job.sources:
-        if src.state.value not in ("failed", "blocked", "timed_out") and not src.error:
+        if not src.state.failed and not src.error:
             continue
         label = error_label(src.error_code, src.state.value)
         cause = p(error_cause(src.error))
@@ -141,10 +141,8 @@ class RichReporter:
             console=self.console,
         )
         self.tasks: dict[str, Any] = {}
-        self.announced: dict[str, tuple[int, int]] = {}
-        """Files and bytes per source, summed from the AssetStored events seen."""
-        self.reported: dict[str, tuple[int, int]] = {}
-        """Files and bytes per source, from the newest SourceProgress."""
+        self.view: JobView | None = None
+        """The job as its events tell it (:func:`tuiapp.events.fold`, the Board's reducer)."""
         self.progress.start()
 
     def _task(self, source: str) -> Any:
@@ -163,44 +161,37 @@ class RichReporter:
         return self.tasks[source]
 
     def show(self, event: Event) -> None:
-        from tuiapp.events import AssetStored, SourceFinished, SourceProgress, SourceStarted
+        from tuiapp.events import (
+            AssetStored,
+            JobView,
+            SourceFinished,
+            SourceProgress,
+            SourceStarted,
+            fold,
+        )
 
-        if isinstance(event, SourceStarted):
-            self.progress.update(self._task(event.source), state="searching")
-        elif isinstance(event, AssetStored):
-            # Counted at once. Progress events are coalesced and may be newer than the files
-            # announced so far: each figure shown is the larger of the two, never their sum.
-            self._count(event.source, files=1, size=event.size)
-        elif isinstance(event, SourceProgress):
-            self._count(event.source, at_least=(event.stored, event.bytes))
-            rate = f"{human_bytes(event.speed)}/s"
-            self.progress.update(self._task(event.source), state=event.state, rate=rate)
-        elif isinstance(event, SourceFinished):
-            task = self._task(event.source)
+        if self.view is None:  # the job's submission came before this reporter: start blank
+            self.view = JobView(event.job_id, "", self.count, {})
+        self.view = fold(self.view, event)
+        source = getattr(event, "source", None)
+        shown = self.view.sources.get(source) if self.view and source else None
+        if shown is not None and isinstance(
+            event, SourceStarted | AssetStored | SourceProgress | SourceFinished
+        ):
+            task = self._task(shown.name)
+            finished = isinstance(event, SourceFinished)
             self.progress.update(
                 task,
-                state=event.state.replace("_", " "),
-                completed=event.stored,
-                bytes=human_bytes(event.bytes),
-                rate="",
+                state=shown.state.replace("_", " "),
+                completed=shown.stored,
+                bytes=human_bytes(shown.bytes) if shown.stored or shown.bytes else "",
+                rate="" if finished or not shown.speed else f"{human_bytes(shown.speed)}/s",
             )
-            self.progress.stop_task(task)
+            if finished:
+                self.progress.stop_task(task)
         text = _line(event)
         if text is not None and not isinstance(event, SourceStarted | SourceFinished):
             self.say(text)
-
-    def _count(
-        self, source: str, *, files: int = 0, size: int = 0, at_least: tuple[int, int] = (0, 0)
-    ) -> None:
-        task = self._task(source)
-        announced = self.announced.get(source, (0, 0))
-        announced = (announced[0] + files, announced[1] + size)
-        self.announced[source] = announced
-        reported = self.reported.get(source, (0, 0))
-        reported = (max(reported[0], at_least[0]), max(reported[1], at_least[1]))
-        self.reported[source] = reported
-        stored, total = max(announced[0], reported[0]), max(announced[1], reported[1])
-        self.progress.update(task, completed=stored, bytes=human_bytes(total))
 
     def say(self, text: str) -> None:
         from rich.text import Text

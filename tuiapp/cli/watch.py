@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from tuiapp.engine import Engine
-    from tuiapp.jobs import WatchInfo
+    from tuiapp.watches import WatchInfo
 
 __all__ = ["watch"]
 
@@ -83,8 +83,8 @@ def _when(value: datetime | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
 def list_watches(as_json: bool) -> None:
     """Every watch: id, query, sources, interval, last and next run, new last time, new in all."""
-    from tuiapp.jobs import describe_every
     from tuiapp.text import printable
+    from tuiapp.watches import describe_every
 
     async def body(engine: Engine, owner: int | None) -> list[WatchInfo]:
         return await engine.watches.list_watches(owner)

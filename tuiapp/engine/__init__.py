@@ -3,7 +3,7 @@
 Rooms, each depending only on those below it:
 - ``service``: :class:`Engine`, the facade that wires the others.
 - ``cluster``: the shared queue (relay, cancels from elsewhere, claims, leases).
-- ``export``: a job's files written to a directory.
+- ``export``: stored files out to a folder or a zip stream, named, with sidecars and credits.
 - ``doctor``: what this installation can and cannot do.
 - ``runner``: ``JobRun``, one running job: its sources side by side, its budget, its end.
 - ``source_run``: ``SourceRun``, one source of a running job: search, download, store, count.
@@ -15,16 +15,19 @@ from __future__ import annotations
 
 from tuiapp.bus import Subscription
 from tuiapp.engine.doctor import Check, DoctorReport, SourceCheck
-from tuiapp.engine.export import export_name
+from tuiapp.engine.export import FIELDS, ExportOptions, check_template, export_name
 from tuiapp.engine.runner import is_url
 from tuiapp.engine.service import Engine
 
 __all__ = [
+    "FIELDS",
     "Check",
     "DoctorReport",
     "Engine",
+    "ExportOptions",
     "SourceCheck",
     "Subscription",
+    "check_template",
     "export_name",
     "is_url",
 ]

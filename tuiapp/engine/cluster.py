@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 from tuiapp.bus import EventBus
 from tuiapp.engine.runner import Claim, JobRun
 from tuiapp.errors import UnavailableError
-from tuiapp.events import EVENT_TYPES, JobFinished, JobSubmitted
+from tuiapp.events import Event, JobFinished, JobSubmitted
 from tuiapp.jobs import JobState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tuiapp.engine.runner import Runtime
-    from tuiapp.events import Event
     from tuiapp.storage import Listener
 
 __all__ = ["Cluster"]
@@ -140,7 +139,7 @@ class Cluster:
             event = JobFinished(
                 job_id=job_id,
                 owner_id=owner,
-                state=JobState.CANCELLED.value,
+                state=JobState.CANCELLED,
                 stored=0,
                 failed=0,
                 bytes=0,
@@ -169,8 +168,7 @@ class Cluster:
             data = json.loads(payload)
             if data["from"] == self.runtime.storage.runner_id:
                 return
-            fields = dict(data["event"])
-            event = EVENT_TYPES[fields.pop("kind")](**fields)
+            event = Event.from_dict(data["event"])
         except (ValueError, KeyError, TypeError):
             log.warning("ignored a malformed event from another process: %.200s", payload)
             return

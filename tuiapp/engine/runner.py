@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from tuiapp.engine.runtime import Claim, Runtime, is_url, now
 from tuiapp.engine.source_run import SourceRun
 from tuiapp.errors import FencedError
-from tuiapp.events import JobFinished, JobStarted
+from tuiapp.events import JobFinished, JobStarted, JobView, fold
 from tuiapp.fetch import allowing
 from tuiapp.jobs import TERMINAL_SOURCE_STATES, JobInfo, JobSpec, JobState, SourceState
 from tuiapp.storage import retry_through_outage
@@ -118,24 +118,12 @@ class JobRun:
             src.cancel()
 
     def live_view(self, info: JobInfo) -> JobInfo:
-        """The stored job with the in-memory counters of this run."""
-        return replace(
-            info,
-            sources=tuple(
-                replace(
-                    s,
-                    state=run.state,
-                    found=run.found,
-                    stored=run.stored,
-                    failed=run.failed,
-                    bytes=run.bytes,
-                    known=run.known,
-                )
-                if (run := self.sources.get(s.source)) is not None
-                else s
-                for s in info.sources
-            ),
-        )
+        """The stored job with the in-memory counters of this run: each source's progress as
+        it would be published now, folded in by the reducer every client uses."""
+        view: JobView | None = JobView.of(info)
+        for src in self.sources.values():
+            view = fold(view, src.snapshot())
+        return info if view is None else view.onto(info)
 
     async def save_unfinished(self) -> None:
         """Save the counters of sources still at work (a worker's heartbeat)."""
@@ -255,7 +243,7 @@ class JobRun:
                     JobFinished(
                         job_id=self.id,
                         owner_id=self.owner,
-                        state=state.value,
+                        state=state,
                         stored=sum(s.stored for s in self.sources.values()),
                         failed=sum(s.failed for s in self.sources.values()),
                         bytes=sum(s.bytes for s in self.sources.values()),

@@ -23,14 +23,15 @@ from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
 from tuiapp.engine.hash_process import HashProcess
 from tuiapp.engine.intake import admit
+from tuiapp.engine.near_duplicates import backfill
 from tuiapp.engine.runner import JobRun, Runtime
-from tuiapp.engine.similar import backfill
 from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
 from tuiapp.fetch.browser import handshake_available
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState, SourceInfo
+from tuiapp.jobs import TERMINAL_JOB_STATES, ExportOptions, JobState, Selection, SourceInfo
+from tuiapp.phash import MAX_DISTANCE
 from tuiapp.storage import Storage
 
 if TYPE_CHECKING:
@@ -88,7 +89,9 @@ class Engine:
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
-        """Hashing of stored pictures that have no hash yet (see :mod:`.similar`)."""
+        """Hashing of stored pictures that have no hash yet (see :mod:`.near_duplicates`)."""
+        self.indexing: asyncio.Task[int] | None = None
+        """Search indexing of files stored before the index existed (large old databases)."""
         self.watches = Watches(
             self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus)
         )
@@ -111,6 +114,7 @@ class Engine:
             # With a shared queue a dead worker's job is taken over when its lease ends.
             self.interrupted = await self.storage.recover()
         await self.fetcher.start()
+        self.indexing = asyncio.create_task(self.storage.fill_search())
         if self.cluster is not None:
             await self.cluster.start()
         if self.runtime.hasher is not None:
@@ -128,9 +132,10 @@ class Engine:
         await self.watches.scheduler.stop()
         if self.cluster is not None:
             await self.cluster.stop_loops()
-        if self.backfill is not None:
-            self.backfill.cancel()
-            await asyncio.gather(self.backfill, return_exceptions=True)
+        for task in (self.backfill, self.indexing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         runs = list(self.runtime.runs.values())
         for run in runs:
             if run.claimed:
@@ -183,6 +188,10 @@ class Engine:
                 )
             )
         return infos
+
+    def source_names(self) -> tuple[str, ...]:
+        """Every source's name, in the registry's order (nothing is loaded to tell)."""
+        return registry.names()
 
     def source_for_url(self, url: str) -> str | None:
         """The source a URL typed into a job goes to, if any."""
@@ -397,13 +406,50 @@ class Engine:
         overwrite: bool = False,
         unique: bool = False,
     ) -> list[Path]:
-        """Write a job's files into ``directory`` under safe, unique names.
+        """Write a job's files into ``directory`` under safe, unique names (see :meth:`export`).
 
-        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
         ``unique``: one file per picture (near-duplicates skipped).
         """
-        return await export.export_job(
-            self.storage, job_id, owner, directory, overwrite=overwrite, unique=unique
+        selection = Selection(job_id=job_id, unique=unique)
+        return await self.export(selection, owner, directory, ExportOptions(overwrite=overwrite))
+
+    async def export(
+        self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
+    ) -> list[Path]:
+        """Write the selected files into ``directory``, with sidecars if asked and the credits.
+
+        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        """
+        return await export.export_to(self.storage, owner, selection, directory, options)
+
+    async def zip(
+        self, selection: Selection, owner: int | None, options: ExportOptions
+    ) -> AsyncIterator[bytes]:
+        """The selected files as a zip, streamed: what :meth:`export` would write, as entries.
+
+        Raises (before the first byte):
+            NotFoundError: no such job; InvalidRequestError: a bad template.
+        """
+        return await export.zip_of(self.storage, owner, selection, options)
+
+    async def find(
+        self,
+        owner: int | None,
+        selection: Selection,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        oldest_first: bool = False,
+    ) -> list[AssetInfo]:
+        """The owner's stored files that ``selection`` takes: best matches first with words,
+        nearest first with ``similar_to``, else newest first (``oldest_first``: oldest)."""
+        return await self.storage.find_assets(
+            owner,
+            selection,
+            limit=limit,
+            offset=offset,
+            max_distance=MAX_DISTANCE,
+            oldest_first=oldest_first,
         )
 
     async def integrity_report(self) -> dict[str, Any]:

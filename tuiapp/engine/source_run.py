@@ -1,8 +1,7 @@
 """One source of a running job (:class:`SourceRun`): search, download, store, count, report.
 
-It hands each find to :func:`~tuiapp.engine.transfer.transfer`, stores the bytes through the
-storage, keeps the source's counters and publishes its events. It knows its job only as a
-:class:`~tuiapp.engine.runtime.RunningJob`.
+It hands each find to :func:`~.transfer.transfer`, stores the bytes through the storage, keeps
+the counters and publishes its events; it knows its job only as a :class:`~.runtime.RunningJob`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
 from tuiapp.engine.known import KNOWN_CAP, NewOnly, asked_count, new_asset
+from tuiapp.engine.near_duplicates import hook
 from tuiapp.engine.runtime import (
     PROGRESS_INTERVAL,
     Speed,
@@ -22,7 +22,6 @@ from tuiapp.engine.runtime import (
     source_context,
     tell_stored,
 )
-from tuiapp.engine.similar import Hashing
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
@@ -76,7 +75,7 @@ class SourceRun:
     def __init__(self, job: RunningJob, name: str) -> None:
         self.job = job
         self.name = name
-        self.hashing = Hashing(job.runtime)
+        self.near = hook(job.runtime)  # the one near-duplicate seam (a no-op when off)
         self.state = SourceState.QUEUED
         self.found = 0
         self.stored = 0
@@ -143,21 +142,23 @@ class SourceRun:
         )
         self.runtime.publish(notice)
 
+    def snapshot(self, speed: float = 0.0) -> SourceProgress:
+        """This source's counters now, as the progress event :meth:`progress` publishes."""
+        return SourceProgress(
+            job_id=self.job.id,
+            owner_id=self.job.owner,
+            source=self.name,
+            state=self.state,
+            **self.counters(),
+            speed=speed,
+        )
+
     def progress(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_progress < PROGRESS_INTERVAL:
             return
         self._last_progress = now
-        self.runtime.publish(
-            SourceProgress(
-                job_id=self.job.id,
-                owner_id=self.job.owner,
-                source=self.name,
-                state=self.state.value,
-                **self.counters(),
-                speed=self._speed.add(self.bytes),
-            )
-        )
+        self.runtime.publish(self.snapshot(self._speed.add(self.bytes)))
 
     async def run(self, spec: JobSpec, url_input: bool) -> None:
         """Run the source to its end; the state and error say how it ended."""
@@ -170,7 +171,7 @@ class SourceRun:
                         job_id=self.job.id,
                         owner_id=self.job.owner,
                         source=self.name,
-                        state=self.state.value,
+                        state=self.state,
                     )
                 )
                 with acting_for(self.name):  # its pages and downloads take its proxy
@@ -202,7 +203,7 @@ class SourceRun:
             await asyncio.shield(self._end())
 
     async def _end(self) -> None:
-        await self.hashing.settle()  # its stored pictures are announced before its end
+        await self.near.settle()  # its stored pictures are announced before its end
         await self.save()
         self.progress(force=True)
         self.runtime.publish(
@@ -210,7 +211,7 @@ class SourceRun:
                 job_id=self.job.id,
                 owner_id=self.job.owner,
                 source=self.name,
-                state=self.state.value,
+                state=self.state,
                 **self.counters(),
                 error=None if self.error is None else str(self.error),
                 error_code=None if self.error is None else self.error.code,
@@ -385,10 +386,8 @@ class SourceRun:
                 progress=progress,
                 cancelled=self.job.stopping.is_set,
             )
-            if (fingerprinter := self.hashing.fingerprinter(moved.mime)) is not None:
-                await sink.fingerprint_with(
-                    fingerprinter
-                )  # a cut here keeps no file, as one during the transfer
+            # A cut here keeps no file, as one during the transfer.
+            await sink.fingerprint_with(self.near.fingerprinter(moved.mime))
             if self.new_only is not None and await self.new_only.after_fetch(sink):
                 runtime.spawn_cleanup(sink.abort())  # the same bytes, or picture, are held
                 self.bytes -= added
@@ -482,7 +481,7 @@ class SourceRun:
         self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
         self.stored += 1
         self.bytes += stored.size - added
-        self.hashing.announce(
+        self.near.announce(
             AssetStored(
                 job_id=self.job.id,
                 owner_id=self.job.owner,

@@ -26,8 +26,9 @@ from tuiapp.engine.intake import admit
 from tuiapp.engine.runtime import now as _now
 from tuiapp.errors import InvalidRequestError, NotFoundError, UnavailableError
 from tuiapp.events import JobFinished, WatchRan
-from tuiapp.jobs import JobSpec, JobState, WatchSpec, check_webhook, parse_every
+from tuiapp.jobs import JobSpec, JobState
 from tuiapp.text import printable
+from tuiapp.watches import WatchSpec, check_webhook, parse_every
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 
     from tuiapp.bus import EventBus
     from tuiapp.engine.runtime import Runtime
-    from tuiapp.jobs import JobInfo, WatchInfo
+    from tuiapp.jobs import JobInfo
     from tuiapp.storage import FinishedRun
+    from tuiapp.watches import WatchInfo
 
 __all__ = ["Scheduler", "Watches", "backoff", "digest"]
 

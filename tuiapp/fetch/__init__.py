@@ -48,7 +48,15 @@ from tuiapp.fetch.body import (
 )
 from tuiapp.fetch.browser import BrokenConnection, BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
-from tuiapp.fetch.proxy import Proxy, ProxyPlan, acting_for, parse_proxy, proxy_session
+from tuiapp.fetch.proxy import (
+    Proxy,
+    ProxyPlan,
+    acting_for,
+    login_refused,
+    parse_proxy,
+    proxy_failure,
+    proxy_session,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
@@ -286,6 +294,8 @@ class Fetcher:
                     )
             if 200 <= result.status < 300 or result.status in allow_status:
                 return result
+            if result.status == 407 and (proxy := self.proxies.for_url(url)) is not None:
+                raise login_refused(proxy)
             detail = describe(result.header("content-type"), len(result.body))
             error = HTTPStatusError(result.status, redact(result.url), detail)
             if result.status in _RETRY_STATUS:
@@ -351,6 +361,8 @@ class Fetcher:
             guard = _translate(shown, proxy)
             async with guard, session.get(url, headers=headers) as resp:
                 declared = resp.headers.get("Content-Type")
+                if resp.status == 407 and proxy is not None:
+                    raise login_refused(proxy)
                 if resp.status >= 400 or resp.status < 200:
                     # The body is not read: it may be a local service's answer to a redirect.
                     detail = describe(declared, resp.content_length)
@@ -443,7 +455,7 @@ class _translate:
     ) -> None:
         if exc is None or isinstance(exc, (FetchError, _Retryable, asyncio.CancelledError)):
             return
-        if self.proxy is not None and (why := _proxy_failure(exc)) is not None:
+        if self.proxy is not None and (why := proxy_failure(exc)) is not None:
             raise ProxyUnreachableError(self.proxy.address, why) from exc
         if isinstance(exc, aiohttp.NonHttpUrlRedirectClientError):
             raise BlockedAddressError(
@@ -468,21 +480,6 @@ class _translate:
             raise NetworkError(f"not a valid URL: {self.url}") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise NetworkError(f"{self.url}: {exc}") from exc
-
-
-def _proxy_failure(exc: BaseException) -> str | None:
-    """Why the proxy, not the site, failed a request; None when it was not the proxy."""
-    if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return _reason(exc)
-    if isinstance(exc, aiohttp.ClientHttpProxyError):
-        return f"it answered HTTP {exc.status} to CONNECT"
-    module = type(exc).__module__
-    if module.startswith(("aiohttp_socks", "python_socks")):
-        text = str(exc)
-        if "refused" in text.lower() or isinstance(exc.__cause__, ConnectionRefusedError):
-            return "connection refused"
-        return text[:200] or type(exc).__name__
-    return None
 
 
 def _reason(exc: aiohttp.ClientConnectorError) -> str:

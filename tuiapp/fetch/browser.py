@@ -53,6 +53,8 @@ __all__ = ["MAX_REDIRECTS", "BrokenConnection", "BrowserTransport", "handshake_a
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 10
+MAX_SESSIONS = 32
+"""curl sessions kept open (one per pinned address: a site's pages reuse their connections)."""
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _SCRIPT_HEADERS: dict[str, str | None] = {
     # What a page's own script sends with fetch(): no navigation headers.
@@ -121,22 +123,32 @@ class BrowserTransport:
         self._proxy_for = proxy_for
         self._timeout = timeout
         self._sessions: dict[tuple[str, ...], Any] = {}
+        self._busy: dict[tuple[str, ...], int] = {}
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             await session.close()
 
-    def _session(self, resolve: tuple[str, ...]) -> Any:
-        """One curl session per pinned address set: connections are reused, pins never mixed."""
-        session = self._sessions.get(resolve)
+    async def _session(self, resolve: tuple[str, ...]) -> Any:
+        """One curl session per pinned address set: connections are reused, pins never mixed.
+
+        At most :data:`MAX_SESSIONS` are kept; the oldest idle one goes first.
+        """
+        session = self._sessions.pop(resolve, None)
         if session is None:
-            from curl_cffi import CurlOpt
-            from curl_cffi.requests import AsyncSession
+            try:
+                from curl_cffi import CurlOpt
+                from curl_cffi.requests import AsyncSession
+            except (ImportError, OSError) as exc:  # a broken install: say so, not "crashed"
+                raise SourceError(f"curl_cffi cannot be loaded ({exc}); reinstall tuiapp") from None
 
             options = {CurlOpt.RESOLVE: list(resolve)} if resolve else {}
             session = AsyncSession(trust_env=False, max_clients=8, curl_options=options)
-            self._sessions[resolve] = session
+            idle = [k for k in self._sessions if not self._busy.get(k)]
+            if len(self._sessions) >= MAX_SESSIONS and idle:
+                await self._sessions.pop(idle[0]).close()
+        self._sessions[resolve] = session  # the most recently used last
         return session
 
     async def _pin(self, url: str) -> _Pin:
@@ -197,11 +209,12 @@ class BrowserTransport:
     async def _once(self, url: str, browser: Browser, headers: dict[str, str | None]) -> Page:
         shown = redact(url)
         pin = await self._pin(url)
-        session = self._session(pin.resolve)
+        session = await self._session(pin.resolve)
         from curl_cffi import CurlHttpVersion
         from curl_cffi.requests.exceptions import RequestException
 
         secure = url.startswith("https:")
+        self._busy[pin.resolve] = self._busy.get(pin.resolve, 0) + 1
         try:
             async with session.stream(
                 "GET",
@@ -233,6 +246,10 @@ class BrowserTransport:
             raise
         except RequestException as exc:
             raise _translate(exc, url, pin.proxy) from exc
+        finally:
+            left = self._busy.pop(pin.resolve, 1) - 1
+            if left:
+                self._busy[pin.resolve] = left
 
 
 def _too_large(url: str) -> FormatChangedError:

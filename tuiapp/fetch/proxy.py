@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import ipaddress
 import warnings
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
+
+from tuiapp.errors import ProxyUnreachableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -43,7 +46,9 @@ __all__ = [
     "acting_for",
     "bypassed",
     "current_source",
+    "login_refused",
     "parse_proxy",
+    "proxy_failure",
     "proxy_session",
 ]
 
@@ -291,3 +296,29 @@ def proxy_session(
         return aiohttp.ClientSession(
             connector=direct(), proxy=proxy.bare_url, proxy_auth=login, **options
         )
+
+
+def login_refused(proxy: Proxy) -> ProxyUnreachableError:
+    """HTTP 407 comes from the proxy, never the site."""
+    why = "it refused the login" if proxy.username is not None else "it asks for a login"
+    return ProxyUnreachableError(proxy.address, f"{why}, HTTP 407")
+
+
+def proxy_failure(exc: BaseException) -> str | None:
+    """Why the proxy, not the site, failed a request; None when it was not the proxy."""
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return "connection refused"
+        return exc.os_error.strerror or type(exc.os_error).__name__
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return f"it answered HTTP {exc.status} to CONNECT"
+    module = type(exc).__module__
+    if module.startswith(("aiohttp_socks", "python_socks")):
+        text = str(exc)
+        code = getattr(exc, "error_code", None) or getattr(exc.__cause__, "errno", None)
+        refused = code == errno.ECONNREFUSED or f"[Errno {errno.ECONNREFUSED}]" in text
+        refused = refused or "refused" in text.lower()
+        if refused or isinstance(exc.__cause__, ConnectionRefusedError):
+            return "connection refused"
+        return text[:200] or type(exc).__name__
+    return None

@@ -10,6 +10,7 @@ from tuiapp.screens.export import ExportChoice, ExportModal
 from tuiapp.screens.help import HelpModal
 from tuiapp.screens.history import HistoryScreen
 from tuiapp.screens.job_detail import JobDetailScreen
+from tuiapp.screens.library import LibraryScreen
 from tuiapp.screens.new_job import NewJobScreen
 from tuiapp.screens.watches import AddWatchModal, WatchesScreen
 
@@ -24,6 +25,7 @@ __all__ = [
     "HelpModal",
     "HistoryScreen",
     "JobDetailScreen",
+    "LibraryScreen",
     "NewJobScreen",
     "WatchesScreen",
 ]

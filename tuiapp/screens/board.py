@@ -19,7 +19,7 @@ from tuiapp.widgets.source_pane import SourcePane
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from tuiapp.board import JobView
+    from tuiapp.events import JobView
 
 __all__ = ["BoardScreen", "grid_neighbour"]
 
@@ -60,6 +60,8 @@ class BoardScreen(TuiScreen):
     TITLE = "Board"
     BINDING_GROUP_TITLE = "Board"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The app's F5 (Library), kept out of this footer: it is full at 80 columns.
+        Binding("f5", "app.to_library", "Library", show=False, id="board.library"),
         Binding(
             "c",
             "cancel_source",

@@ -1,4 +1,5 @@
-"""Asks for the folder to export a job's files into, and whether to skip near-duplicates."""
+"""Asks for the folder to export files into (a job's or a search's), whether to skip
+near-duplicates and whether to write sidecars."""
 
 from __future__ import annotations
 
@@ -24,26 +25,39 @@ class ExportChoice:
     folder: Path
     unique: bool
     """One file per picture: near-duplicates skipped."""
+    sidecar: bool = False
+    """A ``NAME.json`` of metadata beside each file."""
 
 
 class ExportModal(TuiModal[ExportChoice | None]):
-    """The folder (Enter exports); when the job has near-duplicates, a box to skip them."""
+    """The folder (Enter exports); when the job has near-duplicates (or ``offer_unique``), a box
+    to skip them; a box for sidecars."""
 
     BINDING_GROUP_TITLE = "Export"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
 
-    def __init__(self, job_id: int, default: Path, *, copies: int = 0) -> None:
+    def __init__(
+        self,
+        job_id: int | None,
+        default: Path,
+        *,
+        copies: int = 0,
+        what: str | None = None,
+        offer_unique: bool = False,
+    ) -> None:
         super().__init__()
         self.job_id = job_id
         self.default = default
         self.copies = copies
         """Files of the job that are near-duplicates of another of its files."""
+        self.what = what or f"the files of job {job_id}"
+        self.offer_unique = offer_unique
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Export the files of job {self.job_id} into this folder (Enter):")
+            yield Label(f"Export {self.what} into this folder (Enter):")
             yield Input(str(self.default), id="folder")
             if self.copies:
                 plural = "" if self.copies == 1 else "s"
@@ -52,6 +66,10 @@ class ExportModal(TuiModal[ExportChoice | None]):
                     value=True,
                     id="unique",
                 )
+            elif self.offer_unique:
+                yield Checkbox("Skip near-duplicates (one file per picture)", id="unique")
+            if self.job_id is None:
+                yield Checkbox("Write NAME.json with each file's metadata", id="sidecar")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -59,9 +77,9 @@ class ExportModal(TuiModal[ExportChoice | None]):
         if not text:
             self.dismiss(None)
             return
-        boxes = self.query(Checkbox)
-        unique = bool(boxes) and boxes.first().value
-        self.dismiss(ExportChoice(Path(text).expanduser(), unique))
+        unique = [box.value for box in self.query("#unique").results(Checkbox)]
+        sidecar = [box.value for box in self.query("#sidecar").results(Checkbox)]
+        self.dismiss(ExportChoice(Path(text).expanduser(), any(unique), sidecar=any(sidecar)))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

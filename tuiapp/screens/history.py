@@ -10,7 +10,6 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, Static
 
-from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.base import TuiScreen
 from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import human_bytes, remote, short_list, state_style, state_words
@@ -210,7 +209,7 @@ class HistoryScreen(TuiScreen):
     def job_in_view(self) -> tuple[int, bool] | None:
         job_id = self.selected_job_id
         job = next((j for j in self._jobs if j.id == job_id), None)
-        return None if job is None else (job.id, job.state not in TERMINAL_JOB_STATES)
+        return None if job is None else (job.id, not job.state.finished)
 
     @on(Input.Changed, "#filter")
     def _filter(self) -> None:

@@ -10,7 +10,6 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
 from tuiapp.errors import NotFoundError, error_cause, error_label
-from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.base import TuiScreen
 from tuiapp.screens.error import ErrorModal
@@ -76,7 +75,7 @@ def source_row(source: JobSourceInfo) -> tuple[str | Text, ...]:
     """One row of the sources table: name, state, stored/found, bytes, near-duplicates of other
     sources' files, error label and cause."""
     state = source.state.value
-    failed = bool(source.error) or state in {"failed", "blocked", "timed_out"}
+    failed = bool(source.error) or source.state.failed
     return (
         source.source,
         Text(state_words(state), style=state_style(state)),
@@ -267,7 +266,7 @@ class JobDetailScreen(TuiScreen):
         self.app.push_screen(AssetViewScreen(ids, self.table.cursor_row))
 
     def job_in_view(self) -> tuple[int, bool] | None:
-        running = self.job is not None and self.job.state not in TERMINAL_JOB_STATES
+        running = self.job is not None and not self.job.state.finished
         return (self.job_id, running)
 
     def action_back(self) -> None:

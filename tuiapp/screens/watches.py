@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Header, Input, Label, Static
 
 from tuiapp.errors import TuiappError
-from tuiapp.jobs import describe_every
 from tuiapp.screens.base import TuiModal, TuiScreen
+from tuiapp.watches import describe_every
 from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import remote, state_style, state_words
 
@@ -21,10 +21,22 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
 
-    from tuiapp.jobs import JobInfo, WatchInfo
+    from tuiapp.jobs import JobInfo
+    from tuiapp.watches import WatchInfo
 
-__all__ = ["AddWatchModal", "WatchesScreen"]
+__all__ = ["WATCHES_KEY", "AddWatchModal", "WatchesScreen"]
 
+WATCHES_KEY = Binding(
+    "f6",
+    "watches",
+    "Watches",
+    tooltip="Topics watched across sources, and what each run found",
+    key_display="F6",
+    id="app.watches",
+    show=False,
+    priority=True,
+)
+"""The app's key to this screen (a priority key, as the other F-keys)."""
 RELOAD_SECONDS = 2.0
 """How often the screen reads the watches again while it is shown (runs end in the background)."""
 RUNS_SHOWN = 20

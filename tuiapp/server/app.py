@@ -10,16 +10,24 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from tuiapp.errors import SettingsError
-from tuiapp.server import routes_assets, routes_jobs, routes_service, routes_watches, sse
+from tuiapp.server import (
+    routes_assets,
+    routes_jobs,
+    routes_service,
+    routes_watches,
+    routes_zip,
+    sse,
+)
 from tuiapp.server.common import (
     BACKLOG_KEY,
     ENGINE_KEY,
     HOSTS_KEY,
     OPENAPI_KEY,
     PING_KEY,
+    PUBLIC_KEY,
     STREAMS_KEY,
 )
-from tuiapp.server.middleware import browser_guard, error_middleware
+from tuiapp.server.middleware import auth_middleware, browser_guard, error_middleware
 from tuiapp.server.openapi import build_document
 
 if TYPE_CHECKING:
@@ -38,6 +46,7 @@ _TABLES: Final[tuple[RouteTable, ...]] = (
     routes_jobs.table,
     sse.table,
     routes_assets.table,
+    routes_zip.table,
     routes_watches.table,
 )
 OPERATIONS: Final[tuple[Operation, ...]] = tuple(op for t in _TABLES for op in t.operations)
@@ -72,7 +81,8 @@ def create_app(
         hosts: host names the server answers to besides loopback and its bound address.
     """
     app = web.Application(
-        middlewares=[error_middleware, browser_guard], client_max_size=client_max_size
+        middlewares=[error_middleware, browser_guard, auth_middleware],
+        client_max_size=client_max_size,
     )
     app[ENGINE_KEY] = engine
     streams: set[Subscription] = set()
@@ -80,7 +90,10 @@ def create_app(
     app[PING_KEY] = ping_interval
     app[BACKLOG_KEY] = stream_backlog
     app[HOSTS_KEY] = frozenset(h.lower() for h in hosts)
-    names = tuple(s.name for s in engine.sources())
+    app[PUBLIC_KEY] = frozenset(
+        (op.method, op.path) for table in _TABLES for op in table.operations if op.public
+    )
+    names = engine.source_names()
     # Built on first request: msgspec's schema generation is not paid at start-up.
     app[OPENAPI_KEY] = lambda: openapi_document(names)
     for table in _TABLES:

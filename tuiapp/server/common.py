@@ -1,5 +1,9 @@
 """What every handler shares: the application keys, request parsing, the caller, error replies.
 
+The caller is looked up once per request, by :func:`~tuiapp.server.middleware.auth_middleware`
+before the handler runs, unless the route table marks the route public; :func:`user` is that one
+lookup, and handlers read its answer with :func:`caller` or :func:`owner`.
+
 Parsing here turns a bad path, query or body into :class:`~tuiapp.errors.InvalidRequestError`
 (400) naming what is wrong; request bodies are checked by the vocabulary's own types
 (:func:`tuiapp.api_types.parse_body`), never field by field by hand.
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKLOG_KEY",
+    "CALLER_KEY",
     "ENGINE_KEY",
     "HOSTS_KEY",
     "MAX_ID",
@@ -33,8 +38,10 @@ __all__ = [
     "OPENAPI_KEY",
     "PAGING",
     "PING_KEY",
+    "PUBLIC_KEY",
     "STREAMS_KEY",
     "Id",
+    "caller",
     "error",
     "id_param",
     "optional_int",
@@ -67,6 +74,10 @@ OPENAPI_KEY: Final[web.AppKey[Callable[[], dict[str, Any]]]] = web.AppKey("tuiap
 """Builds (once) the OpenAPI document of this application."""
 HOSTS_KEY: Final[web.AppKey[frozenset[str]]] = web.AppKey("tuiapp.hosts")
 """Host names this server answers to besides the loopback names and the address it is bound to."""
+PUBLIC_KEY: Final[web.AppKey[frozenset[tuple[str, str]]]] = web.AppKey("tuiapp.public")
+"""(method, path) of the routes the route table marks public: every other route needs a caller."""
+CALLER_KEY: Final[web.RequestKey[UserInfo | None]] = web.RequestKey("tuiapp.caller")
+"""The user a request acts as (None: guest), set before the handler runs."""
 
 
 def error(
@@ -145,7 +156,8 @@ async def read_body(request: web.Request, kind: type[T], *, optional: bool = Fal
 
 
 async def user(request: web.Request) -> UserInfo | None:
-    """The user the request acts as; None for a guest.
+    """The user the request's credentials name; None for a guest. The one place a caller is
+    looked up (the auth middleware calls it; handlers read :func:`caller`).
 
     Raises:
         UnauthorizedError: a malformed or wrong token, or no token while guests are off.
@@ -163,6 +175,21 @@ async def user(request: web.Request) -> UserInfo | None:
     return await request.app[ENGINE_KEY].authenticate(token)
 
 
+def caller(request: web.Request) -> UserInfo | None:
+    """The user the request acts as (None: guest), as the auth middleware found it.
+
+    Raises:
+        RuntimeError: the route is public, so nobody was looked up (a bug in the route table).
+    """
+    if CALLER_KEY not in request:
+        raise RuntimeError(f"{request.method} {request.path} is public: it has no caller")
+    return request[CALLER_KEY]
+
+
 async def owner(request: web.Request) -> int | None:
-    caller = await user(request)
-    return None if caller is None else caller.id
+    """The id of the user the request acts as (None: guest); nothing is looked up here.
+
+    Awaitable, as handlers have always called it.
+    """
+    found = caller(request)
+    return None if found is None else found.id

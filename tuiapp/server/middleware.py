@@ -22,12 +22,12 @@ from tuiapp.errors import (
     UnauthorizedError,
     UnavailableError,
 )
-from tuiapp.server.common import HOSTS_KEY, error
+from tuiapp.server.common import CALLER_KEY, HOSTS_KEY, PUBLIC_KEY, error, user
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-__all__ = ["HTTP_CODES", "browser_guard", "error_middleware"]
+__all__ = ["HTTP_CODES", "auth_middleware", "browser_guard", "error_middleware"]
 
 log = logging.getLogger("tuiapp.server")
 
@@ -47,6 +47,25 @@ HTTP_CODES: Final[Mapping[int, str]] = {
     421: "misdirected_request",
 }
 """The error code of a status aiohttp itself answers with."""
+
+
+@web.middleware
+async def auth_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Looks the caller up before the handler runs, unless the route table marks the route
+    public: a handler cannot forget to (it reads the answer with ``owner``/``caller``).
+
+    A route missing from the table needs a caller too; a path no route matches is left to
+    answer 404 or 405.
+    """
+    match = request.match_info
+    if match.http_exception is None:
+        resource = match.route.resource
+        path = resource.canonical if resource is not None else request.path
+        if (request.method, path) not in request.app[PUBLIC_KEY]:
+            request[CALLER_KEY] = await user(request)
+    return await handler(request)
 
 
 @web.middleware

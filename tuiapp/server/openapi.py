@@ -22,7 +22,7 @@ from tuiapp.api_types import (
     schema_of,
 )
 from tuiapp.events import EVENT_TYPES
-from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo, WatchInfo
+from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo, SourceInfo, UserInfo
 from tuiapp.server.middleware import JSON_METHODS
 from tuiapp.server.shapes import (
     AssetLinks,
@@ -36,6 +36,7 @@ from tuiapp.server.shapes import (
     WatchLinks,
     WatchList,
 )
+from tuiapp.watches import WatchInfo
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

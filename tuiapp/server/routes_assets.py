@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import logging
-import typing
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from aiohttp import hdrs, web
 from msgspec import Meta
 
-from tuiapp.errors import InvalidRequestError
 from tuiapp.jobs import AssetInfo
-from tuiapp.server.common import (
-    ENGINE_KEY,
-    MAX_ID,
-    PAGING,
-    Id,
-    error,
-    id_param,
-    optional_int,
-    owner,
-    paging,
-    path_id,
-)
+from tuiapp.server.common import ENGINE_KEY, PAGING, error, id_param, owner, paging, path_id
+from tuiapp.server.filters import FILTER_PARAMS, selection
 from tuiapp.server.ranges import RangeNotSatisfiable, byte_range, etag_matches
 from tuiapp.server.routing import Param, Reply, RouteTable
 from tuiapp.server.shapes import AssetList, asset_view
@@ -36,8 +24,6 @@ log = logging.getLogger("tuiapp.server")
 
 table = RouteTable()
 
-AssetKind = Literal["image", "video", "audio", "file"]
-ASSET_KINDS: Final = typing.get_args(AssetKind)
 _ASSET_ID = id_param("asset")
 
 
@@ -45,55 +31,20 @@ _ASSET_ID = id_param("asset")
     "GET",
     "/api/assets",
     name="listAssets",
-    summary="The caller's stored files, oldest first",
-    params=(
-        Param("job_id", "query", Id, "Only the files of this job."),
-        Param("source", "query", str, "Only the files of this source.", source_name=True),
-        Param("type", "query", AssetKind, "Only files of this kind."),
-        Param("text", "query", str, "Words in the title."),
-        Param(
-            "unique",
-            "query",
-            bool,
-            "Leave out near-duplicates: files whose `duplicate_of` names a better copy.",
-        ),
-        *PAGING,
-    ),
+    summary="The caller's stored files: oldest first, or a search's best matches first",
+    params=(*FILTER_PARAMS, *PAGING),
     replies={200: Reply("A page of files.", AssetList)},
-    errors=(400,),
+    errors=(400, 404),
 )
 async def list_assets(request: web.Request) -> web.Response:
     caller = await owner(request)
     engine = request.app[ENGINE_KEY]
     limit, offset = paging(request)
-    job_id = optional_int(request, "job_id", 1, MAX_ID)
-    source = request.query.get("source")
-    known = [s.name for s in engine.sources()]
-    if source is not None and source not in known:
-        raise InvalidRequestError(f"unknown source {source!r:.40}; known: {', '.join(known)}")
-    kind = request.query.get("type")
-    if kind is not None and kind not in ASSET_KINDS:
-        raise InvalidRequestError(f"type must be one of {', '.join(ASSET_KINDS)}, not {kind!r:.40}")
-    infos = await engine.list_assets(
-        caller,
-        job_id=job_id,
-        source=source,
-        kind=kind,
-        text=request.query.get("text") or None,
-        unique=_flag(request, "unique"),
-        limit=limit,
-        offset=offset,
-    )
+    chosen = selection(request)
+    infos = await engine.find(caller, chosen, limit=limit, offset=offset, oldest_first=True)
     return web.json_response(
         {"assets": [asset_view(a) for a in infos], "limit": limit, "offset": offset}
     )
-
-
-def _flag(request: web.Request, name: str) -> bool:
-    value = request.query.get(name, "false").lower()
-    if value not in ("true", "false", "1", "0"):
-        raise InvalidRequestError(f"{name} must be true or false, not {value!r:.40}")
-    return value in ("true", "1")
 
 
 @table.route(

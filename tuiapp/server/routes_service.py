@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from tuiapp import __version__
-from tuiapp.server.common import ENGINE_KEY, OPENAPI_KEY, owner, user
+from tuiapp.server.common import ENGINE_KEY, OPENAPI_KEY, caller
 from tuiapp.server.routing import Reply, RouteTable
 from tuiapp.server.shapes import Health, Me, SourceList
 
@@ -49,9 +49,9 @@ async def openapi(request: web.Request) -> web.Response:
     replies={200: Reply("The user, or guest.", Me)},
 )
 async def me(request: web.Request) -> web.Response:
-    caller = await user(request)
+    found = caller(request)
     return web.json_response(
-        {"guest": caller is None, "user": None if caller is None else caller.to_dict()}
+        {"guest": found is None, "user": None if found is None else found.to_dict()}
     )
 
 
@@ -63,7 +63,6 @@ async def me(request: web.Request) -> web.Response:
     replies={200: Reply("The sources.", SourceList)},
 )
 async def sources(request: web.Request) -> web.Response:
-    await owner(request)
     # The first look for the video tools imports yt-dlp: kept off the event loop.
     infos = await asyncio.to_thread(request.app[ENGINE_KEY].sources)
     return web.json_response({"sources": [s.to_dict() for s in infos]})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 
 from tuiapp.api_types import WatchChange, WatchRequest
-from tuiapp.jobs import JobInfo, WatchInfo
+from tuiapp.jobs import JobInfo
 from tuiapp.server.common import ENGINE_KEY, id_param, owner, path_id, read_body
 from tuiapp.server.routing import Reply, RouteTable
 from tuiapp.server.shapes import WatchList, job_view, watch_view
+from tuiapp.watches import WatchInfo
 
 __all__ = ["table"]
 

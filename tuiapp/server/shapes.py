@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 # Run-time imports: the OpenAPI document reads these annotations.
-from tuiapp.jobs import AssetInfo, JobInfo, SourceInfo, UserInfo, WatchInfo  # noqa: TC001
+from tuiapp.jobs import AssetInfo, JobInfo, SourceInfo, UserInfo  # noqa: TC001
+from tuiapp.watches import WatchInfo  # noqa: TC001
 
 __all__ = [
     "AssetLinks",

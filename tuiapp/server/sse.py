@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp_sse import EventSourceResponse
 
 from tuiapp.events import EVENT_TYPES
-from tuiapp.jobs import TERMINAL_JOB_STATES, JobState
+from tuiapp.jobs import JobState
 from tuiapp.server.common import (
     BACKLOG_KEY,
     ENGINE_KEY,
@@ -154,6 +154,6 @@ async def job_events(request: web.Request) -> web.StreamResponse:
         request,
         sub,
         {"job": job_view(info)},
-        finished=info.state in TERMINAL_JOB_STATES,
+        finished=info.state.finished,
         one_job=True,
     )

@@ -103,7 +103,8 @@ class BingImagesSource(Source):
 
 def empty_page(resp: HttpResponse) -> bool:
     """A well-formed answer with nothing in it: HTTP 200 from the async endpoint (not a captcha)
-    and either no body at all or markup without a single link or picture."""
+    and no body at all, or Bing's result list (``dgControl``) without a result, or markup
+    without a single link or picture."""
     if resp.status != 200 or "/turing/captcha" in resp.url:
         return False
     text = resp.text()
@@ -113,6 +114,10 @@ def empty_page(resp: HttpResponse) -> bool:
     if not stripped.startswith("<") or contains_any(text, CAPTCHA_MARKERS):
         return False
     tree = parse_html(text)
+    if tree.css_first("a.iusc") is not None:
+        return False
+    if tree.css_first('[class*="dgControl"]') is not None:
+        return True  # the result list is there, with nothing in it
     return tree.css_first("a") is None and tree.css_first("img") is None
 
 

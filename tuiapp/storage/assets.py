@@ -51,6 +51,13 @@ class AssetStore:
         assets = await qs.order_by("id").offset(offset).limit(limit).prefetch_related("blob")
         return [_asset_info(a) for a in assets]
 
+    async def assets_by_id(self, ids: list[int]) -> list[AssetInfo]:
+        """The assets of ``ids`` (already checked as the caller's), in that order."""
+        if not ids:
+            return []
+        rows = {a.id: a for a in await Asset.filter(id__in=ids).prefetch_related("blob")}
+        return [_asset_info(rows[i]) for i in ids if i in rows]
+
     async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
         asset = await Asset.get_or_none(id=asset_id, **owner_q(owner)).prefetch_related("blob")
         if asset is None:

@@ -129,15 +129,18 @@ class BlobSink:
         self._seq += 1
 
     async def fingerprint_with(
-        self, fingerprinter: Callable[[bytes], Awaitable[Fingerprint | None]]
+        self, fingerprinter: Callable[[bytes], Awaitable[Fingerprint | None]] | None
     ) -> None:
-        """Fingerprint a picture of at most one chunk, all written, before :meth:`finish`.
+        """Fingerprint a picture of at most one chunk, all written, before :meth:`finish`
+        (``fingerprinter`` None: near-duplicates are off, or this is no picture: nothing to do).
 
         Its fingerprint and group are then written with it (``StoredAsset.fingerprinted``). A larger
         file is not looked at here (the engine looks at it once stored, from the database). A
         fingerprint that fails leaves the file without one, never unstored; a cut cuts both.
         """
-        if self._done or self._blob_id is not None or self._begun is not None:
+        if fingerprinter is None or self._done:
+            return
+        if self._blob_id is not None or self._begun is not None:
             return
         data = b"".join(self._pieces)
         self._pieces = deque([data])  # joined once: finish takes it as it is

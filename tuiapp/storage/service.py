@@ -22,6 +22,7 @@ from tuiapp.storage.integrity import integrity_report
 from tuiapp.storage.jobs import JobStore
 from tuiapp.storage.known import KnownStore
 from tuiapp.storage.queue import Listener, WorkQueue
+from tuiapp.storage.search import SearchStore
 from tuiapp.storage.similar import SimilarStore, Unhashed
 from tuiapp.storage.users import UserStore
 from tuiapp.storage.watches import FinishedRun, WatchStore
@@ -31,16 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
     from datetime import datetime
 
-    from tuiapp.jobs import (
-        AssetInfo,
-        Fingerprint,
-        JobInfo,
-        JobSpec,
-        JobState,
-        UserInfo,
-        WatchInfo,
-        WatchSpec,
-    )
+    from tuiapp.jobs import AssetInfo, Fingerprint, JobInfo, JobSpec, JobState, Selection, UserInfo
+    from tuiapp.watches import WatchInfo, WatchSpec
 
 __all__ = ["Storage"]
 
@@ -100,6 +93,7 @@ class Storage:
         self._similar = SimilarStore(self._db)
         self._known = KnownStore(self._db)
         self._watches = WatchStore(self._db, self._jobs)
+        self._search = SearchStore(self._db)
 
     async def open(self) -> None:
         """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
@@ -277,6 +271,41 @@ class Storage:
             limit=limit,
             offset=offset,
         )
+
+    async def find_assets(
+        self,
+        owner: int | None,
+        selection: Selection,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after: int | None = None,
+        max_distance: int = 0,
+        oldest_first: bool = False,
+    ) -> list[AssetInfo]:
+        """The owner's assets that ``selection`` takes (see :mod:`.search`): best matches first,
+        nearest first with ``similar_to`` (within ``max_distance`` bits), else newest first
+        (``oldest_first``: oldest); or in id order from just after ``after``.
+
+        Raises:
+            NotFoundError: ``similar_to`` names no asset of the owner.
+        """
+        if selection.similar_to is None:
+            ids = await self._search.find_ids(
+                owner, selection, limit=limit, offset=offset, after=after, oldest_first=oldest_first
+            )
+        else:
+            near = await self._similar.nearest(owner, selection.similar_to, max_distance)
+            kept = set(await self._search.find_ids(owner, selection, limit=len(near), only=near))
+            ids = [i for i in near if i in kept and (after is None or i > after)]
+            ids = sorted(ids) if after is not None else ids
+            ids = ids[offset : offset + limit]
+        return await self._assets.assets_by_id(ids)
+
+    async def fill_search(self) -> int:
+        """Index for search the files stored before the index existed (in the background;
+        progress in the log); how many were indexed."""
+        return await self._search.fill()
 
     async def get_asset(self, asset_id: int, owner: int | None) -> AssetInfo:
         return await self._assets.get_asset(asset_id, owner)

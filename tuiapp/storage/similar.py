@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from tuiapp.errors import NotFoundError
 from tuiapp.models import Asset
-from tuiapp.storage.records import parts
+from tuiapp.storage.records import owner_q, parts
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -251,6 +252,29 @@ class SimilarStore:
         conn = self._db.conn()
         known = await _sharing_a_quarter(self._db, conn, owner, [phash], skip_flat=False)
         return sorted(_within(known, phash, max_distance))
+
+    async def nearest(self, owner: int | None, asset_id: int, max_distance: int) -> list[int]:
+        """The owner's other pictures within ``max_distance`` bits of asset ``asset_id``'s hash,
+        nearest first (then oldest); empty when that asset has no hash.
+
+        Raises:
+            NotFoundError: the owner has no such asset.
+        """
+        row = await Asset.get_or_none(id=asset_id, **owner_q(owner)).values("phash")
+        if row is None:
+            raise NotFoundError(f"no asset {asset_id}")
+        if row["phash"] is None:
+            return []
+        phash = unsigned(int(row["phash"]))
+        conn = self._db.conn()
+        known = await _sharing_a_quarter(self._db, conn, owner, [phash], skip_flat=False)
+        distance = {
+            row_id: (other ^ phash).bit_count()
+            for place, quarter in enumerate(quarters(phash))
+            for row_id, other in known.get((place, quarter), ())
+        }
+        found = [i for i, d in distance.items() if d <= max_distance and i != asset_id]
+        return sorted(found, key=lambda i: (distance[i], i))
 
     async def regroup_without(self, owner: int | None, asset_id: int) -> None:
         """After the best copy ``asset_id`` went, the next best of its group takes its place."""

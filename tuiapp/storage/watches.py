@@ -17,16 +17,18 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from tuiapp.errors import InvalidRequestError, NotFoundError
-from tuiapp.jobs import TERMINAL_JOB_STATES, WatchInfo
+from tuiapp.jobs import TERMINAL_JOB_STATES
 from tuiapp.models import Job, Watch
 from tuiapp.storage.records import now, owner_q
+from tuiapp.watches import WatchInfo
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from tuiapp.jobs import JobInfo, WatchSpec
+    from tuiapp.jobs import JobInfo
     from tuiapp.storage.database import Database
     from tuiapp.storage.jobs import JobStore
+    from tuiapp.watches import WatchSpec
 
 __all__ = ["FinishedRun", "WatchStore"]
 

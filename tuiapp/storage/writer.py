@@ -230,32 +230,41 @@ class BlobWriter:
 
     async def _write_loop(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < _BATCH_OPS and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                results = await self._run_batch(batch)
-            except Exception:
-                # One bad op must not fail its neighbours: retry one by one.
-                for op in batch:
-                    try:
-                        (result,) = await self._run_batch([op])
-                        if isinstance(result, FencedError):
-                            raise result
-                    except Exception as exc:
-                        if not op.future.done():
-                            op.future.set_exception(exc)
-                    else:
-                        if not op.future.done():
-                            op.future.set_result(result)
-            else:
-                for op, result in zip(batch, results, strict=True):
-                    if op.future.done():
-                        continue
+            # No name here holds a batch while the queue is empty: its files' bytes (up to
+            # _BATCH_OPS small files) go once written, not when the next operation comes.
+            await self._write(await self._take())
+
+    async def _take(self) -> list[_Op]:
+        batch = [await self._queue.get()]
+        while len(batch) < _BATCH_OPS and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def _write(self, batch: list[_Op]) -> None:
+        """Run one batch and settle each operation's future."""
+        try:
+            results = await self._run_batch(batch)
+        except Exception:
+            # One bad op must not fail its neighbours: retry one by one.
+            for op in batch:
+                try:
+                    (result,) = await self._run_batch([op])
                     if isinstance(result, FencedError):
-                        op.future.set_exception(result)
-                    else:
+                        raise result
+                except Exception as exc:
+                    if not op.future.done():
+                        op.future.set_exception(exc)
+                else:
+                    if not op.future.done():
                         op.future.set_result(result)
+        else:
+            for op, result in zip(batch, results, strict=True):
+                if op.future.done():
+                    continue
+                if isinstance(result, FencedError):
+                    op.future.set_exception(result)
+                else:
+                    op.future.set_result(result)
 
     async def _run_batch(self, batch: list[_Op]) -> list[Any]:
         async with in_transaction() as conn:

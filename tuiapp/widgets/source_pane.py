@@ -16,7 +16,7 @@ from tuiapp.text import printable
 from tuiapp.widgets.formatting import bar, clock, human_bytes, human_speed, state_words
 
 if TYPE_CHECKING:
-    from tuiapp.board import SourceView
+    from tuiapp.events import SourceView
 
 __all__ = ["SourcePane", "pane_text"]
 
@@ -82,7 +82,7 @@ def pane_text(view: SourceView, width: int) -> Text:
     flight). Errors, file names and notices come from remote sites: appended to a Text (never
     parsed as markup) with control characters escaped."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    active = view.state in {"searching", "downloading"}
+    active = view.state.active
     if view.target:
         text.append(f"stored {view.stored} of {view.target}", style="bold")
     else:
@@ -105,7 +105,7 @@ def pane_text(view: SourceView, width: int) -> Text:
         eta = f"{clock(math.ceil(view.eta))}" if view.eta is not None else "--:--"
         text.append(f" · ETA {eta}")
     text.append("\n")
-    if view.error or view.state in {"failed", "blocked", "timed_out"}:
+    if view.error or view.state.failed:
         text.append(error_label(view.error_code, view.state), style="bold red")
         text.append(" (v: full error)" if view.error else "", style="dim")
         text.append("\n")

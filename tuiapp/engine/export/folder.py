@@ -1,34 +1,31 @@
-"""Export: a job's stored files written out to a directory under safe, unique names.
+"""Export to a folder: the plan's files written under their names, with sidecars and credits.
 
 A file is written to a fresh temporary name that nobody else could have planted (created
 exclusively, never through a symlink) and linked to its final name only if that name is free
 (else ``name (2).ext``), so an export never writes through a symlink and never overwrites a file
-unless asked to.
+unless asked to. A template's folders are made one by one and refused when one is a symlink.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import mimetypes
 import os
-import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tuiapp.engine.export.plan import CREDITS_JSON, CREDITS_MD, sidecar_bytes
 from tuiapp.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from tuiapp.jobs import AssetInfo
+    from tuiapp.engine.export.plan import Plan
     from tuiapp.storage import Storage
 
-__all__ = ["export_job", "export_name"]
-
-_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/svg+xml": ".svg", "video/quicktime": ".mov"}
+__all__ = ["export_plan", "other_copies"]
 
 
 def _read_umask() -> int:
@@ -41,27 +38,7 @@ _MODE = 0o666 & ~_read_umask()
 """Exported files get the permissions an ordinary new file gets (mkstemp's are 0600)."""
 
 
-def export_name(asset: AssetInfo) -> str:
-    """A file name that reads well, is safe on every common file system and unique per asset.
-
-    ``<title or URL stem>-<asset id>[-<width>x<height>]<ext>``, e.g. ``dogs-12-640x480.png``:
-    lower case, words joined by ``-``, at most 60 characters before the id. A trailing
-    parenthesis that repeats the size (``dogs (640x480, #e74c3c)``) is left out.
-    """
-    size = f"{asset.width}x{asset.height}" if asset.width and asset.height else None
-    title = (asset.title or "").strip()
-    if size is not None:
-        title = re.sub(rf"\s*[(\[][^)\]]*\b{size}\b[^)\]]*[)\]]\s*$", "", title)
-    if not title:
-        last = asset.url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        title = last.rsplit(".", 1)[0] if "." in last else last
-    stem = _UNSAFE.sub("-", title.lower()).replace("_", "-")
-    stem = re.sub(r"[-. ]*[ -][-. ]*", "-", stem).strip("-. ")[:60].rstrip("-. ") or "file"
-    ext = _EXTENSIONS.get(asset.mime) or mimetypes.guess_extension(asset.mime) or ".bin"
-    return f"{stem}-{asset.id}-{size}{ext}" if size else f"{stem}-{asset.id}{ext}"
-
-
-async def _other_copies(storage: Storage, job_id: int, owner: int | None) -> set[int]:
+async def other_copies(storage: Storage, job_id: int, owner: int | None) -> set[int]:
     """The ids of a job's assets that ``unique`` skips: all but one of each near-duplicate
     group (its best copy when the job has it). A file stored after this is not skipped."""
     chosen: dict[int, int] = {}  # group (its best copy's id) -> the member kept
@@ -77,51 +54,66 @@ async def _other_copies(storage: Storage, job_id: int, owner: int | None) -> set
     return seen - set(chosen.values())
 
 
-async def export_job(
-    storage: Storage,
-    job_id: int,
-    owner: int | None,
-    directory: Path,
-    *,
-    overwrite: bool = False,
-    unique: bool = False,
-) -> list[Path]:
-    """Write a job's files into ``directory``; returns the paths written.
+def _folder(directory: Path, relative: str) -> Path:
+    """``directory/relative``'s folder, made; each step must be a real folder, not a link."""
+    folder = directory
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            raise InvalidRequestError(
+                f"{folder} is not a folder (a link or a file); not writing there"
+            )
+    return folder
 
-    A name already taken gets `` (2)``, `` (3)``... before its extension, unless ``overwrite``.
-    ``unique``: one file per picture: of near-duplicates in the job, the best copy when the job
-    has it, else the first.
+
+async def export_plan(plan: Plan, directory: Path) -> list[Path]:
+    """Write ``plan``'s files into ``directory``; returns the paths of the files written (not
+    the sidecars nor the credits, which are written too).
 
     Raises:
-        NotFoundError: no such job for this owner.
         InvalidRequestError: the directory cannot be made or written; files written before the
             failure stay.
     """
-    await storage.get_job(job_id, owner)
     try:
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
         raise InvalidRequestError(f"cannot make the folder {directory}: {exc.strerror}") from None
-    skip = await _other_copies(storage, job_id, owner) if unique else set()
+    overwrite = plan.options.overwrite
     written: list[Path] = []
-    offset = 0
-    while True:
-        page = await storage.list_assets(owner, job_id=job_id, limit=500, offset=offset)
-        if not page:
-            return written
-        offset += len(page)
-        for asset in page:
-            if asset.id in skip:
-                continue
-            target = directory / export_name(asset)
-            chunks = await storage.read_blob(asset.sha256, owner)
-            try:
-                written.append(await _write_new(target, chunks, overwrite=overwrite))
-            except OSError as exc:
-                raise InvalidRequestError(
-                    f"cannot write {target}: {exc.strerror or exc}"
-                    f" ({len(written)} files written before it)"
-                ) from None
+    async for item in plan:
+        try:
+            folder = await asyncio.to_thread(_folder, directory, item.path)
+            target = folder / item.path.rsplit("/", 1)[-1]
+            chunks = await plan.storage.read_blob(item.asset.sha256, plan.owner)
+            path = await _write_new(target, chunks, overwrite=overwrite)
+            written.append(path)
+            if plan.options.sidecar:
+                data = sidecar_bytes(item.asset, item.job)
+                await _write_new(
+                    path.with_name(path.name + ".json"), _once(data), overwrite=overwrite
+                )
+        except OSError as exc:
+            raise InvalidRequestError(
+                f"cannot write {directory / item.path}: {exc.strerror or exc}"
+                f" ({len(written)} files written before it)"
+            ) from None
+    try:
+        for name, text in (
+            (CREDITS_MD, plan.credits.markdown()),
+            (CREDITS_JSON, plan.credits.json()),
+        ):
+            await _write_new(directory / name, _once(text.encode()), overwrite=overwrite)
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot write the credits in {directory}: {exc.strerror or exc}"
+        ) from None
+    return written
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 async def _write_new(target: Path, chunks: AsyncIterator[bytes], *, overwrite: bool) -> Path:

@@ -1,5 +1,11 @@
 """The engine's side of near-duplicate pictures: which files are looked at, and when.
 
+The write path meets the feature at one seam, a :class:`NearDuplicates` hook per source run
+(:func:`hook`): the sink asks it for a small picture's fingerprint before the commit
+(``BlobSink.fingerprint_with``), and each stored file is announced through it. With hashing off the
+hook is :class:`NoNearDuplicates`: nothing is looked at, and a stored file's event is published as
+it is, with no detour.
+
 A stored picture is announced (``AssetStored``) once it is fingerprinted and grouped, so the
 event names its best copy. A picture of one chunk is fingerprinted by the hashing process
 (:class:`~tuiapp.engine.hash_process.HashProcess`) with its bytes in hand, before it is written: its
@@ -15,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tuiapp.engine.hash_process import HashProcessError
 from tuiapp.phash import MAX_HASH_BYTES
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
     from tuiapp.jobs import Fingerprint
     from tuiapp.storage import Storage, StoredAsset
 
-__all__ = ["Hashing", "backfill", "hash_stored"]
+__all__ = ["Hashing", "NearDuplicates", "NoNearDuplicates", "backfill", "hash_stored", "hook"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,43 @@ async def hash_stored(
     if 0 < size <= MAX_HASH_BYTES:  # streamed into the hashing process a chunk at a time
         found = await hasher.fingerprint_stream(size, await storage.read_blob(sha256, owner))
     return await storage.set_fingerprint(asset_id, owner, found)
+
+
+class NearDuplicates(Protocol):
+    """The near-duplicate hook of one source run's write path."""
+
+    def fingerprinter(self, mime: str) -> Callable[[bytes], Awaitable[Fingerprint | None]] | None:
+        """What a sink fingerprints a picture with before writing it (None: not looked at)."""
+        ...
+
+    def announce(self, event: AssetStored, stored: StoredAsset) -> None:
+        """Publish a stored file's event (with its best copy, when it is a near-duplicate)."""
+        ...
+
+    async def settle(self) -> None:
+        """Wait until every file of the run is announced."""
+        ...
+
+
+def hook(runtime: Runtime) -> NearDuplicates:
+    """The hook of a new source run: :class:`Hashing` when pictures are fingerprinted here."""
+    return NoNearDuplicates(runtime) if runtime.hasher is None else Hashing(runtime)
+
+
+class NoNearDuplicates:
+    """Hashing is off: nothing is looked at; a stored file's event goes out as it is."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._publish = runtime.publish
+
+    def fingerprinter(self, mime: str) -> None:
+        return None
+
+    def announce(self, event: AssetStored, stored: StoredAsset) -> None:
+        self._publish(event)
+
+    async def settle(self) -> None:
+        return None
 
 
 class Hashing:

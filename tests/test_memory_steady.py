@@ -1,0 +1,105 @@
+"""A long-running engine holds what it is doing now, not what it has done.
+
+A few hundred small jobs run in-process (a picsum catalogue on a local server, pictures hashed,
+subscribers reading and reconnecting as the event stream clients do). Once they have ended, no
+job is left in the engine's registries, and its own objects (counted by type) are as many as
+after the first jobs: a leak of one object per job would show as hundreds. Memory of the process
+(RSS) is the soak benchmark's business (`python -m bench soak`), not a test's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from tests.serverkit import photos, serve_picsum
+from tuiapp.jobs import JobSpec, JobState
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from tests.replay import ReplayServer
+    from tuiapp.engine import Engine, Subscription
+
+WARM_UP = 30
+JOBS = 300
+AT_ONCE = 3
+"""Jobs running side by side."""
+SLACK = 3
+"""Objects of one type that may differ between two counts (one job's would be hundreds)."""
+
+
+def _our_objects() -> Counter[str]:
+    gc.collect()
+    kinds: Counter[str] = Counter()
+    for obj in gc.get_objects():
+        module = type(obj).__dict__.get("__module__")  # a type's own, not a metaclass's
+        if isinstance(module, str) and module.startswith("tuiapp."):
+            kinds[f"{module}.{type(obj).__qualname__}"] += 1
+    return kinds
+
+
+async def _run_jobs(engine: Engine, first: int, count: int) -> None:
+    for start in range(first, first + count, AT_ONCE):
+        jobs = [
+            await engine.submit(JobSpec(query=f"steady {n}", sources=("picsum",), count=3))
+            for n in range(start, start + AT_ONCE)
+        ]
+        for job in jobs:
+            final = await engine.wait(job.id, None)
+            assert final.state is JobState.DONE, final
+            assert final.sources[0].stored == 3
+
+
+async def _reconnecting(engine: Engine, stop: asyncio.Event) -> None:
+    """Read a few events, go away, come back: as a browser's event stream does."""
+    while not stop.is_set():
+        with engine.subscribe(all_owners=True) as sub:
+            for _ in range(25):
+                if await sub.get() is None:
+                    return
+
+
+async def _drain(sub: Subscription) -> None:
+    async for _ in sub:
+        pass
+
+
+async def test_after_hundreds_of_jobs_the_engine_holds_none_of_them(
+    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+) -> None:
+    serve_picsum(replay, photos(90))
+    engine = await engine_factory(base_urls={"picsum": replay.url()}, near_duplicates=True)
+    listener = engine.subscribe(all_owners=True)
+    reading = asyncio.create_task(_drain(listener))
+    stop = asyncio.Event()
+    reconnecting = [asyncio.create_task(_reconnecting(engine, stop)) for _ in range(2)]
+
+    await _run_jobs(engine, 0, WARM_UP)
+    await asyncio.sleep(0.1)
+    before, tasks_before = _our_objects(), len(asyncio.all_tasks())
+
+    await _run_jobs(engine, WARM_UP, JOBS)
+    await asyncio.sleep(0.1)
+    after, tasks_after = _our_objects(), len(asyncio.all_tasks())
+
+    runtime = engine.runtime
+    assert runtime.runs == {}
+    assert not runtime.cleanups
+    hasher = runtime.hasher
+    assert hasher is not None
+    assert not hasher._waiting and not hasher._asked
+    # The reader has read everything: no event and no progress key of an ended job waits.
+    assert not listener._queue and not listener._pending
+    assert engine.bus.subscriber_count == 1 + len(reconnecting)
+    grown = {kind: after[kind] - before[kind] for kind in after if after[kind] > before[kind]}
+    assert all(n <= SLACK for n in grown.values()), f"grew over {JOBS} jobs: {grown}"
+    assert tasks_after <= tasks_before + SLACK
+
+    stop.set()
+    listener.close()
+    engine.bus.close()
+    await asyncio.gather(reading, *reconnecting)
+    assert engine.bus.subscriber_count == 0
