@@ -54,6 +54,8 @@ DIGEST_FILES = 10
 WEBHOOK_TRIES = 4
 WEBHOOK_TIMEOUT = 10.0
 """Seconds a webhook has to answer one POST."""
+DELIVERY_GRACE = 30.0
+"""Seconds a closing engine waits for digests still being delivered."""
 
 
 def backoff(every: int, failures: int) -> float:
@@ -133,8 +135,11 @@ class Scheduler:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._deliveries:
-            await asyncio.gather(*self._deliveries, return_exceptions=True)
+        if self._deliveries:  # digests under way get a little time, then go
+            _, late = await asyncio.wait(self._deliveries, timeout=DELIVERY_GRACE)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def wake(self) -> None:
         self._wake.set()
