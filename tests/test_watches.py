@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from tests.images import png
 from tests.replay import Reply
-from tests.serverkit import conformance, wait_until_finished
+from tests.serverkit import conformance, events_until, wait_until_finished
 from tests.test_new_only import KEY, GrowingOrigin
 from tests.test_workers import _catalogue
 from tests.test_workers import start_worker as start_worker  # a fixture of these tests too
@@ -332,10 +333,14 @@ async def test_the_webhook_gets_one_post_per_run_with_the_counts_and_links(
 
 
 async def test_a_webhook_answering_500_is_retried_and_the_watch_says_so(
-    replay: ReplayServer, engine_factory: EngineFactory, scripted: Scripted
+    replay: ReplayServer,
+    engine_factory: EngineFactory,
+    scripted: Scripted,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     receiver = Receiver(replay, [500])
     scripted("fake_a", urls=[])
+    caplog.set_level(logging.WARNING, "tuiapp.engine.watches")
     engine = await engine_factory()
     watch = await engine.watches.add(
         None, query="q", sources=["fake_a"], every="6h", webhook=replay.url("/hook")
@@ -346,6 +351,8 @@ async def test_a_webhook_answering_500_is_retried_and_the_watch_says_so(
     seen = await engine.watches.get(watch.id, None)
     assert seen.webhook_error is not None
     assert "HTTP 500" in seen.webhook_error and f"{WEBHOOK_TRIES} tries" in seen.webhook_error
+    tries = [r.getMessage() for r in caplog.records if "webhook try" in r.getMessage()]
+    assert len(tries) == WEBHOOK_TRIES and "it answered HTTP 500" in tries[-1]
 
 
 async def test_a_webhook_that_recovers_clears_the_error(
@@ -451,6 +458,7 @@ async def test_the_api_adds_lists_changes_runs_and_deletes_watches(
     assert (await (await client.get("/api/watches")).json()) == {"watches": []}
 
     body = {"query": "cats", "sources": ["pexels"], "count": 5, "every": "6h"}
+    stream = await client.get("/api/events")
     with engine.subscribe() as sub:
         resp = await client.post("/api/watches", json=body)
         assert resp.status == 201, await resp.text()
@@ -465,6 +473,10 @@ async def test_the_api_adds_lists_changes_runs_and_deletes_watches(
         await engine.watches.record()
         ran = [e for e in _drain(sub) if isinstance(e, WatchRan)]
     assert [(e.watch_id, e.new) for e in ran] == [(watch["id"], 2)]
+    # The same event on the API's stream (checked against its schema as it is read).
+    streamed = (await events_until(stream, "watch_ran"))[-1].data
+    assert (streamed["watch_id"], streamed["new"], streamed["known"]) == (watch["id"], 2, 0)
+    stream.close()
 
     seen = await (await client.get(watch["href"])).json()
     assert (seen["runs"], seen["last_new"], seen["total_new"]) == (1, 2, 2)
