@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean postgres record
+.PHONY: run test lint bench clean postgres chromium record
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,15 @@ postgres:
 	       && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1; } \
 	  || echo "PostgreSQL is not installed and could not be: its tests will be skipped"
 
-test: lint postgres
+# The web page's tests drive Debian's chromium through Playwright (never a browser of its own):
+# installed like PostgreSQL when missing and this user may; otherwise those tests are skipped.
+chromium:
+	@command -v chromium >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	       && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } \
+	  || echo "chromium is not installed and could not be: the web page's browser tests will be skipped"
+
+test: lint postgres chromium
 	$(BIN)/pytest -q
 
 # nginx (the fast origin) and aria2c (a reference) are installed when root and apt-get allow;

@@ -1,10 +1,12 @@
 """Soak: `tuiapp serve` under a steady load for N minutes; its memory must stay flat.
 
-``python -m bench soak --minutes N``. One process runs a picsum-shaped origin
-(:mod:`bench.picsum_origin`, new photos at every listing) and the clients; `tuiapp serve` runs
-in a process of its own on loopback, with the origin as picsum's base URL. The clients submit
-one 3-picture job a second through the HTTP API and keep 5 event-stream clients reading
-`/api/events`, each reconnecting (with ``Last-Event-ID``) every few seconds.
+``python -m bench soak --minutes N [--target serve|postgres|tui]``. One process runs a
+picsum-shaped origin (:mod:`bench.picsum_origin`, new photos at every listing) and the clients;
+the process watched runs on its own on loopback, with the origin as picsum's base URL:
+`tuiapp serve` on SQLite (the default), `tuiapp serve --worker` on a throwaway PostgreSQL
+server, or the terminal app in a tmux session with the Board open (:mod:`bench.soak_targets`).
+The clients submit one 3-picture job a second through the HTTP API and keep 5 event-stream
+clients reading `/api/events`, each reconnecting (with ``Last-Event-ID``) every few seconds.
 
 Every minute it prints the server's resident memory (RSS, and its anonymous part), its open
 descriptors and threads (from ``/proc``), and the jobs that ended that minute. At the end: RSS
@@ -18,11 +20,9 @@ Every loop stops by itself: at most one job a second for N minutes, waits bounde
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,6 +32,13 @@ import aiohttp
 from aiohttp import web
 
 from bench.picsum_origin import make_app
+from bench.soak_targets import target
+
+TITLES = {
+    "serve": "tuiapp serve",
+    "postgres": "tuiapp serve --worker on PostgreSQL",
+    "tui": "the terminal app in tmux, Board open",
+}
 
 MB = 1024 * 1024
 CLIENTS = 5
@@ -74,28 +81,6 @@ async def _start_origin() -> tuple[web.AppRunner, str]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
-
-
-async def _start_server(data: Path, origin: str) -> tuple[asyncio.subprocess.Process, str]:
-    exe = Path(sys.executable).with_name("tuiapp")
-    (data / "soak.env").write_text("")  # no settings from a .env file of the working folder
-    env = {
-        **os.environ,
-        "TUIAPP_DATA_DIR": str(data),
-        "TUIAPP_ENV_FILE": str(data / "soak.env"),
-        "TUIAPP_PICSUM_BASE_URL": origin,
-        "TUIAPP_HTTP_HOST": "127.0.0.1",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        str(exe), "serve", "--port", "0", env=env, stdout=asyncio.subprocess.PIPE
-    )
-    assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), 30)
-    url = line.decode().strip()
-    if not url.startswith("http://127.0.0.1:"):
-        proc.kill()
-        raise SystemExit(f"tuiapp serve did not print its URL (got {line!r})")
-    return proc, url
 
 
 async def _watch_job(session: aiohttp.ClientSession, href: str, tally: Tally, until: float) -> None:
@@ -184,44 +169,41 @@ async def _sample(
             return
 
 
-async def run(minutes: int) -> None:
+async def run(minutes: int, kind: str = "serve") -> None:
     if minutes < BASELINE_MINUTE + 1:
         raise SystemExit(f"soak: run at least {BASELINE_MINUTE + 1} minutes")
     tally = Tally()
     rows: list[tuple[int, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="tuiapp-soak-") as tmp:
         origin, origin_url = await _start_origin()
-        proc, url = await _start_server(Path(tmp), origin_url)
-        print(
-            f"soak: tuiapp serve (pid {proc.pid}) at {url}, picsum-shaped origin at {origin_url};"
-            f" one 3-picture job every {JOB_EVERY:g} s and {CLIENTS} reconnecting event-stream"
-            f" clients for {minutes} minutes",
-            flush=True,
-        )
         try:
-            deadline = time.monotonic() + minutes * 60
-            timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                await asyncio.gather(
-                    _sample(proc.pid, tally, minutes, rows, deadline + 1),
-                    _submit(session, url, int(minutes * 60 / JOB_EVERY), tally, deadline),
-                    *(
-                        _events_client(session, url, tally, deadline, seed)
-                        for seed in range(CLIENTS)
-                    ),
+            async with target(kind, Path(tmp), origin_url) as (pid, url):
+                print(
+                    f"soak: {TITLES[kind]} (pid {pid}) at {url}, picsum-shaped origin at"
+                    f" {origin_url}; one 3-picture job every {JOB_EVERY:g} s and {CLIENTS}"
+                    f" reconnecting event-stream clients for {minutes} minutes",
+                    flush=True,
                 )
+                await _load(pid, url, minutes, tally, rows)
         finally:
-            proc.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 15)
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
             await origin.cleanup()
-    _report(minutes, rows, tally)
+    _report(TITLES[kind], minutes, rows, tally)
 
 
-def _report(minutes: int, rows: list[tuple[int, int, int]], tally: Tally) -> None:
+async def _load(
+    pid: int, url: str, minutes: int, tally: Tally, rows: list[tuple[int, int, int]]
+) -> None:
+    deadline = time.monotonic() + minutes * 60
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await asyncio.gather(
+            _sample(pid, tally, minutes, rows, deadline + 1),
+            _submit(session, url, int(minutes * 60 / JOB_EVERY), tally, deadline),
+            *(_events_client(session, url, tally, deadline, seed) for seed in range(CLIENTS)),
+        )
+
+
+def _report(title: str, minutes: int, rows: list[tuple[int, int, int]], tally: Tally) -> None:
     base = next(r for r in rows if r[0] == BASELINE_MINUTE)
     end = rows[-1]
     grown = (end[2] - base[2]) / MB
@@ -232,7 +214,7 @@ def _report(minutes: int, rows: list[tuple[int, int, int]], tally: Tally) -> Non
     for error in tally.errors[:10]:
         print(f"  ! {error}", flush=True)
     print(
-        f"soak: {tally.submitted} jobs in {minutes} min, ended {json.dumps(tally.ended)};"
+        f"soak, {title}: {tally.submitted} jobs in {minutes} min, ended {json.dumps(tally.ended)};"
         f" RSS {base[2] / MB:.1f} MB after {BASELINE_MINUTE} min, {end[2] / MB:.1f} MB at the end"
         f" ({grown:+.1f} MB, {per_1000:+.1f} MB per 1,000 jobs)"
         f" | target every job done, end within {TARGET_MB} MB of minute {BASELINE_MINUTE}:"

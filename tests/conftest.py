@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,9 @@ pytest_plugins = ["tests.fake_sources", "tests.postgres"]
 # tests behind a proxy take TUIAPP_PROXY.
 for _name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ.pop(_name, None)
+
+# Caches (yt-dlp's impersonation targets) go to a folder of the test run, never the user's.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="tuiapp-test-cache-")
 
 
 @pytest.fixture

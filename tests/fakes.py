@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tests.fake_watches import FakeWatches
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.errors import InvalidRequestError, NotFoundError
 from tuiapp.events import (
@@ -29,6 +30,7 @@ from tuiapp.events import (
 from tuiapp.jobs import (
     TERMINAL_JOB_STATES,
     AssetInfo,
+    Exported,
     JobInfo,
     JobSourceInfo,
     JobSpec,
@@ -36,10 +38,9 @@ from tuiapp.jobs import (
     SourceInfo,
     SourceState,
 )
-from tuiapp.watches import WatchInfo, parse_every
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping, Sequence
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from tuiapp.config import Settings
@@ -74,82 +75,6 @@ DEFAULT_SOURCES = (
 )
 
 
-class FakeWatches:
-    """``engine.watches`` over in-memory data: runs are jobs added to the fake engine."""
-
-    def __init__(self, engine: FakeEngine) -> None:
-        self.engine = engine
-        self.items: dict[int, WatchInfo] = {}
-        self.run_ids: dict[int, list[int]] = {}
-
-    async def add(
-        self,
-        owner: int | None,
-        *,
-        query: str,
-        sources: Sequence[str] = (),
-        count: int = 10,
-        options: Mapping[str, Any] | None = None,
-        every: str | int,
-        webhook: str | None = None,
-    ) -> WatchInfo:
-        self.engine.calls.append(("add_watch", query, tuple(sources), count, every))
-        if not query.strip():
-            raise InvalidRequestError("type a query")
-        watch_id = max(self.items, default=0) + 1
-        info = WatchInfo(
-            id=watch_id,
-            owner_id=owner,
-            query=query,
-            sources=tuple(sources),
-            count=count,
-            options=dict(options or {}),
-            every=parse_every(every),
-            webhook=webhook,
-            paused=False,
-            created_at=EPOCH,
-            next_run_at=EPOCH,
-        )
-        self.items[watch_id] = info
-        return info
-
-    def _get(self, watch_id: int, owner: int | None) -> WatchInfo:
-        info = self.items.get(watch_id)
-        if info is None or info.owner_id != owner:
-            raise NotFoundError(f"no watch {watch_id}")
-        return info
-
-    async def list_watches(self, owner: int | None) -> list[WatchInfo]:
-        return [w for w in self.items.values() if w.owner_id == owner]
-
-    async def pause(self, watch_id: int, owner: int | None) -> WatchInfo:
-        self.engine.calls.append(("pause_watch", watch_id))
-        self.items[watch_id] = replace(self._get(watch_id, owner), paused=True)
-        return self.items[watch_id]
-
-    async def resume(self, watch_id: int, owner: int | None) -> WatchInfo:
-        self.engine.calls.append(("resume_watch", watch_id))
-        self.items[watch_id] = replace(self._get(watch_id, owner), paused=False)
-        return self.items[watch_id]
-
-    async def delete(self, watch_id: int, owner: int | None) -> None:
-        self.engine.calls.append(("delete_watch", watch_id))
-        self._get(watch_id, owner)
-        del self.items[watch_id]
-
-    async def run(self, watch_id: int, owner: int | None) -> JobInfo:
-        self.engine.calls.append(("run_watch", watch_id))
-        watch = self._get(watch_id, owner)
-        job = self.engine.add_job(watch.query, watch.sources, count=watch.count, owner=owner)
-        self.run_ids.setdefault(watch_id, []).insert(0, job.id)
-        self.items[watch_id] = replace(watch, runs=watch.runs + 1, last_job_id=job.id)
-        return job
-
-    async def runs(self, watch_id: int, owner: int | None, limit: int = 20) -> list[int]:
-        self._get(watch_id, owner)
-        return self.run_ids.get(watch_id, [])[:limit]
-
-
 class FakeEngine:
     """Implements the methods of :class:`tuiapp.client.EngineClient` over in-memory data."""
 
@@ -164,12 +89,21 @@ class FakeEngine:
         """The ``text`` of every ``list_jobs`` call."""
         """Commands the UI sent, e.g. ``("cancel", 1, "picsum")``."""
         self.url_routes: dict[str, str] = {"https://picsum.photos/": "picsum"}
+        self.defaults: tuple[str, ...] = ()
+        """What ``default_sources`` answers (the engine's: TUIAPP_DEFAULT_SOURCES or the ready
+        keyless image search sources)."""
         self.watches = FakeWatches(self)
 
     # --- what the UI calls ---------------------------------------------------------------------
 
     def sources(self) -> list[SourceInfo]:
         return list(self._sources)
+
+    def default_sources(self) -> tuple[str, ...]:
+        return self.defaults
+
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._sources)
 
     def source_for_url(self, url: str) -> str | None:
         for prefix, name in self.url_routes.items():
@@ -283,17 +217,20 @@ class FakeEngine:
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
-    ) -> list[Path]:
+    ) -> Exported:
         self.calls.append(("export", job_id, directory, unique))
         self._job(job_id, owner)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        written = []
+        done = Exported()
         for info, data in self.assets.values():
             if info.job_id == job_id and not (unique and info.duplicate_of is not None):
                 path = directory / f"{job_id}-{info.id}.bin"
+                if path.exists() and path.read_bytes() == data:
+                    done.already.append(path)
+                    continue
                 await asyncio.to_thread(path.write_bytes, data)
-                written.append(path)
-        return written
+                done.written.append(path)
+        return done
 
     async def find(
         self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
@@ -312,15 +249,15 @@ class FakeEngine:
 
     async def export(
         self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
-    ) -> list[Path]:
+    ) -> Exported:
         self.calls.append(("export_search", selection, directory, options))
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-        written = []
+        done = Exported()
         for info in await self.find(owner, selection, limit=10**9):
             path = directory / f"{info.job_id}-{info.id}.bin"
             await asyncio.to_thread(path.write_bytes, self.assets[info.id][1])
-            written.append(path)
-        return written
+            done.written.append(path)
+        return done
 
     # --- what a test scripts -------------------------------------------------------------------
 

@@ -50,3 +50,13 @@ def test_unknown_source_names_the_known_ones() -> None:
 
     with pytest.raises(InvalidRequestError, match=r"unknown source 'nope'.*picsum"):
         registry.get("nope")
+
+
+def test_listing_the_sources_loads_no_database_layer_nor_video_library() -> None:
+    """`tuiapp sources` reads declarations and settings: no Engine, no ORM, no yt-dlp."""
+    loaded = _loaded_after(
+        "from tuiapp.config import load_settings; from tuiapp.engine import source_infos;"
+        " source_infos(load_settings())"
+    )
+    assert "tuiapp.engine.service" not in loaded
+    assert "tortoise" not in loaded

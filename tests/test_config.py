@@ -78,7 +78,7 @@ EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
     "TUIAPP_SOURCE_VIMEO__COOKIES": ("/c.txt", "source_settings", _SOURCE_SETTINGS),
     "TUIAPP_SOURCE_YANDEX_IMAGES__PROXY": ("socks5h://p:1080", "source_settings", _SOURCE_SETTINGS),
     "TUIAPP_PROXY": ("http://me:pw@proxy:3128", "proxy", "http://me:pw@proxy:3128"),
-    "TUIAPP_DEFAULT_SOURCES": ("picsum, Pexels", "default_sources", ("picsum", "pexels")),
+    "TUIAPP_DEFAULT_SOURCES": ("Bing_Images, pexels", "default_sources", ("bing_images", "pexels")),
     **{name: (raw, "proxy_environ", _PROXY_ENVIRON) for name, raw in _PROXY_ENVIRON.items()},
 }
 

@@ -192,7 +192,7 @@ async def test_export_with_a_template_writes_exactly_the_expected_paths(
     job_id, ids = await _stored(engine.storage)
     out = tmp_path / "out"
     options = ExportOptions(template="{source}/{author}/{title}-{id}", sidecar=True)
-    written = await engine.export(Selection(job_id=job_id), None, out, options)
+    written = (await engine.export(Selection(job_id=job_id), None, out, options)).written
     expected = [
         f"unsplash/Ann Lee/Harbour-{ids[0]}.jpg",
         f"pexels/Bo Chen/Dunes-{ids[1]}.jpg",
@@ -212,7 +212,8 @@ async def test_a_sidecar_holds_the_apis_view_of_its_file_and_the_job(
     engine = await engine_factory()
     job_id, ids = await _stored(engine.storage, "coast at dawn")
     out = tmp_path / "out"
-    written = await engine.export(Selection(job_id=job_id), None, out, ExportOptions(sidecar=True))
+    options = ExportOptions(sidecar=True)
+    written = (await engine.export(Selection(job_id=job_id), None, out, options)).written
     for path, asset_id in zip(written, ids, strict=True):
         side = json.loads(path.with_name(path.name + ".json").read_text())
         view = asset_view(await engine.get_asset(asset_id, None))
@@ -338,3 +339,29 @@ async def test_export_find_writes_the_search_and_refuses_bad_input(
     code, _, _ = await _tuiapp(env, "export", "--source", "pexels", str(tmp_path / "px"))
     assert code == 0
     assert _tree(tmp_path / "px") == ["CREDITS.md", "credits.json", "dunes-2-10x20.jpg"]
+
+
+async def test_on_postgresql_a_search_exports_and_zips_the_same_files(
+    postgres_url: str, engine_factory: EngineFactory, tmp_path: Path
+) -> None:
+    import hashlib
+    import io
+    import zipfile
+
+    engine = await engine_factory(database_url=postgres_url)
+    _, ids = await _stored(engine.storage, "harbour at dawn")
+    selection = Selection(text="dawn", source="pexels")
+    options = ExportOptions(template="{source}/{author}-{id}", sidecar=True)
+    out = tmp_path / "out"
+    written = (await engine.export(selection, None, out, options)).written
+    assert [p.relative_to(out).as_posix() for p in written] == [f"pexels/Bo Chen-{ids[1]}.jpg"]
+    data = b"".join([piece async for piece in await engine.zip(selection, None, options)])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        zipped = {n: hashlib.sha256(archive.read(n)).hexdigest() for n in archive.namelist()}
+    on_disk = {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in out.rglob("*")
+        if p.is_file()
+    }
+    assert zipped == on_disk
+    assert "Photo by [Bo Chen]" in (out / "CREDITS.md").read_text()

@@ -60,7 +60,7 @@ async def test_a_300_mb_file_is_stored_and_exported_byte_identical_with_flat_mem
     assert asset.mime == "video/mp4"
 
     with PeakRSS() as export:
-        (path,) = await engine.export_job(job.id, None, tmp_path / "out")
+        (path,) = (await engine.export_job(job.id, None, tmp_path / "out")).written
     exported = hashlib.sha256()
     with path.open("rb") as fh:
         while block := fh.read(8 * MiB):

@@ -15,10 +15,13 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from tests.serverkit import photos, serve_picsum
+from tuiapp import events as ev
 from tuiapp.jobs import JobSpec, JobState
+from tuiapp.live_jobs import Board
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
+    from pathlib import Path
 
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine, Subscription
@@ -103,3 +106,76 @@ async def test_after_hundreds_of_jobs_the_engine_holds_none_of_them(
     engine.bus.close()
     await asyncio.gather(reading, *reconnecting)
     assert engine.bus.subscriber_count == 0
+
+
+def test_the_board_keeps_running_jobs_and_the_newest_finished_ones_only() -> None:
+    board = Board(keep_finished=5)
+    for job_id in range(1, 301):
+        board.apply(
+            ev.JobSubmitted(job_id=job_id, owner_id=None, query="q", sources=("a",), count=3)
+        )
+        if job_id == 3:
+            board.current = 3  # the one on screen stays, however old
+        if job_id != 100:  # still running
+            board.apply(
+                ev.JobFinished(
+                    job_id=job_id, owner_id=None, state=JobState.DONE, stored=3, failed=0, bytes=1,
+                    elapsed=0.1,
+                )
+            )  # fmt: skip
+        assert len(board.jobs) <= 5 + 2
+    assert list(board.jobs) == [3, 100, 296, 297, 298, 299, 300]
+
+
+async def test_a_footer_rebuilt_again_and_again_keeps_only_the_keys_it_shows(
+    tmp_path: Path,
+) -> None:
+    """Textual's footer rebuilds its keys whenever the bindings are refreshed (on the Board,
+    at every job); the keys it replaced must go, not stay watched by the footer."""
+    from textual.widgets._footer import FooterKey
+
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets.footer import AppFooter
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        footer = app.screen.query_one(AppFooter)
+        for _ in range(40):
+            app.screen.refresh_bindings()  # what a focus change or a job's end does
+            await pilot.pause()
+        shown = len(footer.query(FooterKey))
+        watched = sum(len(entries) for entries in getattr(footer, "__watchers", {}).values())
+        gc.collect()
+        alive = sum(1 for o in gc.get_objects() if type(o) is FooterKey and not o.is_attached)
+    assert shown > 0
+    assert watched <= shown
+    # Keys replaced by the last rebuilds may wait for the next repaint; not 40 rebuilds' worth.
+    assert alive <= 4 * shown
+
+
+async def test_textual_styles_caches_of_gone_widgets_are_let_go(tmp_path: Path) -> None:
+    """Textual keeps up to 1,024 widgets' styles caches in an lru_cache (drawn lines included);
+    the app empties it now and then so the Board's replaced panes do not stay drawn."""
+    from textual._styles_cache import StylesCache
+
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets import caches
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("f3", "f4", "f2", "f3", "f4", "f2"):  # screens drawn, left, drawn again
+            await pilot.press(key)
+            await pilot.pause()
+        for _ in range(20):
+            app.screen.refresh_bindings()  # the footer's keys made anew each time
+            await pilot.pause()
+        assert StylesCache.get_inner_outer.cache_info().currsize > 0
+        gc.collect()
+        before = sum(1 for o in gc.get_objects() if type(o) is StylesCache)
+        caches.forget_render_caches()
+        gc.collect()
+        after = sum(1 for o in gc.get_objects() if type(o) is StylesCache)
+        assert StylesCache.get_inner_outer.cache_info().currsize == 0
+        assert after < before

@@ -312,7 +312,7 @@ async def test_export_never_writes_through_a_symlink_planted_at_a_file_name(
     victim.write_text("keep me")
     (out / "pic-0-1.png").symlink_to(victim)
 
-    written = await export_job(the_runtime.storage, job_id, None, out)
+    written = (await export_job(the_runtime.storage, job_id, None, out)).written
 
     assert victim.read_text() == "keep me"
     assert written == [out / "pic-0-1 (2).png"]
@@ -328,11 +328,33 @@ async def test_exporting_twice_keeps_the_first_files_and_numbers_the_new_ones(
     the_runtime, _ = runtime
     job_id = await _stored_job(the_runtime, png(seed=10))
     out = tmp_path / "out"
-    first = await export_job(the_runtime.storage, job_id, None, out)
+    first = (await export_job(the_runtime.storage, job_id, None, out)).written
     first[0].write_bytes(b"edited by the user")
-    second = await export_job(the_runtime.storage, job_id, None, out)
+    second = (await export_job(the_runtime.storage, job_id, None, out)).written
     assert first[0].read_bytes() == b"edited by the user"
     assert second[0].name.endswith(" (2).png") and second[0].read_bytes() == png(seed=10)
+
+
+async def test_exporting_twice_leaves_each_file_once_and_counts_those_already_there(
+    runtime: tuple[Runtime, list[Event]], tmp_path: Path
+) -> None:
+    the_runtime, _ = runtime
+    job_id = await _stored_job(the_runtime, png(seed=11))
+    out = tmp_path / "out"
+    first = await export_job(the_runtime.storage, job_id, None, out)
+    assert len(first.written) == 1 and first.already == []
+    assert first.summary(out) == f"1 file written to {out}"
+    second = await export_job(the_runtime.storage, job_id, None, out)
+    assert second.written == [] and second.already == first.written
+    assert second.summary(out) == f"0 files written to {out}, 1 already there"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [first.written[0].name, "CREDITS.md", "credits.json"]  # the credits once too
+    )
+    # A same-bytes copy under a numbered name counts too; a symlink to one never does.
+    first.written[0].rename(out / "pic-0-1 (2).png")
+    (out / "pic-0-1.png").symlink_to(out / "pic-0-1 (2).png")
+    third = await export_job(the_runtime.storage, job_id, None, out)
+    assert third.written == [] and third.already == [out / "pic-0-1 (2).png"]
 
 
 async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_its_target(
@@ -348,7 +370,7 @@ async def test_export_overwrites_only_when_asked_and_then_replaces_the_link_not_
     name = out / "pic-0-1.png"
     name.symlink_to(victim)
 
-    written = await export_job(the_runtime.storage, job_id, None, out, overwrite=True)
+    written = (await export_job(the_runtime.storage, job_id, None, out, overwrite=True)).written
 
     assert written == [name]
     assert not name.is_symlink() and name.read_bytes() == data
@@ -421,6 +443,9 @@ def _asset(title: str | None, url: str, size: tuple[int, int] | None, mime: str)
         ("...", "https://x.test/", None, "application/x-nope", "file-12.bin"),
         ("Sunset (Hawaii)", "u", (1, 2), "image/png", "sunset-hawaii-12-1x2.png"),
         ("a" * 200, "u", None, "image/png", "a" * 60 + "-12.png"),
+        ("pic.jpg", "u", (800, 600), "image/jpeg", "pic-12-800x600.jpg"),
+        ("Holiday.PNG", "u", None, "image/png", "holiday-12.png"),
+        ("v1.2 release", "u", None, "image/png", "v1.2-release-12.png"),
     ],
 )
 def test_export_names_read_like_title_id_and_size_and_stay_safe(

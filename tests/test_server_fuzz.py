@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     EngineFactory = Callable[..., Awaitable[Engine]]
 
 EXAMPLES = 150
-"""Generated requests per operation and mode (positive, negative): about 3,000 in all, ~25 s."""
+"""Generated requests per operation and mode (positive, negative): about 3,600 in all, ~30 s on
+a quiet machine; 140 s was seen with the two cores shared by other work (hence the 240 s cap)."""
 STREAMS = {"/api/events", "/api/jobs/{id}/events"}
 
 
@@ -138,5 +139,5 @@ async def test_no_generated_request_gets_a_server_error_or_breaks_the_document(
     # yielding, which freezes the whole process (an engine bug, reported; not the server's).
     document = openapi_document(["picsum", "robohash"])
     base_url = str(server.make_url("")).rstrip("/")
-    failures = await asyncio.wait_for(asyncio.to_thread(fuzz, document, base_url), 120)
+    failures = await asyncio.wait_for(asyncio.to_thread(fuzz, document, base_url), 240)
     assert failures == [], "\n\n".join(failures)

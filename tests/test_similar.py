@@ -135,11 +135,11 @@ async def test_a_recompressed_smaller_copy_from_another_source_points_to_the_big
 
     unique = await _assets(engine, job_id=job.id, unique=True)
     assert sorted(a.id for a in unique) == sorted([big.id, other.id])
-    written = await engine.export_job(job.id, None, tmp_path / "out", unique=True)
+    written = (await engine.export_job(job.id, None, tmp_path / "out", unique=True)).written
     assert sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in written) == sorted(
         [big.sha256, other.sha256]
     )
-    assert len(await engine.export_job(job.id, None, tmp_path / "all")) == 3
+    assert len((await engine.export_job(job.id, None, tmp_path / "all")).written) == 3
 
 
 async def test_a_better_copy_arriving_later_becomes_the_best(
@@ -224,6 +224,8 @@ async def test_the_migration_applies_to_a_database_made_before_it(
 
     url = f"sqlite://{tmp_path / 'old.sqlite3'}"
     old = Database(url)
+    # Made as a version before 0005 made it: no snapshot of today's schema, migrations to 0004.
+    monkeypatch.setattr("tuiapp.storage.schema.apply_snapshot", lambda db: None)
     old._migrate = lambda: MigrationExecutor(  # type: ignore[method-assign]
         old.conn(), {"models": old.config["apps"]["models"]}
     ).migrate([MigrationTarget(app_label="models", name="0004_cached_answer")])
@@ -249,6 +251,7 @@ async def test_the_migration_applies_to_a_database_made_before_it(
             [blob_id, blob_id, at],
         )
     await old.close()
+    monkeypatch.undo()
 
     monkeypatch.setattr("tuiapp.engine.service.BACKFILL_DELAY", 0.0)
     engine = await engine_factory(database_url=url)

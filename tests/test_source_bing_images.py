@@ -189,17 +189,6 @@ async def test_anchors_whose_json_is_broken_are_a_format_change(
             await collect(BingImagesSource(), p.ctx, "red panda")
 
 
-async def test_a_search_without_hits_is_empty_not_an_error(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add(
-        "/images/async",
-        html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")),
-    )
-    async with probe(make_settings(), replay.url()) as p:
-        assert await collect(BingImagesSource(), p.ctx, "zzqxv glorp") == []
-
-
 async def test_a_job_stores_the_images_with_their_titles(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:

@@ -287,15 +287,6 @@ async def test_an_ijs_answer_that_cannot_be_read_is_a_format_change(
             await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
 
 
-async def test_zero_results_is_an_empty_search(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add("/", search_page())
-    replay.add("/i.js", json_reply({"results": [], "response_type": "images"}))
-    async with probe(make_settings(), replay.url()) as p:
-        assert await collect(DuckDuckGoImagesSource(), p.ctx, "zzqxv glorp") == []
-
-
 async def test_a_job_stores_the_images_with_their_titles(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:

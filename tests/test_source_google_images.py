@@ -17,7 +17,7 @@ from tests.sourcekit import (
     serve_images,
     serve_pages,
 )
-from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
+from tuiapp.errors import BlockedError, RateLimitedError
 from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.google_images import GoogleImagesSource
 
@@ -127,24 +127,6 @@ async def test_a_plain_429_is_rate_limited_without_hammering(
         with pytest.raises(RateLimitedError, match="429"):
             await collect(GoogleImagesSource(), p.ctx, "mountain lake")
     assert len(replay.hits(SEARCH)) == 1
-
-
-async def test_the_javascript_shell_is_a_format_change(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    shell = "<!doctype html><html><head><script>(function(){window.google={}})();</script>"
-    replay.add(SEARCH, html_reply(shell + "<noscript>Enable JavaScript</noscript>" + " " * 3000))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match=r"HTTP 200.*<!doctype html>"):
-            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
-
-
-async def test_a_search_without_hits_is_empty_not_an_error(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
-    async with probe(make_settings(), replay.url()) as p:
-        assert await collect(GoogleImagesSource(), p.ctx, "zzqxv glorp") == []
 
 
 async def test_a_job_stores_the_images_with_their_names_and_pages(

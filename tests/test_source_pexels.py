@@ -13,7 +13,6 @@ from aiohttp import web
 from tests.replay import FROM_CLIENT_TESTS, Reply, json_reply
 from tests.sourcekit import collect, probe, rebased, run_job, serve_images
 from tuiapp.errors import (
-    FormatChangedError,
     InvalidKeyError,
     RateLimitedError,
 )
@@ -179,28 +178,6 @@ async def test_429_saying_nothing_is_left_is_not_retried_even_without_a_reset_ti
         three_pages(replay)
         assert len(await collect(PexelsSource(), p.ctx, "nature", limit=1)) == 1
     assert len(replay.hits(SEARCH)) == 2
-
-
-@pytest.mark.parametrize(
-    "body",
-    [b"<html>oops</html>", b'{"results": []}', b'{"photos": [{"id": 1, "src": {}}]}'],
-    ids=["html", "no-photos-key", "photos-without-src"],
-)
-async def test_an_answer_that_cannot_be_read_is_a_format_change(
-    replay: ReplayServer, make_settings: MakeSettings, body: bytes
-) -> None:
-    replay.add(SEARCH, Reply(body, 200, {}, "application/json"))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        with pytest.raises(FormatChangedError, match="HTTP 200"):
-            await collect(PexelsSource(), p.ctx, "nature")
-
-
-async def test_zero_results_is_an_empty_search(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add(SEARCH, json_reply({"page": 1, "per_page": 15, "photos": [], "total_results": 0}))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        assert await collect(PexelsSource(), p.ctx, "zzqxv glorp") == []
 
 
 async def test_a_job_stores_the_photos_with_photographer_and_licence(

@@ -182,28 +182,6 @@ async def test_no_error_message_or_log_line_reveals_the_key(
         assert "key=***" in info.value.url
 
 
-@pytest.mark.parametrize(
-    "body",
-    [b'{"total": 1}', b'{"hits": [{"id": 1, "pageURL": "https://pixabay.com/x"}]}'],
-    ids=["no-hits-key", "hits-without-image"],
-)
-async def test_an_answer_that_cannot_be_read_is_a_format_change(
-    replay: ReplayServer, make_settings: MakeSettings, body: bytes
-) -> None:
-    replay.add(SEARCH, Reply(body, 200, {}, "application/json"))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        with pytest.raises(FormatChangedError, match="HTTP 200"):
-            await collect(PixabaySource(), p.ctx, "nature")
-
-
-async def test_zero_hits_is_an_empty_search(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add(SEARCH, json_reply({"total": 0, "totalHits": 0, "hits": []}))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        assert await collect(PixabaySource(), p.ctx, "zzqxv glorp") == []
-
-
 async def test_a_job_stores_the_images_with_user_tags_and_licence(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:

@@ -230,14 +230,6 @@ async def test_a_page_that_cannot_be_read_is_a_format_change(
     assert "HTTP 200" in str(info.value)
 
 
-async def test_a_search_without_hits_is_empty_not_an_error(
-    replay: ReplayServer, make_settings: MakeSettings
-) -> None:
-    replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "no_results_handwritten.html")))
-    async with probe(make_settings(), replay.url()) as p:
-        assert await collect(YandexImagesSource(), p.ctx, "zzqxv glorp") == []
-
-
 async def test_a_job_stores_the_images_with_their_titles(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
 ) -> None:

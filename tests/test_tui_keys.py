@@ -263,7 +263,7 @@ async def test_help_says_how_to_close_it_and_names_keys_by_what_they_do(tmp_path
         modal = app.screen
         assert isinstance(modal, HelpModal)
         first = str(modal.query_one("#help-close", Static).render())
-        assert first.startswith("Esc, q or F1 closes this help")
+        assert first.startswith("Esc, q, ? or F1 closes this help")
         assert modal.query_one("#help-close").region.y < 5  # on screen without scrolling
         rows = dict(help_rows(modal.sections))
         assert ("Esc", "Leave the filter, back to the list of jobs") in rows["History"]

@@ -105,3 +105,35 @@ async def test_a_broken_file_is_ignored_with_a_notice(tmp_path: Path) -> None:
         toasts = [(n.title, n.message) for n in app._notifications]
         assert any(t == "Preferences ignored" and "not valid TOML" in m for t, m in toasts)
         assert app.screen.query_one(SourcePicker).selected == ()
+
+
+async def test_after_a_url_job_the_picker_shows_the_users_picks_again(tmp_path: Path) -> None:
+    """The URL's source is ticked only while the URL is typed: the next words job runs (and
+    saves) the user's own picks, not the URL's source."""
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+    save_prefs(app.prefs_path, Prefs(sources=("robohash",), count=4))
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        picker = app.screen.query_one(SourcePicker)
+        await pilot.press(*"https://picsum.photos/id/1/200/300")
+        assert picker.selected == ("picsum",)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen), what="new")
+        assert app.screen.query_one(SourcePicker).selected == ("robohash",)
+        await pilot.press(*"owls", "enter")
+        await wait_until(pilot, lambda: 2 in engine.jobs, what="second job")
+    assert [s.source for s in engine.jobs[2].sources] == ["robohash"]
+    assert load_prefs(app.prefs_path)[0].sources == ("robohash",)
+
+
+async def test_at_first_start_the_default_sources_are_ticked(tmp_path: Path) -> None:
+    engine = fake_engine(tmp_path)
+    engine.defaults = ("picsum", "openverse")
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(SourcePicker).selected == ("picsum", "openverse")

@@ -10,7 +10,13 @@ import pytest
 from tests.images import png
 from tests.tui_helpers import fake_engine, make_app, wait_until
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.screens import AssetViewScreen, BoardScreen, HistoryScreen, JobDetailScreen
+from tuiapp.screens import (
+    AssetViewScreen,
+    BoardScreen,
+    HelpModal,
+    HistoryScreen,
+    JobDetailScreen,
+)
 from tuiapp.widgets import ImagePreview, SourcePane
 
 if TYPE_CHECKING:
@@ -174,5 +180,43 @@ def test_file_view(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
             what="preview",
         )
         await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_board_of_a_job_that_ran_out(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
+    """Two sources, one of which found only 3: "only 3 found", the bar at 100 %, panes wide."""
+    engine = fake_engine(tmp_path)
+    app = make_app(engine)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        tui = pilot.app
+        await pilot.pause()
+        engine.add_job("cats", ("picsum", "robohash"), count=30)
+        engine.start(1)
+        engine.progress(1, "picsum", found=3, stored=3, size=30_000)
+        engine.finish_source(1, "picsum", SourceState.DONE)
+        engine.progress(1, "robohash", found=30, stored=30, size=300_000)
+        engine.finish_source(1, "robohash", SourceState.DONE)
+        engine.finish_job(1, JobState.DONE)
+        await wait_until(pilot, lambda: 1 in tui.board.jobs, what="job")  # type: ignore[attr-defined]
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: len(tui.screen.query(SourcePane)) == 2, what="panes")
+        await pilot.pause(0.3)
+        tui.clear_notifications()
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(120, 24), run_before=run_before)
+
+
+def test_help_from_the_board(snap_compare: Callable[..., bool], tmp_path: Path) -> None:
+    """`?` on the Board: how to close it, then the Board's keys first."""
+    app = make_app(fake_engine(tmp_path))
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        await pilot.press("f3", "question_mark")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpModal), what="help")
+        await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

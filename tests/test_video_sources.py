@@ -24,7 +24,9 @@ from tuiapp.errors import (
     RateLimitedError,
     SourceError,
     TooLargeError,
+    UnreachableError,
     UnsupportedURLError,
+    error_label,
 )
 from tuiapp.events import AssetStored, JobFinished
 from tuiapp.jobs import JobSpec, JobState
@@ -606,3 +608,42 @@ async def test_live_dailymotion_search(engine_factory: EngineFactory) -> None:
     )
     job = await engine.get_job(job_id, None)
     assert job.sources[0].found >= 1
+
+
+# Shaped after what yt-dlp 2026.10 raises when the machine is offline: its requests handler's
+# TransportError (urllib3's words), wrapped by the extractor's "Unable to download" message.
+OFFLINE_MESSAGE = (
+    "ERROR: [youtube:search] cats: Unable to download API page:"
+    " HTTPSConnectionPool(host='www.youtube.com', port=443): Max retries exceeded with url:"
+    ' /youtubei/v1/search?prettyPrint=false (Caused by NameResolutionError("<urllib3.connection.'
+    "HTTPSConnection object at 0x7f3a>: Failed to resolve 'www.youtube.com' ([Errno -3] Temporary"
+    ' failure in name resolution)")) (caused by TransportError("HTTPSConnectionPool(...)"))'
+)
+
+
+def test_a_network_failure_is_offline_with_the_host_like_the_image_sources() -> None:
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+    cause = TransportError("HTTPSConnectionPool(host='www.youtube.com', port=443)")
+    err = error_for(DownloadError(OFFLINE_MESSAGE, (type(cause), cause, None)), "youtube")
+    assert isinstance(err, UnreachableError) and err.code == "offline"
+    assert str(err) == "cannot reach www.youtube.com (name not resolved)"
+    assert error_label(err.code, "failed") == "offline"
+    refused = TransportError("[Errno 111] Connection refused")
+    err = error_for(
+        DownloadError(
+            "ERROR: [dailymotion] x1: Unable to download JSON metadata: [Errno 111] Connection"
+            " refused (caused by TransportError('https://www.dailymotion.com/player/metadata'))",
+            (type(refused), refused, None),
+        ),
+        "dailymotion",
+    )
+    assert str(err) == "cannot reach www.dailymotion.com (connection refused)"
+    # An HTTP error answer is not being offline: the site was reached.
+    answer = HTTPError.__new__(HTTPError)
+    err = error_for(
+        DownloadError("ERROR: [youtube] 1: Unable to download webpage: HTTP Error 404: Not Found",
+                      (HTTPError, answer, None)),
+        "youtube",
+    )  # fmt: skip
+    assert not isinstance(err, UnreachableError)

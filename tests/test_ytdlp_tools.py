@@ -303,3 +303,30 @@ def test_youtube_texts_of_today_map_to_what_they_mean() -> None:
         "youtube",
     )
     assert "TUIAPP_SOURCE_YOUTUBE__DENO" in js.message
+
+
+def test_the_impersonation_target_is_kept_for_the_installed_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tuiapp sources` and `doctor` ask yt-dlp once per installed yt-dlp and curl_cffi."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    asked: list[int] = []
+
+    def ask() -> str:
+        asked.append(1)
+        return "chrome-133:macos-15"
+
+    monkeypatch.setattr(tools, "_ask_ytdlp", ask)
+    monkeypatch.setattr(tools, "_versions", lambda: "yt-dlp 1; curl_cffi 1")
+    for _ in range(2):
+        tools.impersonate_target.cache_clear()
+        assert tools.impersonate_target() == "chrome-133:macos-15"
+    assert len(asked) == 1
+    monkeypatch.setattr(tools, "_versions", lambda: "yt-dlp 2; curl_cffi 1")  # an upgrade
+    tools.impersonate_target.cache_clear()
+    tools.impersonate_target()
+    assert len(asked) == 2
+    monkeypatch.setattr(tools, "_versions", lambda: None)  # no curl_cffi: nothing to ask
+    tools.impersonate_target.cache_clear()
+    assert tools.impersonate_target() is None and len(asked) == 2
+    tools.impersonate_target.cache_clear()

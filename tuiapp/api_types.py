@@ -29,6 +29,7 @@ __all__ = [
     "CancelRequest",
     "JobRequest",
     "OptionValue",
+    "SignInRequest",
     "WatchChange",
     "WatchRequest",
     "json_schemas",
@@ -146,6 +147,12 @@ class CancelRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     source: Annotated[
         str | None, Meta(description="Cancel only this source; leave out to cancel the job.")
     ] = None
+
+
+class SignInRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An API token to exchange for a session cookie (the web page's sign-in)."""
+
+    token: Annotated[str, Meta(min_length=1, max_length=200, description="An API token.")]
 
 
 def parse_body(kind: type[T], raw: bytes) -> T:

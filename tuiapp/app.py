@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
@@ -39,16 +39,20 @@ from tuiapp.screens import (
     JobDetailScreen,
     LibraryScreen,
     NewJobScreen,
+    QuitModal,
     WatchesScreen,
 )
 from tuiapp.screens.watches import WATCHES_KEY
 from tuiapp.text import LOG_NAME, log_tail, printable
+from tuiapp.widgets import caches
 from tuiapp.widgets.formatting import human_bytes, state_words
+from tuiapp.widgets.tables import TABLE_KEYS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.notifications import SeverityLevel
+    from textual.screen import Screen
     from textual.theme import Theme
 
     from tuiapp.client import EngineClient
@@ -159,8 +163,25 @@ class TuiApp(App[None]):
             "Quit",
             tooltip="Leave (asks first when jobs are running: they are cancelled)",
             id="app.quit",
-            show=False,
             priority=True,
+        ),
+        # Not priority: typed into a text field, q and ? are letters of the text.
+        Binding(
+            "q",
+            "quit_key",
+            "Quit",
+            tooltip="Leave, where no text field has the focus (asks first when jobs run)",
+            id="app.quit_q",
+            show=False,
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            tooltip="The keys of the screen in front, then every other key",
+            key_display="?",
+            id="app.help_key",
+            show=False,
         ),
     ]
 
@@ -211,6 +232,7 @@ class TuiApp(App[None]):
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(caches.EVERY, caches.forget_render_caches)
 
     # --- preferences ----------------------------------------------------------------------------
 
@@ -259,28 +281,50 @@ class TuiApp(App[None]):
     # --- shared actions -----------------------------------------------------------------------
 
     def action_help(self) -> None:
+        """Show every key: the screen in front's first, then the app's, then the others'."""
         if isinstance(self.screen, HelpModal):
             self.screen.dismiss(None)  # F1 toggles: it is a priority key, the modal never sees it
             return
-        sections: list[tuple[str, list[BindingType]]] = [
-            ("Everywhere", list(self.BINDINGS)),
-            *(
-                (screen.BINDING_GROUP_TITLE or screen.__name__, list(screen.BINDINGS))
-                for screen in (
-                    NewJobScreen,
-                    BoardScreen,
-                    HistoryScreen,
-                    JobDetailScreen,
-                    LibraryScreen,
-                )
-            ),
-        ]
         from tuiapp.screens import AssetViewScreen
 
-        sections.append(
-            (AssetViewScreen.BINDING_GROUP_TITLE or "File", list(AssetViewScreen.BINDINGS))
-        )
+        screens: list[type[Screen[Any]]] = [
+            NewJobScreen,
+            BoardScreen,
+            HistoryScreen,
+            JobDetailScreen,
+            LibraryScreen,
+            AssetViewScreen,
+        ]
+        full = [s for s in self.screen_stack if not isinstance(s, ModalScreen)]
+        front = type(full[-1]) if full else None
+        order = sorted(screens, key=lambda screen: screen is not front)
+        sections: list[tuple[str, list[BindingType]]] = [
+            (screen.BINDING_GROUP_TITLE or screen.__name__, list(screen.BINDINGS))
+            for screen in order
+        ]
+        at = 1 if front in screens else 0
+        sections.insert(at, ("Everywhere", list(self.BINDINGS)))
+        sections.insert(at + 1, ("Tables and lists", list(TABLE_KEYS)))
         self.push_screen(HelpModal(sections))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys in the footer as a newcomer reads them: ``Enter``, ``Esc``, ``Tab``, ``^q``."""
+        if binding.key_display:
+            return binding.key_display
+        named = {"enter": "Enter", "escape": "Esc", "tab": "Tab", "slash": "/"}
+        return named.get(binding.key.split(",")[0]) or super().get_key_display(binding)
+
+    @on(events.DeliveryComplete)
+    def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
+        """The palette's screenshot, said without markup (Textual's own notice has some)."""
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's handler, further down the classes, is skipped
+            where = f" to {event.path}" if event.path is not None else ""
+            self.notify(f"Saved screenshot{where}", title="Screenshot")
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how to quit, in plain words (Textual's own notice is markup)."""
+        self.notify("Press Ctrl+Q (or q where no text field has the focus) to quit.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide F3 on the Board and F4 in History (the footer needs the room at 80 columns);
@@ -324,7 +368,7 @@ class TuiApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; when jobs are running, ask first (quitting cancels them)."""
         running = self.running_jobs
-        if not running or isinstance(self.screen, ConfirmModal):
+        if not running or isinstance(self.screen, QuitModal):
             self.exit()
             return
 
@@ -334,13 +378,14 @@ class TuiApp(App[None]):
 
         jobs = "1 job is" if len(running) == 1 else f"{len(running)} jobs are"
         them = "it" if len(running) == 1 else "them"
-        self.push_screen(
-            ConfirmModal(
-                f"{jobs} still running; quitting cancels {them} (files stored so far stay). Quit?",
-                yes="Quit",
-            ),
-            answered,
+        question = (
+            f"{jobs} still running; quitting cancels {them} (files stored so far stay). Quit?"
         )
+        self.push_screen(QuitModal(question, yes="Quit"), answered)
+
+    async def action_quit_key(self) -> None:
+        """``q``: as Ctrl+Q where no text field has the focus (dialogs keep their own keys)."""
+        await self.action_quit()
 
     def cancel_job(self, job_id: int) -> None:
         """Ask, then cancel every source of the job (files stored so far stay)."""
@@ -440,14 +485,9 @@ class TuiApp(App[None]):
 
     @work(group="export", exit_on_error=False, description="export a job")
     async def _export(self, job_id: int, choice: ExportChoice) -> None:
-        paths = await self.engine.export_job(
-            job_id, self.owner, choice.folder, unique=choice.unique
-        )
+        done = await self.engine.export_job(job_id, self.owner, choice.folder, unique=choice.unique)
         skipped = " (near-duplicates skipped)" if choice.unique else ""
-        self.notify(
-            f"{len(paths)} files written to {choice.folder}{skipped}",
-            title=f"Job {job_id} exported",
-        )
+        self.notify(done.summary(choice.folder) + skipped, title=f"Job {job_id} exported")
 
     # --- toasts and errors ---------------------------------------------------------------------
 

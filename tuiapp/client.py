@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, ExportOptions, JobInfo, JobSpec, Selection, SourceInfo
+    from tuiapp.jobs import (
+        AssetInfo,
+        Exported,
+        ExportOptions,
+        JobInfo,
+        JobSpec,
+        Selection,
+        SourceInfo,
+    )
     from tuiapp.watches import WatchInfo
 
 __all__ = ["EngineClient", "EventStream", "WatchesClient"]
@@ -76,6 +84,10 @@ class EngineClient(Protocol):
 
     def sources(self) -> list[SourceInfo]: ...
 
+    def default_sources(self) -> tuple[str, ...]:
+        """The sources search words go to when none is picked (pre-ticked at first start)."""
+        ...
+
     def source_for_url(self, url: str) -> str | None: ...
 
     def subscribe(self, *, owner: int | None = None) -> EventStream: ...
@@ -117,7 +129,7 @@ class EngineClient(Protocol):
 
     async def export_job(
         self, job_id: int, owner: int | None, directory: Path, *, unique: bool = False
-    ) -> list[Path]: ...
+    ) -> Exported: ...
 
     async def find(
         self, owner: int | None, selection: Selection, *, limit: int = 100, offset: int = 0
@@ -125,4 +137,4 @@ class EngineClient(Protocol):
 
     async def export(
         self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
-    ) -> list[Path]: ...
+    ) -> Exported: ...

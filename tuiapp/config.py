@@ -218,6 +218,14 @@ def _bool(raw: str) -> bool:
     return _TRUTH[raw.lower()]
 
 
+def _source_names(raw: str) -> tuple[str, ...]:
+    """Source names as the registry spells them (``bing_images``): letters, digits, ``_``."""
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    if not all(n.replace("_", "").isalnum() for n in names):
+        raise ValueError(raw)
+    return names
+
+
 def _names(raw: str) -> tuple[str, ...]:
     names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
     if not all(n.replace(".", "").replace("-", "").replace(":", "").isalnum() for n in names):
@@ -274,7 +282,9 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_ALLOW_GUESTS": _Variable("allow_guests", _bool, _BOOL),
     "TUIAPP_USER": _Variable("user", str, "a user name"),
     "TUIAPP_DEFAULT_SOURCES": _Variable(
-        "default_sources", _names, "source names separated by commas, such as bing_images,pexels"
+        "default_sources",
+        _source_names,
+        "source names separated by commas, such as bing_images,pexels",
     ),
     "TUIAPP_PROXY": _Variable("proxy", _proxy_url, _PROXY_EXPECTED),
 }

@@ -8,7 +8,10 @@ from dataclasses import asdict, dataclass, field, fields
 # Imported at run time, not under TYPE_CHECKING: the HTTP API reads these annotations to build
 # its JSON schemas (tuiapp.api_types), and datetime is loaded by the engine anyway.
 from datetime import datetime  # noqa: TC003
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "MEDIA_FACTS",
@@ -16,6 +19,7 @@ __all__ = [
     "TERMINAL_SOURCE_STATES",
     "AssetInfo",
     "ExportOptions",
+    "Exported",
     "Fingerprint",
     "JobInfo",
     "JobSourceInfo",
@@ -24,8 +28,10 @@ __all__ = [
     "MediaFacts",
     "Selection",
     "SourceInfo",
+    "SourceOption",
     "SourceState",
     "UserInfo",
+    "files",
 ]
 
 MAX_COUNT = 10_000
@@ -316,6 +322,19 @@ class AssetInfo(MediaFacts):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceOption:
+    """A job option a source declares, for forms and pickers."""
+
+    name: str
+    kind: str
+    """``int``, ``float``, ``bool``, ``choice`` or ``str``."""
+    help: str
+    expects: str
+    """What a value must be, in words ("a whole number from 1 to 5000")."""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceInfo:
     """What the engine knows about one source, for pickers and `tuiapp sources`."""
 
@@ -337,9 +356,12 @@ class SourceInfo:
     handshake_available: bool | None = None
     """Whether that handshake can be made here (curl_cffi installed and knowing the target);
     None when the source needs none."""
+    options: tuple[SourceOption, ...] = ()
+    """The job options it reads."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"missing": list(self.missing)}
+        options = [asdict(o) | {"choices": list(o.choices)} for o in self.options]
+        return asdict(self) | {"missing": list(self.missing), "options": options}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,3 +411,22 @@ class ExportOptions:
     template: str | None = None
     sidecar: bool = False
     overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """What an export did: the files it wrote, and those it found already there."""
+
+    written: list[Path] = field(default_factory=list)
+    already: list[Path] = field(default_factory=list)
+    """Files of the job already in the folder with the same bytes (left as they were)."""
+
+    def summary(self, directory: Path | str) -> str:
+        """``3 files written to out, 30 already there``; singular and plural right."""
+        text = f"{files(len(self.written))} written to {directory}"
+        return f"{text}, {len(self.already)} already there" if self.already else text
+
+
+def files(n: int) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} file" if n == 1 else f"{n} files"

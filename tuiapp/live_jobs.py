@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tuiapp.events import (
     DEFAULT_TIMEOUT,
     ItemFailed,
+    JobFinished,
     JobView,
     SourceNotice,
     SourceProgress,
@@ -32,18 +33,35 @@ _PROGRESS = (SourceProgress, TransferProgress, ItemFailed, SourceNotice)
 """Events that change counters or a pane's last line, not a job's life."""
 
 
+KEEP_FINISHED = 50
+"""Finished jobs a board keeps (the newest; the one it follows stays too): an app left open for
+weeks holds what runs now and the last few, not every job it ever saw. Older ones are a
+lookup away (History, or following one again loads it)."""
+
+
 @dataclass(slots=True)
 class Board:
-    """Jobs seen in this session, newest last; ``current`` is the one the Board screen follows."""
+    """Jobs seen in this session, newest last; ``current`` is the one the Board screen follows.
+
+    Every job still running stays; of the finished ones, the newest ``keep_finished``.
+    """
 
     default_timeout: float = DEFAULT_TIMEOUT
     jobs: dict[int, JobView] = field(default_factory=dict)
     current: int | None = None
+    keep_finished: int = KEEP_FINISHED
 
     def load(self, info: JobInfo) -> JobView:
         """Take a job's state from the engine (replacing what the board had)."""
         view = self.jobs[info.id] = JobView.of(info, self.default_timeout)
+        self._forget_old()
         return view
+
+    def _forget_old(self) -> None:
+        """Drop the oldest finished jobs beyond ``keep_finished`` (never the followed one)."""
+        finished = [i for i, job in self.jobs.items() if job.finished and i != self.current]
+        for job_id in finished[: max(0, len(finished) - self.keep_finished)]:
+            del self.jobs[job_id]
 
     def apply(self, event: Event) -> bool:
         """Fold one engine event in. Returns True when a job's life changed (not mere progress)."""
@@ -54,4 +72,6 @@ class Board:
                 self.current = None
         else:
             self.jobs[event.job_id] = view
+            if isinstance(event, JobFinished):
+                self._forget_old()
         return not isinstance(event, _PROGRESS)

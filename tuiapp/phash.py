@@ -7,6 +7,9 @@ other; different pictures far apart, and the bits spread evenly enough for the q
 A JPEG is decoded at reduced scale (``Image.draft``, down to 1/8 while 48 px remain on its short
 side): ~0.55 ms for a 50 KB JPEG. Only JPEG, PNG, GIF, WebP and BMP are opened.
 
+The same process makes thumbnails (:func:`thumbnail`: longest side 320 px, WebP), since it is
+where pictures are decoded.
+
 Pure and blocking. The engine runs it in a process of its own (``python -m tuiapp.phash``, see
 :func:`serve`): decoding holds the GIL long enough to slow the event loop from a thread, and a
 decoder that crashes or swells on a hostile file takes only that process with it.
@@ -28,12 +31,17 @@ if TYPE_CHECKING:
 __all__ = [
     "ANSWER",
     "ASK",
+    "LOOK",
     "MAX_DISTANCE",
     "MAX_HASH_BYTES",
+    "MAX_THUMB_BYTES",
+    "THUMB",
+    "THUMB_SIDE",
     "fingerprint",
     "hamming",
     "phash",
     "serve",
+    "thumbnail",
 ]
 
 MAX_HASH_BYTES = 20 * 1024 * 1024
@@ -96,6 +104,39 @@ def fingerprint(data: bytes) -> Fingerprint | None:
     return Fingerprint(phash=bits, width=width, height=height, near=MAX_DISTANCE)
 
 
+THUMB_SIDE = 320
+"""Pixels on a thumbnail's longest side."""
+MAX_THUMB_BYTES = 1024 * 1024
+"""A thumbnail larger than this is not answered (a 320 px WebP is a few dozen KB)."""
+
+
+def thumbnail(data: bytes) -> tuple[bytes, int, int] | None:
+    """A WebP of the picture, its longest side ``THUMB_SIDE`` at most (turned upright as its EXIF
+    says), with its width and height; None for non-images and undecodable ones."""
+    if not data or len(data) > MAX_HASH_BYTES:
+        return None
+    Image: Any = _pillow()
+    from PIL import ImageOps
+
+    try:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as img:
+            width, height = img.size
+            if width * height > _MAX_PIXELS or width < 1 or height < 1:
+                return None
+            # A JPEG is decoded at the smallest scale that keeps 320 px (Image.thumbnail's draft).
+            img.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+            small = ImageOps.exif_transpose(img)
+            clear = small.mode in ("RGBA", "LA", "PA") or "transparency" in small.info
+            small = small.convert("RGBA" if clear else "RGB")
+            out = io.BytesIO()
+            small.save(out, "WEBP", quality=80, method=4)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
+        return None
+    if out.tell() > MAX_THUMB_BYTES:
+        return None
+    return out.getvalue(), small.width, small.height
+
+
 def phash(data: bytes) -> int | None:
     """The 64-bit perceptual hash of an image; None for non-images or undecodable data."""
     found = fingerprint(data)
@@ -107,10 +148,13 @@ def hamming(a: int, b: int) -> int:
     return (a ^ b).bit_count()
 
 
-ASK = struct.Struct("!II")
-"""A request to the hashing process: its number and the length of the file that follows."""
+ASK = struct.Struct("!IBI")
+"""A request to the hashing process: its number, what is asked (``LOOK`` or ``THUMB``) and the
+length of the file that follows."""
+LOOK, THUMB = 0, 1
 ANSWER = struct.Struct("!IBQII")
-"""An answer: the request's number, 1 if a picture was found, its hash, width and height."""
+"""An answer: the request's number, then 0 (no picture), or 1 and the picture's hash, width and
+height, or 2 and the length of the thumbnail that follows this header, its width and height."""
 _MEMORY_CAP = 2 * 1024**3
 """Address space the hashing process may take (a decompression bomb fails, not the machine)."""
 
@@ -118,10 +162,22 @@ _MEMORY_CAP = 2 * 1024**3
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """Answer requests until ``requests`` ends: the hashing process's loop."""
     while len(head := requests.read(ASK.size)) == ASK.size:
-        number, length = ASK.unpack(head)
+        number, kind, length = ASK.unpack(head)
         data = requests.read(length)
         if len(data) < length:
             return
+        if kind == THUMB:
+            try:
+                small = thumbnail(data)
+            except Exception:  # whatever a decoder raises on a hostile file: no picture, go on
+                small = None
+            if small is None:
+                answers.write(ANSWER.pack(number, 0, 0, 0, 0))
+            else:
+                answers.write(ANSWER.pack(number, 2, len(small[0]), small[1], small[2]))
+                answers.write(small[0])
+            answers.flush()
+            continue
         try:
             found = fingerprint(data)
         except Exception:  # whatever a decoder raises on a hostile file: no picture, go on

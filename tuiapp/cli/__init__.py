@@ -24,7 +24,24 @@ from tuiapp.cli.watch import watch
 __all__ = ["cli", "main"]
 
 
-@click.group(cls=Group, invoke_without_command=True)
+EXAMPLES = """\b
+Examples:
+  tuiapp                          the terminal app
+  tuiapp get cats -n 5            five pictures of cats from the default sources
+  tuiapp get cats -s picsum -d out   and write them into ./out as they come
+  tuiapp jobs                     the jobs so far
+  tuiapp export 3 ~/Pictures      a job's files into a folder
+  tuiapp doctor                   what each source needs here
+  tuiapp completion bash >> ~/.bashrc   Tab completion (bash, zsh or fish)
+"""
+
+
+@click.group(
+    cls=Group,
+    invoke_without_command=True,
+    epilog=EXAMPLES,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="tuiapp")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -36,7 +53,19 @@ def cli(ctx: click.Context) -> None:
         run_tui(load())
 
 
-for _command in (get, sources, jobs, find, export, doctor, serve, user, watch):
+@click.command(epilog='\b\nExample:\n  eval "$(tuiapp completion bash)"   (in ~/.bashrc)')
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the Tab-completion script of SHELL (click's own completion, for commands,
+    options and sources' names)."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None  # the three choices are click's own
+    click.echo(cls(cli, {}, "tuiapp", "_TUIAPP_COMPLETE").source())
+
+
+for _command in (get, sources, jobs, find, export, doctor, serve, user, completion, watch):
     cli.add_command(_command)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tuiapp.engine import Engine
-    from tuiapp.jobs import AssetInfo, Selection
+    from tuiapp.jobs import AssetInfo, Exported, Selection
 
 __all__ = ["export", "find"]
 
@@ -96,11 +96,18 @@ def find(words: tuple[str, ...], limit: int, as_json: bool, **filters: Any) -> N
 
     selection = _selection(" ".join(words), **filters)
 
-    async def body(engine: Engine, owner: int | None) -> list[AssetInfo]:
+    async def body(engine: Engine, owner: int | None) -> tuple[list[AssetInfo], int]:
         await _check_source(engine, selection.source)
-        return await engine.find(owner, selection, limit=limit)
+        found = await engine.find(owner, selection, limit=limit)
+        return found, await engine.search_pending()
 
-    found = run(load(), body)
+    found, pending = run(load(), body)
+    if pending and selection.text:
+        click.echo(
+            f"tuiapp: the search index is still being built: files up to id {pending} are not"
+            " searched by words yet (the app fills it in the background)",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps([a.to_dict() for a in found], indent=2))
     else:
@@ -167,18 +174,16 @@ def export(
     except InvalidRequestError as exc:
         fail(str(exc))
 
-    async def body(engine: Engine, owner: int | None) -> list[Path] | None:
+    async def body(engine: Engine, owner: int | None) -> Exported | None:
         await _check_source(engine, selection.source)
         if selection.job_id is None and not await engine.find(owner, selection, limit=1):
             return None  # an empty search: nothing written, not even the credits
         return await engine.export(selection, owner, directory, options)
 
-    paths = run(load(), body)
-    if paths is None:
+    done = run(load(), body)
+    if done is None:
         fail("nothing to export: no stored file matches", EXIT_FAILED)
-    for path in paths:
+    for path in done.written:
         click.echo(printable(str(path)))  # file names are made from remote titles
-    click.echo(
-        f"{len(paths)} files written to {printable(str(directory))} (credits in CREDITS.md)",
-        err=True,
-    )
+    # "3 files written to out, 30 already there": exporting twice writes each file once.
+    click.echo(f"{printable(done.summary(directory))} (credits in CREDITS.md)", err=True)

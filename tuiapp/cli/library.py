@@ -13,7 +13,9 @@ import click
 from tuiapp.cli.common import EXIT_FAILED, human_bytes, load, run
 
 if TYPE_CHECKING:
-    from tuiapp.engine import DoctorReport, Engine
+    from collections.abc import Sequence
+
+    from tuiapp.engine import Check, DoctorReport, Engine, SourceCheck
     from tuiapp.jobs import JobInfo
 
 __all__ = ["doctor", "jobs", "sources", "user"]
@@ -23,10 +25,9 @@ __all__ = ["doctor", "jobs", "sources", "user"]
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def sources(as_json: bool) -> None:
     """List the sources: name, kind, whether they need a key and whether it is set."""
-    from tuiapp.engine import Engine
+    from tuiapp.engine import source_infos
 
-    engine = Engine(load())  # no start(): listing sources needs no database
-    infos = engine.sources()
+    infos = source_infos(load())  # no engine: listing sources needs no database nor downloader
     if as_json:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         return
@@ -122,7 +123,14 @@ def doctor(as_json: bool, offline: bool) -> None:
 
     Each source's row says what it needs (API key, cookies, ffmpeg, JavaScript runtime, TLS
     impersonation) and whether it is there, and whether its site answers (name, connection and
-    TLS within 3 seconds; skipped with --offline). Exits 0 when every source is ready, else 1.
+    TLS within 3 seconds; skipped with --offline). When no site answers, says once that this
+    machine seems to be offline. Exits 0 when every source is ready or lacks only your own API
+    key or login (optional), else 1.
+
+    \b
+    Examples:
+      tuiapp doctor
+      tuiapp doctor --offline --json
     """
     import asyncio
     import contextlib
@@ -151,6 +159,10 @@ def doctor(as_json: bool, offline: bool) -> None:
         sys.exit(EXIT_FAILED)
 
 
+def _longest_word(cells: list[str]) -> int:
+    return max((len(w) for cell in cells for w in cell.split()), default=0)
+
+
 def _print_report(report: DoctorReport) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -158,44 +170,115 @@ def _print_report(report: DoctorReport) -> None:
 
     from tuiapp.text import printable
 
-    def mark(ok: bool) -> Text:
-        return Text("ok", style="green") if ok else Text("MISSING", style="bold red")
+    def mark(ok: bool, optional: bool = False) -> Text:
+        if ok:
+            return Text("ok", style="green")
+        return Text("optional", style="yellow") if optional else Text("MISSING", style="bold red")
+
+    def table(columns: tuple[str, ...], rows: Sequence[tuple[Text, ...]]) -> Table:
+        # The first columns (a mark, a name) keep their width; the last two share the rest,
+        # never narrower than their longest word (a setting's name): words wrap whole.
+        cells = [[column, *(row[i].plain for row in rows)] for i, column in enumerate(columns)]
+        natural = [max(len(c) for c in col) for col in cells]
+        widths: list[int | None] = [None] * len(columns)
+        room = console.width - sum(natural[:-2]) - 2 * (len(columns) - 1)
+        if room < natural[-2] + natural[-1]:
+            last = max(_longest_word(cells[-1]), room // 2)
+            widths[-1] = last
+            widths[-2] = max(_longest_word(cells[-2]), room - last)
+        grid = Table(box=None, pad_edge=False, show_edge=False)
+        for i, column in enumerate(columns):
+            grid.add_column(column, overflow="fold", no_wrap=i < len(columns) - 2, width=widths[i])
+        for row in rows:
+            grid.add_row(*row)
+        return grid
 
     # Piped into a file or a pager, rows stay whole lines instead of folding at 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
-    general = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("", "CHECK", "FOUND", "TO DO"):
-        general.add_column(column, overflow="fold")
-    for c in report.checks:
-        # A detail may quote a path or an error: shown as text, controls escaped.
-        general.add_row(mark(c.ok), Text(c.name), Text(printable(c.detail)), Text(c.advice or ""))
-    console.print(general)
+    # A detail may quote a path or an error: shown as text, controls escaped.
+    general = [
+        (mark(c.ok), Text(c.name), Text(printable(c.detail)), Text(c.advice or ""))
+        for c in report.checks
+    ]
+    console.print(table(("", "CHECK", "FOUND", "TO DO"), general))
     console.print()
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for column in ("", "SOURCE", "NEEDS", "TO DO"):
-        table.add_column(column, overflow="fold")
+    offline = report.seems_offline
+    rows = []
     for row in report.sources:
         needs = Text()
         for n in row.needs:
+            if n.name == "reach" and offline:
+                continue  # said once, below
             if needs:
                 needs.append("; ")
             needs.append(f"{n.name} ")
-            needs.append("ok" if n.ok else "MISSING", style="green" if n.ok else "bold red")
-            if not n.ok or n.name == "reach":  # paths of programs found: see --json
-                needs.append(f" ({printable(n.detail)})")
-        advice = "; ".join(dict.fromkeys(n.advice for n in row.needs if not n.ok and n.advice))
-        table.add_row(
-            mark(row.ready), Text(row.source), needs or Text("nothing to install"), Text(advice)
+            if n.ok:
+                needs.append("ok", style="green")
+            elif n.optional:
+                needs.append("not set", style="yellow")
+            else:
+                needs.append("MISSING", style="bold red")
+            if (not n.ok and not n.optional) or (n.name == "reach" and n.ok):
+                needs.append(f" ({printable(n.detail)})")  # programs' paths: see --json
+        advice = "; ".join(
+            dict.fromkeys(
+                # "set X to use <this source>": the row names the source already.
+                n.advice.removesuffix(f" to use {row.source}")
+                for n in row.needs
+                if not n.ok and n.advice and not (n.name == "reach" and offline)
+            )
         )
-    console.print(table)
-    bad = [s.source for s in report.sources if not s.ready]
+        lacks = _lacks(row, offline)
+        rows.append(
+            (
+                mark(not lacks, all(n.optional for n in lacks)),
+                Text(row.source),
+                needs or Text("nothing to install"),
+                Text(advice),
+            )
+        )
+    console.print(table(("", "SOURCE", "NEEDS", "TO DO"), rows))
+    summary = _doctor_summary(report)
+    if sys.stderr.isatty():
+        import shutil
+        import textwrap
+
+        summary = textwrap.fill(summary, width=shutil.get_terminal_size().columns)
+    click.echo(summary, err=True)
+
+
+def _lacks(row: SourceCheck, offline: bool) -> list[Check]:
+    """What a source lacks; when the machine seems offline, its reach test is said once."""
+    return [n for n in row.needs if not n.ok and not (offline and n.name == "reach")]
+
+
+def _doctor_summary(report: DoctorReport) -> str:
+    offline = report.seems_offline
+    lacking = [(s.source, _lacks(s, offline)) for s in report.sources]
+    optional = [name for name, lacks in lacking if lacks and all(n.optional for n in lacks)]
+    bad = [name for name, lacks in lacking if any(not n.optional for n in lacks)]
     failed = sum(1 for c in report.checks if not c.ok)
-    parts = [f"{len(bad)} of {len(report.sources)} sources not ready"] if bad else []
-    parts += [f"{failed} of {len(report.checks)} checks failed"] if failed else []
+    parts = []
+    if offline:
+        parts.append(
+            "this machine seems to be offline: no site answered"
+            " (check the network, a proxy or a firewall)"
+        )
+    if bad:
+        parts.append(f"{len(bad)} of {len(report.sources)} sources not ready")
+    if failed:
+        parts.append(f"{failed} of {len(report.checks)} checks failed")
+    if optional:
+        parts.append(
+            f"optional, for your own key or login: {', '.join(optional)}"
+            if bad or failed or report.seems_offline
+            else f"every source is ready but those needing your own key or login:"
+            f" {', '.join(optional)}"
+        )
     summary = "; ".join(parts) if parts else "every source is ready"
     if report.offline:
         summary += " (offline: sites not tried)"
-    click.echo(summary, err=True)
+    return summary
 
 
 @click.group()

@@ -16,12 +16,14 @@ from tuiapp.cli.common import human_bytes
 from tuiapp.text import printable as p
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from tuiapp.events import Event, JobView
-    from tuiapp.jobs import JobInfo
+    from tuiapp.jobs import Exported, JobInfo
 
-__all__ = ["Reporter", "failure_lines", "make_reporter"]
+__all__ = ["Reporter", "failure_lines", "make_reporter", "only_found", "summary_lines"]
 
 
 class Reporter(Protocol):
@@ -34,7 +36,7 @@ class Reporter(Protocol):
 
 def make_reporter(count: int) -> Reporter:
     """A live display when stderr is a terminal, else one plain line per event."""
-    return RichReporter(count) if sys.stderr.isatty() else PlainReporter()
+    return RichReporter(count) if sys.stderr.isatty() else PlainReporter(count)
 
 
 def failure_lines(job: JobInfo) -> list[str]:
@@ -54,6 +56,49 @@ def failure_lines(job: JobInfo) -> list[str]:
     return lines
 
 
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def only_found(state: str, found: int, stored: int, count: int) -> int | None:
+    """How many files a source found when it ran out before ``count`` (it ended ``done`` with
+    fewer than asked); None when it did not run out."""
+    if state != "done" or stored >= count:
+        return None
+    return max(found, stored)
+
+
+def summary_lines(job: JobInfo, data_dir: Path, dest: Path | None, saved: Exported) -> list[str]:
+    """What `tuiapp get` says on a terminal when the job is over: what was stored, where it
+    is, and the next command to run. Remote text (the query) is escaped by the caller."""
+    names = ", ".join(s.source for s in job.sources)
+    state = job.state.value.replace("_", " ")
+    lines = [
+        f"Job {job.id} {state}: {_files(job.stored)} ({human_bytes(job.bytes)}) stored"
+        f" for {job.query!r} from {names}."
+    ]
+    short = [
+        (src.source, n)
+        for src in job.sources
+        if (n := only_found(src.state.value, src.found, src.stored, job.count)) is not None
+    ]
+    lines += [f"{name}: only {n} found (asked for {job.count})" for name, n in short]
+    if dest is not None:
+        lines.append(saved.summary(dest) + ".")
+    elif job.stored:
+        lines.append(f"They are kept in the library in {data_dir}.")
+    if job.stored and dest is None:
+        lines.append(
+            f"Next: tuiapp export {job.id} DIR (write them into a folder),"
+            " or tuiapp (browse them in the app)."
+        )
+    elif job.stored:
+        lines.append("Next: tuiapp (browse them in the app), or tuiapp jobs.")
+    else:
+        lines.append("Next: tuiapp doctor (what each source needs), or try other sources (-s).")
+    return lines
+
+
 def duplicate_lines(job: JobInfo) -> list[str]:
     """One line per source some of whose files are near-duplicates of another source's."""
     return [
@@ -65,7 +110,7 @@ def duplicate_lines(job: JobInfo) -> list[str]:
     ]
 
 
-def _line(event: Event) -> str | None:
+def _line(event: Event, count: int) -> str | None:
     """The plain line for an event; ``None`` for events shown only on a terminal."""
     from tuiapp.events import (
         AssetStored,
@@ -90,7 +135,9 @@ def _line(event: Event) -> str | None:
     if isinstance(event, SourceFinished):
         why = f": {p(event.error)}" if event.error else ""
         state = event.state.replace("_", " ")
-        return f"{event.source}: {state}, {event.stored} stored, {event.failed} failed{why}"
+        line = f"{event.source}: {state}, {event.stored} stored, {event.failed} failed{why}"
+        n = only_found(event.state, event.found, event.stored, count)
+        return line if n is None else f"{line} (only {n} found)"
     if isinstance(event, JobFinished):
         return f"job {event.job_id}: {event.state.replace('_', ' ')} in {event.elapsed:.1f} s"
     return None
@@ -99,8 +146,11 @@ def _line(event: Event) -> str | None:
 class PlainReporter:
     """One line per event that matters, for scripts and logs (stderr is not a terminal)."""
 
+    def __init__(self, count: int) -> None:
+        self.count = count
+
     def show(self, event: Event) -> None:
-        text = _line(event)
+        text = _line(event, self.count)
         if text is not None:
             click.echo(text, err=True)
 
@@ -180,16 +230,19 @@ class RichReporter:
         ):
             task = self._task(shown.name)
             finished = isinstance(event, SourceFinished)
+            # A source that ran out is complete: its bar is of what it found.
+            n = only_found(shown.state, shown.found, shown.stored, self.count)
             self.progress.update(
                 task,
-                state=shown.state.replace("_", " "),
+                total=self.count if n is None else max(1, n),
+                state=shown.state.replace("_", " ") if n is None else f"only {n} found",
                 completed=shown.stored,
                 bytes=human_bytes(shown.bytes) if shown.stored or shown.bytes else "",
                 rate="" if finished or not shown.speed else f"{human_bytes(shown.speed)}/s",
             )
             if finished:
                 self.progress.stop_task(task)
-        text = _line(event)
+        text = _line(event, self.count)
         if text is not None and not isinstance(event, SourceStarted | SourceFinished):
             self.say(text)
 

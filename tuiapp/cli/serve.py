@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tuiapp.cli.common import EXIT_FAILED, fail, load, run
+from tuiapp.cli.common import EXIT_FAILED, fail, load, run, run_loop
 
 if TYPE_CHECKING:
     from tuiapp.config import Settings
@@ -33,7 +33,7 @@ def run_tui(settings: Settings) -> None:
             if server is not None:
                 await server.close()
 
-    run(settings, body, schedule=True)
+    run(settings, body, fast=False, schedule=True)  # the terminal app: asyncio's own loop
 
 
 async def _start_api(
@@ -114,4 +114,4 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
                 await server.close()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_loop(main())

@@ -129,7 +129,8 @@ def run_now(watch_id: int) -> None:
         job = await engine.watches.run(watch_id, owner)
         final = await engine.wait(job.id, owner)
         await engine.watches.record()  # its watch is updated and its digest sent from here
-        summary = {"watch": watch_id, **await summary_of(engine, owner, final)}
+        assets = await engine.list_assets(owner, job_id=final.id, limit=10_000)
+        summary = {"watch": watch_id, **summary_of(final, assets)}
         return summary, exit_code(final)
 
     summary, code = _refused(body)

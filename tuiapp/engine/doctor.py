@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.fetch.proxy import Proxy
+    from tuiapp.jobs import SourceInfo
     from tuiapp.sources.base import Source
     from tuiapp.storage import Storage
 
@@ -45,6 +46,7 @@ __all__ = [
     "reach",
     "run_checks",
     "source_checks",
+    "source_infos",
     "source_needs",
 ]
 
@@ -60,6 +62,9 @@ class Check:
     ok: bool
     detail: str
     advice: str | None = None
+    optional: bool = False
+    """The user's own account (an API key, a login's cookies): without it only the source that
+    needs it is out, and an install is not broken for lacking it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +86,11 @@ class SourceCheck:
         """Why the source is not ready, one short sentence per missing thing."""
         return tuple(c.detail for c in self.needs if not c.ok)
 
+    @property
+    def only_optional_missing(self) -> bool:
+        """Not ready only for want of the user's own key or login (see ``Check.optional``)."""
+        return not self.ready and all(c.ok or c.optional for c in self.needs)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -99,12 +109,22 @@ class DoctorReport:
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.checks) and all(s.ready for s in self.sources)
+        """Every check passed and every source is ready, or lacks only an optional key."""
+        return all(c.ok for c in self.checks) and all(
+            s.ready or s.only_optional_missing for s in self.sources
+        )
+
+    @property
+    def seems_offline(self) -> bool:
+        """Sites were tried and none answered: the machine, not each site, is the likely cause."""
+        reached = [c.ok for s in self.sources for c in s.needs if c.name == "reach"]
+        return not self.offline and bool(reached) and not any(reached)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "offline": self.offline,
+            "seems_offline": self.seems_offline,
             "checks": [c.to_dict() for c in self.checks],
             "sources": [s.to_dict() for s in self.sources],
         }
@@ -171,6 +191,48 @@ async def source_checks(
     return list(await asyncio.gather(*(row(cls, n) for cls, n in zip(classes, needs, strict=True))))
 
 
+def source_infos(settings: Settings) -> list[SourceInfo]:
+    """Every source, with whether it is ready to run here (checked without the network).
+
+    Reads the registry's declarations and this machine's settings and programs only: `tuiapp
+    sources` calls it without an :class:`~tuiapp.engine.Engine` (no database, no downloaders).
+    """
+    from tuiapp.jobs import SourceInfo, SourceOption
+
+    infos = []
+    for cls in registry.all_sources():
+        needs = source_needs(cls, settings)
+        infos.append(
+            SourceInfo(
+                name=cls.name,
+                kind=cls.kind,
+                description=cls.description,
+                takes_query=cls.takes_query,
+                takes_url=cls.takes_url(),
+                key_setting=cls.key_setting,
+                configured=cls.key_setting is None or settings.api_key(cls.key_setting) is not None,
+                base_url=settings.base_urls.get(cls.name, cls.base_url),
+                ready=all(n.ok for n in needs),
+                missing=tuple(n.detail for n in needs if not n.ok),
+                options=tuple(
+                    SourceOption(
+                        name=o.name,
+                        kind=o.kind,
+                        help=o.help,
+                        expects=o.expects(),
+                        choices=o.choices,
+                    )
+                    for o in cls.options
+                ),
+                handshake=cls.browser.target if cls.browser is not None else None,
+                handshake_available=None
+                if cls.browser is None
+                else handshake_available(cls.browser.target),
+            )
+        )
+    return infos
+
+
 def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:
     """What ``cls`` needs that this installation may lack, each checked (no network)."""
     found: list[Check] = []
@@ -195,6 +257,7 @@ def source_needs(cls: type[Source], settings: Settings) -> tuple[Check, ...]:
                 ok=present,
                 detail=f"{cls.key_setting} is set" if present else f"{cls.key_setting} is not set",
                 advice=None if present else f"set {cls.key_setting} to use {cls.name}",
+                optional=True,
             )
         )
     if not issubclass(cls, YtDlpSource):
@@ -234,6 +297,7 @@ def _cookies(name: str, own: Mapping[str, str]) -> Check:
             ok=False,
             detail=f"{setting} is not set",
             advice=f"set {setting} to the cookies.txt of a logged-in browser",
+            optional=True,
         )
     from pathlib import Path
 

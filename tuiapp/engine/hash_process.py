@@ -1,7 +1,8 @@
 """Fingerprinting pictures in a process of its own (``python -m tuiapp.phash``).
 
 The engine's event loop only writes each file into a pipe and reads a 21-byte answer back; the
-decoding runs beside it on another core. Measured with 2,000 real 50 KB JPEGs: in a thread (one
+decoding runs beside it on another core. The same process makes thumbnails
+(:meth:`HashProcess.thumbnail`). Measured with 2,000 real 50 KB JPEGs: in a thread (one
 or six) the Python parts of decoding held the GIL often enough to halve the loop's rate; in a
 process the loop kept its pace (README, "Near-duplicate pictures").
 
@@ -18,10 +19,10 @@ import itertools
 import logging
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuiapp.jobs import Fingerprint
-from tuiapp.phash import ANSWER, ASK, MAX_DISTANCE, MAX_HASH_BYTES
+from tuiapp.phash import ANSWER, ASK, LOOK, MAX_DISTANCE, MAX_HASH_BYTES, MAX_THUMB_BYTES, THUMB
 
 if TYPE_CHECKING:
     from asyncio import StreamWriter
@@ -47,7 +48,7 @@ class HashProcess:
         self._proc: Process | None = None
         self._starting: asyncio.Lock | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._waiting: dict[int, tuple[Process, asyncio.Future[Fingerprint | None]]] = {}
+        self._waiting: dict[int, tuple[Process, asyncio.Future[Any]]] = {}
         """The files asked about, each with the process it went to."""
         self._asked: dict[int, tuple[Process, float]] = {}
         """When each file still unanswered was handed over (monotonic clock)."""
@@ -67,7 +68,8 @@ class HashProcess:
         async def send(pipe: StreamWriter) -> None:
             pipe.write(data)  # written whole before any await: a cut cannot leave half of it
 
-        return await self._ask(len(data), send)
+        found: Fingerprint | None = await self._ask(len(data), send)
+        return found
 
     async def fingerprint_stream(
         self, size: int, chunks: AsyncIterator[bytes]
@@ -79,24 +81,28 @@ class HashProcess:
         """
         if not 0 < size <= MAX_HASH_BYTES:
             return None
+        found: Fingerprint | None = await self._ask(size, _streamer(size, chunks))
+        return found
 
-        async def send(pipe: StreamWriter) -> None:
-            sent = 0
-            async for chunk in chunks:
-                piece = chunk[: size - sent]
-                pipe.write(piece)
-                sent += len(piece)
-                await pipe.drain()
-            if sent != size:
-                raise HashProcessError(f"the file ended after {sent} of {size} bytes")
+    async def thumbnail(
+        self, size: int, chunks: AsyncIterator[bytes]
+    ) -> tuple[bytes, int, int] | None:
+        """A stored picture's thumbnail (WebP bytes, width, height), read piece by piece as in
+        :meth:`fingerprint_stream`; None when it is no picture (or too large to decode).
 
-        return await self._ask(size, send)
+        Raises:
+            HashProcessError: the process could not answer.
+        """
+        if not 0 < size <= MAX_HASH_BYTES:
+            return None
+        small: tuple[bytes, int, int] | None = await self._ask(size, _streamer(size, chunks), THUMB)
+        return small
 
     async def _ask(
-        self, size: int, send: Callable[[StreamWriter], Awaitable[None]]
-    ) -> Fingerprint | None:
+        self, size: int, send: Callable[[StreamWriter], Awaitable[None]], kind: int = LOOK
+    ) -> Any:
         number = next(self._numbers) & 0xFFFFFFFF
-        answer: asyncio.Future[Fingerprint | None] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
             # One file at a time into the pipe: a transport holding many would move its whole
             # buffer at every partial write (quadratic; it was a fifth of the loop's time).
@@ -106,7 +112,7 @@ class HashProcess:
                 assert pipe is not None
                 self._waiting[number] = (proc, answer)
                 try:
-                    pipe.write(ASK.pack(number, size))
+                    pipe.write(ASK.pack(number, kind, size))
                     await send(pipe)
                     await pipe.drain()
                 except (ConnectionError, BrokenPipeError) as exc:
@@ -162,11 +168,17 @@ class HashProcess:
                 number, ok, value, width, height = ANSWER.unpack(
                     await proc.stdout.readexactly(ANSWER.size)
                 )
+                result: Any = None
+                if ok == 1:
+                    result = Fingerprint(value, width, height, MAX_DISTANCE)
+                elif ok == 2:  # a thumbnail of ``value`` bytes follows
+                    if value > MAX_THUMB_BYTES:
+                        self._lost(proc, f"a thumbnail of {value} bytes was announced")
+                        return
+                    result = (await proc.stdout.readexactly(value), width, height)
                 waiting = self._waiting.get(number)
                 if waiting is not None and waiting[0] is proc and not waiting[1].done():
-                    waiting[1].set_result(
-                        Fingerprint(value, width, height, MAX_DISTANCE) if ok else None
-                    )
+                    waiting[1].set_result(result)
         except (asyncio.IncompleteReadError, ConnectionError):
             # It closed its output: it is ending. No kill: killing polls the process, which
             # would reap it before asyncio's own watcher does (a warning each time).
@@ -204,3 +216,19 @@ class HashProcess:
             await proc.wait()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+def _streamer(size: int, chunks: AsyncIterator[bytes]) -> Callable[[StreamWriter], Awaitable[None]]:
+    """What writes a file of ``size`` bytes read from ``chunks`` into the process's input."""
+
+    async def send(pipe: StreamWriter) -> None:
+        sent = 0
+        async for chunk in chunks:
+            piece = chunk[: size - sent]
+            pipe.write(piece)
+            sent += len(piece)
+            await pipe.drain()
+        if sent != size:
+            raise HashProcessError(f"the file ended after {sent} of {size} bytes")
+
+    return send

@@ -20,16 +20,16 @@ from tuiapp import sources as registry
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
 from tuiapp.engine.cluster import Cluster
-from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_needs
-from tuiapp.engine.hash_process import HashProcess
-from tuiapp.engine.intake import admit
+from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_infos
+from tuiapp.engine.hash_process import HashProcess, HashProcessError
+from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.near_duplicates import backfill
 from tuiapp.engine.runner import JobRun, Runtime
+from tuiapp.engine.thumbnails import Thumbnails
 from tuiapp.engine.watches import Scheduler, Watches
-from tuiapp.errors import InvalidRequestError, UnauthorizedError
+from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
-from tuiapp.fetch.browser import handshake_available
 from tuiapp.jobs import TERMINAL_JOB_STATES, ExportOptions, JobState, Selection, SourceInfo
 from tuiapp.phash import MAX_DISTANCE
 from tuiapp.storage import Storage
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from tuiapp.config import Settings
     from tuiapp.events import Event
-    from tuiapp.jobs import AssetInfo, JobInfo, JobSpec, UserInfo
+    from tuiapp.jobs import AssetInfo, Exported, JobInfo, JobSpec, UserInfo
 
 __all__ = ["Engine"]
 
@@ -92,6 +92,7 @@ class Engine:
         """Hashing of stored pictures that have no hash yet (see :mod:`.near_duplicates`)."""
         self.indexing: asyncio.Task[int] | None = None
         """Search indexing of files stored before the index existed (large old databases)."""
+        self.thumbnails = Thumbnails(self.storage, self.runtime.hasher)
         self.watches = Watches(
             self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus)
         )
@@ -152,6 +153,7 @@ class Engine:
         await self.storage.close()
         if self.runtime.hasher is not None:
             await self.runtime.hasher.close()
+        await self.thumbnails.close()
         self.bus.close()
 
     async def __aenter__(self) -> Engine:
@@ -165,29 +167,15 @@ class Engine:
 
     def sources(self) -> list[SourceInfo]:
         """Every source, with whether it is ready to run here (checked without the network)."""
-        infos = []
-        for cls in registry.all_sources():
-            needs = source_needs(cls, self.settings)
-            infos.append(
-                SourceInfo(
-                    name=cls.name,
-                    kind=cls.kind,
-                    description=cls.description,
-                    takes_query=cls.takes_query,
-                    takes_url=cls.takes_url(),
-                    key_setting=cls.key_setting,
-                    configured=cls.key_setting is None
-                    or self.settings.api_key(cls.key_setting) is not None,
-                    base_url=self.runtime.base_url(cls.name),
-                    ready=all(n.ok for n in needs),
-                    missing=tuple(n.detail for n in needs if not n.ok),
-                    handshake=cls.browser.target if cls.browser is not None else None,
-                    handshake_available=None
-                    if cls.browser is None
-                    else handshake_available(cls.browser.target),
-                )
-            )
-        return infos
+        return source_infos(self.settings)
+
+    def default_sources(self) -> tuple[str, ...]:
+        """The sources search words go to when none is picked (``TUIAPP_DEFAULT_SOURCES``, else
+        the keyless image search sources ready here); empty when there are none to offer."""
+        try:
+            return default_sources(self.settings)
+        except InvalidRequestError:
+            return ()
 
     def source_names(self) -> tuple[str, ...]:
         """Every source's name, in the registry's order (nothing is loaded to tell)."""
@@ -216,6 +204,25 @@ class Engine:
         if user is None:
             raise UnauthorizedError("that API token is not valid")
         return user
+
+    async def sign_in(self, token: str, lifetime: float) -> tuple[UserInfo, str]:
+        """Exchange an API token for a web session of ``lifetime`` seconds: the user and the
+        session's key (for a cookie; only its hash is kept).
+
+        Raises:
+            UnauthorizedError: the token is not valid.
+        """
+        user = await self.authenticate(token)
+        assert user is not None
+        return user, await self.storage.create_session(user.id, lifetime)
+
+    async def session_user(self, key: str) -> UserInfo | None:
+        """The user of a live web session; None when it ended or expired."""
+        return await self.storage.session_user(key)
+
+    async def sign_out(self, key: str) -> None:
+        """End a web session (no error when it had ended)."""
+        await self.storage.end_session(key)
 
     async def user_named(self, name: str) -> UserInfo:
         user = await self.storage.user_by_name(name)
@@ -397,6 +404,14 @@ class Engine:
     async def delete_asset(self, asset_id: int, owner: int | None) -> None:
         await self.storage.delete_asset(asset_id, owner)
 
+    async def thumbnail(self, asset_id: int, owner: int | None) -> tuple[bytes, str] | None:
+        """A stored picture's thumbnail (longest side 320 px) and its media type, made once and
+        kept; None when the file is no picture (a video, say)."""
+        try:
+            return await self.thumbnails.get(asset_id, owner)
+        except HashProcessError as exc:
+            raise UnavailableError(f"no thumbnail could be made just now ({exc})") from None
+
     async def export_job(
         self,
         job_id: int,
@@ -405,20 +420,27 @@ class Engine:
         *,
         overwrite: bool = False,
         unique: bool = False,
-    ) -> list[Path]:
-        """Write a job's files into ``directory`` under safe, unique names (see :meth:`export`).
+    ) -> Exported:
+        """Write a job's files into ``directory`` under safe, unique names (as :meth:`export`);
+        one already there with the same bytes is counted, not written again.
 
         ``unique``: one file per picture (near-duplicates skipped).
         """
-        selection = Selection(job_id=job_id, unique=unique)
-        return await self.export(selection, owner, directory, ExportOptions(overwrite=overwrite))
+        return await export.export_job(
+            self.storage, job_id, owner, directory, overwrite=overwrite, unique=unique
+        )
+
+    async def export_asset(self, asset_id: int, owner: int | None, directory: Path) -> Exported:
+        """Write one stored file into ``directory``, named as :meth:`export_job` names it."""
+        return await export.export_asset(self.storage, asset_id, owner, directory)
 
     async def export(
         self, selection: Selection, owner: int | None, directory: Path, options: ExportOptions
-    ) -> list[Path]:
+    ) -> Exported:
         """Write the selected files into ``directory``, with sidecars if asked and the credits.
 
-        Never writes through a symlink; an existing file is overwritten only with ``overwrite``.
+        Never writes through a symlink; an existing file is overwritten only with ``overwrite``;
+        one already there with the same bytes is counted (``Exported.already``), not written.
         """
         return await export.export_to(self.storage, owner, selection, directory, options)
 
@@ -431,6 +453,11 @@ class Engine:
             NotFoundError: no such job; InvalidRequestError: a bad template.
         """
         return await export.zip_of(self.storage, owner, selection, options)
+
+    async def search_pending(self) -> int:
+        """Older files not searchable yet while the index is filled after an upgrade: up to
+        which id (0: every file is searchable)."""
+        return await self.storage.search_pending()
 
     async def find(
         self,

@@ -7,6 +7,7 @@ the counters and publishes its events; it knows its job only as a :class:`~.runt
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -89,10 +90,8 @@ class SourceRun:
         self.cancel_requested = False
         self._speed = Speed()
         self._last_progress = 0.0
-        self._unstored_bytes = 0
-        """Bytes fetched and waiting for the database."""
-        self._unreachable: dict[str, int] = {}
-        """Connection failures in a row, per host."""
+        self._unstored_bytes = 0  # bytes fetched and waiting for the database
+        self._unreachable: dict[str, int] = {}  # connection failures in a row, per host
         self._give_up: SourceError | None = None
         """Set by a download that shows the source cannot go on; the search loop raises it."""
 
@@ -218,7 +217,7 @@ class SourceRun:
             )
         )
 
-    @property
+    @functools.cached_property
     def scratch(self) -> Path:
         return self.job.scratch / self.name
 
@@ -348,18 +347,19 @@ class SourceRun:
         stored: StoredAsset | None = None
         added = 0
         """Bytes of this file counted in self.bytes so far (files download side by side)."""
-        last = 0.0
+        last = time.monotonic()  # a file in flight for less than that is never reported
+        shown = False
 
         def progress(done: int, total: int | None, **extra: Any) -> None:
-            nonlocal last, added
+            nonlocal last, added, shown
             self.bytes += done - added
             added = done
             now = time.monotonic()
-            # The last report of a transfer of known size always goes out, so a client's
+            # The last report of a transfer shown, of known size, always goes out: a client's
             # figure ends at 100 % rather than wherever the throttle last let one through.
-            complete = total is not None and done >= total
+            complete = shown and total is not None and done >= total
             if complete or now - last >= PROGRESS_INTERVAL:
-                last = now
+                last, shown = now, True
                 runtime.publish(
                     TransferProgress(
                         job_id=self.job.id,
@@ -496,4 +496,4 @@ class SourceRun:
             ),
             stored,
         )
-        self.progress(force=True)
+        self.progress()  # each file is announced: the counters go out with the throttle

@@ -101,6 +101,8 @@ _SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "client_id", "access_tok
 
 def redact(url: str) -> str:
     """The URL with secret query values (API keys) replaced, for messages and logs."""
+    if "?" not in url:
+        return url  # no query, nothing secret (and no parsing, once per file downloaded)
     parts = urlsplit(url)
     if not parts.query:
         return url

@@ -8,5 +8,17 @@ from tuiapp.models.blob import BlobChunk, MediaBlob
 from tuiapp.models.job import Job, JobSource
 from tuiapp.models.user import User
 from tuiapp.models.watch import Watch
+from tuiapp.models.web import Thumbnail, WebSession
 
-__all__ = ["Asset", "BlobChunk", "CachedAnswer", "Job", "JobSource", "MediaBlob", "User", "Watch"]
+__all__ = [
+    "Asset",
+    "BlobChunk",
+    "CachedAnswer",
+    "Job",
+    "JobSource",
+    "MediaBlob",
+    "Thumbnail",
+    "User",
+    "Watch",
+    "WebSession",
+]

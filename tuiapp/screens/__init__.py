@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tuiapp.screens.asset_view import AssetViewScreen
 from tuiapp.screens.board import BoardScreen
-from tuiapp.screens.confirm import ConfirmModal
+from tuiapp.screens.confirm import ConfirmModal, QuitModal
 from tuiapp.screens.error import ErrorModal
 from tuiapp.screens.export import ExportChoice, ExportModal
 from tuiapp.screens.help import HelpModal
@@ -27,5 +27,6 @@ __all__ = [
     "JobDetailScreen",
     "LibraryScreen",
     "NewJobScreen",
+    "QuitModal",
     "WatchesScreen",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import on
+from textual.events import Mount
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
@@ -41,7 +42,15 @@ class TuiScreen(_Shared, Screen[None]):
 
 
 class TuiModal(_Shared, ModalScreen[T]):
-    """A dialog of the app returning ``T``."""
+    """A dialog of the app returning ``T``.
+
+    Toasts step aside for it: those shown when it opens go (they spoke of the screen behind),
+    and those raised while it is open come at the top (app.tcss), clear of a centred dialog.
+    """
+
+    @on(Mount)
+    def _toasts_step_aside(self) -> None:
+        self.app.clear_notifications()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

@@ -13,7 +13,7 @@ from tuiapp.errors import error_label
 from tuiapp.screens.base import TuiScreen
 from tuiapp.screens.error import ErrorModal
 from tuiapp.widgets.footer import AppFooter
-from tuiapp.widgets.job_bar import JobBar
+from tuiapp.widgets.job_bar import JobBar, job_progress, only_found
 from tuiapp.widgets.source_pane import SourcePane
 
 if TYPE_CHECKING:
@@ -21,10 +21,18 @@ if TYPE_CHECKING:
 
     from tuiapp.events import JobView
 
-__all__ = ["BoardScreen", "grid_neighbour"]
+__all__ = ["BoardScreen", "grid_columns", "grid_neighbour"]
 
 REFRESH_SECONDS = 0.15
 """Panes redraw from the board at most ~7 times a second, however busy the engine is."""
+WIDE = 110
+"""From this many columns on, three panes side by side; below it, two."""
+
+
+def grid_columns(panes: int, width: int) -> int:
+    """Panes per row: as many as fit (two, three from :data:`WIDE` columns), but never more than
+    there are, so one or two sources use the whole width."""
+    return max(1, min(panes, 3 if width >= WIDE else 2))
 
 
 def grid_neighbour(index: int, count: int, columns: int, *, dx: int, dy: int) -> int:
@@ -160,6 +168,7 @@ class BoardScreen(TuiScreen):
             self._shown = shape
             panes.remove_children()
             self._panes = [SourcePane(view) for view in job.sources.values()]
+            self._fit_grid()
             panes.mount_all(self._panes)
             # The old panes (and maybe the focus) go once removed: focus a new one after that.
             self.call_after_refresh(self._focus_first_pane)
@@ -179,8 +188,18 @@ class BoardScreen(TuiScreen):
             target=job.count * len(job.sources),
             failed=failed,
             size=size,
-            progress=job.progress(),
+            progress=job_progress(job),
+            only_found=only_found(job),
         )
+
+    def _fit_grid(self) -> None:
+        columns = grid_columns(len(self._panes), self.app.size.width)
+        grid = self.query_one("#panes", VerticalScroll)
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
+
+    def on_resize(self) -> None:
+        self._fit_grid()
 
     def _current_panes(self) -> list[SourcePane]:
         return list(self._panes)

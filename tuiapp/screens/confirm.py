@@ -14,7 +14,7 @@ from tuiapp.screens.base import TuiModal
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-__all__ = ["ConfirmModal"]
+__all__ = ["ConfirmModal", "QuitModal"]
 
 
 class ConfirmModal(TuiModal[bool]):
@@ -45,3 +45,11 @@ class ConfirmModal(TuiModal[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class QuitModal(ConfirmModal):
+    """Whether to quit while jobs run: ``q`` (or Ctrl+Q) again answers yes, as in lazygit."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "answer(True)", "Quit", show=False, id="quit.yes"),
+    ]

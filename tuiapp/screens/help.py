@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HelpModal", "help_rows"]
 
-CLOSE_HINT = "Esc, q or F1 closes this help; ↑↓ scroll."
+CLOSE_HINT = "Esc, q, ? or F1 closes this help; ↑↓ scroll."
 
 INTRO = (
     "tuiapp asks many media sources at once and keeps every file in its database.\n"
@@ -48,6 +48,9 @@ _KEY_NAMES = {
     "up": "↑",
     "down": "↓",
     "tab": "Tab",
+    "question_mark": "?",
+    "home": "Home",
+    "end": "End",
 }
 
 
@@ -80,7 +83,13 @@ class HelpModal(TuiModal[None]):
 
     BINDING_GROUP_TITLE = "Help"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,f1", "close", "Close", tooltip="Close this help", id="help.close"),
+        Binding(
+            "escape,q,question_mark,f1",
+            "close",
+            "Close",
+            tooltip="Close this help",
+            id="help.close",
+        ),
     ]
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:

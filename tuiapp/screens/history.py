@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from tuiapp.screens.base import TuiScreen
 from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import human_bytes, remote, short_list, state_style, state_words
+from tuiapp.widgets.tables import KeyTable
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -27,6 +28,9 @@ FILTER_PAUSE = 0.2
 """Seconds of no typing before the engine is asked for the filter's jobs."""
 RELOAD_SECONDS = 0.4
 """A burst of job changes reloads the table at most this often."""
+POLL_SECONDS = 3.0
+"""The table is read again from the database this often while in view: jobs of another window
+or of `tuiapp get` change there, and this app hears no events of theirs."""
 
 _COLUMNS = (
     ("Job", "id"),
@@ -121,7 +125,7 @@ class HistoryScreen(TuiScreen):
         yield Input(
             placeholder="Filter: words of the query, a source, a state (/ to focus)", id="filter"
         )
-        table: DataTable[str | Text] = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = KeyTable(id="jobs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="no-jobs")
         yield table
         yield AppFooter()
@@ -133,6 +137,7 @@ class HistoryScreen(TuiScreen):
     def on_mount(self) -> None:
         self.tui.jobs_changed.subscribe(self, self._job_changed)
         self.set_interval(RELOAD_SECONDS, self._reload_if_stale)
+        self.set_interval(POLL_SECONDS, self._poll)
         self.reload()
 
     def on_screen_resume(self) -> None:
@@ -146,14 +151,21 @@ class HistoryScreen(TuiScreen):
             self._stale = False
             self.reload()
 
+    def _poll(self) -> None:
+        if self.is_current:
+            self.reload(changed_only=True)
+
     @work(exclusive=True, group="history", exit_on_error=False, description="load jobs")
-    async def reload(self, pause: float = 0.0) -> None:
+    async def reload(self, pause: float = 0.0, *, changed_only: bool = False) -> None:
+        """Read the jobs again; with ``changed_only`` the table is redrawn only if they changed
+        (a poll keeps the cursor and the scroll where the user left them)."""
         if pause:
             await asyncio.sleep(pause)  # a newer keystroke cancels this worker (exclusive)
         words = self.query_one("#filter", Input).value.strip()
-        self._jobs = await self.engine.list_jobs(
-            self.owner, text=words or None, limit=HISTORY_LIMIT
-        )
+        jobs = await self.engine.list_jobs(self.owner, text=words or None, limit=HISTORY_LIMIT)
+        if changed_only and jobs == self._jobs:
+            return
+        self._jobs = jobs
         self._fill()
 
     @property

@@ -16,6 +16,7 @@ from tuiapp.screens.error import ErrorModal
 from tuiapp.text import printable
 from tuiapp.widgets.footer import AppFooter
 from tuiapp.widgets.formatting import dimensions, human_bytes, remote, state_style, state_words
+from tuiapp.widgets.tables import KeyTable
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -105,11 +106,10 @@ class JobDetailScreen(TuiScreen):
         Binding(
             "tab",
             "app.focus_next",
-            "Sources/files",
+            "Switch",
             tooltip="Move between the sources table and the files table",
             key_display="Tab",
             id="job.switch",
-            show=False,
         ),
         Binding(
             "e", "export_job", "Export", tooltip="Write the files into a folder", id="job.export"
@@ -120,15 +120,13 @@ class JobDetailScreen(TuiScreen):
             "Follow",
             tooltip="Follow this job on the Board",
             id="job.watch",
-            show=False,  # the footer has no room at 80 columns; the palette and help have it
         ),
         Binding(
             "u",
             "toggle_duplicates",
-            "Hide duplicates",
+            "Dups",
             tooltip="Hide or show files that are near-duplicates of a better copy",
             id="job.duplicates",
-            show=False,  # no room in the footer at 80 columns; help lists it
         ),
         Binding("r", "rerun_job", "Re-run", tooltip="Run this job again", id="job.rerun"),
         Binding(
@@ -148,9 +146,9 @@ class JobDetailScreen(TuiScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="job-summary")
-        sources: DataTable[str | Text] = DataTable(id="job-sources", cursor_type="row")
+        sources: DataTable[str | Text] = KeyTable(id="job-sources", cursor_type="row")
         yield sources
-        table: DataTable[str | Text] = DataTable(id="assets", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str | Text] = KeyTable(id="assets", cursor_type="row", zebra_stripes=True)
         yield table
         yield AppFooter()
 

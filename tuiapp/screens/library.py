@@ -266,10 +266,9 @@ class LibraryScreen(TuiScreen):
     @work(group="export", exit_on_error=False, description="export a search")
     async def _export(self, selection: Selection, choice: ExportChoice) -> None:
         options = ExportOptions(sidecar=choice.sidecar)
-        paths = await self.engine.export(selection, self.owner, choice.folder, options)
+        done = await self.engine.export(selection, self.owner, choice.folder, options)
         self.notify(
-            f"{len(paths)} files written to {choice.folder} (credits in CREDITS.md)",
-            title="Search exported",
+            f"{done.summary(choice.folder)} (credits in CREDITS.md)", title="Search exported"
         )
 
     def action_focus_search(self) -> None:

@@ -72,9 +72,13 @@ class NewJobScreen(TuiScreen):
         yield AppFooter()
 
     def on_mount(self) -> None:
-        # The sources ticked last time (those still known and configured).
-        if self.tui.prefs.sources:
-            self.picker.set_selected(self.tui.prefs.sources)
+        # The sources ticked last time (those still known and configured); at first start the
+        # engine's default sources, so that typing words and Enter just works.
+        self.picker.set_selected(self.tui.prefs.sources or self.engine.default_sources())
+
+    _before_url: tuple[str, ...] | None = None
+    """The sources ticked before a URL was typed: a URL's source is shown ticked while the URL is
+    there, and the user's own picks come back when it goes (a URL job never changes them)."""
 
     def focus_query(self) -> None:
         """Put the cursor in the query (F2 from anywhere lands here).
@@ -95,6 +99,9 @@ class NewJobScreen(TuiScreen):
         route.set_class(looks_like_url(text), "-shown")
         if not looks_like_url(text):
             route.update("")
+            if self._before_url is not None:
+                self.picker.set_selected(self._before_url)
+                self._before_url = None
             return
         name = self.engine.source_for_url(text)
         if name is None:
@@ -102,6 +109,8 @@ class NewJobScreen(TuiScreen):
             return
         route.update(f"This URL goes to {name}.")
         if self.picker.selected != (name,):
+            if self._before_url is None:
+                self._before_url = self.picker.selected
             self.picker.set_selected([name])
 
     @on(Input.Submitted)

@@ -13,6 +13,7 @@ from tuiapp.errors import SettingsError
 from tuiapp.server import (
     routes_assets,
     routes_jobs,
+    routes_page,
     routes_service,
     routes_watches,
     routes_zip,
@@ -27,7 +28,12 @@ from tuiapp.server.common import (
     PUBLIC_KEY,
     STREAMS_KEY,
 )
-from tuiapp.server.middleware import auth_middleware, browser_guard, error_middleware
+from tuiapp.server.middleware import (
+    auth_middleware,
+    browser_guard,
+    error_middleware,
+    security_headers,
+)
 from tuiapp.server.openapi import build_document
 
 if TYPE_CHECKING:
@@ -47,6 +53,7 @@ _TABLES: Final[tuple[RouteTable, ...]] = (
     sse.table,
     routes_assets.table,
     routes_zip.table,
+    routes_page.table,
     routes_watches.table,
 )
 OPERATIONS: Final[tuple[Operation, ...]] = tuple(op for t in _TABLES for op in t.operations)
@@ -98,6 +105,7 @@ def create_app(
     app[OPENAPI_KEY] = lambda: openapi_document(names)
     for table in _TABLES:
         app.add_routes(table.routes)
+    app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(_end_streams)
     return app
 

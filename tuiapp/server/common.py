@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 from msgspec import Meta
 
 from tuiapp.api_types import parse_body
-from tuiapp.errors import InvalidRequestError, NotFoundError, UnauthorizedError
+from tuiapp.errors import ForbiddenError, InvalidRequestError, NotFoundError, UnauthorizedError
 from tuiapp.server.routing import Param
 from tuiapp.server.shapes import error_body
 
@@ -39,6 +39,7 @@ __all__ = [
     "PAGING",
     "PING_KEY",
     "PUBLIC_KEY",
+    "SESSION_COOKIE",
     "STREAMS_KEY",
     "Id",
     "caller",
@@ -155,15 +156,39 @@ async def read_body(request: web.Request, kind: type[T], *, optional: bool = Fal
 # --- the caller ---------------------------------------------------------------------------------
 
 
+SESSION_COOKIE: Final = "tuiapp_session"
+"""The web page's session cookie (HttpOnly, SameSite=Strict): a key whose hash the database
+keeps, standing for the user who signed in with a token."""
+_SAFE_METHODS: Final = frozenset({hdrs.METH_GET, hdrs.METH_HEAD, hdrs.METH_OPTIONS})
+
+
 async def user(request: web.Request) -> UserInfo | None:
-    """The user the request's credentials name; None for a guest. The one place a caller is
-    looked up (the auth middleware calls it; handlers read :func:`caller`).
+    """The user the request's credentials name (a bearer token, else the session cookie); None
+    for a guest. The one place a caller is looked up (the auth middleware calls it; handlers read
+    :func:`caller`).
+
+    A change carried by the cookie must name its ``Origin``: the browser guard has refused any
+    foreign one, so it comes from this server's own page.
 
     Raises:
         UnauthorizedError: a malformed or wrong token, or no token while guests are off.
+        ForbiddenError: a change carried by the cookie without an ``Origin``.
     """
     header = request.headers.get(hdrs.AUTHORIZATION)
     token = None
+    key = request.cookies.get(SESSION_COOKIE)
+    if header is None and key:
+        if request.method not in _SAFE_METHODS and hdrs.ORIGIN not in request.headers:
+            raise ForbiddenError(
+                "a change sent with the session cookie must come from this server's page"
+                " (it names its Origin)"
+            )
+        engine = request.app[ENGINE_KEY]
+        signed_in = await engine.session_user(key) if key.isascii() and len(key) < 200 else None
+        if signed_in is not None:
+            return signed_in
+        if not engine.settings.allow_guests:
+            raise UnauthorizedError("the session has ended; sign in again")
     if header is not None:
         scheme, _, value = header.strip().partition(" ")
         token = value.strip()

@@ -15,6 +15,7 @@ from tuiapp import __version__
 from tuiapp.api_types import (
     CancelRequest,
     JobRequest,
+    SignInRequest,
     WatchChange,
     WatchRequest,
     json_schemas,
@@ -65,7 +66,7 @@ VOCABULARY: Final[dict[str, type[Any]]] = {
     **{cls.__name__: cls for cls in EVENT_TYPES.values()},
 }
 """Component name -> the type its schema is generated from."""
-REQUESTS: Final = (JobRequest, CancelRequest, WatchRequest, WatchChange)
+REQUESTS: Final = (JobRequest, CancelRequest, SignInRequest, WatchRequest, WatchChange)
 
 _EXTENDED: Final[dict[str, tuple[type[Any], tuple[str, ...], type[Any]]]] = {
     # Component: (its type, the properties its to_dict() adds, the links the API adds).
@@ -78,7 +79,8 @@ _ERRORS: Final[dict[int, str]] = {
     400: "Bad request: the message names the problem.",
     401: "A wrong token, or no token while guests are turned off.",
     404: "No such job, asset or watch for this caller (another user's is not found).",
-    403: "The request came from a web page of another site (a foreign `Origin`).",
+    403: "The request came from a web page of another site (a foreign `Origin`), or changes"
+    " something with the session cookie but names no `Origin`.",
     413: "The request body is too large.",
     415: "A POST without `Content-Type: application/json` (a body or not).",
     416: "The range starts past the end of the file.",

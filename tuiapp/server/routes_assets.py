@@ -1,8 +1,14 @@
-"""Routes over stored files: list, describe, delete, and their bytes (ranges, ETag)."""
+"""Routes over stored files: list, describe, delete, their bytes (ranges, ETag), thumbnails.
+
+Stored files come from anywhere: every answer with their bytes carries ``Content-Security-Policy:
+sandbox`` (a document opened from it runs no script and has no origin), and a type a browser
+would render as a document of its own (HTML, SVG, XML ...) is sent as a download only.
+"""
 
 from __future__ import annotations
 
 import logging
+from importlib import resources
 from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 from aiohttp import hdrs, web
@@ -25,6 +31,14 @@ log = logging.getLogger("tuiapp.server")
 table = RouteTable()
 
 _ASSET_ID = id_param("asset")
+FILE_CSP: Final = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'"
+"""What a browser may do with a stored file opened on its own: show it, nothing more."""
+_SHOWN: Final = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp")
+"""Pictures shown inline; every other type but video and audio is sent as a download."""
+
+
+def _download_only(mime: str) -> bool:
+    return not (mime in _SHOWN or mime.startswith(("video/", "audio/")))
 
 
 @table.route(
@@ -134,9 +148,11 @@ async def asset_content(request: web.Request) -> web.StreamResponse:
         hdrs.ACCEPT_RANGES: "bytes",
         hdrs.CACHE_CONTROL: "private, no-cache",
         # Stored files come from anywhere: never let a browser run them as part of the API.
-        hdrs.CONTENT_SECURITY_POLICY: "sandbox",
+        hdrs.CONTENT_SECURITY_POLICY: FILE_CSP,
         hdrs.X_CONTENT_TYPE_OPTIONS: "nosniff",
     }
+    if _download_only(asset.mime):
+        headers[hdrs.CONTENT_DISPOSITION] = "attachment"
     if (match := request.headers.get(hdrs.IF_NONE_MATCH)) is not None and etag_matches(match, etag):
         return web.Response(status=304, headers=headers)
     wanted = request.headers.get(hdrs.RANGE)
@@ -185,3 +201,51 @@ async def _send_chunks(
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+_PLACEHOLDERS: Final = {"video": "video.svg", "audio": "audio.svg"}
+
+
+def _placeholder(kind: str) -> bytes:
+    """The picture standing for a file that has no thumbnail (a video, a document)."""
+    name = _PLACEHOLDERS.get(kind, "file.svg")
+    return (resources.files("tuiapp.server") / "static" / name).read_bytes()
+
+
+@table.route(
+    "GET",
+    "/api/assets/{id}/thumbnail",
+    name="getAssetThumbnail",
+    summary="A stored file's thumbnail (longest side 320 px)",
+    description="A picture's thumbnail is WebP, made once and kept. A file that is no picture"
+    " (a video, say) gets a placeholder drawing (SVG) of its kind.",
+    params=(_ASSET_ID, Param("If-None-Match", "header", str)),
+    replies={
+        200: Reply(
+            "The thumbnail (`image/webp`), or a placeholder (`image/svg+xml`).",
+            media="*/*",
+            headers={"ETag": str},
+        ),
+        304: Reply("`If-None-Match` matched: the client's copy is current."),
+    },
+    errors=(400, 404),
+)
+async def asset_thumbnail(request: web.Request) -> web.Response:
+    asset_id = path_id(request, "asset")
+    caller = await owner(request)
+    engine = request.app[ENGINE_KEY]
+    asset = await engine.get_asset(asset_id, caller)
+    etag = f'"t{asset.sha256[:40]}"'
+    headers = {
+        hdrs.ETAG: etag,
+        hdrs.CACHE_CONTROL: "private, no-cache",
+        hdrs.CONTENT_SECURITY_POLICY: FILE_CSP,
+    }
+    if (match := request.headers.get(hdrs.IF_NONE_MATCH)) is not None and etag_matches(match, etag):
+        return web.Response(status=304, headers=headers)
+    made = await engine.thumbnail(asset_id, caller)
+    if made is None:
+        body, mime = _placeholder(asset.kind), "image/svg+xml"
+    else:
+        body, mime = made
+    return web.Response(body=body, content_type=mime, headers=headers)

@@ -7,7 +7,7 @@ instances. Rooms, each importing only the ones below it (an import-linter contra
 - ``blobs``: :class:`BlobSink`, one file's bytes in order, hashed and chunked.
 - ``users``, ``jobs``, ``queue`` (claim, leases, cancel, notify/listen), ``assets`` (queries and
   reads), ``answers`` (API answers a source must cache), ``integrity`` (the report), ``writer``
-  (the one task that batches blob writes).
+  (the one task that batches blob writes), ``web`` (the web page's sessions and thumbnails).
 - ``rows``: the asset rows the writer inserts (with a picture's fingerprint).
 - ``similar``: near-duplicate groups (hash quarters, best copies), settled in the writer's batch.
 - ``records``: row helpers the rooms share (chunk reads, blob removal, job counters).
@@ -23,6 +23,7 @@ from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.rows import NewAsset
 from tuiapp.storage.service import Storage
 from tuiapp.storage.watches import FinishedRun
+from tuiapp.storage.web import StoredThumbnail
 from tuiapp.storage.writer import StoredAsset
 
 __all__ = [
@@ -33,5 +34,6 @@ __all__ = [
     "NewAsset",
     "Storage",
     "StoredAsset",
+    "StoredThumbnail",
     "retry_through_outage",
 ]

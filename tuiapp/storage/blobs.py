@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tuiapp.errors import UnavailableError
 from tuiapp.storage.database import OUTAGE_PATIENCE, retry_through_outage, unavailable
 from tuiapp.storage.records import CHUNK_SIZE
-from tuiapp.storage.rows import Fingerprinting
+from tuiapp.storage.rows import NOT_FINGERPRINTED, Fingerprinting
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -54,7 +54,7 @@ class BlobSink:
         self._seq = 0
         self._in_flight: deque[asyncio.Future[Any]] = deque()
         self._done = False
-        self._fingerprinting = Fingerprinting()
+        self._fingerprinting = NOT_FINGERPRINTED
 
     @property
     def size(self) -> int:

@@ -127,11 +127,14 @@ def _create_sqlite(path: Path) -> None:
     if path.exists():
         _reclaimable(path)
         return
+    from tuiapp.storage.schema import apply_snapshot
+
     db = sqlite3.connect(path)
     try:
         db.execute("PRAGMA page_size=16384")
         db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         db.execute("PRAGMA journal_mode=WAL")  # writes the header: the page size is now fixed
+        apply_snapshot(db)  # the migrated schema at once (see tuiapp.storage.schema)
     finally:
         db.close()
 

@@ -84,6 +84,8 @@ async def collect(db: Database, blob_ids: set[int]) -> None:
     for blob_id in blob_ids:
         if not await Asset.filter(blob_id=blob_id).exists():
             await db.sql.run(db.conn(), "DELETE FROM blob_chunk WHERE blob_id = ?", [blob_id])
+            # Named here too: a blob id SQLite hands out again must not find an old thumbnail.
+            await db.sql.run(db.conn(), "DELETE FROM thumbnail WHERE blob_id = ?", [blob_id])
             await MediaBlob.filter(id=blob_id).delete()
 
 

@@ -26,6 +26,7 @@ from tuiapp.storage.search import SearchStore
 from tuiapp.storage.similar import SimilarStore, Unhashed
 from tuiapp.storage.users import UserStore
 from tuiapp.storage.watches import FinishedRun, WatchStore
+from tuiapp.storage.web import StoredThumbnail, WebStore
 from tuiapp.storage.writer import BlobWriter
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Storage:
         self._known = KnownStore(self._db)
         self._watches = WatchStore(self._db, self._jobs)
         self._search = SearchStore(self._db)
+        self._web = WebStore()
 
     async def open(self) -> None:
         """Connect, apply migrations, start the writer. Call :meth:`recover` next."""
@@ -125,6 +127,25 @@ class Storage:
 
     async def list_users(self) -> list[UserInfo]:
         return await self._users.list_users()
+
+    # --- the web page's sessions and thumbnails (:mod:`.web`) ---------------------------------
+
+    async def create_session(self, user_id: int, lifetime: float) -> str:
+        return await self._web.create_session(user_id, lifetime)
+
+    async def session_user(self, key: str) -> UserInfo | None:
+        return await self._web.session_user(key)
+
+    async def end_session(self, key: str) -> bool:
+        return await self._web.end_session(key)
+
+    async def thumbnail_of(self, asset_id: int, owner: int | None) -> StoredThumbnail | None:
+        return await self._web.thumbnail_of(asset_id, owner)
+
+    async def keep_thumbnail(
+        self, asset_id: int, owner: int | None, thumb: StoredThumbnail
+    ) -> None:
+        await self._web.keep_thumbnail(asset_id, owner, thumb)
 
     # --- jobs ---------------------------------------------------------------------------------
 
@@ -301,6 +322,10 @@ class Storage:
             ids = sorted(ids) if after is not None else ids
             ids = ids[offset : offset + limit]
         return await self._assets.assets_by_id(ids)
+
+    async def search_pending(self) -> int:
+        """Up to which id older files still wait for the search index (0: none)."""
+        return await self._search.pending()
 
     async def fill_search(self) -> int:
         """Index for search the files stored before the index existed (in the background;

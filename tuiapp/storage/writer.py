@@ -53,7 +53,7 @@ class StoredAsset:
     deduplicated: bool
     fingerprinted: bool = False
     """Its pixels were looked at before it was written (a picture of one chunk, with a
-    ``look``): its fingerprint and group were written with it."""
+    ``BlobSink.fingerprint_with``): its fingerprint and group were written with it."""
     duplicate_of: int | None = None
     """The best copy of the same picture in the owner's library, when this file is not it."""
 
@@ -466,7 +466,7 @@ class BlobWriter:
             await drop_partial(sql, conn, op.blob_id)
             return None
         if isinstance(op, _Fingerprint):
-            return None  # written with the batch's others in _fingerprints
+            return None  # written with the batch's others by _run_batch (write_fingerprints)
         raise TypeError(f"unknown op {op!r}")
 
     async def _existing(

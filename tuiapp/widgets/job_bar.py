@@ -2,22 +2,61 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widget import Widget
 
 from tuiapp.text import printable
 from tuiapp.widgets.formatting import bar, clock, human_bytes, state_style, state_words
 
-__all__ = ["EMPTY_HINT", "JobBar"]
+if TYPE_CHECKING:
+    from tuiapp.events import JobView, SourceView
+
+__all__ = ["EMPTY_HINT", "JobBar", "asked_of", "job_progress", "only_found"]
 
 EMPTY_HINT = "No job yet: press n to start one."
+
+
+def asked_of(job: JobView, source: SourceView) -> int:
+    """Files asked of ``source``: the job's count, or what it found when it ran out (ended
+    ``done`` with fewer files than asked)."""
+    if source.state == "done" and source.stored < job.count:
+        return min(job.count, max(source.found, source.stored))
+    return job.count
+
+
+def only_found(job: JobView) -> int | None:
+    """How many files exist, once every source has ended ``done`` and at least one ran out
+    before the count; None while a source runs, failed, or when all got what was asked."""
+    views = list(job.sources.values())
+    if not views or any(s.state != "done" for s in views):
+        return None
+    asked = sum(asked_of(job, s) for s in views)
+    return asked if asked < job.count * len(views) else None
+
+
+def job_progress(job: JobView) -> float:
+    """Files stored of what was asked, 0..1; once every source has run out or got all it was
+    asked (see :func:`only_found`), of what exists.
+
+    A source that failed or was cancelled still counts what it was asked: a job cut at 6 of 100
+    reads 6 %, one whose sources all failed 0 %.
+    """
+    found = only_found(job)
+    asked = found if found is not None else job.count * len(job.sources)
+    if asked <= 0:
+        return 1.0 if job.finished else 0.0
+    stored = sum(min(s.stored, job.count) for s in job.sources.values())
+    return min(1.0, stored / asked)
 
 
 class JobBar(Widget):
     """Two lines: the job and its totals, then overall progress with the time budget beside it.
 
-    The bar measures files stored against what the job asks (a source that ended counts as
-    complete); the time is elapsed against GLOBAL_JOB_TIMEOUT, in words, never as a bar.
+    The bar measures files stored against what the job asks, or against what exists once the
+    sources have run out ("only N found"); the time is elapsed against GLOBAL_JOB_TIMEOUT, in
+    words, never as a bar.
     """
 
     DEFAULT_CSS = """
@@ -42,6 +81,7 @@ class JobBar(Widget):
         failed: int,
         size: int,
         progress: float,
+        only_found: int | None = None,
     ) -> None:
         """Update the bar; it redraws only when what it shows changed (elapsed in whole seconds)."""
         line = (
@@ -55,6 +95,7 @@ class JobBar(Widget):
             failed,
             size,
             round(progress, 3),
+            only_found,
             self.size.width,
         )
         if line == self._line:
@@ -65,6 +106,8 @@ class JobBar(Widget):
         text.append(f"“{printable(query)}” ")
         text.append(state_words(state), style=state_style(state) or "bold")
         text.append(f" · {stored} of {target} stored")
+        if only_found is not None:
+            text.append(f" · only {only_found} found", style="yellow")
         if failed:
             text.append(" · ")
             text.append(f"{failed} failed", style="red")

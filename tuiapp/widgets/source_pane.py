@@ -91,8 +91,12 @@ def pane_text(view: SourceView, width: int) -> Text:
         text.append(" · ")
         text.append(f"{view.failed} failed", style="red")
     text.append("\n")
-    fraction = min(1.0, view.stored / view.target) if view.target else 0.0
-    pct = f" {round(100 * fraction):>3}% · found {view.found}"
+    # A source that ended done with fewer files than asked ran out: its bar is of what it found.
+    ran_out = view.state == "done" and view.target > 0 and view.stored < view.target
+    of = min(view.target, max(view.found, view.stored)) if ran_out else view.target
+    fraction = min(1.0, view.stored / of) if of else (1.0 if ran_out else 0.0)
+    found = f"only {of} found" if ran_out else f"found {view.found}"
+    pct = f" {round(100 * fraction):>3}% · {found}"
     filled, empty = bar(fraction, max(4, width - len(pct)))
     text.append(filled, style="bold" if active else "")
     text.append(empty, style="dim")
@@ -118,7 +122,7 @@ def pane_text(view: SourceView, width: int) -> Text:
         url, done, total = view.transfer
         name = printable(url.rsplit("/", 1)[-1])
         part = f"{100 * done // total}%" if total else human_bytes(done)
-        text.append(f"now {name} {part}", style="dim")
+        text.append(f"downloading {name} · {part}", style="dim")
     elif view.state == "queued":
         text.append("waiting for a free slot", style="dim")
     return text

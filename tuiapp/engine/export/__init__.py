@@ -13,11 +13,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tuiapp.engine.export.folder import export_plan, other_copies
+from tuiapp.engine.export.folder import export_one, export_plan, other_copies
 from tuiapp.engine.export.naming import FIELDS, Template, export_name, safe_part
 from tuiapp.engine.export.plan import Plan, checked_template, sidecar
 from tuiapp.engine.export.zipping import zip_stream
-from tuiapp.jobs import ExportOptions, Selection
+from tuiapp.jobs import Exported, ExportOptions, Selection
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -30,6 +30,7 @@ __all__ = [
     "ExportOptions",
     "Template",
     "check_template",
+    "export_asset",
     "export_job",
     "export_name",
     "export_to",
@@ -72,8 +73,9 @@ async def export_to(
     selection: Selection,
     directory: Path,
     options: ExportOptions,
-) -> list[Path]:
-    """Write the selected files to ``directory`` (see :mod:`.folder`); the files written."""
+) -> Exported:
+    """Write the selected files to ``directory`` (see :mod:`.folder`): the files written, and
+    those already there with the same bytes (left alone)."""
     plan = await _plan(storage, owner, selection, options)
     return await export_plan(plan, directory)
 
@@ -86,10 +88,24 @@ async def export_job(
     *,
     overwrite: bool = False,
     unique: bool = False,
-) -> list[Path]:
-    """A job's files into ``directory`` under their default names (:func:`export_to`)."""
+) -> Exported:
+    """A job's files into ``directory`` under their default names (as :func:`export_to`): the
+    files written, and those already there with the same bytes (exporting twice writes none)."""
     selection = Selection(job_id=job_id, unique=unique)
     return await export_to(storage, owner, selection, directory, ExportOptions(overwrite=overwrite))
+
+
+async def export_asset(
+    storage: Storage, asset_id: int, owner: int | None, directory: Path
+) -> Exported:
+    """One stored file into ``directory`` under its default name (`tuiapp get -d`).
+
+    Raises:
+        NotFoundError: no such asset for this owner.
+        InvalidRequestError: the directory cannot be made or written.
+    """
+    asset = await storage.get_asset(asset_id, owner)
+    return await export_one(storage, owner, asset, directory)
 
 
 async def zip_of(

@@ -63,6 +63,17 @@ def _url_stem(url: str) -> str:
     return last.rsplit(".", 1)[0] if "." in last else last
 
 
+_MEDIA = ("image/", "video/", "audio/")
+
+
+def _without_extension(title: str) -> str:
+    """``pic.jpg`` -> ``pic``: a title that is a file name keeps no media extension of its own
+    (the exported name gets the one of the stored file)."""
+    stem, dot, suffix = title.rpartition(".")
+    kind = mimetypes.guess_type(f"f.{suffix}")[0] if dot and stem and " " not in suffix else None
+    return stem if kind is not None and kind.startswith(_MEDIA) else title
+
+
 def export_name(asset: AssetInfo) -> str:
     """The default name: reads well, is safe on every common file system and unique per asset.
 
@@ -74,6 +85,7 @@ def export_name(asset: AssetInfo) -> str:
     title = (asset.title or "").strip()
     if size is not None:
         title = re.sub(rf"\s*[(\[][^)\]]*\b{size}\b[^)\]]*[)\]]\s*$", "", title)
+    title = _without_extension(title)
     if not title:
         title = _url_stem(asset.url)
     stem = _UNSAFE.sub("-", title.lower()).replace("_", "-")

@@ -15,6 +15,7 @@ from tuiapp.errors import (
     PrivateMediaError,
     RateLimitedError,
     SourceError,
+    UnreachableError,
     UnsupportedURLError,
 )
 
@@ -47,6 +48,42 @@ _IMPERSONATION_HELP = (
     " yt-dlp gives with the curl_cffi package; install it with pip install 'yt-dlp[curl-cffi]'"
     " (tuiapp's installation includes it)"
 )
+_HOST = re.compile(r"host='([^']+)'|Failed to resolve '([^']+)'|https?://([^/\s:'\"()<>]+)", re.I)
+"""Where the library names the host it could not reach (urllib3's ``HTTPSConnectionPool(host=
+'...')``, ``Failed to resolve '...'``) or, failing that, the first URL of the message."""
+_UNREACHABLE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"name resolution|failed to resolve|getaddrinfo failed|name or service not known"
+            r"|nodename nor servname|no address associated|NameResolutionError",
+            re.I,
+        ),
+        "name not resolved",
+    ),
+    (re.compile(r"connection refused|ConnectionRefusedError", re.I), "connection refused"),
+    (re.compile(r"network is unreachable|no route to host", re.I), "network unreachable"),
+    (re.compile(r"certificate verify failed|SSLError|ssl\b.*error", re.I), "TLS failed"),
+    (re.compile(r"timed out|ConnectTimeout|read timeout", re.I), "no answer"),
+)
+"""A network failure's words (urllib3, requests, urllib, curl_cffi), and what to call it."""
+
+
+def _unreachable(exc: BaseException, cause: BaseException | None, message: str) -> str | None:
+    """Why no connection could be made, in the fetcher's words; None for other failures (an
+    HTTP error answer is not one: the site was reached)."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+    if isinstance(exc, HTTPError) or isinstance(cause, HTTPError):
+        return None
+    transport = isinstance(exc, TransportError) or isinstance(cause, TransportError)
+    reason = next((why for rule, why in _UNREACHABLE if rule.search(message)), None)
+    if reason is None and transport:
+        return "connection failed"
+    if reason is not None and (transport or "unable to download" in message.lower()):
+        return reason
+    return None
+
+
 _NEEDS_JS = re.compile(r"javascript runtime|--js-runtimes|challenge solv", re.I)
 
 # Ordered: the first rule that matches decides. "Private video. Sign in if you've been granted
@@ -114,6 +151,12 @@ def error_for(exc: BaseException, source: str) -> SourceError:
         cls = UnsupportedURLError
     else:
         cls = next((c for rule, c in _RULES if rule.search(message)), None)
+    if cls is None and (why := _unreachable(exc, cause, message)) is not None:
+        # Offline, as the image sources say it: the host and a few words, never the library's
+        # connection-pool text.
+        found = _HOST.search(message)
+        host = next((g for g in found.groups() if g), None) if found else None
+        return UnreachableError(host or source, why)
     if _IMPERSONATED_YET_REFUSED.search(message):
         return BlockedError(message)
     if _NEEDS_IMPERSONATION.search(message):

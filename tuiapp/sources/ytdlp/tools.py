@@ -8,8 +8,12 @@ are cached: they do not change while the process runs. Nothing here imports yt-d
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -93,7 +97,49 @@ def impersonate_target() -> str | None:
     sources in :data:`IMPERSONATION_SITES` hand this target to yt-dlp for all their requests;
     the others do not (yt-dlp warns that impersonating costs speed and stability). yt-dlp loads
     its curl_cffi handler only for a curl_cffi version it supports.
+
+    Asking yt-dlp means importing it and curl_cffi (most of a second): the answer is kept in
+    ``$XDG_CACHE_HOME/tuiapp/impersonation.json`` for the installed versions of both, so that
+    `tuiapp sources` and `tuiapp doctor` need neither.
     """
+    versions = _versions()
+    if versions is None:
+        return None
+    cache = _cache_path()
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if isinstance(kept, dict) and kept.get("versions") == versions:
+            target = kept.get("target")
+            if target is None or isinstance(target, str):
+                return target
+    except (OSError, ValueError):
+        pass
+    target = _ask_ytdlp()
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs time, no more
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"versions": versions, "target": target}), encoding="utf-8")
+        tmp.replace(cache)
+    return target
+
+
+def _versions() -> str | None:
+    """yt-dlp's and curl_cffi's installed versions, or None without curl_cffi."""
+    from importlib import metadata
+
+    try:
+        return f"yt-dlp {metadata.version('yt-dlp')}; curl_cffi {metadata.version('curl_cffi')}"
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _cache_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "tuiapp" / "impersonation.json"
+
+
+def _ask_ytdlp() -> str | None:
     from yt_dlp import YoutubeDL
 
     with YoutubeDL({"quiet": True, "no_warnings": True}) as ydl:
