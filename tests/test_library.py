@@ -245,6 +245,10 @@ async def test_the_migration_indexes_a_database_made_before_it(tmp_path: Path) -
         assert await _ids(storage, text="boats") == [1]
         assert await _ids(storage, text="harbour") == [1]
         assert await storage.fill_search() == 0, "a small database is indexed by the migration"
+        # Later migrations rebuild tables under the index's triggers: they are still there.
+        newer = await _store(storage, await _job(storage, "lighthouse"), title="Gulls")
+        assert await _ids(storage, text="gulls") == [newer]
+        assert await _ids(storage, text="lighthouse") == [newer]
     finally:
         await storage.close()
 

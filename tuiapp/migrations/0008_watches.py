@@ -6,12 +6,41 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+# SQLite adds some of these columns by rebuilding the table (a copy renamed over the old one),
+# and a rename re-reads every trigger: the search index's trigger on asset names job, which is
+# gone for that moment. The triggers step aside while the tables are rebuilt, then come back
+# (as 0006_library_search made them; a rebuilt asset table would have lost them).
+_SEARCH_TRIGGERS = [
+    "CREATE TRIGGER asset_fts_insert AFTER INSERT ON asset BEGIN"
+    " INSERT INTO asset_fts (rowid, title, author, source, query, page, license)"
+    " VALUES (new.id, new.title, new.author, new.source,"
+    " (SELECT query FROM job WHERE id = new.job_id), new.page_url, new.license); END",
+    "CREATE TRIGGER asset_fts_delete AFTER DELETE ON asset BEGIN"
+    " DELETE FROM asset_fts WHERE rowid = old.id; END",
+]
+
+
+async def _drop_search_triggers(apps, editor) -> None:
+    client = editor.client
+    if client.capabilities.dialect == "sqlite":
+        for name in ("asset_fts_insert", "asset_fts_delete"):
+            await client.execute_script(f"DROP TRIGGER IF EXISTS {name}")
+
+
+async def _make_search_triggers(apps, editor) -> None:
+    client = editor.client
+    if client.capabilities.dialect == "sqlite":
+        for sql in _SEARCH_TRIGGERS:
+            await client.execute_script(sql)
+
+
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_similar_images')]
+    dependencies = [('models', '0007_web')]
 
     initial = False
 
     operations = [
+        ops.RunPython(_drop_search_triggers, _make_search_triggers),
         ops.CreateModel(
             name='Watch',
             fields=[
@@ -74,4 +103,5 @@ class Migration(migrations.Migration):
             name='known',
             field=fields.IntField(null=True, default=0),
         ),
+        ops.RunPython(_make_search_triggers, _drop_search_triggers),
     ]
