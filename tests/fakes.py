@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tests.fake_watches import FakeWatches
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.errors import InvalidRequestError, NotFoundError
 from tuiapp.events import (
@@ -91,6 +92,7 @@ class FakeEngine:
         self.defaults: tuple[str, ...] = ()
         """What ``default_sources`` answers (the engine's: TUIAPP_DEFAULT_SOURCES or the ready
         keyless image search sources)."""
+        self.watches = FakeWatches(self)
 
     # --- what the UI calls ---------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ EVERY_SETTING: dict[str, tuple[str, str, Any]] = {
     "TUIAPP_ALLOW_GUESTS": ("no", "allow_guests", False),
     "TUIAPP_QUEUE": ("on", "queue", True),
     "TUIAPP_LEASE_SECONDS": ("5", "lease_seconds", 5.0),
+    "TUIAPP_WATCH_TICK": ("2", "watch_tick", 2.0),
     "TUIAPP_WORKER_JOBS": ("7", "worker_jobs", 7),
     "TUIAPP_PICSUM_BASE_URL": (
         "http://127.0.0.1:9/",

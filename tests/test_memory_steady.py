@@ -153,3 +153,29 @@ async def test_a_footer_rebuilt_again_and_again_keeps_only_the_keys_it_shows(
     assert watched <= shown
     # Keys replaced by the last rebuilds may wait for the next repaint; not 40 rebuilds' worth.
     assert alive <= 4 * shown
+
+
+async def test_textual_styles_caches_of_gone_widgets_are_let_go(tmp_path: Path) -> None:
+    """Textual keeps up to 1,024 widgets' styles caches in an lru_cache (drawn lines included);
+    the app empties it now and then so the Board's replaced panes do not stay drawn."""
+    from textual._styles_cache import StylesCache
+
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets import caches
+
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in ("f3", "f4", "f2", "f3", "f4", "f2"):  # screens drawn, left, drawn again
+            await pilot.press(key)
+            await pilot.pause()
+        for _ in range(20):
+            app.screen.refresh_bindings()  # the footer's keys made anew each time
+            await pilot.pause()
+        assert StylesCache.get_inner_outer.cache_info().currsize > 0
+        gc.collect()
+        before = sum(1 for o in gc.get_objects() if type(o) is StylesCache)
+        caches.forget_render_caches()
+        gc.collect()
+        after = sum(1 for o in gc.get_objects() if type(o) is StylesCache)
+        assert StylesCache.get_inner_outer.cache_info().currsize == 0
+        assert after < before

@@ -84,6 +84,7 @@ async def start_worker(
             "TUIAPP_LEASE_SECONDS": "2",
             "TUIAPP_WORKER_JOBS": "2",
             "TUIAPP_DOWNLOADS_PER_SOURCE": "2",
+            "TUIAPP_WATCH_TICK": "0.5",
         }
         (tmp_path / ".env").write_text("")
         proc = await asyncio.create_subprocess_exec(

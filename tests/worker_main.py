@@ -12,7 +12,7 @@ from tuiapp.engine import Engine
 async def main() -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with Engine(load_settings(), worker=True):
+    async with Engine(load_settings(), worker=True, schedule=True):
         print("ready", flush=True)
         await stop.wait()
 

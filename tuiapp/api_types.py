@@ -30,6 +30,8 @@ __all__ = [
     "JobRequest",
     "OptionValue",
     "SignInRequest",
+    "WatchChange",
+    "WatchRequest",
     "json_schemas",
     "parse_body",
     "property_schema",
@@ -70,12 +72,73 @@ class JobRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
             description="Per-job options passed to the sources (format, width ...): JSON scalars."
         ),
     ] = {}  # msgspec copies a mutable default for each instance
+    new_only: Annotated[
+        bool,
+        Meta(
+            description="Skip what the library holds already (the same item of a source, the"
+            " same bytes, or a near-duplicate picture), counted as `known`; `count` is then of"
+            " new files."
+        ),
+    ] = False
 
     def spec(self) -> JobSpec:
         """The job as asked for, for the engine's front door (``Engine.submit``) to check."""
         return JobSpec(
-            query=self.query, sources=self.sources, count=self.count, options=dict(self.options)
+            query=self.query,
+            sources=self.sources,
+            count=self.count,
+            options=dict(self.options),
+            new_only=self.new_only,
         )
+
+
+_EVERY_HELP = (
+    "Time between runs: `30m`, `6h`, `1d`, `1w` (or whole seconds), from 5 minutes to a year."
+)
+_WEBHOOK_HELP = "An http(s) URL each run's digest is POSTed to (see the README)."
+
+
+class WatchRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A topic to watch: a new-only job run every so often."""
+
+    query: Annotated[str, Meta(min_length=1, description="Search words, or a URL.")]
+    sources: Annotated[tuple[str, ...], Meta(description="Sources to search; as for a job.")] = ()
+    count: Annotated[int, Meta(ge=1, le=MAX_COUNT, description="New files per source and run.")] = (
+        10
+    )
+    options: Annotated[
+        dict[str, OptionValue], Meta(description="Per-job options passed to the sources.")
+    ] = {}
+    every: Annotated[str | int, Meta(description=_EVERY_HELP)]
+    webhook: Annotated[str | None, Meta(description=_WEBHOOK_HELP)] = None
+
+
+class WatchChange(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What to change in a watch: the fields given (null or left out: unchanged)."""
+
+    query: Annotated[str | None, Meta(description="Search words, or a URL.")] = None
+    sources: Annotated[tuple[str, ...] | None, Meta(description="Sources to search.")] = None
+    count: (
+        Annotated[int, Meta(ge=1, le=MAX_COUNT, description="New files per source and run.")] | None
+    ) = None
+    options: Annotated[
+        dict[str, OptionValue] | None, Meta(description="Per-job options (all of them).")
+    ] = None
+    every: Annotated[str | int | None, Meta(description=_EVERY_HELP)] = None
+    webhook: Annotated[
+        str | None, Meta(description=_WEBHOOK_HELP + " An empty string removes it.")
+    ] = None
+    paused: Annotated[
+        bool | None, Meta(description="Paused: not run on its schedule (a run can be asked for).")
+    ] = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, as ``engine.watches.update`` takes them."""
+        given = {f: getattr(self, f) for f in self.__struct_fields__}
+        changes = {k: v for k, v in given.items() if v is not None}
+        if changes.get("webhook") == "":
+            changes["webhook"] = None
+        return changes
 
 
 class CancelRequest(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -40,8 +40,11 @@ from tuiapp.screens import (
     LibraryScreen,
     NewJobScreen,
     QuitModal,
+    WatchesScreen,
 )
+from tuiapp.screens.watches import WATCHES_KEY
 from tuiapp.text import LOG_NAME, log_tail, printable
+from tuiapp.widgets import caches
 from tuiapp.widgets.formatting import human_bytes, state_words
 from tuiapp.widgets.tables import TABLE_KEYS
 
@@ -97,6 +100,7 @@ class TuiApp(App[None]):
         "board": BoardScreen,
         "history": HistoryScreen,
         "library": LibraryScreen,
+        "watches": WatchesScreen,
     }
     COMMANDS = App.COMMANDS | {TuiappCommands}
     # Textual declares this without ClassVar (mypy rejects a ClassVar override): RUF012 is moot.
@@ -152,6 +156,7 @@ class TuiApp(App[None]):
             id="app.library",
             priority=True,
         ),
+        WATCHES_KEY,
         Binding(
             "ctrl+q",
             "quit",
@@ -227,6 +232,7 @@ class TuiApp(App[None]):
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.set_interval(caches.EVERY, caches.forget_render_caches)
 
     # --- preferences ----------------------------------------------------------------------------
 
@@ -418,6 +424,9 @@ class TuiApp(App[None]):
     async def action_to_library(self) -> None:
         """F5 on the Board (its footer leaves the app's F5 out)."""
         await self._to_mode("library")
+
+    async def action_watches(self) -> None:
+        await self._to_mode("watches")
 
     def follow_job(self, job_id: int) -> None:
         """Show ``job_id`` on the Board (loading it from the engine if the board lacks it)."""

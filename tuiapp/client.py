@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
         Selection,
         SourceInfo,
     )
+    from tuiapp.watches import WatchInfo
 
-__all__ = ["EngineClient", "EventStream"]
+__all__ = ["EngineClient", "EventStream", "WatchesClient"]
 
 
 class EventStream(Protocol):
@@ -44,11 +45,42 @@ class EventStream(Protocol):
     def close(self) -> None: ...
 
 
+class WatchesClient(Protocol):
+    """``engine.watches``: saved topics run as new-only jobs (every call owner-scoped)."""
+
+    async def add(
+        self,
+        owner: int | None,
+        *,
+        query: str,
+        sources: Sequence[str] = (),
+        count: int = 10,
+        options: Mapping[str, Any] | None = None,
+        every: str | int,
+        webhook: str | None = None,
+    ) -> WatchInfo: ...
+
+    async def list_watches(self, owner: int | None) -> list[WatchInfo]: ...
+
+    async def pause(self, watch_id: int, owner: int | None) -> WatchInfo: ...
+
+    async def resume(self, watch_id: int, owner: int | None) -> WatchInfo: ...
+
+    async def delete(self, watch_id: int, owner: int | None) -> None: ...
+
+    async def run(self, watch_id: int, owner: int | None) -> JobInfo: ...
+
+    async def runs(self, watch_id: int, owner: int | None, limit: int = 20) -> list[int]: ...
+
+
 class EngineClient(Protocol):
     """What the TUI needs of :class:`tuiapp.engine.Engine`; every call is owner-scoped."""
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def watches(self) -> WatchesClient: ...
 
     def sources(self) -> list[SourceInfo]: ...
 

@@ -86,6 +86,9 @@ class Settings:
     """How long a worker holds a job without renewing its lease before another may take over."""
     worker_jobs: int = 2
     """Jobs one worker runs at the same time."""
+    watch_tick: float = 15.0
+    """Seconds between the watch scheduler's looks for due watches (a job's end, or a watch
+    added here, wakes it sooner)."""
     allow_guests: bool = True
     user: str | None = None
     """The user the TUI and CLI act as; None for guest."""
@@ -275,6 +278,7 @@ _VARIABLES: dict[str, _Variable] = {
     "TUIAPP_QUEUE": _Variable("queue", _bool, _BOOL),
     "TUIAPP_LEASE_SECONDS": _Variable("lease_seconds", _seconds, _SECONDS),
     "TUIAPP_WORKER_JOBS": _Variable("worker_jobs", _whole(1), _COUNT),
+    "TUIAPP_WATCH_TICK": _Variable("watch_tick", _seconds, _SECONDS),
     "TUIAPP_ALLOW_GUESTS": _Variable("allow_guests", _bool, _BOOL),
     "TUIAPP_USER": _Variable("user", str, "a user name"),
     "TUIAPP_DEFAULT_SOURCES": _Variable(

@@ -36,6 +36,7 @@ __all__ = [
     "SourceStarted",
     "SourceView",
     "TransferProgress",
+    "WatchRan",
     "eta",
     "fold",
 ]
@@ -111,6 +112,7 @@ class SourceProgress(Event):
     bytes: int
     speed: float
     """Bytes per second over the last few seconds."""
+    known: int = 0  # items passed over by a new-only job: the library held them already
 
     @property
     def coalesce_key(self) -> tuple[Any, ...]:
@@ -182,6 +184,7 @@ class SourceFinished(Event):
     bytes: int
     error: str | None
     error_code: str | None
+    known: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +196,22 @@ class JobFinished(Event):
     bytes: int
     elapsed: float
     error: str | None = None
+    known: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchRan(Event):
+    """A watch's run ended and was recorded (``job_id``: the run's job; ``state``: its end,
+    ``deleted`` when it was deleted first; ``error``: why the run failed, and ``failures``
+    in a row, when it did: the schedule backs off)."""
+
+    kind: ClassVar[str] = "watch_ran"
+    watch_id: int
+    state: str
+    new: int
+    known: int
+    error: str | None = None
+    failures: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +233,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SourceFinished,
         JobFinished,
         JobDeleted,
+        WatchRan,
     )
 }
 """Event kind -> class, for clients that rebuild events from JSON."""
@@ -264,6 +284,7 @@ class SourceView:
     announced: tuple[int, int] = (0, 0)
     """Files and bytes of the ``AssetStored`` events seen. Progress is coalesced and may be
     older or newer than them: each figure is the larger of the two, never their sum."""
+    known: int = 0  # items a new-only job passed over: the library held them already
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +304,7 @@ class JobView:
     stored: int = 0
     bytes: int = 0
     error: str | None = None
+    known: int = 0
 
     @classmethod
     def of(cls, info: JobInfo, default_timeout: float = DEFAULT_TIMEOUT) -> JobView:
@@ -308,6 +330,7 @@ class JobView:
                     error=s.error,
                     error_code=s.error_code,
                     target=info.count,
+                    known=s.known,
                 )
                 for s in info.sources
             },
@@ -318,16 +341,16 @@ class JobView:
             stored=info.stored,
             bytes=info.bytes,
             error=info.error,
+            known=info.known,
         )
 
     def onto(self, info: JobInfo) -> JobInfo:
         """``info`` with this view's state and counters for each of its sources."""
+        counted = ("state", "found", "stored", "failed", "bytes", "known")
         return replace(
             info,
             sources=tuple(
-                replace(
-                    s, state=v.state, found=v.found, stored=v.stored, failed=v.failed, bytes=v.bytes
-                )
+                replace(s, **{name: getattr(v, name) for name in counted})
                 if (v := self.sources.get(s.source)) is not None
                 else s
                 for s in info.sources
@@ -409,6 +432,7 @@ def fold(
                 stored=stored,
                 failed=event.failed,
                 bytes=max(event.bytes, old.announced[1]),
+                known=event.known,
                 speed=event.speed,
                 eta=eta(view.count, stored, old.started_at, event.ts),
             )
@@ -431,6 +455,7 @@ def fold(
                 stored=event.stored,
                 failed=event.failed,
                 bytes=event.bytes,
+                known=event.known,
                 speed=0.0,
                 eta=None,
                 error=event.error,
@@ -455,6 +480,7 @@ def fold(
                 stored=event.stored,
                 bytes=event.bytes,
                 error=event.error,
+                known=event.known,
                 sources={
                     name: replace(s, speed=0.0, eta=None, transfer=None)
                     for name, s in view.sources.items()

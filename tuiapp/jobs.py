@@ -146,12 +146,16 @@ class JobSpec:
             (the source that claims a URL, the default sources for search words).
         count: how many files to store per source.
         options: per-job options (format, audio_only, ...) passed through to the sources.
+        new_only: skip what the owner's library holds already (the same item of the same
+            source, the same bytes, or a near-duplicate picture), counted as ``known``; the
+            count is then of new files.
     """
 
     query: str
     sources: tuple[str, ...] = ()
     count: int = 10
     options: dict[str, Any] = field(default_factory=dict)
+    new_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +163,7 @@ class JobSpec:
             "sources": list(self.sources),
             "count": self.count,
             "options": dict(self.options),
+            "new_only": self.new_only,
         }
 
 
@@ -176,6 +181,8 @@ class JobSourceInfo:
     error_code: str | None = None
     duplicates: int = 0
     """Files of this source that are near-duplicates of another source's picture."""
+    known: int = 0
+    """Items a new-only job skipped: the owner's library held them already."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,6 +206,9 @@ class JobInfo:
     rerun_of: int | None = None
     timeout: float | None = None
     """The GLOBAL_JOB_TIMEOUT the job ran (or will run) with, in seconds."""
+    new_only: bool = False
+    watch_id: int | None = None
+    """The watch this job is a run of."""
 
     @property
     def stored(self) -> int:
@@ -213,12 +223,17 @@ class JobInfo:
         return sum(s.bytes for s in self.sources)
 
     @property
+    def known(self) -> int:
+        return sum(s.known for s in self.sources)
+
+    @property
     def spec(self) -> JobSpec:
         return JobSpec(
             query=self.query,
             sources=tuple(s.source for s in self.sources),
             count=self.count,
             options=dict(self.options),
+            new_only=self.new_only,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,8 +250,11 @@ class JobInfo:
             "error": self.error,
             "rerun_of": self.rerun_of,
             "timeout": self.timeout,
+            "new_only": self.new_only,
+            "watch_id": self.watch_id,
             "stored": self.stored,
             "failed": self.failed,
+            "known": self.known,
             "bytes": self.bytes,
             "sources": [s.to_dict() for s in self.sources],
         }

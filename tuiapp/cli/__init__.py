@@ -19,6 +19,7 @@ from tuiapp.cli.get import get
 from tuiapp.cli.library import doctor, jobs, sources, user
 from tuiapp.cli.serve import _start_api as _start_api  # the TUI's tests start the API with it
 from tuiapp.cli.serve import run_tui, serve
+from tuiapp.cli.watch import watch
 
 __all__ = ["cli", "main"]
 
@@ -64,7 +65,7 @@ def completion(shell: str) -> None:
     click.echo(cls(cli, {}, "tuiapp", "_TUIAPP_COMPLETE").source())
 
 
-for _command in (get, sources, jobs, find, export, doctor, serve, user, completion):
+for _command in (get, sources, jobs, find, export, doctor, serve, user, completion, watch):
     cli.add_command(_command)
 
 

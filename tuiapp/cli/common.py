@@ -105,16 +105,21 @@ def run_loop(main: Coroutine[Any, Any, T], *, fast: bool = True) -> T:
 
 
 def run(
-    settings: Settings, body: Callable[[Engine, int | None], Awaitable[T]], *, fast: bool = True
+    settings: Settings,
+    body: Callable[[Engine, int | None], Awaitable[T]],
+    *,
+    fast: bool = True,
+    schedule: bool = False,
 ) -> T:
     """Start an engine, resolve the acting user (TUIAPP_USER or guest), run ``body``, close.
 
-    ``fast``: on uvloop (see :func:`run_loop`); the terminal app passes False.
+    ``fast``: on uvloop (see :func:`run_loop`); the terminal app passes False. ``schedule``:
+    the engine runs due watches (a process that stays up: the terminal app).
     """
     from tuiapp.engine import Engine
 
     async def main() -> T:
-        async with Engine(settings) as engine:
+        async with Engine(settings, schedule=schedule) as engine:
             owner = None
             if settings.user:
                 owner = (await engine.user_named(settings.user)).id

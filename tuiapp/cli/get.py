@@ -21,15 +21,15 @@ from tuiapp.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, fail, load, run
 from tuiapp.jobs import MAX_COUNT
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from click.shell_completion import CompletionItem
 
     from tuiapp.cli.progress import Reporter
     from tuiapp.engine import Engine, Subscription
-    from tuiapp.jobs import Exported, JobInfo
+    from tuiapp.jobs import AssetInfo, Exported, JobInfo
 
-__all__ = ["EXIT_PARTIAL", "exit_code", "get"]
+__all__ = ["EXIT_PARTIAL", "exit_code", "get", "summary_of"]
 
 EXIT_PARTIAL = 3
 """Some files were stored, but not everything the job asked for (partial, cancelled, timed out)."""
@@ -38,10 +38,11 @@ EXIT_PARTIAL = 3
 def exit_code(job: JobInfo) -> int:
     """0 when the job is ``done`` with files stored, 1 when nothing was stored, 3 otherwise.
 
-    A cancelled, timed-out or interrupted job that stored files exits 3, like ``partial``.
+    A cancelled, timed-out or interrupted job that stored files exits 3, like ``partial``. A
+    new-only job that ended ``done`` finding nothing new exits 0: nothing new is an answer.
     """
     if job.stored == 0:
-        return EXIT_FAILED
+        return 0 if job.new_only and job.state.value == "done" else EXIT_FAILED
     return 0 if job.state.value == "done" else EXIT_PARTIAL
 
 
@@ -113,6 +114,12 @@ Examples:
     is_flag=True,
     help="Print the JSON summary (the default when stdout is not a terminal).",
 )
+@click.option(
+    "--new-only",
+    is_flag=True,
+    help="Skip what the library holds (same item, same bytes, or a near-duplicate picture);"
+    " -n then counts new files.",
+)
 def get(
     query: str,
     sources: tuple[str, ...],
@@ -120,6 +127,7 @@ def get(
     options: tuple[str, ...],
     dest: Path | None,
     as_json: bool,
+    new_only: bool,
 ) -> None:
     """Run one job: progress on stderr, then what was stored.
 
@@ -153,7 +161,7 @@ def get(
         from tuiapp.jobs import JobSpec
 
         # As the user gave it (-s a,b and -s Picsum too): the engine checks and routes it.
-        spec = JobSpec(query=query, sources=sources, count=count, options=opts)
+        spec = JobSpec(query=query, sources=sources, count=count, options=opts, new_only=new_only)
         saver = _Saver(engine, owner, dest)
         with engine.subscribe(owner=owner) as sub:
             job = await engine.submit(spec, owner)  # refused: a usage error, exit 2 (below)
@@ -164,16 +172,15 @@ def get(
                 reporter.stop()
         for line in [*duplicate_lines(final), *failure_lines(final)]:
             click.echo(line, err=True)
+        if final.new_only:
+            click.echo(
+                f"{final.stored} new, {final.known} known (in the library already)", err=True
+            )
         assets = await engine.list_assets(owner, job_id=job.id, limit=MAX_COUNT * len(job.sources))
         await saver.catch_up(a.id for a in assets)  # any a full event queue left out
         human.extend(summary_lines(final, settings.data_dir, dest, saver.done))
         saved.append(saver.done)
-        keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")
-        summary = {
-            "job": final.to_dict(),
-            "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],
-        }
-        return summary, exit_code(final)
+        return summary_of(final, assets), exit_code(final)
 
     try:
         summary, code = run(settings, body)  # a second Ctrl-C: KeyboardInterrupt, exit 130 (Group)
@@ -189,6 +196,18 @@ def get(
         for line in human:
             click.echo(printable(line))
     sys.exit(EXIT_INTERRUPTED if interrupted else code)
+
+
+def summary_of(final: JobInfo, assets: Sequence[AssetInfo]) -> dict[str, Any]:
+    """The JSON summary of a finished job: the job, its ``new`` and ``known`` counts (``new``
+    is ``stored``: what a new-only job found that the library did not hold) and its files."""
+    keys = ("id", "source", "url", "title", "mime", "size", "sha256", "duplicate_of")
+    return {
+        "job": final.to_dict(),
+        "new": final.stored,
+        "known": final.known,
+        "assets": [{k: a.to_dict()[k] for k in keys} for a in assets],
+    }
 
 
 class _Saver:

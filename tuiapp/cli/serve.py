@@ -33,7 +33,7 @@ def run_tui(settings: Settings) -> None:
             if server is not None:
                 await server.close()
 
-    run(settings, body, fast=False)  # the terminal app: asyncio's own loop
+    run(settings, body, fast=False, schedule=True)  # the terminal app: asyncio's own loop
 
 
 async def _start_api(
@@ -90,7 +90,7 @@ def serve(host: str | None, port: int | None, worker: bool) -> None:
     listen_port = settings.http_port if port is None else port
 
     async def main() -> None:
-        async with Engine(settings, worker=worker) as engine:
+        async with Engine(settings, worker=worker, schedule=True) as engine:
             try:
                 server = await start_server(
                     engine, address, listen_port, hosts=settings.http_allowed_hosts

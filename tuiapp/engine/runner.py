@@ -59,6 +59,7 @@ class JobRun:
                 src.bytes = claim.stored_bytes.get(saved.source, 0)
                 src.found = max(saved.found, src.stored)
                 src.failed = saved.failed
+                src.known = saved.known
         self.scratch = runtime.settings.data_dir / "scratch" / f"job-{info.id}"
         self.task: asyncio.Task[None] | None = None
         self.done = asyncio.Event()
@@ -246,6 +247,7 @@ class JobRun:
                         stored=sum(s.stored for s in self.sources.values()),
                         failed=sum(s.failed for s in self.sources.values()),
                         bytes=sum(s.bytes for s in self.sources.values()),
+                        known=sum(s.known for s in self.sources.values()),
                         elapsed=time.monotonic() - self.started,
                         error=self.info.error,
                     )

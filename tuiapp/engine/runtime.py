@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tuiapp import sources as registry
+from tuiapp.sources.base import SourceContext
 
 if TYPE_CHECKING:
     import threading
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from tuiapp.engine.hash_process import HashProcess
     from tuiapp.events import Event
     from tuiapp.fetch import Fetcher
-    from tuiapp.jobs import JobInfo, JobState
+    from tuiapp.jobs import JobInfo, JobSpec, JobState
     from tuiapp.sources.base import Found
     from tuiapp.storage import Storage
 
@@ -40,6 +41,7 @@ __all__ = [
     "close_quietly",
     "is_url",
     "now",
+    "source_context",
     "tell_stored",
 ]
 
@@ -145,6 +147,33 @@ class Claim:
     """URLs stored under earlier claims, per source."""
     stored_bytes: Mapping[str, int] = field(default_factory=dict)
     """Bytes stored under earlier claims, per source."""
+
+
+def source_context(
+    runtime: Runtime,
+    name: str,
+    spec: JobSpec,
+    api_key: str | None,
+    scratch: Path,
+    job: RunningJob,
+    notice: Callable[[str], None],
+) -> SourceContext:
+    """What source ``name`` gets for one job: the client, its base URL and settings, the cancel."""
+    settings = runtime.settings
+    return SourceContext(
+        http=runtime.fetcher,
+        base_url=runtime.base_url(name),
+        api_key=api_key,
+        user_agent=settings.user_agent,
+        scratch_dir=scratch,
+        log=logging.getLogger(f"tuiapp.sources.{name}"),
+        cancelled=job.stopping.is_set,
+        notice=notice,
+        options=dict(spec.options),
+        settings=dict(settings.source_settings.get(name, {})),
+        cache_dir=settings.data_dir / "cache" / name,
+        answers=runtime.storage.answers(name),
+    )
 
 
 async def tell_stored(item: Found, source: str) -> None:

@@ -26,6 +26,7 @@ from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.near_duplicates import backfill
 from tuiapp.engine.runner import JobRun, Runtime
 from tuiapp.engine.thumbnails import Thumbnails
+from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
 from tuiapp.fetch import Fetcher
@@ -52,13 +53,20 @@ class Engine:
     """Runs jobs. Use ``async with Engine(settings) as engine`` (or ``start``/``close``)."""
 
     def __init__(
-        self, settings: Settings, *, storage: Storage | None = None, worker: bool = False
+        self,
+        settings: Settings,
+        *,
+        storage: Storage | None = None,
+        worker: bool = False,
+        schedule: bool = False,
     ) -> None:
         """
         Args:
             settings: the settings to run with.
             storage: a storage to use instead of one on ``settings.database_url``.
             worker: claim and run jobs from the shared queue (implies queue mode).
+            schedule: run due watches (a process that runs jobs: the terminal app, the
+                server, a worker).
         """
         self.settings = settings
         self.storage = storage or Storage(settings.database_url)
@@ -85,6 +93,11 @@ class Engine:
         self.indexing: asyncio.Task[int] | None = None
         """Search indexing of files stored before the index existed (large old databases)."""
         self.thumbnails = Thumbnails(self.storage, self.runtime.hasher)
+        self.watches = Watches(
+            self.runtime, Scheduler(self.runtime, launch=self._launch, bus=self.bus)
+        )
+        """Saved topics run as new-only jobs (:mod:`.watches`)."""
+        self._schedule = schedule
 
     @property
     def events_live(self) -> bool | None:
@@ -109,12 +122,15 @@ class Engine:
             self.backfill = asyncio.create_task(
                 backfill(self.storage, self.runtime.hasher, delay=BACKFILL_DELAY)
             )
+        if self._schedule:
+            self.watches.scheduler.start()
 
     async def close(self) -> None:
         """Stop running jobs, then close connections.
 
         Jobs end ``cancelled``; a worker's jobs go back to the queue for another worker.
         """
+        await self.watches.scheduler.stop()
         if self.cluster is not None:
             await self.cluster.stop_loops()
         for task in (self.backfill, self.indexing):
@@ -259,17 +275,25 @@ class Engine:
         info = await self.storage.create_job(
             spec, owner=owner, settings=self.settings.snapshot(), rerun_of=rerun_of
         )
+        self._launch(info)
+        return info
+
+    def _launch(self, info: JobInfo) -> None:
+        """Start a recorded, queued job here, or hand it to the shared queue."""
         submitted = JobSubmitted(
-            job_id=info.id, owner_id=owner, query=spec.query, sources=spec.sources, count=spec.count
+            job_id=info.id,
+            owner_id=info.owner_id,
+            query=info.query,
+            sources=tuple(s.source for s in info.sources),
+            count=info.count,
         )
         if self.cluster is not None:
             self.bus.publish(submitted)
             self.cluster.submitted(submitted)
-            return info
-        run = JobRun(self.runtime, info, owner)
+            return
+        run = JobRun(self.runtime, info, info.owner_id)
         self._publish(submitted)
         run.start()
-        return info
 
     async def cancel(self, job_id: int, owner: int | None, source: str | None = None) -> JobInfo:
         """Cancel a running job, or one source of it. Cancelling a finished job changes nothing."""
@@ -429,6 +453,11 @@ class Engine:
             NotFoundError: no such job; InvalidRequestError: a bad template.
         """
         return await export.zip_of(self.storage, owner, selection, options)
+
+    async def search_pending(self) -> int:
+        """Older files not searchable yet while the index is filled after an upgrade: up to
+        which id (0: every file is searchable)."""
+        return await self.storage.search_pending()
 
     async def find(
         self,

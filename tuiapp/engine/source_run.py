@@ -14,8 +14,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
+from tuiapp.engine.known import KNOWN_CAP, NewOnly, asked_count, new_asset
 from tuiapp.engine.near_duplicates import hook
-from tuiapp.engine.runtime import PROGRESS_INTERVAL, Speed, close_quietly, tell_stored
+from tuiapp.engine.runtime import (
+    PROGRESS_INTERVAL,
+    Speed,
+    close_quietly,
+    source_context,
+    tell_stored,
+)
 from tuiapp.engine.transfer import transfer
 from tuiapp.errors import (
     BlockedError,
@@ -38,9 +45,8 @@ from tuiapp.events import (
     TransferProgress,
 )
 from tuiapp.fetch import acting_for
-from tuiapp.jobs import MEDIA_FACTS, JobSpec, JobState, SourceState
-from tuiapp.sources.base import SourceContext, SourceQuery
-from tuiapp.storage import NewAsset
+from tuiapp.jobs import JobSpec, JobState, SourceState
+from tuiapp.sources.base import SourceQuery
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +82,9 @@ class SourceRun:
         self.stored = 0
         self.failed = 0
         self.bytes = 0
+        self.known = 0
+        """Items passed over: the owner's library held them already (new-only jobs)."""
+        self.new_only = NewOnly(job.runtime, job.owner, name) if job.info.new_only else None
         self.error: TuiappError | None = None
         self.task: asyncio.Task[None] | None = None
         self.cancel_requested = False
@@ -96,6 +105,7 @@ class SourceRun:
             "stored": self.stored,
             "failed": self.failed,
             "bytes": self.bytes,
+            "known": self.known,
         }
 
     def cancel(self) -> None:
@@ -207,23 +217,6 @@ class SourceRun:
             )
         )
 
-    def _context(self, spec: JobSpec, api_key: str | None) -> SourceContext:
-        settings = self.runtime.settings
-        return SourceContext(
-            http=self.runtime.fetcher,
-            base_url=self.runtime.base_url(self.name),
-            api_key=api_key,
-            user_agent=settings.user_agent,
-            scratch_dir=self.scratch,
-            log=logging.getLogger(f"tuiapp.sources.{self.name}"),
-            cancelled=self.job.stopping.is_set,
-            notice=self.notice,
-            options=dict(spec.options),
-            settings=dict(settings.source_settings.get(self.name, {})),
-            cache_dir=settings.data_dir / "cache" / self.name,
-            answers=self.runtime.storage.answers(self.name),
-        )
-
     @functools.cached_property
     def scratch(self) -> Path:
         return self.job.scratch / self.name
@@ -242,9 +235,12 @@ class SourceRun:
             raise MissingKeyError(cls.key_setting)
 
         query = SourceQuery(
-            text=spec.query.strip(), count=spec.count, is_url=url_input, options=spec.options
+            text=spec.query.strip(), count=asked_count(spec), is_url=url_input, options=spec.options
         )
-        items = cls().iterate(query, self._context(spec, api_key)).__aiter__()
+        ctx = source_context(
+            self.runtime, self.name, spec, api_key, self.scratch, self.job, self.notice
+        )
+        items = cls().iterate(query, ctx).__aiter__()
         budget = settings.source_timeout
         seen: set[str] = set(self.job.resume.get(self.name, ()))
         # Give up on a source that yields far more candidates (or repeats) than it can deliver.
@@ -279,7 +275,7 @@ class SourceRun:
                     changed.clear()
                     await changed.wait()
                     continue
-                if self.found >= max_candidates or pulls >= max_pulls:
+                if self.found - self.known >= max_candidates or pulls - self.known >= max_pulls:
                     exhausted = True
                     continue
                 pulls += 1
@@ -311,6 +307,11 @@ class SourceRun:
                     continue
                 seen.add(item.url)
                 self.found += 1
+                if self.new_only is not None and await self.new_only.before_fetch(item):
+                    self.known += 1  # held already: nothing of it is fetched
+                    exhausted = self.known >= KNOWN_CAP
+                    self.progress()
+                    continue
                 if self.state is SourceState.SEARCHING:
                     self.state = SourceState.DOWNLOADING
                 self.progress()
@@ -387,6 +388,12 @@ class SourceRun:
             )
             # A cut here keeps no file, as one during the transfer.
             await sink.fingerprint_with(self.near.fingerprinter(moved.mime))
+            if self.new_only is not None and await self.new_only.after_fetch(sink):
+                runtime.spawn_cleanup(sink.abort())  # the same bytes, or picture, are held
+                self.bytes -= added
+                self.known += 1
+                self.progress(force=True)
+                return
         except SourceError as exc:
             runtime.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
             self.bytes -= added
@@ -404,7 +411,10 @@ class SourceRun:
         # it, so a file that lands is counted and announced before the job's end, and one that
         # does not land is not.
         commit = asyncio.ensure_future(
-            sink.finish(mime=moved.mime, asset=self._new_asset(item, moved.mime, moved.metadata))
+            sink.finish(
+                mime=moved.mime,
+                asset=new_asset(self.job, self.name, item, moved.mime, moved.metadata),
+            )
         )
         cut: asyncio.CancelledError | None = None
         try:
@@ -487,14 +497,3 @@ class SourceRun:
             stored,
         )
         self.progress()  # each file is announced: the counters go out with the throttle
-
-    def _new_asset(self, item: Found, mime: str, metadata: dict[str, Any]) -> NewAsset:
-        kind = mime.split("/", 1)[0] if "/" in mime else "file"
-        return NewAsset(
-            job_id=self.job.id,
-            source=self.name,
-            kind=kind if kind in {"image", "video", "audio"} else "file",
-            **{name: getattr(item, name) for name in MEDIA_FACTS},
-            metadata={**item.metadata, **metadata},
-            fence=self.job.fence,
-        )

@@ -304,6 +304,34 @@ class Fetcher:
 
         return await self._retrying(url, once)
 
+    # --- webhooks ------------------------------------------------------------------------------
+
+    async def post_json(self, url: str, body: Any, *, within: float) -> str | None:
+        """POST ``body`` as JSON to a URL the user named (a webhook), once.
+
+        Its origin is allowed as a named one (it may be a private address); a redirect is not
+        followed (the digest goes where it was named to, or nowhere); the answer is read up to
+        64 KiB and dropped.
+
+        Returns:
+            None when it answered 2xx, else why not in a few words.
+        """
+        try:
+            check_scheme(url)
+            with allowing([url]):
+                async with (
+                    asyncio.timeout(within),
+                    self.session.post(url, json=body, allow_redirects=False) as resp,
+                ):
+                    await resp.content.read(64 * 1024)
+                    return None if 200 <= resp.status < 300 else f"it answered HTTP {resp.status}"
+        except TimeoutError:
+            return f"no answer within {within:g} s"
+        except BlockedAddressError as exc:
+            return str(exc)
+        except (aiohttp.ClientError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+
     # --- media files --------------------------------------------------------------------------
 
     async def download(

@@ -7,6 +7,7 @@ from tuiapp.models.asset import Asset
 from tuiapp.models.blob import BlobChunk, MediaBlob
 from tuiapp.models.job import Job, JobSource
 from tuiapp.models.user import User
+from tuiapp.models.watch import Watch
 from tuiapp.models.web import Thumbnail, WebSession
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "MediaBlob",
     "Thumbnail",
     "User",
+    "Watch",
     "WebSession",
 ]

@@ -50,12 +50,20 @@ class Asset(Model):
     hashed = fields.BooleanField(null=True, default=False)
     """Hashing was tried (a file that is no picture keeps phash NULL but is not tried again);
     NULL in rows made before hashing existed (a column added to a table cannot be NOT NULL)."""
+    item_key = fields.CharField(max_length=520, null=True)
+    """Which item of its source this file is: ``id:`` and the source's own id where it has one,
+    else ``url:`` and the media URL (NULL for a URL over 500 characters). A new-only job skips
+    an item whose key its owner's library holds for that source, before fetching it."""
 
     class Meta:
         table = "asset"
-        # Named indexes, made by migration 0005 (a field's db_index adds none to a table that
-        # exists): the quarters for the near-duplicate lookup, the rest for groups and backfill.
-        indexes = tuple(
-            Index(fields=(name,), name=f"idx_asset_{name}")
-            for name in ("q0", "q1", "q2", "q3", "hashed", "duplicate_of")
+        # Named indexes, made by migrations (a field's db_index adds none to a table that
+        # exists): 0005 the quarters for the near-duplicate lookup, the rest for groups and
+        # backfill; 0008 an item's key, for new-only jobs.
+        indexes = (
+            *(
+                Index(fields=(name,), name=f"idx_asset_{name}")
+                for name in ("q0", "q1", "q2", "q3", "hashed", "duplicate_of")
+            ),
+            Index(fields=("source", "item_key"), name="idx_asset_source_item_key"),
         )

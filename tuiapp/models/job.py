@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 if TYPE_CHECKING:
@@ -32,6 +33,11 @@ class Job(Model):
     """How many times a worker claimed the job (more than once: taken over from a dead one)."""
     cancel_requested = fields.BooleanField(default=False)
     """Set by any process; the worker running the job sees it and stops."""
+    new_only = fields.BooleanField(null=True, default=False)
+    """Skip what the owner's library holds already (counted as ``known``, not fetched); NULL
+    in rows made before it existed (a column added to a table cannot be NOT NULL)."""
+    watch_id = fields.IntField(null=True)
+    """The watch this job is a run of (a plain id: a deleted watch leaves its runs)."""
     created_at = fields.DatetimeField(auto_now_add=True)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
@@ -40,6 +46,7 @@ class Job(Model):
 
     class Meta:
         table = "job"
+        indexes = (Index(fields=("watch_id",), name="idx_job_watch_id"),)
 
 
 class JobSource(Model):
@@ -54,6 +61,9 @@ class JobSource(Model):
     stored = fields.IntField(default=0)
     failed = fields.IntField(default=0)
     bytes = fields.BigIntField(default=0)
+    known = fields.IntField(null=True, default=0)
+    """Items skipped by a new-only job: the library held them already (NULL in rows made
+    before it existed)."""
     error = fields.TextField(null=True)
     error_code = fields.CharField(max_length=32, null=True)
     cancel_requested = fields.BooleanField(default=False)

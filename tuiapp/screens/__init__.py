@@ -12,8 +12,10 @@ from tuiapp.screens.history import HistoryScreen
 from tuiapp.screens.job_detail import JobDetailScreen
 from tuiapp.screens.library import LibraryScreen
 from tuiapp.screens.new_job import NewJobScreen
+from tuiapp.screens.watches import AddWatchModal, WatchesScreen
 
 __all__ = [
+    "AddWatchModal",
     "AssetViewScreen",
     "BoardScreen",
     "ConfirmModal",
@@ -26,4 +28,5 @@ __all__ = [
     "LibraryScreen",
     "NewJobScreen",
     "QuitModal",
+    "WatchesScreen",
 ]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Header, Input, Label
+from textual.widgets import Checkbox, Header, Input, Label
 
 from tuiapp.errors import TuiappError
 from tuiapp.jobs import JobSpec
@@ -64,6 +64,11 @@ class NewJobScreen(TuiScreen):
                 yield Label("Files per source ", classes="field-label")
                 count = self.tui.prefs.count or DEFAULT_COUNT
                 yield Input(str(count), type="integer", id="count", max_length=4)
+                yield Checkbox(
+                    "New only",
+                    id="new-only",
+                    tooltip="Skip what the library holds already; the count is of new files",
+                )
         yield AppFooter()
 
     def on_mount(self) -> None:
@@ -125,7 +130,10 @@ class NewJobScreen(TuiScreen):
             return
         # As the user gave it: the engine checks and routes it (nothing ticked: the source that
         # takes a URL, or the default sources for search words).
-        self._submit(JobSpec(query=query, sources=self.picker.selected, count=count))
+        new_only = self.query_one("#new-only", Checkbox).value
+        self._submit(
+            JobSpec(query=query, sources=self.picker.selected, count=count, new_only=new_only)
+        )
 
     @work(exclusive=True, group="submit", exit_on_error=False, description="submit a job")
     async def _submit(self, spec: JobSpec) -> None:

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from tuiapp.errors import SettingsError
-from tuiapp.server import routes_assets, routes_jobs, routes_page, routes_service, routes_zip, sse
+from tuiapp.server import (
+    routes_assets,
+    routes_jobs,
+    routes_page,
+    routes_service,
+    routes_watches,
+    routes_zip,
+    sse,
+)
 from tuiapp.server.common import (
     BACKLOG_KEY,
     ENGINE_KEY,
@@ -46,6 +54,7 @@ _TABLES: Final[tuple[RouteTable, ...]] = (
     routes_assets.table,
     routes_zip.table,
     routes_page.table,
+    routes_watches.table,
 )
 OPERATIONS: Final[tuple[Operation, ...]] = tuple(op for t in _TABLES for op in t.operations)
 """Every route of the API with what the document says about it."""

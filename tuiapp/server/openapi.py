@@ -16,6 +16,8 @@ from tuiapp.api_types import (
     CancelRequest,
     JobRequest,
     SignInRequest,
+    WatchChange,
+    WatchRequest,
     json_schemas,
     property_schema,
     schema_of,
@@ -32,7 +34,10 @@ from tuiapp.server.shapes import (
     JobList,
     Me,
     SourceList,
+    WatchLinks,
+    WatchList,
 )
+from tuiapp.watches import WatchInfo
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -55,22 +60,25 @@ VOCABULARY: Final[dict[str, type[Any]]] = {
     "SourceList": SourceList,
     "JobList": JobList,
     "AssetList": AssetList,
+    "Watch": WatchInfo,
+    "WatchList": WatchList,
     "Error": Error,
     **{cls.__name__: cls for cls in EVENT_TYPES.values()},
 }
 """Component name -> the type its schema is generated from."""
-REQUESTS: Final = (JobRequest, CancelRequest, SignInRequest)
+REQUESTS: Final = (JobRequest, CancelRequest, SignInRequest, WatchRequest, WatchChange)
 
 _EXTENDED: Final[dict[str, tuple[type[Any], tuple[str, ...], type[Any]]]] = {
     # Component: (its type, the properties its to_dict() adds, the links the API adds).
-    "Job": (JobInfo, ("stored", "failed", "bytes"), JobLinks),
+    "Job": (JobInfo, ("stored", "failed", "bytes", "known"), JobLinks),
     "Asset": (AssetInfo, (), AssetLinks),
+    "Watch": (WatchInfo, (), WatchLinks),
 }
 
 _ERRORS: Final[dict[int, str]] = {
     400: "Bad request: the message names the problem.",
     401: "A wrong token, or no token while guests are turned off.",
-    404: "No such job or asset for this caller (another user's is not found).",
+    404: "No such job, asset or watch for this caller (another user's is not found).",
     403: "The request came from a web page of another site (a foreign `Origin`), or changes"
     " something with the session cookie but names no `Origin`.",
     413: "The request body is too large.",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 # Run-time imports: the OpenAPI document reads these annotations.
 from tuiapp.jobs import AssetInfo, JobInfo, SourceInfo, UserInfo  # noqa: TC001
+from tuiapp.watches import WatchInfo  # noqa: TC001
 
 __all__ = [
     "AssetLinks",
@@ -23,9 +24,12 @@ __all__ = [
     "JobList",
     "Me",
     "SourceList",
+    "WatchLinks",
+    "WatchList",
     "asset_view",
     "error_body",
     "job_view",
+    "watch_view",
 ]
 
 
@@ -79,6 +83,18 @@ class AssetList:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WatchList:
+    watches: tuple[WatchInfo, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchLinks:
+    href: str
+    last_job_href: str | None
+    """The job of its latest run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JobLinks:
     """Where a job and its live events are; added to every job the API sends."""
 
@@ -102,6 +118,12 @@ def job_view(info: JobInfo) -> dict[str, Any]:
 def asset_view(info: AssetInfo) -> dict[str, Any]:
     href = f"/api/assets/{info.id}"
     return {**info.to_dict(), **asdict(AssetLinks(href=href, content_href=f"{href}/content"))}
+
+
+def watch_view(info: WatchInfo) -> dict[str, Any]:
+    last = None if info.last_job_id is None else f"/api/jobs/{info.last_job_id}"
+    links = WatchLinks(href=f"/api/watches/{info.id}", last_job_href=last)
+    return {**info.to_dict(), **asdict(links)}
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ __all__ = [
     "TransferContext",
     "convert_options",
     "is_set",
+    "item_id",
 ]
 
 MediaKind = Literal["image", "video", "audio", "any"]
@@ -196,6 +197,15 @@ def _number(value: Any, *, whole: bool) -> int | float | None:
 def is_set(value: Any) -> bool:
     """False for an option left empty (``-o size=``, JSON null): the source's default applies."""
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def item_id(value: Any) -> str | None:
+    """A site's id of an item as ``Found.item_id`` takes it: text of at most 200 characters
+    (a number or a string; anything else, or nothing, is no id)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    return text if text and len(text) <= 200 else None
 
 
 def convert_options(source: type[Source], raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -353,6 +363,10 @@ class Found(MediaFacts):
     """
 
     expect: MediaKind = "image"
+    item_id: str | None = None
+    """The site's own id of this item (a photo's, a video's), where it has one: a new-only job
+    knows an item by it (else by ``url``), so another size or a changed link of a file the user
+    has is not fetched again. Make it with :func:`item_id`."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra request headers for the download (a Referer, an Authorization)."""

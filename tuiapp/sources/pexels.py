@@ -25,7 +25,15 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import (
+    Found,
+    Option,
+    Source,
+    SourceContext,
+    SourceKind,
+    SourceQuery,
+    item_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -138,5 +146,6 @@ def _found(photo: Any, variant: str) -> Found | None:
         width=to_int(photo.get("width")) if exact else None,
         height=to_int(photo.get("height")) if exact else None,
         thumbnail_url=https_url(src.get("tiny")) or https_url(src.get("small")),
+        item_id=item_id(photo.get("id")),
         metadata=metadata,
     )

@@ -12,7 +12,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import FormatChangedError
-from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import (
+    Found,
+    Option,
+    Source,
+    SourceContext,
+    SourceKind,
+    SourceQuery,
+    item_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -106,5 +114,6 @@ class PicsumSource(Source):
             width=w,
             height=h,
             thumbnail_url=f"{base_url}/id/{photo_id}/200/{thumb_h}.jpg",
+            item_id=item_id(photo_id),
             metadata={"picsum_id": photo_id, "original_width": full_w, "original_height": full_h},
         )

@@ -28,7 +28,15 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import (
+    Found,
+    Option,
+    Source,
+    SourceContext,
+    SourceKind,
+    SourceQuery,
+    item_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -236,5 +244,6 @@ def _found(hit: Any, size: str) -> Found | None:
         width=width,
         height=height,
         thumbnail_url=https_url(hit.get("previewURL")),
+        item_id=item_id(hit.get("id")),
         metadata=metadata,
     )

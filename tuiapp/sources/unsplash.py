@@ -33,7 +33,15 @@ from tuiapp.sources._common import (
     rate_limit_notice,
     to_int,
 )
-from tuiapp.sources.base import Found, Option, Source, SourceContext, SourceKind, SourceQuery
+from tuiapp.sources.base import (
+    Found,
+    Option,
+    Source,
+    SourceContext,
+    SourceKind,
+    SourceQuery,
+    item_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -195,6 +203,7 @@ def _found(photo: Any, size: str, app_name: str) -> Found | None:
         width=width,
         height=height,
         thumbnail_url=https_url(urls.get("thumb")),
+        item_id=item_id(photo.get("id")),
         metadata=metadata,
     )
 

@@ -22,12 +22,14 @@ from tuiapp.storage.queue import Listener
 from tuiapp.storage.records import CHUNK_SIZE
 from tuiapp.storage.rows import NewAsset
 from tuiapp.storage.service import Storage
+from tuiapp.storage.watches import FinishedRun
 from tuiapp.storage.web import StoredThumbnail
 from tuiapp.storage.writer import StoredAsset
 
 __all__ = [
     "CHUNK_SIZE",
     "BlobSink",
+    "FinishedRun",
     "Listener",
     "NewAsset",
     "Storage",

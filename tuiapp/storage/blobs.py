@@ -60,6 +60,21 @@ class BlobSink:
     def size(self) -> int:
         return self._size
 
+    @property
+    def fingerprint(self) -> Fingerprint | None:
+        """What :meth:`fingerprint_with` found (None: not looked at, or no picture)."""
+        return self._fingerprinting.found
+
+    async def digest(self) -> str:
+        """The sha256 of every byte written so far, before :meth:`finish` (which it leaves as
+        it is): a new-only job asks whether the library holds these bytes before keeping them."""
+        hasher = self._hash.copy()
+        if self._buffered < _HASH_IN_THREAD:
+            _update(hasher, list(self._pieces))
+        else:
+            await asyncio.to_thread(_update, hasher, list(self._pieces))
+        return hasher.hexdigest()
+
     async def write(self, data: bytes) -> None:
         self._size += len(data)
         self._pieces.append(data)

@@ -71,9 +71,12 @@ class JobStore:
         owner: int | None,
         settings: dict[str, Any],
         rerun_of: int | None = None,
+        watch_id: int | None = None,
     ) -> JobInfo:
         async with in_transaction():
             job = await Job.create(
+                new_only=spec.new_only,
+                watch_id=watch_id,
                 owner_id=owner,
                 query=spec.query,
                 count=spec.count,
@@ -188,6 +191,8 @@ def _job_info(job: Job) -> JobInfo:
         error=job.error,
         rerun_of=job.rerun_of,
         timeout=(job.settings or {}).get("global_job_timeout"),
+        new_only=bool(job.new_only),
+        watch_id=job.watch_id,
         sources=tuple(
             JobSourceInfo(
                 source=s.source,
@@ -196,6 +201,7 @@ def _job_info(job: Job) -> JobInfo:
                 stored=s.stored,
                 failed=s.failed,
                 bytes=s.bytes,
+                known=s.known or 0,
                 error=s.error,
                 error_code=s.error_code,
             )

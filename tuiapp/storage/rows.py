@@ -32,6 +32,8 @@ class NewAsset(MediaFacts):
     source: str
     kind: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    item_key: str | None = None
+    """Which item of its source the file is (see ``Asset.item_key``)."""
     fence: int | None = None
     """The claim this worker holds the job by: the asset is written only while the job still
     carries it (None: the job is not from the shared queue)."""
@@ -47,11 +49,11 @@ class Fingerprinting:
 
 
 NOT_FINGERPRINTED = Fingerprinting()
-_ROW_MARKS = "(" + ",".join("?" * 22) + ")"
+_ROW_MARKS = "(" + ",".join("?" * 23) + ")"
 _INSERT_ASSET = (
     "INSERT INTO asset (job_id, owner_id, blob_id, source, kind, url, page_url, title, author,"
     " author_url, license, thumbnail_url, metadata, created_at, hashed,"
-    " phash, q0, q1, q2, q3, width, height) VALUES " + _ROW_MARKS
+    " phash, q0, q1, q2, q3, width, height, item_key) VALUES " + _ROW_MARKS
 )
 
 
@@ -63,7 +65,7 @@ def _asset_values(
         a.job_id, owner, blob_id, a.source, a.kind, a.url, a.page_url, a.title, a.author,
         a.author_url, a.license, a.thumbnail_url, json.dumps(a.metadata), at,
         fingerprinting.fingerprinted,
-        phash, q0, q1, q2, q3, width or a.width, height or a.height,
+        phash, q0, q1, q2, q3, width or a.width, height or a.height, a.item_key,
     ]  # fmt: skip
 
 

@@ -20,25 +20,21 @@ from tuiapp.storage.blobs import BlobSink
 from tuiapp.storage.database import Database, unavailable
 from tuiapp.storage.integrity import integrity_report
 from tuiapp.storage.jobs import JobStore
+from tuiapp.storage.known import KnownStore
 from tuiapp.storage.queue import Listener, WorkQueue
 from tuiapp.storage.search import SearchStore
 from tuiapp.storage.similar import SimilarStore, Unhashed
 from tuiapp.storage.users import UserStore
+from tuiapp.storage.watches import FinishedRun, WatchStore
 from tuiapp.storage.web import StoredThumbnail, WebStore
 from tuiapp.storage.writer import BlobWriter
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+    from datetime import datetime
 
-    from tuiapp.jobs import (
-        AssetInfo,
-        Fingerprint,
-        JobInfo,
-        JobSpec,
-        JobState,
-        Selection,
-        UserInfo,
-    )
+    from tuiapp.jobs import AssetInfo, Fingerprint, JobInfo, JobSpec, JobState, Selection, UserInfo
+    from tuiapp.watches import WatchInfo, WatchSpec
 
 __all__ = ["Storage"]
 
@@ -96,6 +92,8 @@ class Storage:
         self._queue = WorkQueue(self._db)
         self._assets = AssetStore(self._db)
         self._similar = SimilarStore(self._db)
+        self._known = KnownStore(self._db)
+        self._watches = WatchStore(self._db, self._jobs)
         self._search = SearchStore(self._db)
         self._web = WebStore()
 
@@ -158,8 +156,11 @@ class Storage:
         owner: int | None,
         settings: dict[str, Any],
         rerun_of: int | None = None,
+        watch_id: int | None = None,
     ) -> JobInfo:
-        return await self._jobs.create_job(spec, owner=owner, settings=settings, rerun_of=rerun_of)
+        return await self._jobs.create_job(
+            spec, owner=owner, settings=settings, rerun_of=rerun_of, watch_id=watch_id
+        )
 
     async def update_job(self, job_id: int, *, fence: int | None = None, **values: Any) -> None:
         """Write a job's fields; with ``fence`` (a worker's claim), only while it holds the job.
@@ -322,6 +323,10 @@ class Storage:
             ids = ids[offset : offset + limit]
         return await self._assets.assets_by_id(ids)
 
+    async def search_pending(self) -> int:
+        """Up to which id older files still wait for the search index (0: none)."""
+        return await self._search.pending()
+
     async def fill_search(self) -> int:
         """Index for search the files stored before the index existed (in the background;
         progress in the log); how many were indexed."""
@@ -333,6 +338,77 @@ class Storage:
     async def delete_asset(self, asset_id: int, owner: int | None) -> None:
         await self._assets.delete_asset(asset_id, owner)
         await self._similar.regroup_without(owner, asset_id)
+
+    # --- watches (:mod:`.watches`) -------------------------------------------------------------
+
+    async def create_watch(
+        self, spec: WatchSpec, owner: int | None, first_run: datetime
+    ) -> WatchInfo:
+        return await self._watches.create(spec, owner, first_run)
+
+    async def get_watch(self, watch_id: int, owner: int | None) -> WatchInfo:
+        return await self._watches.get(watch_id, owner)
+
+    async def list_watches(self, owner: int | None) -> list[WatchInfo]:
+        return await self._watches.list_watches(owner)
+
+    async def update_watch(self, watch_id: int, owner: int | None, **values: Any) -> WatchInfo:
+        return await self._watches.update(watch_id, owner, **values)
+
+    async def delete_watch(self, watch_id: int, owner: int | None) -> None:
+        await self._watches.delete(watch_id, owner)
+
+    async def due_watches(self, at: datetime, limit: int = 50) -> list[WatchInfo]:
+        """Watches due at ``at`` whose latest run is recorded, most overdue first."""
+        return await self._watches.due(at, limit)
+
+    async def claim_watch_run(
+        self,
+        watch: WatchInfo,
+        *,
+        next_run: datetime,
+        settings: dict[str, Any],
+        due_only: bool = True,
+    ) -> JobInfo | None:
+        """Move ``watch`` (as read) on to ``next_run`` and record its run's job, atomically;
+        None when another process took the run first (see :mod:`.watches`)."""
+        return await self._watches.claim_run(
+            watch, next_run=next_run, settings=settings, due_only=due_only
+        )
+
+    async def finished_watch_runs(self) -> list[FinishedRun]:
+        return await self._watches.finished_runs()
+
+    async def record_watch_run(
+        self,
+        run: FinishedRun,
+        *,
+        new: int,
+        known: int,
+        error: str | None,
+        next_run: datetime | None,
+    ) -> bool:
+        """Record a run's outcome; True for the one caller that did (it sends the digest)."""
+        return await self._watches.record_run(
+            run, new=new, known=known, error=error, next_run=next_run
+        )
+
+    async def set_watch_webhook_error(self, watch_id: int, error: str | None) -> None:
+        await self._watches.set_webhook_error(watch_id, error)
+
+    async def watch_runs(self, watch_id: int, owner: int | None, limit: int = 20) -> list[int]:
+        """The ids of a watch's runs, newest first."""
+        return await self._watches.runs_of(watch_id, owner, limit)
+
+    # --- what a library holds already (:mod:`.known`, new-only jobs) --------------------------
+
+    async def known_items(self, owner: int | None, source: str, keys: Iterable[str]) -> set[str]:
+        """The item ``keys`` of ``source`` the owner's library holds a file of."""
+        return await self._known.known_items(owner, source, keys)
+
+    async def holds_bytes(self, owner: int | None, sha256: str) -> bool:
+        """Whether the owner's library holds a file with these bytes."""
+        return await self._known.holds_bytes(owner, sha256)
 
     # --- near-duplicate pictures (:mod:`.similar`) --------------------------------------------
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tuiapp.errors import SourceError, UnsupportedURLError
-from tuiapp.sources.base import Found, Source, SourceKind
+from tuiapp.sources.base import Found, Source, SourceKind, item_id
 from tuiapp.sources.ytdlp import download as runner
 from tuiapp.sources.ytdlp.errors import error_for
 from tuiapp.sources.ytdlp.options import DECLARED, VideoOptions, as_int
@@ -114,6 +114,7 @@ class YtDlpSource(Source):
             width=as_int(info.get("width")),
             height=as_int(info.get("height")),
             thumbnail_url=str(thumbnail) if thumbnail else None,
+            item_id=item_id(info.get("id")),
             metadata={
                 k: info[k]
                 for k in ("id", "duration", "extractor", "ie_key")
