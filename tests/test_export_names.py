@@ -339,3 +339,29 @@ async def test_export_find_writes_the_search_and_refuses_bad_input(
     code, _, _ = await _tuiapp(env, "export", "--source", "pexels", str(tmp_path / "px"))
     assert code == 0
     assert _tree(tmp_path / "px") == ["CREDITS.md", "credits.json", "dunes-2-10x20.jpg"]
+
+
+async def test_on_postgresql_a_search_exports_and_zips_the_same_files(
+    postgres_url: str, engine_factory: EngineFactory, tmp_path: Path
+) -> None:
+    import hashlib
+    import io
+    import zipfile
+
+    engine = await engine_factory(database_url=postgres_url)
+    _, ids = await _stored(engine.storage, "harbour at dawn")
+    selection = Selection(text="dawn", source="pexels")
+    options = ExportOptions(template="{source}/{author}-{id}", sidecar=True)
+    out = tmp_path / "out"
+    written = (await engine.export(selection, None, out, options)).written
+    assert [p.relative_to(out).as_posix() for p in written] == [f"pexels/Bo Chen-{ids[1]}.jpg"]
+    data = b"".join([piece async for piece in await engine.zip(selection, None, options)])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        zipped = {n: hashlib.sha256(archive.read(n)).hexdigest() for n in archive.namelist()}
+    on_disk = {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in out.rglob("*")
+        if p.is_file()
+    }
+    assert zipped == on_disk
+    assert "Photo by [Bo Chen]" in (out / "CREDITS.md").read_text()

@@ -77,6 +77,7 @@ BAD_REQUESTS = [
     Bad("vimeo takes a URL, not search words", sources=("vimeo",)),
     Bad("direct takes a URL, not search words", sources=("picsum", "direct")),
     Bad("picsum is named twice", sources=("picsum", "Picsum")),
+    Bad("a source name is empty; see `tuiapp sources`", sources=("picsum", " ")),
     Bad(f"count must be from 1 to {MAX_COUNT}, not 0", count=0),
     Bad(f"count must be from 1 to {MAX_COUNT}, not -3", count=-3),
     Bad(f"count must be from 1 to {MAX_COUNT}, not {MAX_COUNT + 1}", count=MAX_COUNT + 1),

@@ -51,15 +51,18 @@ async def test_a_job_started_by_keys_fills_its_pane_and_shows_in_history(
     replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]], tmp_path: Path
 ) -> None:
     picsum_catalogue(replay, photos=6)
-    engine = await engine_factory(base_urls={"picsum": replay.url()})
+    engine = await engine_factory(
+        base_urls={"picsum": replay.url()}, default_sources=("picsum", "robohash")
+    )
     app = TuiApp(engine, api_url=None, prefs_path=tmp_path / "tui.toml")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         picker = app.screen.query_one(SourcePicker)
+        assert picker.selected == ("picsum", "robohash")  # the defaults, at first start
         await pilot.press(*"lighthouses", "tab")
-        while picker.highlighted_option is None or picker.highlighted_option.id != "picsum":
+        while picker.highlighted_option is None or picker.highlighted_option.id != "robohash":
             await pilot.press("down")
-        await pilot.press("space", "tab", "backspace", "backspace", "4", "enter")
+        await pilot.press("space", "tab", "backspace", "backspace", "4", "enter")  # untick it
         await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), what="board")
 
         def pane() -> SourcePane | None:

@@ -96,11 +96,18 @@ def find(words: tuple[str, ...], limit: int, as_json: bool, **filters: Any) -> N
 
     selection = _selection(" ".join(words), **filters)
 
-    async def body(engine: Engine, owner: int | None) -> list[AssetInfo]:
+    async def body(engine: Engine, owner: int | None) -> tuple[list[AssetInfo], int]:
         await _check_source(engine, selection.source)
-        return await engine.find(owner, selection, limit=limit)
+        found = await engine.find(owner, selection, limit=limit)
+        return found, await engine.search_pending()
 
-    found = run(load(), body)
+    found, pending = run(load(), body)
+    if pending and selection.text:
+        click.echo(
+            f"tuiapp: the search index is still being built: files up to id {pending} are not"
+            " searched by words yet (the app fills it in the background)",
+            err=True,
+        )
     if as_json:
         click.echo(json.dumps([a.to_dict() for a in found], indent=2))
     else:

@@ -128,9 +128,7 @@ def get(
     codes: 0 done, 1 nothing stored, 2 usage error, 3 some files stored but a source failed or
     the job was cut (partial, cancelled, timed out), 130 Ctrl-C.
     """
-    if not query.strip():
-        raise click.BadParameter("the query is empty", param_hint="QUERY")
-    opts = _options(options)
+    opts = _options(options)  # an empty query, like every refused job: the engine's sentence
     settings = load()
 
     from tuiapp.errors import InvalidRequestError

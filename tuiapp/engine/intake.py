@@ -63,14 +63,16 @@ def admit(spec: JobSpec, settings: Settings) -> JobSpec:
 
 
 def source_names(given: Iterable[str]) -> tuple[str, ...]:
-    """Source names as the registry spells them: any case, ``a,b`` lists split, blanks dropped.
+    """Source names as the registry spells them: any case, ``a,b`` lists split (``a,`` is a).
 
     Raises:
-        InvalidRequestError: a name no source has (with the nearest one when there is one), or a
-            source named twice.
+        InvalidRequestError: a blank name, a name no source has (with the nearest one when
+            there is one), or a source named twice.
     """
     names: list[str] = []
     for item in given:
+        if not item.strip():
+            raise InvalidRequestError("a source name is empty; see `tuiapp sources`")
         for part in item.split(","):
             name = part.strip().lower()
             if not name:

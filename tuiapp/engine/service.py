@@ -430,6 +430,11 @@ class Engine:
         """
         return await export.zip_of(self.storage, owner, selection, options)
 
+    async def search_pending(self) -> int:
+        """Older files not searchable yet while the index is filled after an upgrade: up to
+        which id (0: every file is searchable)."""
+        return await self.storage.search_pending()
+
     async def find(
         self,
         owner: int | None,

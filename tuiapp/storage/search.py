@@ -176,6 +176,14 @@ class SearchStore:
         rows = await sql.rows(self._db.conn(), query, args)
         return [r["id"] for r in rows]
 
+    async def pending(self) -> int:
+        """The highest id of the files stored before the index that are not indexed yet (0:
+        every file is searchable)."""
+        rows = await self._db.sql.rows(
+            self._db.conn(), "SELECT upto FROM search_fill WHERE id = 1", []
+        )
+        return int(rows[0]["upto"]) if rows else 0
+
     async def fill(self, *, batch: int = 2000, pause: float = 0.05) -> int:
         """Index the rows stored before the index existed (see migration 0006), newest first,
         ``batch`` rows per transaction, logging progress; returns how many were indexed.

@@ -322,6 +322,10 @@ class Storage:
             ids = ids[offset : offset + limit]
         return await self._assets.assets_by_id(ids)
 
+    async def search_pending(self) -> int:
+        """Up to which id older files still wait for the search index (0: none)."""
+        return await self._search.pending()
+
     async def fill_search(self) -> int:
         """Index for search the files stored before the index existed (in the background;
         progress in the log); how many were indexed."""
