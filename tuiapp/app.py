@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App
-from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
@@ -42,15 +41,16 @@ from tuiapp.screens import (
     QuitModal,
     WatchesScreen,
 )
-from tuiapp.screens.watches import WATCHES_KEY
 from tuiapp.text import LOG_NAME, log_tail, printable
 from tuiapp.widgets import caches
 from tuiapp.widgets.formatting import human_bytes, state_words
+from tuiapp.widgets.keys import APP_KEYS
 from tuiapp.widgets.tables import TABLE_KEYS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from textual.binding import Binding, BindingType
     from textual.notifications import SeverityLevel
     from textual.screen import Screen
     from textual.theme import Theme
@@ -108,82 +108,7 @@ class TuiApp(App[None]):
         (0, "-narrow"),
         (110, "-wide"),
     ]
-    # The F-keys are priority bindings: handled as they arrive, before the keys typed after
-    # them are passed to the focused widget (F2 then typing at once lands in the query).
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "f1",
-            "help",
-            "Help",
-            tooltip="Every key, and what it does",
-            key_display="F1",
-            id="app.help",
-            priority=True,
-        ),
-        Binding(
-            "f2",
-            "new_job",
-            "New",
-            tooltip="Type a new job's query",
-            key_display="F2",
-            id="app.new_job",
-            priority=True,
-        ),
-        Binding(
-            "f3",
-            "board",
-            "Board",
-            tooltip="The Board: progress of a job",
-            key_display="F3",
-            id="app.board",
-            priority=True,
-        ),
-        Binding(
-            "f4",
-            "history",
-            "History",
-            tooltip="Every job so far",
-            key_display="F4",
-            id="app.history",
-            priority=True,
-        ),
-        Binding(
-            "f5",
-            "library",
-            "Library",
-            tooltip="Search every stored file, preview and export",
-            key_display="F5",
-            id="app.library",
-            priority=True,
-        ),
-        WATCHES_KEY,
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            tooltip="Leave (asks first when jobs are running: they are cancelled)",
-            id="app.quit",
-            priority=True,
-        ),
-        # Not priority: typed into a text field, q and ? are letters of the text.
-        Binding(
-            "q",
-            "quit_key",
-            "Quit",
-            tooltip="Leave, where no text field has the focus (asks first when jobs run)",
-            id="app.quit_q",
-            show=False,
-        ),
-        Binding(
-            "question_mark",
-            "help",
-            "Help",
-            tooltip="The keys of the screen in front, then every other key",
-            key_display="?",
-            id="app.help_key",
-            show=False,
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = APP_KEYS
 
     def __init__(
         self,

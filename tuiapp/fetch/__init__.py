@@ -35,10 +35,12 @@ from tuiapp.errors import (
     UnreachableError,
 )
 from tuiapp.fetch.body import (
+    MAX_DECODE_RATIO,
     MAX_PAGE_SIZE,
     Download,
     Page,
     accepts,
+    check_ratio,
     describe,
     media_type,
     read_page,
@@ -84,10 +86,6 @@ log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
 """aiohttp reads of 256 KiB are ~2x faster than 64 KiB ones on large files."""
 SNIFF_SIZE = 512
-MAX_DECODE_RATIO = 100
-"""A Content-Encoding that inflates a body more than this many times is a bomb, not a file."""
-RATIO_FLOOR = 1024**2
-"""Bodies decoded to less than this are not judged by their ratio (a small SVG compresses well)."""
 _RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 T = TypeVar("T")
@@ -408,7 +406,7 @@ class Fetcher:
                     if size > limit:
                         raise TooLargeError(f"{shown} is larger than the limit {limit:,} bytes")
                     if encoded:
-                        _check_ratio(shown, size, resp.content.total_raw_bytes)
+                        check_ratio(shown, size, resp.content.total_raw_bytes)
                     await write(piece)
                     if progress is not None:
                         progress(size, total)
@@ -493,11 +491,3 @@ def _reason(exc: aiohttp.ClientConnectorError) -> str:
     if isinstance(exc.os_error, TimeoutError):
         return "no answer"
     return exc.os_error.strerror or type(exc.os_error).__name__
-
-
-def _check_ratio(url: str, decoded: int, raw: int) -> None:
-    if decoded > RATIO_FLOOR and decoded > MAX_DECODE_RATIO * max(raw, 1):
-        raise TooLargeError(
-            f"{url} inflates more than {MAX_DECODE_RATIO}x ({raw:,} bytes sent became"
-            f" {decoded:,}); refused as a compression bomb"
-        )

@@ -16,17 +16,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import filetype
 
-from tuiapp.errors import FormatChangedError
+from tuiapp.errors import FormatChangedError, TooLargeError
 from tuiapp.sources.base import HttpResponse, MediaKind
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = [
+    "MAX_DECODE_RATIO",
     "MAX_PAGE_SIZE",
     "Download",
     "Page",
     "accepts",
+    "check_ratio",
     "describe",
     "media_type",
     "printable",
@@ -179,3 +181,22 @@ def _too_large(resp: aiohttp.ClientResponse, limit: int) -> FormatChangedError:
     return FormatChangedError(
         f"{redact(str(resp.url))} sent more than {limit:,} bytes for a page; not read"
     )
+
+
+MAX_DECODE_RATIO = 100
+"""A Content-Encoding that inflates a body more than this many times is a bomb, not a file."""
+RATIO_FLOOR = 1024**2
+"""Bodies decoded to less than this are not judged by their ratio (a small SVG compresses well)."""
+
+
+def check_ratio(url: str, decoded: int, raw: int) -> None:
+    """Refuse a body that ``raw`` bytes on the wire inflated to ``decoded`` bytes past the ratio.
+
+    Raises:
+        TooLargeError: a compression bomb.
+    """
+    if decoded > RATIO_FLOOR and decoded > MAX_DECODE_RATIO * max(raw, 1):
+        raise TooLargeError(
+            f"{url} inflates more than {MAX_DECODE_RATIO}x ({raw:,} bytes sent became"
+            f" {decoded:,}); refused as a compression bomb"
+        )

@@ -24,19 +24,8 @@ if TYPE_CHECKING:
     from tuiapp.jobs import JobInfo
     from tuiapp.watches import WatchInfo
 
-__all__ = ["WATCHES_KEY", "AddWatchModal", "WatchesScreen"]
+__all__ = ["AddWatchModal", "WatchesScreen"]
 
-WATCHES_KEY = Binding(
-    "f6",
-    "watches",
-    "Watches",
-    tooltip="Topics watched across sources, and what each run found",
-    key_display="F6",
-    id="app.watches",
-    show=False,
-    priority=True,
-)
-"""The app's key to this screen (a priority key, as the other F-keys)."""
 RELOAD_SECONDS = 2.0
 """How often the screen reads the watches again while it is shown (runs end in the background)."""
 RUNS_SHOWN = 20
