@@ -198,6 +198,24 @@ def test_a_bad_value_says_which_setting_what_value_and_what_is_expected(
     assert f"expected {expected}" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("TUIAPP_PROXY", "http://me:s3cret@proxy:99999", "http://me:***@proxy:99999"),
+        ("TUIAPP_PROXY", "me:s3cret@proxy/path", "me:***@proxy/path"),
+        ("TUIAPP_SOURCE_BING_IMAGES__PROXY", "ftp://u:s3cret@p:21", "ftp://u:***@p:21"),
+        ("TUIAPP_DATABASE_URL", "mysql://db:s3cret@host/x", "mysql://db:***@host/x"),
+    ],
+)
+def test_a_bad_url_setting_never_repeats_its_password(
+    tmp_path: Path, name: str, value: str, shown: str
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({name: value, "HOME": str(tmp_path)}, env_file=tmp_path / "none")
+    assert "s3cret" not in str(info.value)
+    assert str(info.value).startswith(f"{name}: {shown!r} from the environment is not valid; ")
+
+
 def test_a_bad_value_from_the_env_file_names_the_file(tmp_path: Path) -> None:
     env_file = tmp_path / "project" / ".env"
     env_file.parent.mkdir()

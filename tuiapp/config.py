@@ -169,6 +169,10 @@ def _url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+_LOGIN = re.compile(r"(^|://)([^:/@\s]*):[^@/\s]*@")
+"""A URL's ``user:password@`` (a proxy's, a database's), for masking in messages."""
+
+
 def _proxy_url(raw: str) -> str:
     """A proxy URL: http, https, socks5 or socks5h (no scheme: http), a host, maybe a port."""
     text = raw if "://" in raw else "http://" + raw
@@ -327,7 +331,8 @@ def load_settings(
             return variable.read(raw[name])
         except ValueError:
             origin = "the environment" if environ.get(name, "").strip() else f"the file {path}"
-            problem = f"{raw[name]!r} from {origin} is not valid; expected {variable.expected}"
+            shown = _LOGIN.sub(r"\1\2:***@", raw[name])  # a URL's password is never repeated
+            problem = f"{shown!r} from {origin} is not valid; expected {variable.expected}"
             problems.append((name, problem))
             return None
 

@@ -27,7 +27,7 @@ import contextvars
 import errno
 import ipaddress
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -98,7 +98,7 @@ class Proxy:
     """Lower case; an IPv6 address without brackets."""
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
