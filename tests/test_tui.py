@@ -565,6 +565,9 @@ async def test_the_filter_asks_the_engine_so_jobs_past_the_loaded_ones_are_found
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("tuiapp.screens.history.HISTORY_LIMIT", 2)
+    # A pause longer than any gap between the pilot's keystrokes on a loaded machine: the engine
+    # is asked once the typing stops, for the whole text.
+    monkeypatch.setattr("tuiapp.screens.history.FILTER_PAUSE", 1.0)
     engine = fake_engine(tmp_path)
     engine.add_job("old otters", ("picsum",), state=JobState.DONE, announce=False)
     for query in ("red cars", "blue boats", "green trees"):
@@ -574,8 +577,11 @@ async def test_the_filter_asks_the_engine_so_jobs_past_the_loaded_ones_are_found
         await pilot.press("f4")
         await wait_until(pilot, lambda: history_ids(app) == ["4", "3"], what="newest rows")
         await pilot.press("slash", *"otters")
-        await wait_until(pilot, lambda: history_ids(app) == ["1"], what="an older job found")
-        assert engine.job_searches[-1] == "otters"
+        await wait_until(
+            pilot,
+            lambda: history_ids(app) == ["1"] and engine.job_searches[-1:] == ["otters"],
+            what="an older job found by the whole text",
+        )
         assert "o" not in engine.job_searches, "each keystroke does not ask the engine"
         for _ in "otters":
             await pilot.press("backspace")
