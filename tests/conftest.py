@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.replay import ReplayServer
 from tuiapp.config import Settings, sqlite_url
 from tuiapp.engine import Engine
 from tuiapp.fetch import allowing
+from tuiapp.sources._common import QUOTAS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from aiohttp.test_utils import TestServer
 
 MakeSettings = Callable[..., Settings]
+EngineFactory = Callable[..., Awaitable[Engine]]
 
 pytest_plugins = ["tests.fake_sources", "tests.postgres"]
 
@@ -69,9 +72,7 @@ async def replay(
 
 
 @pytest.fixture
-async def engine_factory(
-    make_settings: MakeSettings,
-) -> AsyncIterator[Callable[..., Awaitable[Engine]]]:
+async def engine_factory(make_settings: MakeSettings) -> AsyncIterator[EngineFactory]:
     engines: list[Engine] = []
 
     async def make(**overrides: Any) -> Engine:
@@ -83,6 +84,18 @@ async def engine_factory(
     yield make
     for engine in engines:
         await engine.close()
+
+
+@pytest.fixture
+def fresh_quotas() -> Iterator[None]:
+    """Quotas are remembered for the whole process: the test starts and ends without any.
+
+    The keyed sources' test modules use it for every test (``pytest.mark.usefixtures``).
+    """
+    QUOTAS.clear()
+    yield
+    QUOTAS.clear()
+    QUOTAS.clock = time.time
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

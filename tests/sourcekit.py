@@ -8,6 +8,7 @@ in a test stays on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,13 +24,13 @@ from tuiapp.jobs import JobSpec, SourceState
 from tuiapp.sources.base import Found, Source, SourceContext, SourceQuery
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
     from pathlib import Path
 
     from tests.replay import ReplayServer
     from tuiapp.config import Settings
     from tuiapp.engine import Engine
-    from tuiapp.jobs import JobInfo, JobSourceInfo
+    from tuiapp.jobs import AssetInfo, JobInfo, JobSourceInfo
     from tuiapp.sources.base import AnswerStore
 
 __all__ = [
@@ -38,11 +39,15 @@ __all__ = [
     "Probe",
     "assert_live_stored",
     "collect",
+    "fixture_json",
+    "fixture_pages",
     "fixture_text",
     "html_reply",
+    "job_and_assets",
     "probe",
     "rebased",
     "run_job",
+    "search",
     "serve_images",
     "serve_pages",
 ]
@@ -123,6 +128,22 @@ async def collect(
     return found
 
 
+async def search(
+    settings: Settings,
+    replay: ReplayServer,
+    source: Source,
+    text: str,
+    *,
+    api_key: str | None = None,
+    limit: int | None = None,
+    count: int = 10,
+    options: Mapping[str, Any] | None = None,
+) -> list[Found]:
+    """One search on a fresh probe of ``replay`` (:func:`collect`), the probe closed after."""
+    async with probe(settings, replay.url(), api_key=api_key) as p:
+        return await collect(source, p.ctx, text, limit=limit, count=count, options=options)
+
+
 FixtureKind = Literal["recorded", "handwritten", "from_docs", "from_client_tests"]
 
 
@@ -130,6 +151,19 @@ def fixture_text(kind: FixtureKind, source: str, name: str) -> str:
     """A fixture file from the folder for its ``kind`` (see ``tests/fixtures/README.md``)."""
     path: Path = FIXTURES / kind / source / name
     return path.read_text(encoding="utf-8")
+
+
+def fixture_pages(kind: FixtureKind, source: str, names: Mapping[str, str]) -> dict[str, str]:
+    """The text of each fixture in ``names``, under the same keys (pages for :func:`serve_pages`)."""
+    return {key: fixture_text(kind, source, name) for key, name in names.items()}
+
+
+def fixture_json(
+    kind: FixtureKind, source: str, name: str, base: str, hosts: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A JSON fixture, :func:`rebased` onto ``base`` before it is parsed."""
+    data: dict[str, Any] = json.loads(rebased(fixture_text(kind, source, name), base, hosts))
+    return data
 
 
 def rebased(text: str, base: str, hosts: tuple[str, ...] = ()) -> str:
@@ -184,6 +218,24 @@ async def run_job(
 ) -> JobInfo:
     job = await engine.submit(JobSpec(query=query, sources=sources, count=count, options=options))
     return await engine.wait(job.id, None)
+
+
+async def job_and_assets(
+    engine_factory: Callable[..., Awaitable[Engine]],
+    base_url: str,
+    name: str,
+    query: str,
+    count: int,
+    **engine_settings: Any,
+) -> tuple[JobInfo, list[AssetInfo]]:
+    """A job of source ``name`` (its site at ``base_url``) run to its end on a new engine.
+
+    Returns the finished job and the assets it stored, sorted by URL.
+    """
+    engine = await engine_factory(base_urls={name: base_url}, **engine_settings)
+    job = await run_job(engine, query, (name,), count)
+    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
+    return job, assets
 
 
 def assert_live_stored(src: JobSourceInfo) -> None:

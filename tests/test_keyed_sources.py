@@ -10,18 +10,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.replay import Reply, json_reply
-from tests.sourcekit import Clock, collect, probe, run_job, serve_images
+from tests.sourcekit import Clock, collect, probe, run_job, search, serve_images
 from tuiapp import sources
 from tuiapp.errors import MissingKeyError, RateLimitedError
 from tuiapp.jobs import SourceState
 from tuiapp.sources._common import QUOTAS, wall_time
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Iterator
 
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 KEYED = [
     ("pexels", "PEXELS_API_KEY", "Pexels License"),
@@ -35,13 +34,7 @@ T0 = datetime(2026, 12, 2, 13, 32, tzinfo=UTC).timestamp()
 """13:32 UTC: the tests run with TZ=UTC, so local times are UTC times."""
 
 
-@pytest.fixture(autouse=True)
-def fresh_quotas() -> Iterator[None]:
-    """Quotas are remembered for the whole process: every test starts and ends without any."""
-    QUOTAS.clear()
-    yield
-    QUOTAS.clear()
-    QUOTAS.clock = time.time
+pytestmark = pytest.mark.usefixtures("fresh_quotas")
 
 
 @pytest.fixture
@@ -128,9 +121,10 @@ async def test_a_429_saying_the_quota_is_spent_is_not_retried_and_names_the_rese
     path, _ = one_photo(name, replay.url("/img/1.png"))
     headers, _ = spent(name, T0)
     replay.add(path, Reply(b"Too Many Requests", 429, headers, "text/plain"))
-    async with probe(make_settings(retries=3), replay.url(), api_key="key-1") as p:
-        with pytest.raises(RateLimitedError, match=r"HTTP 429.*quota resets at 14:32$"):
-            await collect(sources.get(name)(), p.ctx, "nature")
+    with pytest.raises(RateLimitedError, match=r"HTTP 429.*quota resets at 14:32$"):
+        await search(
+            make_settings(retries=3), replay, sources.get(name)(), "nature", api_key="key-1"
+        )
     assert len(replay.hits(path)) == 1
 
 
@@ -183,7 +177,7 @@ def test_reset_times_are_local_minutes_rounded_up_with_the_date_when_not_today(u
 @pytest.mark.parametrize("name", NAMES)
 async def test_a_job_after_the_quota_ran_out_fails_that_source_at_once(
     replay: ReplayServer,
-    engine_factory: Callable[..., Awaitable[Engine]],
+    engine_factory: EngineFactory,
     name: str,
 ) -> None:
     image = serve_images(replay, ["/img/1.png"])["/img/1.png"]
@@ -207,16 +201,15 @@ async def test_a_job_after_the_quota_ran_out_fails_that_source_at_once(
 async def test_without_a_key_nothing_is_asked(
     replay: ReplayServer, make_settings: MakeSettings, name: str, setting: str, licence: str
 ) -> None:
-    async with probe(make_settings(), replay.url(), api_key=None) as p:
-        with pytest.raises(MissingKeyError, match=f"set {setting}"):
-            await collect(sources.get(name)(), p.ctx, "nature")
+    with pytest.raises(MissingKeyError, match=f"set {setting}"):
+        await search(make_settings(), replay, sources.get(name)(), "nature", api_key=None)
     assert replay.requests == []
 
 
 @pytest.mark.parametrize(("name", "setting", "licence"), KEYED, ids=NAMES)
 async def test_a_job_without_the_key_fails_that_source_naming_the_setting(
     replay: ReplayServer,
-    engine_factory: Callable[..., Awaitable[Engine]],
+    engine_factory: EngineFactory,
     name: str,
     setting: str,
     licence: str,
@@ -233,7 +226,7 @@ async def test_a_job_without_the_key_fails_that_source_naming_the_setting(
 @pytest.mark.live
 @pytest.mark.parametrize(("name", "setting", "licence"), KEYED, ids=NAMES)
 async def test_live_the_api_finds_and_stores_photos(
-    engine_factory: Callable[..., Awaitable[Engine]], name: str, setting: str, licence: str
+    engine_factory: EngineFactory, name: str, setting: str, licence: str
 ) -> None:
     key = os.environ.get(setting)
     if not key:

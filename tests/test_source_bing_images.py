@@ -9,12 +9,13 @@ import pytest
 from aiohttp import web
 
 from tests.sourcekit import (
-    collect,
+    fixture_pages,
     fixture_text,
     html_reply,
-    probe,
+    job_and_assets,
     rebased,
     run_job,
+    search,
     serve_images,
     serve_pages,
 )
@@ -23,11 +24,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.bing_images import BingImagesSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "bing_images"
 
@@ -40,10 +38,11 @@ def golden(replay: ReplayServer) -> str:
 
 def paged(replay: ReplayServer) -> None:
     """Page 1 and 2 of the hand-written fragments by ``first``; later pages repeat page 2."""
-    pages = {
-        "1": fixture_text("handwritten", NAME, "async_page1_handwritten.html"),
-        "36": fixture_text("handwritten", NAME, "async_page2_handwritten.html"),
-    }
+    pages = fixture_pages(
+        "handwritten",
+        NAME,
+        {"1": "async_page1_handwritten.html", "36": "async_page2_handwritten.html"},
+    )
     serve_pages(replay, "/images/async", "first", pages, last="36")
 
 
@@ -51,8 +50,8 @@ async def test_the_request_asks_the_async_endpoint_like_a_browser(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/images/async", html_reply(golden(replay)))
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(BingImagesSource(), p.ctx, "red panda", limit=1, options={"safe": "strict"})
+    options = {"safe": "strict"}
+    await search(make_settings(), replay, BingImagesSource(), "red panda", limit=1, options=options)
     (hit,) = replay.hits("/images/async")
     assert hit.query["q"] == "red panda"
     assert hit.query["first"] == "1"
@@ -70,8 +69,7 @@ async def test_every_iusc_anchor_of_the_golden_fragment_is_read(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/images/async", html_reply(golden(replay)))
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(BingImagesSource(), p.ctx, "red panda")
+    items = await search(make_settings(), replay, BingImagesSource(), "red panda")
     assert [i.url for i in items] == [
         replay.url("/images/red-panda-1.jpg"),
         replay.url("/images/red-panda-2.png"),
@@ -91,8 +89,7 @@ async def test_the_card_around_a_result_gives_size_site_and_a_clean_title(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(BingImagesSource(), p.ctx, "mountain lake", limit=3)
+    items = await search(make_settings(), replay, BingImagesSource(), "mountain lake", limit=3)
     first, second, third = items
     assert first.title == "Mountain lake at dawn"  # highlight markers removed
     assert (first.width, first.height) == (3442, 2972)
@@ -109,8 +106,7 @@ async def test_pages_are_deduplicated_and_the_search_stops_when_nothing_is_new(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(BingImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, BingImagesSource(), "mountain lake")
     assert [i.url.rsplit("/", 1)[-1] for i in items] == [
         "lake-1.jpg",
         "lake-2.png",
@@ -124,8 +120,7 @@ async def test_the_next_page_is_asked_for_only_when_the_engine_wants_more(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(BingImagesSource(), p.ctx, "mountain lake", limit=2)
+    items = await search(make_settings(), replay, BingImagesSource(), "mountain lake", limit=2)
     assert len(items) == 2
     assert len(replay.hits("/images/async")) == 1
 
@@ -136,9 +131,8 @@ async def test_a_captcha_page_is_reported_as_blocked(
     replay.add(
         "/images/async", html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"))
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(BingImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, BingImagesSource(), "red panda")
 
 
 async def test_a_redirect_to_the_captcha_challenge_is_reported_as_blocked(
@@ -149,18 +143,16 @@ async def test_a_redirect_to_the_captcha_challenge_is_reported_as_blocked(
 
     replay.add("/images/async", redirect)
     replay.add("/turing/captcha/challenge", html_reply("<html><body>challenge</body></html>"))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(BingImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, BingImagesSource(), "red panda")
 
 
 async def test_http_403_is_reported_as_a_bot_check(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/images/async", html_reply("<html>Forbidden</html>", status=403))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
-            await collect(BingImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+        await search(make_settings(), replay, BingImagesSource(), "red panda")
 
 
 async def test_a_page_without_results_or_notice_is_a_format_change_and_is_logged(
@@ -169,11 +161,8 @@ async def test_a_page_without_results_or_notice_is_a_format_change_and_is_logged
     page = "<html><body><div class='newgrid'><img src='x.jpg'></div></body></html>"
     replay.add("/images/async", html_reply(page))
     caplog.set_level(logging.WARNING, logger="tests.sources")
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(
-            FormatChangedError, match=r"HTTP 200.*<html><body><div class='newgrid'>"
-        ):
-            await collect(BingImagesSource(), p.ctx, "red panda")
+    with pytest.raises(FormatChangedError, match=r"HTTP 200.*<html><body><div class='newgrid'>"):
+        await search(make_settings(), replay, BingImagesSource(), "red panda")
     assert "newgrid" in caplog.text
     assert "HTTP 200" in caplog.text
 
@@ -184,22 +173,19 @@ async def test_anchors_whose_json_is_broken_are_a_format_change(
     replay.add(
         "/images/async", html_reply('<ul><li><a class="iusc" m="{murl: nope">x</a></li></ul>')
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match="murl"):
-            await collect(BingImagesSource(), p.ctx, "red panda")
+    with pytest.raises(FormatChangedError, match="murl"):
+        await search(make_settings(), replay, BingImagesSource(), "red panda")
 
 
 async def test_a_job_stores_the_images_with_their_titles(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     paged(replay)
     serve_images(replay, ["/img/lake-1.jpg", "/img/lake-2.png", "/img/lake-3.jpg"], jpeg=True)
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    job, assets = await job_and_assets(engine_factory, replay.url(), NAME, "mountain lake", 3)
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 3)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == ["Mountain lake at dawn", "Alpine lake & reflections", None]
     assert assets[0].page_url == "https://lakes.example.org/moraine"
     assert (assets[0].width, assets[0].height) == (3442, 2972)
@@ -208,7 +194,7 @@ async def test_a_job_stores_the_images_with_their_titles(
 
 
 async def test_an_empty_first_page_is_asked_once_more_then_is_zero_results(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     empty = fixture_text("handwritten", NAME, "async_empty_first_handwritten.html")
     replay.add("/images/async", html_reply(empty))
@@ -233,8 +219,7 @@ async def test_an_empty_first_page_followed_by_results_gives_the_results(
         return web.Response(text=text, content_type="text/html")
 
     replay.add("/images/async", handler)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(BingImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, BingImagesSource(), "mountain lake")
     assert len(items) == 3
     assert [h.query["first"] for h in replay.hits("/images/async")][:2] == ["1", "1"]
 
@@ -247,6 +232,5 @@ async def test_an_empty_result_list_with_other_links_is_still_an_empty_page(
         '<a href="/images/feedback">Feedback</a>'
     )
     replay.add("/images/async", html_reply(page))
-    async with probe(make_settings(), replay.url()) as p:
-        assert await collect(BingImagesSource(), p.ctx, "red panda") == []
+    assert await search(make_settings(), replay, BingImagesSource(), "red panda") == []
     assert len(replay.hits("/images/async")) == 2

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.replay import Reply, json_reply
-from tests.sourcekit import collect, fixture_text, html_reply, probe
+from tests.sourcekit import fixture_text, html_reply, search
 from tuiapp import sources as registry
 from tuiapp.errors import FormatChangedError
 
@@ -144,8 +144,8 @@ async def test_a_search_without_hits_is_empty_not_an_error(
     table: Table, replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     table.empty(replay)
-    async with probe(make_settings(), replay.url(), api_key=table.key) as p:
-        assert await collect(registry.get(table.name)(), p.ctx, table.query) == []
+    source = registry.get(table.name)()
+    assert await search(make_settings(), replay, source, table.query, api_key=table.key) == []
     assert replay.requests, "the source asked its site"
 
 
@@ -157,6 +157,6 @@ async def test_an_answer_that_cannot_be_read_is_a_format_change(
     make_settings: MakeSettings,
 ) -> None:
     serve(replay)
-    async with probe(make_settings(), replay.url(), api_key=table.key) as p:
-        with pytest.raises(FormatChangedError, match="HTTP 200"):
-            await collect(registry.get(table.name)(), p.ctx, "mountain lake")
+    source = registry.get(table.name)()
+    with pytest.raises(FormatChangedError, match="HTTP 200"):
+        await search(make_settings(), replay, source, "mountain lake", api_key=table.key)

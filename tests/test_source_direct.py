@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.replay import Reply
-from tests.sourcekit import collect, html_reply, probe, run_job, serve_images
+from tests.sourcekit import html_reply, run_job, search, serve_images
 from tests.videos import mp4_bytes
 from tuiapp import sources as registry
 from tuiapp.errors import InvalidRequestError
@@ -15,11 +15,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.direct import DirectSource, expected_kind
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "direct"
 
@@ -74,8 +71,7 @@ async def test_a_direct_link_yields_one_item_named_after_its_file(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     url = "https://example.org/pics/red%20cat.png?size=large"
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(DirectSource(), p.ctx, url)
+    items = await search(make_settings(), replay, DirectSource(), url)
     (item,) = items
     assert item.url == url
     assert item.expect == "image"
@@ -84,7 +80,7 @@ async def test_a_direct_link_yields_one_item_named_after_its_file(
 
 
 async def test_an_image_url_no_source_claims_is_routed_and_stored(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     urls = serve_images(replay, ["/files/cat.png"])
     engine = await engine_factory(base_urls={NAME: replay.url()})
@@ -101,7 +97,7 @@ async def test_an_image_url_no_source_claims_is_routed_and_stored(
 
 
 async def test_a_link_without_extension_is_stored_by_what_its_bytes_are(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     replay.add("/download", Reply(mp4_bytes(4096), 200, {}, "application/octet-stream"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
@@ -114,7 +110,7 @@ async def test_a_link_without_extension_is_stored_by_what_its_bytes_are(
 
 
 async def test_an_image_link_that_answers_with_a_page_stores_nothing(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     replay.add("/cat.jpg", html_reply("<html><body>Not found, but 200</body></html>"))
     engine = await engine_factory(base_urls={NAME: replay.url()})
@@ -129,7 +125,7 @@ async def test_an_image_link_that_answers_with_a_page_stores_nothing(
 
 
 async def test_a_page_with_a_video_tag_is_handed_to_yt_dlp_and_its_video_stored(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     """A page URL no source claims: yt-dlp's generic extractor finds the <video> in it."""
     body = mp4_bytes(60_000)
@@ -159,7 +155,7 @@ async def test_a_page_with_a_video_tag_is_handed_to_yt_dlp_and_its_video_stored(
 
 
 async def test_a_link_without_extension_to_a_page_without_video_stores_nothing(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     """A page is not a media file, whatever the link promised (nothing, here), and yt-dlp
     finds no video in it either."""
@@ -177,14 +173,13 @@ async def test_a_media_file_without_extension_is_looked_at_then_left_to_the_engi
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/get", Reply(mp4_bytes(4096), 200, {}, "application/octet-stream"))
-    async with probe(make_settings(), replay.url()) as p:
-        (item,) = await collect(DirectSource(), p.ctx, replay.url("/get"))
+    (item,) = await search(make_settings(), replay, DirectSource(), replay.url("/get"))
     assert item.expect == "any" and item.download is None
     assert len(replay.hits("/get")) == 1
 
 
 async def test_direct_takes_no_search_words(
-    engine_factory: Callable[..., Awaitable[Engine]],
+    engine_factory: EngineFactory,
 ) -> None:
     """Refused at the front door, before a job is recorded."""
     engine = await engine_factory()

@@ -10,12 +10,11 @@ from aiohttp import web
 
 from tests.replay import Reply, json_reply
 from tests.sourcekit import (
-    collect,
+    fixture_json,
     fixture_text,
     html_reply,
-    probe,
-    rebased,
-    run_job,
+    job_and_assets,
+    search,
     serve_images,
 )
 from tuiapp.errors import BlockedError, FormatChangedError, RateLimitedError
@@ -23,11 +22,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.duckduckgo_images import DuckDuckGoImagesSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "duckduckgo_images"
 TOKEN = "4-211870396542377815924318064741862185401"
@@ -40,9 +36,7 @@ def search_page() -> Reply:
 
 def page(replay: ReplayServer, name: str) -> dict[str, Any]:
     """A hand-written i.js page (ours, or the third party's golden one), rebased."""
-    text = fixture_text("handwritten", NAME, name)
-    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("example.test",)))
-    return data
+    return fixture_json("handwritten", NAME, name, replay.url(), ("example.test",))
 
 
 def by_offset(replay: ReplayServer, pages: dict[str, dict[str, Any]]) -> None:
@@ -60,8 +54,8 @@ async def test_the_token_comes_from_the_search_page_and_goes_with_browser_header
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
-    async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
-        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    settings = make_settings(user_agent="TestBrowser/1.0")
+    await search(settings, replay, DuckDuckGoImagesSource(), "red panda", limit=1)
     (first,) = replay.hits("/")
     assert first.query["q"] == "red panda"
     ijs = replay.hits("/i.js")[0]
@@ -93,8 +87,7 @@ async def test_ijs_is_asked_as_the_pages_script_without_accept_language(
 ) -> None:
     """i.js requests carrying Accept-Language were refused (2026); the search page keeps it."""
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda", limit=1)
     (token,) = replay.hits("/")
     (ijs,) = replay.hits("/i.js")
     sent = {name.lower() for name in ijs.headers}
@@ -110,14 +103,10 @@ async def test_safe_search_goes_as_parameter_and_cookie_and_region_sets_the_cook
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(
-            DuckDuckGoImagesSource(),
-            p.ctx,
-            "red panda",
-            limit=1,
-            options={"safe": "off", "region": "DE-de"},
-        )
+    options = {"safe": "off", "region": "DE-de"}
+    await search(
+        make_settings(), replay, DuckDuckGoImagesSource(), "red panda", limit=1, options=options
+    )
     (ijs,) = replay.hits("/i.js")
     assert ijs.query["p"] == "-2"
     assert ijs.query["l"] == "de-de" and ijs.query["ct"] == "DE"
@@ -143,8 +132,7 @@ async def test_a_403_on_ijs_fetches_a_fresh_token_once_and_asks_again(
 
     replay.add("/", token_page)
     replay.add("/i.js", ijs)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    items = await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert len(items) == 3
     assert len(replay.hits("/")) == 2
     assert [(h.query["vqd"], h.query["s"]) for h in replay.hits("/i.js")][:2] == [
@@ -158,9 +146,8 @@ async def test_a_second_403_after_the_fresh_token_is_blocked(
 ) -> None:
     replay.add("/", search_page())
     replay.add("/i.js", json_reply({"error": "forbidden"}, status=403))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match="HTTP 403"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match="HTTP 403"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert len(replay.hits("/")) == 2  # one refresh, no more
     assert len(replay.hits("/i.js")) == 2
 
@@ -169,8 +156,7 @@ async def test_results_of_the_golden_page_are_read(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=3)
+    items = await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda", limit=3)
     assert [i.url for i in items] == [
         replay.url("/images/red-panda-1.jpg"),
         replay.url("/images/red-panda-2.png"),
@@ -196,8 +182,7 @@ async def test_the_next_cursor_is_followed_with_the_newest_token_until_it_ends(
         replay,
         {"0": page(replay, "ijs_golden_structure_2026.json"), "100": second},
     )
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    items = await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert [i.url.rsplit("/", 1)[-1] for i in items] == [
         "red-panda-1.jpg",
         "red-panda-2.png",
@@ -215,8 +200,7 @@ async def test_a_page_without_next_is_the_last(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     by_offset(replay, {"0": page(replay, "ijs_page2_handwritten.json")})
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    items = await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert len(items) == 2
     assert len(replay.hits("/i.js")) == 1
 
@@ -225,9 +209,8 @@ async def test_a_bot_check_instead_of_the_search_page_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/", html_reply(fixture_text("handwritten", NAME, "anomaly_handwritten.html")))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert replay.hits("/i.js") == []
 
 
@@ -237,9 +220,8 @@ async def test_ijs_refusing_the_token_is_blocked(
 ) -> None:
     replay.add("/", search_page())
     replay.add("/i.js", json_reply({"error": "forbidden"}, status=status))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=rf"HTTP {status}"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(BlockedError, match=rf"HTTP {status}"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
 
 
 async def test_http_202_is_a_soft_rate_limit(
@@ -247,9 +229,8 @@ async def test_http_202_is_a_soft_rate_limit(
 ) -> None:
     replay.add("/", search_page())
     replay.add("/i.js", Reply(b"", 202))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(RateLimitedError, match="202"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(RateLimitedError, match="202"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
 
 
 async def test_429_after_the_retries_is_rate_limited(
@@ -257,9 +238,8 @@ async def test_429_after_the_retries_is_rate_limited(
 ) -> None:
     replay.add("/", search_page())
     replay.add("/i.js", Reply(b"slow down", 429))
-    async with probe(make_settings(retries=2), replay.url()) as p:
-        with pytest.raises(RateLimitedError, match="rate limited"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(RateLimitedError, match="rate limited"):
+        await search(make_settings(retries=2), replay, DuckDuckGoImagesSource(), "red panda")
     assert len(replay.hits("/i.js")) == 3
 
 
@@ -267,9 +247,8 @@ async def test_a_search_page_without_token_is_a_format_change(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add("/", html_reply("<html><body><div id='new-app'></div></body></html>"))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match=r"vqd.*HTTP 200.*new-app"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(FormatChangedError, match=r"vqd.*HTTP 200.*new-app"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
 
 
 @pytest.mark.parametrize(
@@ -282,24 +261,21 @@ async def test_an_ijs_answer_that_cannot_be_read_is_a_format_change(
 ) -> None:
     replay.add("/", search_page())
     replay.add("/i.js", Reply(body, 200, {}, "application/json"))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match="HTTP 200"):
-            await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    with pytest.raises(FormatChangedError, match="HTTP 200"):
+        await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
 
 
 async def test_a_job_stores_the_images_with_their_titles(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     serve_images(
         replay, ["/images/red-panda-1.jpg", "/images/red-panda-2.png", "/images/red-panda-3.webp"]
     )
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "red panda", (NAME,), 3)
+    job, assets = await job_and_assets(engine_factory, replay.url(), NAME, "red panda", 3)
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 3)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == [
         "Red panda climbing a tree",
         "Red panda eating bamboo",
@@ -321,8 +297,7 @@ async def test_the_token_is_found_in_each_form_the_page_uses(
 ) -> None:
     replay.add("/", html_reply(f"<html><script>var x = 1; {snippet}; </script></html>"))
     replay.add("/i.js", json_reply({"results": []}))
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda")
+    await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda")
     assert replay.hits("/i.js")[0].query["vqd"] == TOKEN
 
 
@@ -332,8 +307,7 @@ async def test_both_requests_are_the_ones_the_maintained_peers_send_in_2026(
     by_offset(replay, {"0": page(replay, "ijs_golden_structure_2026.json")})
     text = fixture_text("handwritten", NAME, "ijs_request_2026_handwritten.json")
     expected = json.loads(text.replace("{BASE}", replay.url()))
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(DuckDuckGoImagesSource(), p.ctx, "red panda", limit=1)
+    await search(make_settings(), replay, DuckDuckGoImagesSource(), "red panda", limit=1)
     for step, path in (("token_request", "/"), ("ijs_request", "/i.js")):
         (hit,) = replay.hits(path)
         want = expected[step]

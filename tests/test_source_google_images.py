@@ -9,11 +9,11 @@ from aiohttp import web
 
 from tests.replay import Reply
 from tests.sourcekit import (
-    collect,
+    fixture_pages,
     fixture_text,
     html_reply,
-    probe,
-    run_job,
+    job_and_assets,
+    search,
     serve_images,
     serve_pages,
 )
@@ -22,11 +22,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.google_images import GoogleImagesSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "google_images"
 SEARCH = "/wml/search"
@@ -34,10 +31,9 @@ SEARCH = "/wml/search"
 
 def paged(replay: ReplayServer) -> None:
     """Page 1 (no ``start``) and ``start=10``; later pages repeat the second."""
-    pages = {
-        "": fixture_text("handwritten", NAME, "wml_page1_handwritten.html"),
-        "10": fixture_text("handwritten", NAME, "wml_page2_handwritten.html"),
-    }
+    pages = fixture_pages(
+        "handwritten", NAME, {"": "wml_page1_handwritten.html", "10": "wml_page2_handwritten.html"}
+    )
     serve_pages(replay, SEARCH, "start", pages, last="10")
 
 
@@ -45,10 +41,9 @@ async def test_the_request_is_the_wml_search_asked_as_chrome_on_android(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(user_agent="TestBrowser/1.0"), replay.url()) as p:
-        await collect(
-            GoogleImagesSource(), p.ctx, "mountain lake", limit=1, options={"time": "week"}
-        )
+    settings = make_settings(user_agent="TestBrowser/1.0")
+    options = {"time": "week"}
+    await search(settings, replay, GoogleImagesSource(), "mountain lake", limit=1, options=options)
     (hit,) = replay.hits(SEARCH)
     assert hit.query["q"] == "mountain lake"
     assert hit.query["tbm"] == "isch"
@@ -67,8 +62,7 @@ async def test_imgres_links_give_image_page_size_and_thumbnail(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(GoogleImagesSource(), p.ctx, "mountain lake", limit=3)
+    items = await search(make_settings(), replay, GoogleImagesSource(), "mountain lake", limit=3)
     first, _, no_img = items
     assert first.url == replay.url("/img/g-1.jpg")
     assert first.page_url == "https://lakes.example.org/dawn"
@@ -84,8 +78,7 @@ async def test_pages_go_by_start_and_stop_when_nothing_is_new(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, GoogleImagesSource(), "mountain lake")
     assert [i.url.rsplit("/", 1)[-1] for i in items] == ["g-1.jpg", "g-2.png", "g-3.jpg", "g-4.jpg"]
     assert [h.query.get("start") for h in replay.hits(SEARCH)] == [None, "10", "20"]
 
@@ -100,9 +93,8 @@ async def test_a_redirect_to_the_sorry_captcha_is_blocked(
     replay.add(
         "/sorry/index", html_reply(fixture_text("handwritten", NAME, "sorry_handwritten.html"), 429)
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, GoogleImagesSource(), "mountain lake")
     assert len(replay.hits("/sorry/index")) == 1  # a captcha is not retried
 
 
@@ -113,9 +105,8 @@ async def test_a_small_page_pointing_at_sorry_is_blocked(
         '<html><body><a href="https://www.google.com/sorry/index?continue=x">go</a></body></html>'
     )
     replay.add(SEARCH, html_reply(page))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, GoogleImagesSource(), "mountain lake")
 
 
 async def test_a_plain_429_is_rate_limited_without_hammering(
@@ -123,23 +114,20 @@ async def test_a_plain_429_is_rate_limited_without_hammering(
 ) -> None:
     """Google's 429s come with captchas; retrying them only digs deeper, so none are retried."""
     replay.add(SEARCH, Reply(b"Too Many Requests", 429))
-    async with probe(make_settings(retries=3), replay.url()) as p:
-        with pytest.raises(RateLimitedError, match="429"):
-            await collect(GoogleImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(RateLimitedError, match="429"):
+        await search(make_settings(retries=3), replay, GoogleImagesSource(), "mountain lake")
     assert len(replay.hits(SEARCH)) == 1
 
 
 async def test_a_job_stores_the_images_with_their_names_and_pages(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     paged(replay)
     serve_images(replay, ["/img/g-1.jpg", "/img/g-2.png", "/img/g-3.jpg"])
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    job, assets = await job_and_assets(engine_factory, replay.url(), NAME, "mountain lake", 3)
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 3)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == ["g-1.jpg", "g-2.png", "g-3.jpg"]
     assert [a.page_url for a in assets] == [
         "https://lakes.example.org/dawn",

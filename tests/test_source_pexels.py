@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -10,41 +9,32 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiohttp import web
 
-from tests.replay import FROM_CLIENT_TESTS, Reply, json_reply
-from tests.sourcekit import collect, probe, rebased, run_job, serve_images
+from tests.replay import Reply, json_reply
+from tests.sourcekit import collect, fixture_json, job_and_assets, probe, search, serve_images
 from tuiapp.errors import (
     InvalidKeyError,
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.pexels import PexelsSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "pexels"
 KEY = "test-pexels-key"
 SEARCH = "/v1/search"
 
 
-@pytest.fixture(autouse=True)
-def fresh_quotas() -> Iterator[None]:
-    """Quotas are remembered for the whole process: each test starts and ends without any."""
-    QUOTAS.clear()
-    yield
-    QUOTAS.clear()
+pytestmark = pytest.mark.usefixtures("fresh_quotas")
 
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
     """A recorded answer, its images.pexels.com URLs moved onto the replay server."""
-    text = (FROM_CLIENT_TESTS / NAME / f"{name}.json").read_text()
-    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.pexels.com",)))
-    return data
+    return fixture_json(
+        "from_client_tests", NAME, f"{name}.json", replay.url(), ("images.pexels.com",)
+    )
 
 
 def three_pages(replay: ReplayServer) -> None:
@@ -70,10 +60,11 @@ async def test_the_raw_key_goes_in_the_authorization_header(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     three_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        await collect(
-            PexelsSource(), p.ctx, "nature", limit=1, count=40, options={"orientation": "square"}
-        )
+    options = {"orientation": "square"}
+    source = PexelsSource()
+    await search(
+        make_settings(), replay, source, "nature", limit=1, count=40, options=options, api_key=KEY
+    )
     (hit,) = replay.hits(SEARCH)
     assert hit.headers["Authorization"] == KEY  # no "Bearer"
     assert hit.query == {"query": "nature", "page": "1", "per_page": "40", "orientation": "square"}
@@ -83,8 +74,7 @@ async def test_recorded_photos_keep_photographer_licence_and_size(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     three_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        (photo,) = await collect(PexelsSource(), p.ctx, "nature", limit=1)
+    (photo,) = await search(make_settings(), replay, PexelsSource(), "nature", limit=1, api_key=KEY)
     assert photo.url == replay.url("/photos/3573351/pexels-photo-3573351.png")
     assert photo.title == "Brown Rocks During Golden Hour"
     assert photo.author == "Lukas Rodriguez"
@@ -100,10 +90,10 @@ async def test_a_resized_variant_does_not_claim_the_original_size(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     three_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        (photo,) = await collect(
-            PexelsSource(), p.ctx, "nature", limit=1, options={"variant": "large"}
-        )
+    options = {"variant": "large"}
+    (photo,) = await search(
+        make_settings(), replay, PexelsSource(), "nature", limit=1, options=options, api_key=KEY
+    )
     assert photo.url.endswith("?auto=compress&cs=tinysrgb&h=650&w=940")
     assert (photo.width, photo.height) == (None, None)
     assert photo.metadata["original_width"] == 3066
@@ -113,8 +103,7 @@ async def test_pages_follow_next_page_until_it_is_gone(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     three_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        photos = await collect(PexelsSource(), p.ctx, "nature")
+    photos = await search(make_settings(), replay, PexelsSource(), "nature", api_key=KEY)
     # The last page repeats the first page's photo: handed over once.
     assert [ph.metadata["pexels_id"] for ph in photos] == [3573351, 1547813]
     assert [h.query["page"] for h in replay.hits(SEARCH)] == ["1", "2", "3"]
@@ -124,8 +113,7 @@ async def test_a_trimmed_answer_without_optional_keys_is_one_page(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, json_reply(recorded(replay, "search_webeweb_trimmed")))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        (photo,) = await collect(PexelsSource(), p.ctx, "laptop")
+    (photo,) = await search(make_settings(), replay, PexelsSource(), "laptop", api_key=KEY)
     assert photo.title is None
     assert photo.author == "Christina Morillo"
     assert "avg_color" not in photo.metadata
@@ -149,9 +137,8 @@ async def test_a_refused_key_names_the_setting(
     replay: ReplayServer, make_settings: MakeSettings, status: int
 ) -> None:
     replay.add(SEARCH, json_reply({"error": "Unauthorized"}, status=status))
-    async with probe(make_settings(), replay.url(), api_key="wrong") as p:
-        with pytest.raises(InvalidKeyError, match=r"^invalid key: check PEXELS_API_KEY"):
-            await collect(PexelsSource(), p.ctx, "nature")
+    with pytest.raises(InvalidKeyError, match=r"^invalid key: check PEXELS_API_KEY"):
+        await search(make_settings(), replay, PexelsSource(), "nature", api_key="wrong")
 
 
 async def test_429_after_the_retries_is_rate_limited(
@@ -159,9 +146,8 @@ async def test_429_after_the_retries_is_rate_limited(
 ) -> None:
     """Pexels' usual 429 has no rate-limit headers: the client's retries decide."""
     replay.add(SEARCH, Reply(b"Too Many Requests", 429))
-    async with probe(make_settings(retries=1), replay.url(), api_key=KEY) as p:
-        with pytest.raises(RateLimitedError, match="rate limited"):
-            await collect(PexelsSource(), p.ctx, "nature")
+    with pytest.raises(RateLimitedError, match="rate limited"):
+        await search(make_settings(retries=1), replay, PexelsSource(), "nature", api_key=KEY)
     # The source looks at the first 429 itself, then the client retries as usual.
     assert len(replay.hits(SEARCH)) == 1 + 2
 
@@ -181,7 +167,7 @@ async def test_429_saying_nothing_is_left_is_not_retried_even_without_a_reset_ti
 
 
 async def test_a_job_stores_the_photos_with_photographer_and_licence(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     three_pages(replay)
     serve_images(
@@ -191,12 +177,12 @@ async def test_a_job_stores_the_photos_with_photographer_and_licence(
             "/photos/1547813/pexels-photo-1547813.jpeg",
         ],
     )
-    engine = await engine_factory(base_urls={NAME: replay.url()}, api_keys={"PEXELS_API_KEY": KEY})
-    job = await run_job(engine, "nature", (NAME,), 2)
+    job, assets = await job_and_assets(
+        engine_factory, replay.url(), NAME, "nature", 2, api_keys={"PEXELS_API_KEY": KEY}
+    )
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 2)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [(a.title, a.author, a.license) for a in assets] == [
         ("Red Trees", "Artem Saranin", "Pexels License"),
         ("Brown Rocks During Golden Hour", "Lukas Rodriguez", "Pexels License"),

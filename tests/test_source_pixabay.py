@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from tests.replay import FROM_DOCS, Reply, json_reply
-from tests.sourcekit import collect, probe, run_job, serve_images
+from tests.sourcekit import collect, probe, run_job, search, serve_images
 from tuiapp.errors import (
     FormatChangedError,
     HTTPStatusError,
@@ -20,15 +20,11 @@ from tuiapp.errors import (
     SourceError,
 )
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.pixabay import PixabaySource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "pixabay"
 KEY = "12345678-secretpixabaykey0000"
@@ -37,12 +33,7 @@ QUOTA = {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit
 DAY = 24 * 3600
 
 
-@pytest.fixture(autouse=True)
-def fresh_quotas() -> Iterator[None]:
-    """Quotas are remembered for the whole process: each test starts and ends without any."""
-    QUOTAS.clear()
-    yield
-    QUOTAS.clear()
+pytestmark = pytest.mark.usefixtures("fresh_quotas")
 
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
@@ -69,8 +60,10 @@ async def test_the_key_goes_in_the_query_string_only(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        await collect(PixabaySource(), p.ctx, "x" * 150, limit=1, options={"image_type": "photo"})
+    options = {"image_type": "photo"}
+    await search(
+        make_settings(), replay, PixabaySource(), "x" * 150, limit=1, options=options, api_key=KEY
+    )
     (hit,) = replay.hits(SEARCH)
     assert hit.query == {
         "key": KEY,
@@ -86,8 +79,10 @@ async def test_recorded_hits_keep_user_tags_licence_and_scaled_size(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        daffodils, bridge, _ = await collect(PixabaySource(), p.ctx, "nature", limit=3)
+    source = PixabaySource()
+    daffodils, bridge, _ = await search(
+        make_settings(), replay, source, "nature", limit=3, api_key=KEY
+    )
     assert daffodils.url == replay.url(
         "/get/52e9d4434b56a514f6da8c7dda793679123ed8e050566c4870267cd1974dc75aba_1280.jpg"
     )
@@ -111,8 +106,10 @@ async def test_full_size_is_used_when_asked_and_the_key_has_it(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, json_reply(recorded(replay, "search_docs_example_full_access")))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        (hit,) = await collect(PixabaySource(), p.ctx, "flower", limit=1, options={"size": "full"})
+    options = {"size": "full"}
+    (hit,) = await search(
+        make_settings(), replay, PixabaySource(), "flower", limit=1, options=options, api_key=KEY
+    )
     assert hit.url == replay.url("/get/ed6a9364a9fd0a76647.jpg")
     assert (hit.width, hit.height) == (4000, 2250)
 
@@ -121,8 +118,7 @@ async def test_pages_stop_at_the_reachable_hits(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        hits = await collect(PixabaySource(), p.ctx, "nature")
+    hits = await search(make_settings(), replay, PixabaySource(), "nature", api_key=KEY)
     assert [h.metadata["pixabay_id"] for h in hits] == [4910149, 5046798, 4744181, 195893]
     assert [r.query["page"] for r in replay.hits(SEARCH)] == ["1", "2"]
 
@@ -140,9 +136,8 @@ async def test_a_refused_key_names_the_setting_but_not_the_key(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, Reply(b"[ERROR 400] Invalid or missing API key", 400, {}, "text/plain"))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        with pytest.raises(InvalidKeyError, match=r"^invalid key: check PIXABAY_API_KEY") as info:
-            await collect(PixabaySource(), p.ctx, "nature")
+    with pytest.raises(InvalidKeyError, match=r"^invalid key: check PIXABAY_API_KEY") as info:
+        await search(make_settings(), replay, PixabaySource(), "nature", api_key=KEY)
     assert "Invalid or missing API key" in str(info.value)
     assert KEY not in str(info.value)
 
@@ -169,9 +164,8 @@ async def test_no_error_message_or_log_line_reveals_the_key(
     """The key travels in the URL and error messages are stored with the job."""
     replay.add(SEARCH, reply)
     caplog.set_level(logging.DEBUG)
-    async with probe(make_settings(retries=1), replay.url(), api_key=KEY) as p:
-        with pytest.raises(error) as info:
-            await collect(PixabaySource(), p.ctx, "nature")
+    with pytest.raises(error) as info:
+        await search(make_settings(retries=1), replay, PixabaySource(), "nature", api_key=KEY)
     assert KEY not in str(info.value)
     # The replay server's access log and the fetcher's retry notes are not the source's lines.
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("tests.sources")]
@@ -183,7 +177,7 @@ async def test_no_error_message_or_log_line_reveals_the_key(
 
 
 async def test_a_job_stores_the_images_with_user_tags_and_licence(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     two_pages(replay)
     data = recorded(replay, "search_nature_london_2020")
@@ -299,7 +293,7 @@ async def test_a_store_that_fails_only_means_asking_pixabay(
 
 
 async def test_a_second_job_with_the_same_search_sends_no_request(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     two_pages(replay)
     data = recorded(replay, "search_nature_london_2020")

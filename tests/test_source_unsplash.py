@@ -9,21 +9,17 @@ import pytest
 from aiohttp import web
 
 from tests.replay import FROM_CLIENT_TESTS, Reply, json_reply
-from tests.sourcekit import collect, probe, rebased, run_job, serve_images
+from tests.sourcekit import collect, fixture_json, probe, run_job, search, serve_images
 from tuiapp.errors import (
     InvalidKeyError,
     RateLimitedError,
 )
 from tuiapp.jobs import JobState, SourceState
-from tuiapp.sources._common import QUOTAS
 from tuiapp.sources.unsplash import UnsplashSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "unsplash"
 KEY = "test-access-key"
@@ -32,12 +28,7 @@ FIXTURES = FROM_CLIENT_TESTS / NAME
 REFERRAL = "utm_source=tuiapp&utm_medium=referral"
 
 
-@pytest.fixture(autouse=True)
-def fresh_quotas() -> Iterator[None]:
-    """Quotas are remembered for the whole process: each test starts and ends without any."""
-    QUOTAS.clear()
-    yield
-    QUOTAS.clear()
+pytestmark = pytest.mark.usefixtures("fresh_quotas")
 
 
 def pings(replay: ReplayServer) -> list[str]:
@@ -47,9 +38,9 @@ def pings(replay: ReplayServer) -> list[str]:
 
 def recorded(replay: ReplayServer, name: str) -> dict[str, Any]:
     """A recorded answer, its images.unsplash.com URLs moved onto the replay server."""
-    text = (FIXTURES / f"{name}.json").read_text()
-    data: dict[str, Any] = json.loads(rebased(text, replay.url(), hosts=("images.unsplash.com",)))
-    return data
+    return fixture_json(
+        "from_client_tests", NAME, f"{name}.json", replay.url(), ("images.unsplash.com",)
+    )
 
 
 def recorded_headers(name: str) -> dict[str, str]:
@@ -81,10 +72,11 @@ async def test_the_key_goes_in_the_client_id_header_with_the_api_version(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        await collect(
-            UnsplashSource(), p.ctx, "dog", limit=1, count=3, options={"orientation": "portrait"}
-        )
+    options = {"orientation": "portrait"}
+    source = UnsplashSource()
+    await search(
+        make_settings(), replay, source, "dog", limit=1, count=3, options=options, api_key=KEY
+    )
     (hit,) = replay.hits(SEARCH)
     assert hit.headers["Authorization"] == f"Client-ID {KEY}"
     assert hit.headers["Accept-Version"] == "v1"
@@ -96,8 +88,7 @@ async def test_recorded_photos_keep_author_licence_size_and_links(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        items = await collect(UnsplashSource(), p.ctx, "dog", limit=3)
+    items = await search(make_settings(), replay, UnsplashSource(), "dog", limit=3, api_key=KEY)
     ad, labrador, _ = items
     assert labrador.url.startswith(replay.url("/photo-1552053831-71594a27632d?"))
     assert "ixid=" in labrador.url  # Unsplash asks that the ixid parameter be kept
@@ -119,10 +110,10 @@ async def test_a_smaller_size_reports_its_scaled_dimensions(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        (item,) = await collect(
-            UnsplashSource(), p.ctx, "dog", limit=1, options={"size": "regular"}
-        )
+    options = {"size": "regular"}
+    (item,) = await search(
+        make_settings(), replay, UnsplashSource(), "dog", limit=1, options=options, api_key=KEY
+    )
     assert "w=1080" in item.url
     assert (item.width, item.height) == (1080, 720)  # 5472 x 3648 scaled to 1080 wide
     assert item.metadata["original_width"] == 5472
@@ -132,8 +123,7 @@ async def test_pages_follow_until_the_last_and_repeats_are_dropped(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        items = await collect(UnsplashSource(), p.ctx, "dog")
+    items = await search(make_settings(), replay, UnsplashSource(), "dog", api_key=KEY)
     assert [i.metadata["unsplash_id"] for i in items] == [
         "NqkTxxK_2ZY",
         "Sg3XwuEpybU",
@@ -148,8 +138,7 @@ async def test_only_the_pages_the_engine_pulls_are_asked_for(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     two_pages(replay)
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        await collect(UnsplashSource(), p.ctx, "dog", limit=2)
+    await search(make_settings(), replay, UnsplashSource(), "dog", limit=2, api_key=KEY)
     assert len(replay.hits(SEARCH)) == 1
 
 
@@ -198,7 +187,7 @@ async def test_tracking_can_be_turned_off_and_its_failures_change_nothing(
 
 
 async def test_a_job_reports_the_download_of_each_stored_photo_and_of_no_other(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     two_pages(replay)
     # The labrador (Sg3XwuEpybU, the second hit) is not served: its download fails.
@@ -232,29 +221,24 @@ async def test_a_refused_key_names_the_setting(
 ) -> None:
     body = (FIXTURES / "error_401_invalid_token.json").read_bytes()
     replay.add(SEARCH, Reply(body, 401, {}, "application/json"))
-    async with probe(make_settings(), replay.url(), api_key="wrong") as p:
-        with pytest.raises(
-            InvalidKeyError, match=r"^invalid key: check UNSPLASH_ACCESS_KEY.*OAuth"
-        ):
-            await collect(UnsplashSource(), p.ctx, "dog")
+    with pytest.raises(InvalidKeyError, match=r"^invalid key: check UNSPLASH_ACCESS_KEY.*OAuth"):
+        await search(make_settings(), replay, UnsplashSource(), "dog", api_key="wrong")
 
 
 async def test_403_rate_limit_exceeded_is_rate_limited(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, json_reply({"errors": ["Rate Limit Exceeded"]}, status=403))
-    async with probe(make_settings(), replay.url(), api_key=KEY) as p:
-        with pytest.raises(RateLimitedError, match="Rate Limit Exceeded"):
-            await collect(UnsplashSource(), p.ctx, "dog")
+    with pytest.raises(RateLimitedError, match="Rate Limit Exceeded"):
+        await search(make_settings(), replay, UnsplashSource(), "dog", api_key=KEY)
 
 
 async def test_429_after_the_retries_is_rate_limited(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, Reply(b"Too Many Requests", 429))
-    async with probe(make_settings(retries=2), replay.url(), api_key=KEY) as p:
-        with pytest.raises(RateLimitedError, match="rate limited"):
-            await collect(UnsplashSource(), p.ctx, "dog")
+    with pytest.raises(RateLimitedError, match="rate limited"):
+        await search(make_settings(retries=2), replay, UnsplashSource(), "dog", api_key=KEY)
     # Nothing said the quota was spent: the source looks at the first 429, the client retries.
     assert len(replay.hits(SEARCH)) == 1 + 3
 
@@ -273,7 +257,7 @@ async def test_403_rate_limit_exceeded_after_the_last_request_names_the_hour_it_
 
 
 async def test_a_job_stores_the_photos_with_author_and_licence(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     two_pages(replay)
     serve_images(

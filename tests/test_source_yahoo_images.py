@@ -8,12 +8,12 @@ import pytest
 from aiohttp import web
 
 from tests.sourcekit import (
-    collect,
+    fixture_pages,
     fixture_text,
     html_reply,
-    probe,
+    job_and_assets,
     rebased,
-    run_job,
+    search,
     serve_images,
     serve_pages,
 )
@@ -22,11 +22,8 @@ from tuiapp.jobs import JobState, SourceState
 from tuiapp.sources.yahoo_images import YahooImagesSource, read_data
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "yahoo_images"
 SEARCH = "/search/images"
@@ -34,10 +31,11 @@ SEARCH = "/search/images"
 
 def paged(replay: ReplayServer) -> None:
     """Pages by their ``b`` offset; later offsets repeat page 2."""
-    pages = {
-        "1": fixture_text("handwritten", NAME, "search_page1_handwritten.html"),
-        "61": fixture_text("handwritten", NAME, "search_page2_handwritten.html"),
-    }
+    pages = fixture_pages(
+        "handwritten",
+        NAME,
+        {"1": "search_page1_handwritten.html", "61": "search_page2_handwritten.html"},
+    )
     serve_pages(replay, SEARCH, "b", pages, last="61")
 
 
@@ -45,10 +43,10 @@ async def test_the_request_carries_the_query_and_the_offset(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(
-            YahooImagesSource(), p.ctx, "mountain lake", limit=1, options={"imgsz": "large"}
-        )
+    options = {"imgsz": "large"}
+    await search(
+        make_settings(), replay, YahooImagesSource(), "mountain lake", limit=1, options=options
+    )
     (hit,) = replay.hits(SEARCH)
     assert hit.query["p"] == "mountain lake"
     assert hit.query["b"] == "1"
@@ -61,8 +59,7 @@ async def test_results_are_read_from_the_data_attribute_and_from_the_link(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YahooImagesSource(), p.ctx, "mountain lake", limit=3)
+    items = await search(make_settings(), replay, YahooImagesSource(), "mountain lake", limit=3)
     both, link_only, data_only = items
     assert both.url == replay.url("/img/y-1.jpg")
     assert both.title == "Moraine Lake"  # the link's tt= first, over name= and alt
@@ -87,8 +84,7 @@ async def test_an_image_url_without_scheme_gets_https(
         '&amp;rurl=https%3A%2F%2Fexample.org%2F&amp;name=B">x</a></li></ul>'
     )
     replay.add(SEARCH, html_reply(page))
-    async with probe(make_settings(), replay.url()) as p:
-        (item,) = await collect(YahooImagesSource(), p.ctx, "b", limit=1)
+    (item,) = await search(make_settings(), replay, YahooImagesSource(), "b", limit=1)
     assert item.url == "https://cdn.example.org/a/b.jpg"
 
 
@@ -96,8 +92,7 @@ async def test_pages_are_deduplicated_and_the_search_stops_when_nothing_is_new(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
     assert [i.url.rsplit("/", 1)[-1] for i in items] == ["y-1.jpg", "y-2.png", "y-3.jpg", "y-4.jpg"]
     assert [h.query["b"] for h in replay.hits(SEARCH)] == ["1", "61", "121"]
 
@@ -113,56 +108,49 @@ async def test_a_redirect_to_the_consent_wall_is_blocked(
         "/consent/collectConsent",
         html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")),
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
 
 
 async def test_a_consent_page_in_place_of_results_is_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "consent_handwritten.html")))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by consent wall"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
 
 
 async def test_http_403_is_a_bot_check(replay: ReplayServer, make_settings: MakeSettings) -> None:
     replay.add(SEARCH, html_reply("<html>denied</html>", status=403))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
 
 
 async def test_a_page_without_result_list_is_a_format_change(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, html_reply("<html><body><main id='grid-v3'></main></body></html>"))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match=r"HTTP 200.*grid-v3"):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(FormatChangedError, match=r"HTTP 200.*grid-v3"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
 
 
 async def test_result_items_without_image_urls_are_a_format_change(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, html_reply('<ul id="sres"><li class="ld"><a href="/x?p=1">x</a></li></ul>'))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match="image URL"):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(FormatChangedError, match="image URL"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
 
 
 async def test_a_job_stores_the_images_with_their_titles(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     paged(replay)
     serve_images(replay, ["/img/y-1.jpg", "/img/y-2.png", "/img/y-3.jpg"])
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    job, assets = await job_and_assets(engine_factory, replay.url(), NAME, "mountain lake", 3)
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 3)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == [
         "Moraine Lake",
         "Alpine lake at dusk",
@@ -178,8 +166,7 @@ async def test_one_malformed_data_attribute_does_not_lose_the_page(
     """Only the item with nothing readable is dropped; every other broken form is still read."""
     text = fixture_text("handwritten", NAME, "search_page_malformed_handwritten.html")
     replay.add(SEARCH, html_reply(rebased(text, replay.url())))
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YahooImagesSource(), p.ctx, "harbour", limit=10)
+    items = await search(make_settings(), replay, YahooImagesSource(), "harbour", limit=10)
     assert [i.url.rsplit("/", 1)[-1] for i in items] == [
         "m-1.jpg",
         "m-2.jpg",
@@ -242,8 +229,7 @@ async def test_a_page_without_li_ld_falls_back_to_the_view_links_titles_from_tt(
 ) -> None:
     text = fixture_text("handwritten", NAME, "search_page_view_links_handwritten.html")
     serve_pages(replay, SEARCH, "b", {"1": text}, last="1")
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, YahooImagesSource(), "mountain lake")
     assert [i.url for i in items] == [
         replay.url(f"/img/v-{n}") for n in ("1.jpg", "2.png", "3.webp")
     ]
@@ -263,8 +249,5 @@ async def test_view_links_without_an_image_url_are_a_format_change_not_results(
 ) -> None:
     text = fixture_text("handwritten", NAME, "search_page_view_links_empty_handwritten.html")
     replay.add(SEARCH, html_reply(text))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(
-            FormatChangedError, match=r"no #sres li\.ld results nor /images/view links"
-        ):
-            await collect(YahooImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(FormatChangedError, match=r"no #sres li\.ld results nor /images/view links"):
+        await search(make_settings(), replay, YahooImagesSource(), "mountain lake")

@@ -9,12 +9,16 @@ from aiohttp import web
 
 from tests.replay import Reply
 from tests.sourcekit import (
+    Clock,
     collect,
+    fixture_pages,
     fixture_text,
     html_reply,
+    job_and_assets,
     probe,
     rebased,
     run_job,
+    search,
     serve_images,
     serve_pages,
 )
@@ -24,40 +28,33 @@ from tuiapp.sources import yandex_images
 from tuiapp.sources.yandex_images import CaptchaPause, YandexImagesSource
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.replay import ReplayServer
-    from tuiapp.engine import Engine
 
 NAME = "yandex_images"
 SEARCH = "/images/search"
-
-
-class Clock:
-    """A clock the test moves: epoch seconds, starting at 2026-12-02 05:00:00 UTC."""
-
-    def __init__(self) -> None:
-        self.now = 1_796_187_600.0
-
-    def __call__(self) -> float:
-        return self.now
+START = 1_796_187_600.0
+"""Where each test's clock starts: 2026-12-02 05:00:00 UTC."""
 
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Each test starts with no captcha met (the pause is process-wide) and its own clock."""
-    fake = Clock()
+    fake = Clock(START)
     monkeypatch.setattr(yandex_images, "PAUSE", CaptchaPause(clock=fake))
     return fake
 
 
 def paged(replay: ReplayServer) -> None:
     """Page 0 (no ``p``) and page 1; later pages repeat page 1."""
-    pages = {
-        "": fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html"),
-        "1": fixture_text("handwritten", NAME, "search_page2_inline_handwritten.html"),
-    }
+    pages = fixture_pages(
+        "handwritten",
+        NAME,
+        {
+            "": "search_page1_datastate_handwritten.html",
+            "1": "search_page2_inline_handwritten.html",
+        },
+    )
     serve_pages(replay, SEARCH, "p", pages, last="1")
 
 
@@ -65,8 +62,7 @@ async def test_the_request_carries_text_screen_and_settings_cookie(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        await collect(YandexImagesSource(), p.ctx, "mountain lake", limit=1)
+    await search(make_settings(), replay, YandexImagesSource(), "mountain lake", limit=1)
     (hit,) = replay.hits(SEARCH)
     assert hit.query["text"] == "mountain lake"
     assert hit.query["uinfo"].startswith("sw-1920-sh-1080")
@@ -79,8 +75,7 @@ async def test_entities_of_every_known_shape_are_read_from_the_data_state(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YandexImagesSource(), p.ctx, "mountain lake", limit=3)
+    items = await search(make_settings(), replay, YandexImagesSource(), "mountain lake", limit=3)
     orig, viewer, href_only = items
     assert orig.url == replay.url("/img/ya-1.jpg")
     assert (orig.width, orig.height) == (2560, 1600)
@@ -102,8 +97,7 @@ async def test_the_inline_state_is_found_by_its_markers_and_pages_are_deduplicat
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     paged(replay)
-    async with probe(make_settings(), replay.url()) as p:
-        items = await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    items = await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
     assert [i.url.rsplit("/", 1)[-1] for i in items] == [
         "ya-1.jpg",
         "ya-2.jpg",
@@ -124,9 +118,8 @@ async def test_the_captcha_header_means_blocked(
             headers={"X-Yandex-Captcha": "captcha"},
         ),
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
 
 
 async def test_a_redirect_to_showcaptcha_means_blocked(
@@ -139,18 +132,16 @@ async def test_a_redirect_to_showcaptcha_means_blocked(
     replay.add(
         "/showcaptcha", html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"))
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
 
 
 async def test_a_captcha_page_without_the_header_is_still_blocked(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html")))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
 
 
 async def test_a_smartcaptcha_page_sent_with_http_403_is_blocked_by_captcha(
@@ -159,9 +150,8 @@ async def test_a_smartcaptcha_page_sent_with_http_403_is_blocked_by_captcha(
     replay.add(
         SEARCH, html_reply(fixture_text("handwritten", NAME, "captcha_handwritten.html"), 403)
     )
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha.*HTTP 403"):
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha.*HTTP 403"):
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
 
 
 async def test_a_smartcaptcha_json_answer_is_blocked(
@@ -173,13 +163,12 @@ async def test_a_smartcaptcha_json_answer_is_blocked(
         '"key":"k","status":"failed","captcha-page":"/showcaptcha?cc=1&retpath=x"}}'
     )
     replay.add(SEARCH, Reply(body.encode(), 200, {}, "application/json"))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(BlockedError, match=r"^blocked by captcha"):
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(BlockedError, match=r"^blocked by captcha"):
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
 
 
 async def test_a_captcha_on_a_later_page_marks_the_source_blocked_not_done(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     first = fixture_text("handwritten", NAME, "search_page1_datastate_handwritten.html")
     captcha = fixture_text("handwritten", NAME, "captcha_handwritten.html")
@@ -224,23 +213,20 @@ async def test_a_page_that_cannot_be_read_is_a_format_change(
     replay: ReplayServer, make_settings: MakeSettings, page: str, problem: str
 ) -> None:
     replay.add(SEARCH, html_reply(page))
-    async with probe(make_settings(), replay.url()) as p:
-        with pytest.raises(FormatChangedError, match=problem) as info:
-            await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    with pytest.raises(FormatChangedError, match=problem) as info:
+        await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
     assert "HTTP 200" in str(info.value)
 
 
 async def test_a_job_stores_the_images_with_their_titles(
-    replay: ReplayServer, engine_factory: Callable[..., Awaitable[Engine]]
+    replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     paged(replay)
     serve_images(replay, ["/img/ya-1.jpg", "/img/ya-2.jpg", "/img/ya-3.png"])
-    engine = await engine_factory(base_urls={NAME: replay.url()})
-    job = await run_job(engine, "mountain lake", (NAME,), 3)
+    job, assets = await job_and_assets(engine_factory, replay.url(), NAME, "mountain lake", 3)
     assert job.state is JobState.DONE
     (src,) = job.sources
     assert (src.state, src.stored) == (SourceState.DONE, 3)
-    assets = sorted(await engine.list_assets(None, job_id=job.id), key=lambda a: a.url)
     assert [a.title for a in assets] == ["Mountain lake at sunrise", "Lake & peaks", "Frozen lake"]
     assert assets[0].page_url == "https://lakes.example.org/sunrise"
     # The picture's own size (the served test image is 32x24), not the 1920x1280 the page claimed.
@@ -289,8 +275,7 @@ async def test_a_bot_check_that_is_no_captcha_starts_no_pause(
     replay: ReplayServer, make_settings: MakeSettings
 ) -> None:
     replay.add(SEARCH, html_reply("<html><body>Access denied</body></html>", 403))
-    async with probe(make_settings(), replay.url()) as p:
-        for _ in range(2):
-            with pytest.raises(BlockedError, match=r"^blocked by bot check"):
-                await collect(YandexImagesSource(), p.ctx, "mountain lake")
+    for _ in range(2):
+        with pytest.raises(BlockedError, match=r"^blocked by bot check"):
+            await search(make_settings(), replay, YandexImagesSource(), "mountain lake")
     assert len(replay.hits(SEARCH)) == 2
