@@ -43,6 +43,7 @@ __all__ = [
     "https_url",
     "invalid_key",
     "json_body",
+    "json_list",
     "keyed_get",
     "mapping",
     "parse_html",
@@ -148,6 +149,22 @@ def json_body(ctx: SourceContext, source: str, resp: HttpResponse) -> Any:
         return resp.json()
     except FormatChangedError as exc:
         raise format_changed(ctx, source, resp, "the answer is not JSON") from exc
+
+
+def json_list(
+    ctx: SourceContext, source: str, resp: HttpResponse, field: str, *, answer: str = "answer"
+) -> tuple[dict[str, Any], list[Any]]:
+    """The JSON answer and the list it holds under ``field`` (an API's page of results).
+
+    Raises:
+        FormatChangedError: the body is not JSON, not an object or has no list under ``field``
+            (``answer`` names the answer in the message).
+    """
+    data = json_body(ctx, source, resp)
+    items = data.get(field) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise format_changed(ctx, source, resp, f'{answer} without a "{field}" list')
+    return data, items
 
 
 def blocked(

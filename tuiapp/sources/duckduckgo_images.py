@@ -29,7 +29,7 @@ from tuiapp.sources._common import (
     contains_any,
     format_changed,
     https_url,
-    json_body,
+    json_list,
     to_int,
     unseen,
 )
@@ -104,10 +104,7 @@ class DuckDuckGoImagesSource(Source):
                     "duckduckgo_images: DuckDuckGo answered HTTP 202 (it is slowing this client"
                     " down); try again in a few minutes"
                 )
-            data = json_body(ctx, self.name, resp)
-            results = data.get("results") if isinstance(data, dict) else None
-            if not isinstance(results, list):
-                raise format_changed(ctx, self.name, resp, 'i.js answer without a "results" list')
+            data, results = json_list(ctx, self.name, resp, "results", answer="i.js answer")
             items = [found for r in results if (found := _found(r)) is not None]
             if results and not items:
                 raise format_changed(ctx, self.name, resp, "no i.js result held an image URL")

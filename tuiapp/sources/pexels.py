@@ -19,7 +19,7 @@ from tuiapp.sources._common import (
     format_changed,
     https_url,
     invalid_key,
-    json_body,
+    json_list,
     keyed_get,
     mapping,
     rate_limit_notice,
@@ -91,10 +91,7 @@ class PexelsSource(Source):
             if resp.status in (401, 403):
                 raise invalid_key(KEY_SETTING, resp)
             rate_limit_notice(ctx, self.name, resp, reset="epoch")
-            data = json_body(ctx, self.name, resp)
-            photos = data.get("photos") if isinstance(data, dict) else None
-            if not isinstance(photos, list):
-                raise format_changed(ctx, self.name, resp, 'answer without a "photos" list')
+            data, photos = json_list(ctx, self.name, resp, "photos")
             items = [found for photo in photos if (found := _found(photo, variant))]
             if photos and not items:
                 raise format_changed(ctx, self.name, resp, "no photo held a src URL")

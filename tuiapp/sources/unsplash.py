@@ -27,7 +27,7 @@ from tuiapp.sources._common import (
     format_changed,
     https_url,
     invalid_key,
-    json_body,
+    json_list,
     keyed_get,
     mapping,
     rate_limit_notice,
@@ -117,10 +117,7 @@ class UnsplashSource(Source):
             )
             _check(resp, key)
             rate_limit_notice(ctx, self.name, resp)
-            data = json_body(ctx, self.name, resp)
-            results = data.get("results") if isinstance(data, dict) else None
-            if not isinstance(results, list):
-                raise format_changed(ctx, self.name, resp, 'answer without a "results" list')
+            data, results = json_list(ctx, self.name, resp, "results")
             items = [
                 (found, photo) for photo in results if (found := _found(photo, size, app_name))
             ]
