@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MakeSettings = Callable[..., Settings]
 EngineFactory = Callable[..., Awaitable[Engine]]
 
-pytest_plugins = ["tests.fake_sources", "tests.postgres"]
+pytest_plugins = ["tests.fake_sources", "tests.postgres", "tests.serverkit"]
 
 # Tests reach loopback only: a proxy of the machine's (HTTPS_PROXY...) would carry the tuiapp
 # processes they start, as it carries the user's. Tests that test proxies name their own; live

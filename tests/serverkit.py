@@ -3,7 +3,11 @@
 :class:`Conformance` checks every response the server sends during a test against the generated
 OpenAPI document (status documented for that route, JSON body valid against that status'
 schema); :func:`next_event` checks every event-stream payload against its event's schema. The
-server test modules turn the checker on for every test with :func:`conformance`.
+server test modules turn the checker on for every test with the ``responses_conform`` fixture
+(``pytestmark = pytest.mark.usefixtures("responses_conform")``).
+
+The fixtures here (a plugin of ``tests/conftest.py``): ``engine``, every source pointed at the
+replay server, ``client``, the API app on it, and ``responses_conform``.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jsonschema_rs
+import pytest
 from aiohttp import web
 
 import tuiapp.server.app
 from tests import images
 from tests.replay import Handler, json_reply
+from tuiapp import sources as registry
 from tuiapp.events import EVENT_TYPES
-from tuiapp.server import openapi_document
+from tuiapp.server import create_app, openapi_document
 from tuiapp.server.middleware import error_middleware
 
 if TYPE_CHECKING:
@@ -30,8 +36,11 @@ if TYPE_CHECKING:
 
     from aiohttp import ClientResponse
     from aiohttp.test_utils import TestClient
+    from pytest_aiohttp import AiohttpClient
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
+    from tuiapp.engine import Engine
 
     Client = TestClient[web.Request, web.Application]
 
@@ -88,6 +97,36 @@ def serve_picsum(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
+    """An engine whose every source points at the replay server: nothing reaches the internet."""
+    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
+
+
+@pytest.fixture
+async def client(aiohttp_client: AiohttpClient, engine: Engine) -> Client:
+    """A test client of the API app on ``engine``."""
+    return await aiohttp_client(create_app(engine))
+
+
+async def submit(
+    client: Client, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Submit a job through the API (202 expected); returns the job as queued."""
+    resp = await client.post("/api/jobs", json=body, headers=headers)
+    assert resp.status == 202, await resp.text()
+    job: dict[str, Any] = await resp.json()
+    return job
+
+
+async def run_job(
+    client: Client, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Submit a job through the API and wait for its final state; returns the job."""
+    job = await submit(client, body, headers)
+    return await wait_until_finished(client, job["href"], headers)
 
 
 async def wait_until_finished(
@@ -246,6 +285,12 @@ class Conformance:
             return response
 
         return checked
+
+
+@pytest.fixture
+def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
+    """Every response of the test is checked against the generated OpenAPI document."""
+    yield from conformance(monkeypatch)
 
 
 def conformance(monkeypatch: Any) -> Iterator[Conformance]:

@@ -25,7 +25,6 @@ from tuiapp.server import create_app
 from tuiapp.widgets.source_picker import SourcePicker
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
@@ -102,11 +101,6 @@ def env(tmp_path: Path, replay: ReplayServer) -> dict[str, str]:
         "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
         "HOME": str(tmp_path),
     }
-
-
-@pytest.fixture
-async def engine(engine_factory: Callable[..., Awaitable[Engine]], replay: ReplayServer) -> Engine:
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
 
 
 @pytest.mark.parametrize("bad", BAD_REQUESTS, ids=IDS)

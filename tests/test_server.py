@@ -15,8 +15,8 @@ from tests.replay import stream
 from tests.serverkit import (
     JSON_TYPE,
     bearer,
-    conformance,
     photos,
+    run_job,
     serve_picsum,
     wait_until_finished,
 )
@@ -25,43 +25,20 @@ from tuiapp.jobs import JobInfo
 from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator, Mapping
+    from collections.abc import Callable
 
     from pytest_aiohttp import AiohttpClient
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
     from tests.serverkit import Client, Conformance
     from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response in these tests is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
-@pytest.fixture
-async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
-    # Every source points at the replay server: nothing here reaches the internet.
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
-
-
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, engine: Engine) -> Client:
-    return await aiohttp_client(create_app(engine))
-
-
-async def run_job(
-    client: Client, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    resp = await client.post("/api/jobs", json=body, headers=headers)
-    assert resp.status == 202, await resp.text()
-    job: dict[str, Any] = await resp.json()
-    return await wait_until_finished(client, job["href"], headers)
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 async def error_of(resp: Any, status: int) -> dict[str, str]:

@@ -12,38 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum
-from tuiapp import sources as registry
+from tests.serverkit import JSON_TYPE, photos, serve_picsum
 from tuiapp.server import create_app
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
-
     from pytest_aiohttp import AiohttpClient
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
-    from tests.serverkit import Client, Conformance
+    from tests.serverkit import Client
     from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
 JOB = {"query": "x", "sources": ["picsum"], "count": 1}
 
 
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response in these tests is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
-@pytest.fixture
-async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
-
-
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, engine: Engine) -> Client:
-    return await aiohttp_client(create_app(engine))
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 async def error_of(resp: Any, status: int) -> dict[str, str]:

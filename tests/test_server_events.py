@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -17,47 +17,31 @@ from tests.replay import stream
 from tests.serverkit import (
     SSEvent,
     bearer,
-    conformance,
     events_until,
     next_event,
     photos,
     serve_picsum,
+    submit,
     wait_until_finished,
 )
-from tuiapp import sources as registry
 from tuiapp.events import JobDeleted
 from tuiapp.server import create_app, start_server
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
 
     from tests.replay import ReplayServer
-    from tests.serverkit import Client, Conformance
+    from tests.serverkit import Client
     from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PROGRESS = {"source_progress", "transfer_progress"}
 
 
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response in these tests is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
-@pytest.fixture
-async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
-
-
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, engine: Engine) -> Client:
-    return await aiohttp_client(create_app(engine))
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def slow_photos(replay: ReplayServer, count: int, seconds: float) -> None:
@@ -73,15 +57,6 @@ def slow_photos(replay: ReplayServer, count: int, seconds: float) -> None:
             delay=seconds / chunks,
         ),
     )
-
-
-async def submit(
-    client: Client, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    resp = await client.post("/api/jobs", json=body, headers=headers)
-    assert resp.status == 202, await resp.text()
-    job: dict[str, Any] = await resp.json()
-    return job
 
 
 def lifecycle(events: list[SSEvent]) -> list[str]:

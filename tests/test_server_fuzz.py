@@ -28,21 +28,19 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.replay import json_reply
-from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum
+from tests.serverkit import JSON_TYPE, photos, serve_picsum
 from tuiapp import sources as registry
 from tuiapp.jobs import JobSpec
 from tuiapp.server import create_app, openapi_document
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable
 
     from pytest_aiohttp import AiohttpServer
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
-    from tests.serverkit import Conformance
-    from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
 EXAMPLES = 150
 """Generated requests per operation and mode (positive, negative): about 3,600 in all, ~30 s on
@@ -50,10 +48,7 @@ a quiet machine; 140 s was seen with the two cores shared by other work (hence t
 STREAMS = {"/api/events", "/api/jobs/{id}/events"}
 
 
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response in these tests is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def examples(

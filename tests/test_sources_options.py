@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.serverkit import JSON_TYPE, conformance
+from tests.serverkit import JSON_TYPE
 from tests.test_cli import _picsum, _tuiapp
 from tuiapp import sources as registry
 from tuiapp.errors import InvalidRequestError, SourceError
@@ -28,16 +28,14 @@ from tuiapp.sources.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator
 
     from pytest_aiohttp import AiohttpClient
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
-    from tests.serverkit import Conformance
-    from tuiapp.engine import Engine
     from tuiapp.sources.base import Found
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES_DIR = ROOT / "tuiapp" / "sources"
@@ -367,12 +365,6 @@ async def test_the_engine_refuses_a_bad_option_before_creating_the_job(
     with pytest.raises(InvalidRequestError, match="picsum: option 'width'"):
         await engine.submit(spec)
     assert await engine.list_jobs(None) == []
-
-
-@pytest.fixture
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response here is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
 
 
 @pytest.mark.usefixtures("responses_conform")

@@ -14,33 +14,24 @@ from aiohttp import web
 from PIL import Image
 
 from tests import images, videos
-from tests.serverkit import JSON_TYPE, conformance, photos, serve_picsum, wait_until_finished
+from tests.serverkit import JSON_TYPE, photos, serve_picsum, wait_until_finished
 from tuiapp import sources as registry
 from tuiapp.jobs import JobSpec
 from tuiapp.server import create_app
 from tuiapp.server.middleware import PAGE_CSP
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from collections.abc import AsyncIterator
 
     from pytest_aiohttp import AiohttpClient
 
+    from tests.conftest import EngineFactory
     from tests.replay import ReplayServer
-    from tests.serverkit import Client, Conformance
+    from tests.serverkit import Client
     from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
-
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response in these tests is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
-@pytest.fixture
-async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 async def client_of(aiohttp_client: AiohttpClient, engine: Engine) -> Client:

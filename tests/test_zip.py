@@ -8,50 +8,22 @@ import hashlib
 import io
 import json
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.serverkit import bearer, conformance, photos, serve_picsum, wait_until_finished
-from tuiapp import sources as registry
+from tests.serverkit import bearer, photos, run_job, serve_picsum
 from tuiapp.jobs import ExportOptions, Selection
-from tuiapp.server import create_app
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator, Mapping
     from pathlib import Path
 
-    from pytest_aiohttp import AiohttpClient
-
     from tests.replay import ReplayServer
-    from tests.serverkit import Client, Conformance
+    from tests.serverkit import Client
     from tuiapp.engine import Engine
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
 
-
-@pytest.fixture(autouse=True)
-def responses_conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    yield from conformance(monkeypatch)
-
-
-@pytest.fixture
-async def engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
-    return await engine_factory(base_urls={name: replay.url() for name in registry.names()})
-
-
-@pytest.fixture
-async def client(aiohttp_client: AiohttpClient, engine: Engine) -> Client:
-    return await aiohttp_client(create_app(engine))
-
-
-async def run_job(
-    client: Client, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    resp = await client.post("/api/jobs", json=body, headers=headers)
-    assert resp.status == 202, await resp.text()
-    job: dict[str, Any] = await resp.json()
-    return await wait_until_finished(client, job["href"], headers)
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def _tree(folder: Path) -> dict[str, str]:
