@@ -17,6 +17,7 @@ decoder that crashes or swells on a hostile file takes only that process with it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import struct
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from tuiapp.jobs import Fingerprint
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from types import ModuleType
 
 __all__ = [
@@ -73,25 +75,45 @@ def _pillow() -> ModuleType:
     return Image
 
 
-def fingerprint(data: bytes) -> Fingerprint | None:
-    """The hash and size of an image; None for non-images, undecodable or blank ones."""
+@contextlib.contextmanager
+def _open(data: bytes) -> Iterator[Any]:
+    """The picture in ``data``, open for the block; None for what is not one to open (empty, over
+    ``MAX_HASH_BYTES``, not of ``_FORMATS``, over ``_MAX_PIXELS``, undecodable).
+
+    A decoding error inside the block (a truncated or hostile file, a decompression bomb) ends
+    the block and goes no further: what the block was making is left unmade.
+    """
     if not data or len(data) > MAX_HASH_BYTES:
-        return None
+        yield None
+        return
     Image: Any = _pillow()
+    opened = False
     try:
         with Image.open(io.BytesIO(data), formats=_FORMATS) as img:
             width, height = img.size
-            if width * height > _MAX_PIXELS or width < 1 or height < 1:
-                return None
-            # A JPEG is decoded at the smallest scale (down to 1/8: DC only, no inverse DCT,
-            # ~40% less work than 1/2..1/4) that keeps 48 px on its short side; copies match as
-            # often (README). Other formats are decoded whole.
-            short = min(width, height)
-            img.draft("L", (width * _SHORT_SIDE // short, height * _SHORT_SIDE // short))
-            gray = img if img.mode == "L" else img.convert("L")
-            gray = gray.resize((9, 8), Image.Resampling.LANCZOS)
+            opened = width * height <= _MAX_PIXELS and width >= 1 and height >= 1
+            yield img if opened else None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
-        return None
+        if not opened:
+            yield None
+
+
+def fingerprint(data: bytes) -> Fingerprint | None:
+    """The hash and size of an image; None for non-images, undecodable or blank ones."""
+    gray: Any = None
+    with _open(data) as img:
+        if img is None:
+            return None
+        width, height = img.size
+        # A JPEG is decoded at the smallest scale (down to 1/8: DC only, no inverse DCT,
+        # ~40% less work than 1/2..1/4) that keeps 48 px on its short side; copies match as
+        # often (README). Other formats are decoded whole.
+        short = min(width, height)
+        img.draft("L", (width * _SHORT_SIDE // short, height * _SHORT_SIDE // short))
+        whole = img if img.mode == "L" else img.convert("L")
+        gray = whole.resize((9, 8), _pillow().Resampling.LANCZOS)
+    if gray is None:
+        return None  # it did not decode
     pixels = [int(v) for v in gray.tobytes()]
     if max(pixels) - min(pixels) < _FLAT:
         return None
@@ -113,28 +135,22 @@ MAX_THUMB_BYTES = 1024 * 1024
 def thumbnail(data: bytes) -> tuple[bytes, int, int] | None:
     """A WebP of the picture, its longest side ``THUMB_SIDE`` at most (turned upright as its EXIF
     says), with its width and height; None for non-images and undecodable ones."""
-    if not data or len(data) > MAX_HASH_BYTES:
-        return None
-    Image: Any = _pillow()
-    from PIL import ImageOps
+    with _open(data) as img:
+        if img is None:
+            return None
+        from PIL import ImageOps
 
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as img:
-            width, height = img.size
-            if width * height > _MAX_PIXELS or width < 1 or height < 1:
-                return None
-            # A JPEG is decoded at the smallest scale that keeps 320 px (Image.thumbnail's draft).
-            img.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-            small = ImageOps.exif_transpose(img)
-            clear = small.mode in ("RGBA", "LA", "PA") or "transparency" in small.info
-            small = small.convert("RGBA" if clear else "RGB")
-            out = io.BytesIO()
-            small.save(out, "WEBP", quality=80, method=4)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
-        return None
-    if out.tell() > MAX_THUMB_BYTES:
-        return None
-    return out.getvalue(), small.width, small.height
+        # A JPEG is decoded at the smallest scale that keeps 320 px (Image.thumbnail's draft).
+        img.thumbnail((THUMB_SIDE, THUMB_SIDE), _pillow().Resampling.LANCZOS)
+        small = ImageOps.exif_transpose(img)
+        clear = small.mode in ("RGBA", "LA", "PA") or "transparency" in small.info
+        small = small.convert("RGBA" if clear else "RGB")
+        out = io.BytesIO()
+        small.save(out, "WEBP", quality=80, method=4)
+        if out.tell() > MAX_THUMB_BYTES:
+            return None
+        return out.getvalue(), small.width, small.height
+    return None  # it did not decode
 
 
 def phash(data: bytes) -> int | None:
