@@ -22,12 +22,12 @@ import functools
 import io
 import struct
 import warnings
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from tuiapp.jobs import Fingerprint
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from types import ModuleType
 
 __all__ = [
@@ -51,6 +51,8 @@ MAX_HASH_BYTES = 20 * 1024 * 1024
 
 MAX_DISTANCE = 6
 """Two images whose hashes differ in at most this many bits are one picture (tuned in README)."""
+
+_T = TypeVar("_T")
 
 _MAX_PIXELS = 100_000_000
 _SHORT_SIDE = 48
@@ -183,10 +185,7 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         if len(data) < length:
             return
         if kind == THUMB:
-            try:
-                small = thumbnail(data)
-            except Exception:  # whatever a decoder raises on a hostile file: no picture, go on
-                small = None
+            small = _no_raise(thumbnail, data)
             if small is None:
                 answers.write(ANSWER.pack(number, 0, 0, 0, 0))
             else:
@@ -194,15 +193,20 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
                 answers.write(small[0])
             answers.flush()
             continue
-        try:
-            found = fingerprint(data)
-        except Exception:  # whatever a decoder raises on a hostile file: no picture, go on
-            found = None
+        found = _no_raise(fingerprint, data)
         if found is None:
             answers.write(ANSWER.pack(number, 0, 0, 0, 0))
         else:
             answers.write(ANSWER.pack(number, 1, found.phash, found.width, found.height))
         answers.flush()
+
+
+def _no_raise(make: Callable[[bytes], _T | None], data: bytes) -> _T | None:
+    """``make(data)``, or None for whatever a decoder raises on a hostile file (no picture)."""
+    try:
+        return make(data)
+    except Exception:
+        return None
 
 
 def _main() -> None:
