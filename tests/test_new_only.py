@@ -11,24 +11,22 @@ from aiohttp import web
 from tests.images import png
 from tests.photos import encode, picture, resized
 from tests.replay import Reply
-from tests.serverkit import conformance, wait_until_finished
+from tests.serverkit import wait_until_finished
 from tuiapp.engine import Engine
 from tuiapp.events import JobFinished, SourceFinished
 from tuiapp.jobs import JobSpec, JobState
 from tuiapp.server import create_app
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
 
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.fake_sources import Script
     from tests.replay import ReplayServer
-    from tests.serverkit import Conformance
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
     Scripted = Callable[..., Script]
 
 KEY = "test-pexels-key"
@@ -91,7 +89,8 @@ def origin(replay: ReplayServer) -> GrowingOrigin:
     return GrowingOrigin(replay)
 
 
-async def _pexels_engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
+async def pexels_engine(engine_factory: EngineFactory, replay: ReplayServer) -> Engine:
+    """An engine whose pexels source asks the replay server (with a key)."""
     return await engine_factory(
         base_urls={"pexels": replay.url()}, api_keys={"PEXELS_API_KEY": KEY}
     )
@@ -112,7 +111,7 @@ async def _run(engine: Engine, spec: JobSpec) -> tuple[Any, list[Any]]:
 async def test_the_second_run_fetches_only_the_three_photos_added_at_the_top(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
-    engine = await _pexels_engine(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     spec = JobSpec(query="cats", sources=("pexels",), count=5, new_only=True)
     origin.add(1, 2, 3, 4, 5)
     first, _ = await _run(engine, spec)
@@ -142,7 +141,7 @@ async def test_without_new_only_the_same_job_fetches_everything_again(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     """The control of the test above: the skipping is new-only's doing."""
-    engine = await _pexels_engine(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     origin.add(1, 2, 3, 4, 5)
     spec = JobSpec(query="cats", sources=("pexels",), count=5)
     await _run(engine, spec)
@@ -155,7 +154,7 @@ async def test_without_new_only_the_same_job_fetches_everything_again(
 async def test_count_means_new_files_the_source_pages_further(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
-    engine = await _pexels_engine(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     origin.add(*range(1, 21))
     await _run(engine, JobSpec(query="cats", sources=("pexels",), count=20))
     origin.add(*range(100, 140))  # 40 new at the top: pages of 15 hold 20 known after them
@@ -241,20 +240,14 @@ async def test_what_another_owner_holds_is_new(
     assert (final.stored, final.known) == (1, 0)
 
 
-@pytest.fixture
-def conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
+@pytest.mark.usefixtures("responses_conform")
 async def test_the_api_takes_new_only_and_answers_known(
     origin: GrowingOrigin,
     replay: ReplayServer,
     engine_factory: EngineFactory,
     aiohttp_client: AiohttpClient,
-    conform: Conformance,
 ) -> None:
-    engine = await _pexels_engine(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     client = await aiohttp_client(create_app(engine))
     origin.add(1, 2)
     body = {"query": "cats", "sources": ["pexels"], "count": 2, "new_only": True}

@@ -13,8 +13,8 @@ from aiohttp import web
 
 from tests.images import png
 from tests.replay import Reply
-from tests.serverkit import conformance, events_until, wait_until_finished
-from tests.test_new_only import KEY, GrowingOrigin
+from tests.serverkit import events_until, wait_until_finished
+from tests.test_new_only import KEY, GrowingOrigin, pexels_engine
 from tests.test_workers import _catalogue
 from tests.test_workers import start_worker as start_worker  # a fixture of these tests too
 from tuiapp.engine import Engine
@@ -26,33 +26,25 @@ from tuiapp.server import create_app
 from tuiapp.watches import describe_every, parse_every
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from pytest_aiohttp import AiohttpClient
 
-    from tests.conftest import MakeSettings
+    from tests.conftest import EngineFactory, MakeSettings
     from tests.fake_sources import Script
     from tests.replay import ReplayServer
-    from tests.serverkit import Conformance
     from tuiapp.bus import Subscription
     from tuiapp.events import Event
     from tuiapp.jobs import JobInfo
     from tuiapp.watches import WatchInfo
 
-    EngineFactory = Callable[..., Awaitable[Engine]]
     Scripted = Callable[..., Script]
 
 
 @pytest.fixture
 def origin(replay: ReplayServer) -> GrowingOrigin:
     return GrowingOrigin(replay)
-
-
-async def _pexels(engine_factory: EngineFactory, replay: ReplayServer, **more: Any) -> Engine:
-    return await engine_factory(
-        base_urls={"pexels": replay.url()}, api_keys={"PEXELS_API_KEY": KEY}, **more
-    )
 
 
 async def _tick(engine: Engine) -> list[JobInfo]:
@@ -119,7 +111,7 @@ async def test_a_bad_watch_is_refused_naming_the_field_and_nothing_is_saved(
 async def test_a_watch_runs_at_once_then_brings_back_only_what_is_new(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
-    engine = await _pexels(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     watch = await engine.watches.add(None, query="cats", sources=["pexels"], count=5, every="6h")
     origin.add(1, 2, 3, 4, 5)
     with engine.subscribe() as sub:
@@ -154,7 +146,7 @@ async def test_a_watch_runs_at_once_then_brings_back_only_what_is_new(
 async def test_a_watch_missed_for_many_intervals_runs_once_and_its_next_run_counts_from_now(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
-    engine = await _pexels(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     origin.add(1)
     watch = await engine.watches.add(None, query="cats", sources=["pexels"], count=5, every="1h")
     await _make_due(engine, watch, ago=10 * 3600)  # ten runs missed while nothing ran
@@ -306,7 +298,7 @@ async def test_the_webhook_gets_one_post_per_run_with_the_counts_and_links(
     origin: GrowingOrigin, replay: ReplayServer, engine_factory: EngineFactory
 ) -> None:
     receiver = Receiver(replay, [204])
-    engine = await _pexels(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     origin.add(1, 2)
     watch = await engine.watches.add(
         None,
@@ -427,20 +419,14 @@ async def test_the_watch_command_adds_lists_runs_pauses_and_removes(
     assert code == 1 and f"no watch {watch_id}" in err
 
 
-@pytest.fixture
-def conform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Conformance]:
-    """Every response is checked against the generated OpenAPI document."""
-    yield from conformance(monkeypatch)
-
-
+@pytest.mark.usefixtures("responses_conform")
 async def test_the_api_adds_lists_changes_runs_and_deletes_watches(
     origin: GrowingOrigin,
     replay: ReplayServer,
     engine_factory: EngineFactory,
     aiohttp_client: AiohttpClient,
-    conform: Conformance,
 ) -> None:
-    engine = await _pexels(engine_factory, replay)
+    engine = await pexels_engine(engine_factory, replay)
     client = await aiohttp_client(create_app(engine))
     origin.add(1, 2)
     for bad, field in (
