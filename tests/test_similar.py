@@ -289,6 +289,19 @@ async def test_groups_and_the_lookup_work_on_postgresql(
     assert await storage.near_duplicates(alice.id, top, MAX_DISTANCE) == []
 
 
+def batch_sizes(writer: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of operations in each transaction ``writer`` runs from here on, in order."""
+    sizes: list[int] = []
+    real_batch = writer._run_batch
+
+    async def batch(ops: list[Any]) -> list[Any]:
+        sizes.append(len(ops))
+        return await real_batch(ops)
+
+    monkeypatch.setattr(writer, "_run_batch", batch)
+    return sizes
+
+
 async def test_copies_fingerprinted_in_one_batch_meet_and_the_better_one_wins(
     engine_factory: EngineFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -302,14 +315,7 @@ async def test_copies_fingerprinted_in_one_batch_meet_and_the_better_one_wins(
         ids.append((await sink.finish(mime="image/jpeg", asset=asset)).asset_id)
     small, other, big = ids
     writer = storage._writer
-    batches = []
-    real_batch = writer._run_batch
-
-    async def batch(ops: list[Any]) -> list[Any]:
-        batches.append(len(ops))
-        return await real_batch(ops)
-
-    monkeypatch.setattr(writer, "_run_batch", batch)
+    batches = batch_sizes(writer, monkeypatch)
     # Queued together, the writer takes them in one transaction: the smaller copy first.
     answers = await asyncio.gather(
         *(
@@ -331,14 +337,7 @@ async def test_copies_stored_in_one_batch_meet_and_the_better_one_wins(
     storage = (await engine_factory()).storage
     job = await _job(storage, None)
     writer = storage._writer
-    batches = []
-    real_batch = writer._run_batch
-
-    async def batch(ops: list[Any]) -> list[Any]:
-        batches.append(len(ops))
-        return await real_batch(ops)
-
-    monkeypatch.setattr(writer, "_run_batch", batch)
+    batches = batch_sizes(writer, monkeypatch)
 
     async def write(data: bytes, url: str) -> StoredAsset:
         return await writer.store_small(
