@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
     from aiohttp import web
 
+    from tuiapp.storage.writer import BlobWriter
+
 EngineFactory = Callable[..., Awaitable[Engine]]
 Scripted = Callable[..., Script]
 
@@ -289,7 +291,7 @@ async def test_groups_and_the_lookup_work_on_postgresql(
     assert await storage.near_duplicates(alice.id, top, MAX_DISTANCE) == []
 
 
-def batch_sizes(writer: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def batch_sizes(writer: BlobWriter, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The number of operations in each transaction ``writer`` runs from here on, in order."""
     sizes: list[int] = []
     real_batch = writer._run_batch
