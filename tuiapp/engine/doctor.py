@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
 from tuiapp.engine.reach import REACH_TIMEOUT, Check, reach
+from tuiapp.proxies import proxy_plan
 from tuiapp.sources.handshakes import handshake_available
 from tuiapp.sources.ytdlp import YtDlpSource, tools
 
@@ -115,8 +116,6 @@ async def run_checks(settings: Settings, storage: Storage) -> list[Check]:
 
 def _proxy_setting(settings: Settings) -> Check:
     """The proxy requests take (password masked), and standard variables that were ignored."""
-    from tuiapp.fetch import proxy_plan
-
     plan = proxy_plan(settings)
     detail = plan.describe()
     own = sorted(plan.per_source)
@@ -153,8 +152,6 @@ async def source_checks(
         return [
             SourceCheck(source=cls.name, needs=n) for cls, n in zip(classes, needs, strict=True)
         ]
-
-    from tuiapp.fetch import proxy_plan
 
     plan = proxy_plan(settings)
 
