@@ -78,13 +78,13 @@ class Engine:
             hasher=HashProcess() if settings.near_duplicates else None,
         )
         self.cluster: Cluster | None = None
+        """Jobs go through the database's queue instead of running where they were submitted."""
         if settings.queue or worker:
-            from tuiapp.engine.cluster import Cluster
+            from tuiapp.engine.cluster import Cluster  # its room loads only with a shared queue
 
             self.cluster = Cluster(
                 self.runtime, deliver=self.bus.publish, resync=self.bus.resync, worker=worker
             )
-        """Jobs go through the database's queue instead of running where they were submitted."""
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
