@@ -279,11 +279,14 @@ def _run_bare_tuiapp(monkeypatch: pytest.MonkeyPatch, port: int) -> tuple[int, d
     seen: dict[str, object] = {}
 
     async def probe(self: TuiApp) -> None:
-        seen.update(engine=self.engine, url=self.api_url, error=self.api_error)
-        if self.api_url:  # the API answers while the app runs
+        # The app starts the API once its first screen is drawn, as this does.
+        assert self.start_api is not None
+        url, error = await self.start_api()
+        seen.update(engine=self.engine, url=url, error=error)
+        if url:  # the API answers while the app runs
             async with (
                 aiohttp.ClientSession() as session,
-                session.get(f"{self.api_url}/api/health") as resp,
+                session.get(f"{url}/api/health") as resp,
             ):
                 seen["health"] = resp.status
 

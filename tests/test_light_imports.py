@@ -17,26 +17,46 @@ if TYPE_CHECKING:
     from tests.replay import ReplayServer
 
 HEAVY = ("yt_dlp", "curl_cffi", "PIL")
+DOWNLOADERS = (
+    # The engine's rooms that run jobs, and the HTTP client under them.
+    "tuiapp.engine.runner",
+    "tuiapp.engine.source_run",
+    "tuiapp.engine.transfer",
+    "tuiapp.engine.cluster",
+    "tuiapp.fetch",
+    "aiohttp",
+)
 
 _REPORT = """
 import atexit, runpy, sys
-atexit.register(lambda: print("LOADED", *sorted({m.split(".")[0] for m in sys.modules}),
-                              file=sys.stderr))
+atexit.register(lambda: print("LOADED", *sorted(sys.modules), file=sys.stderr))
 sys.argv = ["tuiapp", *sys.argv[1:]]
 runpy.run_module("tuiapp", run_name="__main__")
 """
 
 
-async def _loaded_by(env: dict[str, str], *args: str) -> tuple[int, set[str], str]:
+async def _run(env: dict[str, str], *args: str) -> tuple[int, set[str], str, str]:
+    """Run ``tuiapp *args``: its exit code, every module it loaded, its stdout and stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _REPORT, *args,
         env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
     lines = err.decode().splitlines()
     loaded = next(line for line in lines if line.startswith("LOADED")).split()[1:]
     assert proc.returncode is not None
-    return proc.returncode, set(loaded), err.decode()
+    return proc.returncode, set(loaded), out.decode(), err.decode()
+
+
+async def _loaded_by(env: dict[str, str], *args: str) -> tuple[int, set[str], str]:
+    """As :func:`_run`, with the top-level packages loaded."""
+    code, loaded, _, err = await _run(env, *args)
+    return code, {m.split(".")[0] for m in loaded}, err
+
+
+def _among(loaded: set[str], names: tuple[str, ...]) -> set[str]:
+    """Which of ``names`` (modules or packages) ``loaded`` holds, or a module under them."""
+    return {n for n in names if any(m == n or m.startswith(n + ".") for m in loaded)}
 
 
 async def test_get_three_pictures_loads_no_heavy_library(
@@ -77,3 +97,41 @@ async def test_the_registry_answers_from_declarations_without_heavy_libraries() 
     out, _ = await proc.communicate()
     assert proc.returncode == 0
     assert out.decode().split() == []
+
+
+async def test_one_shot_commands_load_no_downloader(replay: ReplayServer, tmp_path: Path) -> None:
+    """`tuiapp sources`, `jobs` and `doctor --offline` answer from the sources' declarations and
+    the database: no job runner, no HTTP client, no yt-dlp, curl_cffi nor Pillow."""
+    serve_picsum(replay, photos(2))
+    (tmp_path / "no.env").write_text("")
+    env = {
+        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
+        "TUIAPP_PICSUM_BASE_URL": replay.url(),
+        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    code, loaded, _, err = await _run(env, "get", "cats", "-s", "picsum", "-n", "2", "--json")
+    assert code == 0, err
+    # A job that runs loads them (the shared queue's room only with a shared queue).
+    assert _among(loaded, DOWNLOADERS) == set(DOWNLOADERS) - {"tuiapp.engine.cluster"}
+    # Which browser yt-dlp can impersonate here is asked of yt-dlp once for the installed
+    # versions of yt-dlp and curl_cffi, then kept: the first look may load both.
+    code, _, _, err = await _run(env, "doctor", "--offline")
+    assert code == 0, err
+    assert (tmp_path / "cache" / "tuiapp" / "impersonation.json").is_file()
+
+    code, loaded, out, err = await _run(env, "sources")
+    assert code == 0, err
+    assert "picsum" in out and "vimeo" in out
+    assert not _among(loaded, HEAVY + DOWNLOADERS), _among(loaded, HEAVY + DOWNLOADERS)
+
+    code, loaded, out, err = await _run(env, "jobs")
+    assert code == 0, err
+    assert "'cats' [picsum]" in out and "2 stored" in out
+    assert not _among(loaded, HEAVY + DOWNLOADERS), _among(loaded, HEAVY + DOWNLOADERS)
+
+    code, loaded, out, err = await _run(env, "doctor", "--offline", "--json")
+    assert code == 0, err
+    assert '"offline": true' in out and '"source": "vimeo"' in out
+    assert not _among(loaded, HEAVY + DOWNLOADERS), _among(loaded, HEAVY + DOWNLOADERS)

@@ -854,6 +854,46 @@ async def test_the_api_address_or_why_it_did_not_start_is_shown(tmp_path: Path) 
         assert any("address in use" in n for n in notes(app))
 
 
+@pytest.mark.parametrize(
+    "answer", [("http://127.0.0.1:9999", None), (None, "cannot listen on 127.0.0.1:1")]
+)
+async def test_the_api_starts_after_the_first_screen_and_its_address_is_shown(
+    tmp_path: Path, answer: tuple[str | None, str | None]
+) -> None:
+    """The first screen does not wait for the HTTP API: the header says it is starting, then
+    where it listens, or why it did not start."""
+    import asyncio
+
+    from tuiapp.app import TuiApp
+
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def start_api() -> tuple[str | None, str | None]:
+        seen.append(app.sub_title)  # asked once the app is up, before it answers
+        await release.wait()
+        return answer
+
+    engine = fake_engine(tmp_path)
+    app = TuiApp(
+        engine,
+        start_api=start_api,
+        prefs_path=engine.settings.data_dir.parent / "config" / "tuiapp" / "tui.toml",
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: bool(seen), what="the API asked to start")
+        assert isinstance(app.screen, NewJobScreen)
+        assert seen == ["as guest · API starting"] and app.sub_title == seen[0]
+        release.set()
+        await wait_until(pilot, lambda: "starting" not in app.sub_title)
+        if answer[0]:
+            assert app.sub_title == "as guest · API http://127.0.0.1:9999"
+            assert not notes(app)
+        else:
+            assert app.sub_title == "as guest · API off"
+            assert any("cannot listen on 127.0.0.1:1" in n for n in notes(app))
+
+
 async def test_the_cli_starts_the_api_beside_the_tui_or_says_why_not(tmp_path: Path) -> None:
     """A port in use leaves the TUI running without the API, with the reason shown."""
     import socket

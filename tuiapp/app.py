@@ -48,7 +48,7 @@ from tuiapp.widgets.keys import APP_KEYS
 from tuiapp.widgets.tables import TABLE_KEYS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from textual.binding import Binding, BindingType
     from textual.notifications import SeverityLevel
@@ -118,6 +118,7 @@ class TuiApp(App[None]):
         user_name: str | None = None,
         api_url: str | None = None,
         api_error: str | None = None,
+        start_api: Callable[[], Awaitable[tuple[str | None, str | None]]] | None = None,
         clock: Callable[[], float] = time.time,
         prefs_path: Path | None = None,
     ) -> None:
@@ -127,6 +128,9 @@ class TuiApp(App[None]):
         user_name: shown in the header.
         api_url: where the embedded HTTP API listens, to show; None when it is not running.
         api_error: why the HTTP API did not start, to show.
+        start_api: starts the HTTP API once the first screen is drawn (the process's builder
+            gives it; the first screen does not wait for it); returns its URL, or None and why
+            it did not start.
         clock: wall-clock seconds; tests freeze it so elapsed times are stable.
         prefs_path: the preferences file; by default under ``$XDG_CONFIG_HOME/tuiapp/``.
         """
@@ -136,6 +140,7 @@ class TuiApp(App[None]):
         self.user_name = user_name
         self.api_url = api_url
         self.api_error = api_error
+        self.start_api = start_api
         self.clock = clock
         self.board = Board(default_timeout=engine.settings.global_job_timeout)
         self.jobs_changed: Signal[int] = Signal(self, "jobs-changed")
@@ -147,17 +152,34 @@ class TuiApp(App[None]):
             self.theme = self.prefs.theme
 
     def on_mount(self) -> None:
-        who = f"as {self.user_name}" if self.user_name else "as guest"
-        api = f"API {self.api_url}" if self.api_url else "API off"
-        self.sub_title = f"{who} · {api}"
         start_bridge(self, self.engine, self.owner)
         self.switch_mode("new")
-        if self.api_error:
-            self.notify(self.api_error, title="HTTP API not started", severity="error", timeout=15)
+        if self.start_api is None:
+            self._show_api()
+        else:
+            self._show_api(starting=True)
+            self.call_after_refresh(self._open_api)
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.set_interval(caches.EVERY, caches.forget_render_caches)
+
+    def _show_api(self, *, starting: bool = False) -> None:
+        who = f"as {self.user_name}" if self.user_name else "as guest"
+        api = "API starting" if starting else f"API {self.api_url}" if self.api_url else "API off"
+        self.sub_title = f"{who} · {api}"
+        if self.api_error:
+            self.notify(self.api_error, title="HTTP API not started", severity="error", timeout=15)
+
+    @work(exclusive=True, group="api", exit_on_error=False, description="start the HTTP API")
+    async def _open_api(self) -> None:
+        assert self.start_api is not None
+        try:
+            self.api_url, self.api_error = await self.start_api()
+        except Exception as exc:  # the app goes on without the API, and says why
+            log.warning("HTTP API not started", exc_info=True)
+            self.api_url, self.api_error = None, f"{type(exc).__name__}: {exc}"
+        self._show_api()
 
     # --- preferences ----------------------------------------------------------------------------
 

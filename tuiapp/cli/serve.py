@@ -19,21 +19,47 @@ __all__ = ["run_tui", "serve"]
 
 
 def run_tui(settings: Settings) -> None:
-    """Build the process: the engine, the HTTP API on it, and the terminal app on both."""
-    from tuiapp.app import TuiApp
+    """Build the process: the engine, the terminal app on it, and the HTTP API on the engine,
+    started once the app's first screen is drawn (the app shows its address then)."""
+    import asyncio
+    import importlib
+    import threading
+
+    # textual-image asks the terminal which pictures it can show when it is first imported (by
+    # the app's picture preview), and waits up to 0.1 s for each answer a terminal may never
+    # send (tmux): asked now, in a thread, while the engine loads and starts.
+    asking = threading.Thread(target=_ask_terminal, name="tuiapp-terminal", daemon=True)
+    asking.start()
 
     async def body(engine: Engine, owner: int | None) -> None:
-        server, url, error = await _start_api(
-            engine, settings.http_host, settings.http_port, settings.http_allowed_hosts
-        )
+        server: RunningServer | None = None
+
+        async def start_api() -> tuple[str | None, str | None]:
+            nonlocal server
+            # The server's libraries load in a thread: the app keeps answering keys meanwhile.
+            await asyncio.to_thread(importlib.import_module, "tuiapp.server")
+            server, url, error = await _start_api(
+                engine, settings.http_host, settings.http_port, settings.http_allowed_hosts
+            )
+            return url, error
+
+        await asyncio.to_thread(asking.join)
+        from tuiapp.app import TuiApp
+
         try:
-            app = TuiApp(engine, owner=owner, user_name=settings.user, api_url=url, api_error=error)
+            app = TuiApp(engine, owner=owner, user_name=settings.user, start_api=start_api)
             await app.run_async()
         finally:
             if server is not None:
                 await server.close()
 
     run(settings, body, fast=False, schedule=True)  # the terminal app: asyncio's own loop
+
+
+def _ask_terminal() -> None:
+    # A failure shows when the app imports the module again, as it would have without this.
+    with contextlib.suppress(Exception):
+        import textual_image.renderable  # noqa: F401  # asks at import
 
 
 async def _start_api(

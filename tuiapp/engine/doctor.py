@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from tuiapp import sources as registry
 from tuiapp.engine.reach import REACH_TIMEOUT, Check, reach
-from tuiapp.fetch import proxy_plan
-from tuiapp.fetch.browser import handshake_available
+from tuiapp.proxies import proxy_plan
+from tuiapp.sources.handshakes import handshake_available
 from tuiapp.sources.ytdlp import YtDlpSource, tools
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from tuiapp.fetch.proxy import Proxy
+    from tuiapp.proxies import Proxy
 
     Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 

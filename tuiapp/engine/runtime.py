@@ -118,9 +118,11 @@ class Runtime:
 
     settings: Settings
     storage: Storage
-    fetcher: Fetcher
     publish: Callable[[Event], None]
     source_slots: asyncio.Semaphore
+    fetcher: Fetcher | None = None
+    """The HTTP client, made and started by :meth:`http` when a job or a webhook first needs it:
+    a command that only reads (`tuiapp jobs`) never loads it nor aiohttp."""
     runs: dict[int, RunningJob] = field(default_factory=dict)
     """The jobs running in this process, by id."""
     cleanups: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -135,6 +137,27 @@ class Runtime:
 
     def base_url(self, name: str) -> str:
         return self.settings.base_urls.get(name, registry.get(name).base_url)
+
+    async def http(self) -> Fetcher:
+        """The started HTTP client, made at the first call (see :attr:`fetcher`)."""
+        fetcher = self.fetcher
+        if fetcher is None:
+            from tuiapp.fetch import Fetcher
+
+            fetcher = Fetcher(self.settings)
+            await fetcher.start()
+            if self.fetcher is None:
+                self.fetcher = fetcher
+            else:  # another caller made one meanwhile
+                await fetcher.close()
+                fetcher = self.fetcher
+        return fetcher
+
+    @property
+    def client(self) -> Fetcher:
+        """The HTTP client :meth:`http` started (a source run asks for it first)."""
+        assert self.fetcher is not None, "await Runtime.http() first"
+        return self.fetcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +184,7 @@ def source_context(
     """What source ``name`` gets for one job: the client, its base URL and settings, the cancel."""
     settings = runtime.settings
     return SourceContext(
-        http=runtime.fetcher,
+        http=runtime.client,
         base_url=runtime.base_url(name),
         api_key=api_key,
         user_agent=settings.user_agent,

@@ -19,17 +19,15 @@ from typing import TYPE_CHECKING, Any
 from tuiapp import sources as registry
 from tuiapp.bus import EventBus, Subscription
 from tuiapp.engine import export
-from tuiapp.engine.cluster import Cluster
 from tuiapp.engine.doctor import DoctorReport, run_checks, source_checks, source_infos
 from tuiapp.engine.hash_process import HashProcess, HashProcessError
 from tuiapp.engine.intake import admit, default_sources
 from tuiapp.engine.near_duplicates import backfill
-from tuiapp.engine.runner import JobRun, Runtime
+from tuiapp.engine.runtime import Runtime
 from tuiapp.engine.thumbnails import Thumbnails
 from tuiapp.engine.watches import Scheduler, Watches
 from tuiapp.errors import InvalidRequestError, UnauthorizedError, UnavailableError
 from tuiapp.events import JobDeleted, JobSubmitted
-from tuiapp.fetch import Fetcher
 from tuiapp.jobs import TERMINAL_JOB_STATES, ExportOptions, JobState, Selection, SourceInfo
 from tuiapp.phash import MAX_DISTANCE
 from tuiapp.storage import Storage
@@ -39,6 +37,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tuiapp.config import Settings
+    from tuiapp.engine.cluster import Cluster
     from tuiapp.events import Event
     from tuiapp.jobs import AssetInfo, Exported, JobInfo, JobSpec, UserInfo
 
@@ -70,22 +69,22 @@ class Engine:
         """
         self.settings = settings
         self.storage = storage or Storage(settings.database_url)
-        self.fetcher = Fetcher(settings)
         self.bus = EventBus()
         self.runtime = Runtime(
             settings=settings,
             storage=self.storage,
-            fetcher=self.fetcher,
             publish=self._publish,
             source_slots=asyncio.Semaphore(settings.max_concurrent_sources),
             hasher=HashProcess() if settings.near_duplicates else None,
         )
-        self.cluster = (
-            Cluster(self.runtime, deliver=self.bus.publish, resync=self.bus.resync, worker=worker)
-            if settings.queue or worker
-            else None
-        )
+        self.cluster: Cluster | None = None
         """Jobs go through the database's queue instead of running where they were submitted."""
+        if settings.queue or worker:
+            from tuiapp.engine.cluster import Cluster  # its room loads only with a shared queue
+
+            self.cluster = Cluster(
+                self.runtime, deliver=self.bus.publish, resync=self.bus.resync, worker=worker
+            )
         self.interrupted: list[int] = []
         """Jobs found interrupted (their process died) when this engine started."""
         self.backfill: asyncio.Task[int] | None = None
@@ -114,7 +113,6 @@ class Engine:
         if self.cluster is None:
             # With a shared queue a dead worker's job is taken over when its lease ends.
             self.interrupted = await self.storage.recover()
-        await self.fetcher.start()
         self.indexing = asyncio.create_task(self.storage.fill_search())
         if self.cluster is not None:
             await self.cluster.start()
@@ -149,7 +147,8 @@ class Engine:
             await asyncio.gather(*self.runtime.cleanups, return_exceptions=True)
         if self.cluster is not None:
             await self.cluster.close()
-        await self.fetcher.close()
+        if self.runtime.fetcher is not None:  # made by the first job that ran here
+            await self.runtime.fetcher.close()
         await self.storage.close()
         if self.runtime.hasher is not None:
             await self.runtime.hasher.close()
@@ -291,6 +290,8 @@ class Engine:
             self.bus.publish(submitted)
             self.cluster.submitted(submitted)
             return
+        from tuiapp.engine.runner import JobRun  # loaded with the first job run here
+
         run = JobRun(self.runtime, info, info.owner_id)
         self._publish(submitted)
         run.start()

@@ -237,6 +237,7 @@ class SourceRun:
         query = SourceQuery(
             text=spec.query.strip(), count=asked_count(spec), is_url=url_input, options=spec.options
         )
+        await self.runtime.http()  # the client is made at the first source run
         ctx = source_context(
             self.runtime, self.name, spec, api_key, self.scratch, self.job, self.notice
         )
@@ -377,7 +378,7 @@ class SourceRun:
             moved = await transfer(
                 item,
                 sink,
-                fetcher=runtime.fetcher,
+                fetcher=runtime.client,
                 scratch=self.scratch,
                 max_size=runtime.settings.max_image_size
                 if item.expect == "image"

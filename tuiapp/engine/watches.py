@@ -292,7 +292,7 @@ class Scheduler:
     async def _deliver(self, watch: WatchInfo, body: dict[str, Any]) -> None:
         """POST the digest, trying again on failure; the last failure goes on the watch."""
         assert watch.webhook is not None
-        fetcher = self.runtime.fetcher
+        fetcher = await self.runtime.http()
         settings = self.runtime.settings
         error: str | None = None
         for attempt in range(WEBHOOK_TRIES):

@@ -52,11 +52,10 @@ from tuiapp.fetch.browser import BrokenConnection, BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
 from tuiapp.fetch.proxy import (
     Proxy,
-    ProxyPlan,
     acting_for,
     login_refused,
-    parse_proxy,
     proxy_failure,
+    proxy_plan,
     proxy_session,
 )
 
@@ -102,17 +101,6 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def proxy_plan(settings: Settings) -> ProxyPlan:
-    """The proxies ``settings`` name (their values were checked when the settings were read)."""
-    per_source = {
-        name: parse_proxy(own["proxy"])
-        for name, own in settings.source_settings.items()
-        if own.get("proxy")
-    }
-    proxy = parse_proxy(settings.proxy) if settings.proxy else None
-    return ProxyPlan(proxy, per_source, settings.proxy_environ)
 
 
 class Fetcher:

@@ -21,12 +21,10 @@ was named by the user, and what it reaches is its business.
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -41,6 +39,7 @@ from tuiapp.errors import (
 )
 from tuiapp.fetch.body import MAX_PAGE_SIZE, Page, redact
 from tuiapp.fetch.policy import check_scheme
+from tuiapp.sources.handshakes import handshake_available
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -64,30 +63,6 @@ _SCRIPT_HEADERS: dict[str, str | None] = {
     "Sec-Fetch-Mode": "cors",
     "Sec-Fetch-Site": "same-origin",
 }
-_TARGETS: frozenset[str] | None = None
-
-
-def _known_targets() -> frozenset[str]:
-    """The impersonation targets the installed curl_cffi knows, read without importing it."""
-    global _TARGETS
-    if _TARGETS is None:
-        names: set[str] = set()
-        spec = importlib.util.find_spec("curl_cffi")
-        if spec is not None and spec.submodule_search_locations:
-            for folder in spec.submodule_search_locations:
-                source = Path(folder) / "requests" / "impersonate.py"
-                try:
-                    text = source.read_text(encoding="utf-8")
-                except OSError:
-                    continue
-                names.update(re.findall(r'^\s*"([a-z0-9_]+)",\s*$', text, re.MULTILINE))
-        _TARGETS = frozenset(names)
-    return _TARGETS
-
-
-def handshake_available(target: str) -> bool:
-    """Whether curl_cffi is installed and knows ``target`` (checked without loading it)."""
-    return target in _known_targets()
 
 
 class BrokenConnection(NetworkError):
