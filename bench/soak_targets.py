@@ -95,9 +95,12 @@ async def _tui(data: Path, origin: str) -> AsyncIterator[tuple[int, str]]:
     env = _env(data, origin, TUIAPP_HTTP_PORT=str(port))
     exe = Path(sys.executable).with_name("tuiapp")
     session = f"tuiapp-soak-{os.getpid()}"
-    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", str(exe), env=env)
+    # A tmux server of its own: a session made on a server already running takes that
+    # server's environment, not ours (the app would miss its data folder and port).
+    server = ("-L", session)
+    _tmux(*server, "new-session", "-d", "-s", session, "-x", "160", "-y", "48", str(exe), env=env)
     try:
-        pid = int(_tmux("list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
+        pid = int(_tmux(*server, "list-panes", "-t", session, "-F", "#{pane_pid}").split()[0])
         url = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session_http:
             deadline = time.monotonic() + 60
@@ -110,10 +113,10 @@ async def _tui(data: Path, origin: str) -> AsyncIterator[tuple[int, str]]:
                     raise SystemExit("the terminal app's API did not come up within 60 s")
                 await asyncio.sleep(0.5)
         await asyncio.sleep(1)
-        _tmux("send-keys", "-t", session, "F3")
+        _tmux(*server, "send-keys", "-t", session, "F3")
         yield pid, url
     finally:
-        _tmux("kill-session", "-t", session, check=False)
+        _tmux(*server, "kill-server", check=False)
 
 
 def _tmux(*args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
