@@ -53,7 +53,7 @@ def run_tui(settings: Settings) -> None:
             if server is not None:
                 await server.close()
 
-    run(settings, body, fast=False, schedule=True)  # the terminal app: asyncio's own loop
+    run(settings, body, schedule=True)
 
 
 def _ask_terminal() -> None:
