@@ -87,9 +87,11 @@ def load(*, log: bool = True) -> Settings:
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` to its end on asyncio's own loop.
 
-    uvloop was tried for the headless commands and left: in alternating runs it cost more than
-    it saved (2,000 x 50 KB with near-duplicates on: 1,350 against 1,530 files/s; four 256 MB
-    files: 248 against 267 MB/s and 2 MB more memory; with near-duplicates off within 5 %).
+    uvloop was tried for the headless commands and left: one loop for every front end, 2 MB less
+    memory, and no clear gain. Medians of nine alternating runs on the idle 2-core VM, asyncio
+    against uvloop: 2,000 x 50 KB of random bytes with near-duplicates on 1,728 against 1,588
+    files/s, four 256 MB files 267 against 248 MB/s; 2,000 real photos with near-duplicates on
+    1,068 against 1,175 files/s, and with them off 1,729 against 1,816.
     """
     import asyncio
 
