@@ -54,6 +54,17 @@ async def _loaded_by(env: dict[str, str], *args: str) -> tuple[int, set[str], st
     return code, {m.split(".")[0] for m in loaded}, err
 
 
+def _env(tmp_path: Path, replay: ReplayServer) -> dict[str, str]:
+    """A data folder of the test's own, no .env file, picsum at the replay server."""
+    (tmp_path / "no.env").write_text("")
+    return {
+        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
+        "TUIAPP_PICSUM_BASE_URL": replay.url(),
+        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
+        "HOME": str(tmp_path),
+    }
+
+
 def _among(loaded: set[str], names: tuple[str, ...]) -> set[str]:
     """Which of ``names`` (modules or packages) ``loaded`` holds, or a module under them."""
     return {n for n in names if any(m == n or m.startswith(n + ".") for m in loaded)}
@@ -63,13 +74,7 @@ async def test_get_three_pictures_loads_no_heavy_library(
     replay: ReplayServer, tmp_path: Path
 ) -> None:
     serve_picsum(replay, photos(3))
-    (tmp_path / "no.env").write_text("")
-    env = {
-        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
-        "TUIAPP_PICSUM_BASE_URL": replay.url(),
-        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
-        "HOME": str(tmp_path),
-    }
+    env = _env(tmp_path, replay)
     code, loaded, err = await _loaded_by(env, "get", "cats", "-s", "picsum", "-n", "3")
     assert code == 0, err
     assert sum(r.path.startswith("/id/") for r in replay.requests) == 3  # the job ran
@@ -103,14 +108,7 @@ async def test_one_shot_commands_load_no_downloader(replay: ReplayServer, tmp_pa
     """`tuiapp sources`, `jobs` and `doctor --offline` answer from the sources' declarations and
     the database: no job runner, no HTTP client, no yt-dlp, curl_cffi nor Pillow."""
     serve_picsum(replay, photos(2))
-    (tmp_path / "no.env").write_text("")
-    env = {
-        "TUIAPP_DATA_DIR": str(tmp_path / "data"),
-        "TUIAPP_PICSUM_BASE_URL": replay.url(),
-        "TUIAPP_ENV_FILE": str(tmp_path / "no.env"),
-        "HOME": str(tmp_path),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    env = {**_env(tmp_path, replay), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     code, loaded, _, err = await _run(env, "get", "cats", "-s", "picsum", "-n", "2", "--json")
     assert code == 0, err
     # A job that runs loads them (the shared queue's room only with a shared queue).

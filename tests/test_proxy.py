@@ -27,7 +27,7 @@ from tuiapp.config import load_settings
 from tuiapp.engine.doctor import reach, run_checks
 from tuiapp.errors import ProxyUnreachableError, SettingsError, SourceError
 from tuiapp.fetch import Fetcher, acting_for
-from tuiapp.fetch.proxy import ProxyPlan, bypassed, parse_proxy
+from tuiapp.proxies import ProxyPlan, bypassed, parse_proxy
 from tuiapp.sources._common import DESKTOP_CHROME
 from tuiapp.sources.bing_images import BingImagesSource
 

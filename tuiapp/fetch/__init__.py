@@ -50,14 +50,8 @@ from tuiapp.fetch.body import (
 )
 from tuiapp.fetch.browser import BrokenConnection, BrowserTransport
 from tuiapp.fetch.policy import GuardedConnector, allowing, check_scheme
-from tuiapp.fetch.proxy import (
-    Proxy,
-    acting_for,
-    login_refused,
-    proxy_failure,
-    proxy_plan,
-    proxy_session,
-)
+from tuiapp.fetch.proxy import login_refused, proxy_failure, proxy_session
+from tuiapp.proxies import Proxy, acting_for, proxy_plan
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping

@@ -44,7 +44,7 @@ from tuiapp.sources.handshakes import handshake_available
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
-    from tuiapp.fetch.proxy import Proxy
+    from tuiapp.proxies import Proxy
     from tuiapp.sources.base import Browser
 
 __all__ = ["MAX_REDIRECTS", "BrokenConnection", "BrowserTransport", "handshake_available"]

@@ -2,7 +2,7 @@
 aiohttp-socks), and the proxy's failures told apart from the site's.
 
 Which proxy a request takes (a source's own, ``TUIAPP_PROXY``, the standard variables) is
-:mod:`tuiapp.proxies`' business, re-exported here.
+:mod:`tuiapp.proxies`' business.
 """
 
 from __future__ import annotations
@@ -14,35 +14,13 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from tuiapp.errors import ProxyUnreachableError
-from tuiapp.proxies import (
-    PROXY_SCHEMES,
-    STANDARD_VARIABLES,
-    Proxy,
-    ProxyPlan,
-    acting_for,
-    bypassed,
-    current_source,
-    parse_proxy,
-    proxy_plan,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = [
-    "PROXY_SCHEMES",
-    "STANDARD_VARIABLES",
-    "Proxy",
-    "ProxyPlan",
-    "acting_for",
-    "bypassed",
-    "current_source",
-    "login_refused",
-    "parse_proxy",
-    "proxy_failure",
-    "proxy_plan",
-    "proxy_session",
-]
+    from tuiapp.proxies import Proxy
+
+__all__ = ["login_refused", "proxy_failure", "proxy_session"]
 
 
 def proxy_session(
