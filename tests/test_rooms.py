@@ -109,6 +109,47 @@ async def test_a_source_run_stores_what_its_source_finds_and_counts_failures(
     assert saved.sources[0].stored == 2 and saved.sources[0].state is SourceState.DONE
 
 
+async def test_a_save_begun_before_the_source_ended_never_lands_after_its_last_save(
+    runtime: tuple[Runtime, list[Event]],
+    scripted: Callable[..., Script],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker's heartbeat saves a source's counters while the source ends and saves its last
+    ones; on PostgreSQL the two writes may take two connections. The database must end with
+    the last state and counters, not the heartbeat's."""
+    the_runtime, _ = runtime
+    scripted("fake_a", urls=[])
+    spec = JobSpec(query="cats", sources=("fake_a",), count=3)
+    run = await _job_run(the_runtime, spec)
+    src = run.sources["fake_a"]
+    storage = the_runtime.storage
+    write = storage.update_job_source
+    writing, go_on = asyncio.Event(), asyncio.Event()
+    calls = 0
+
+    async def first_write_slow(*args: Any, **values: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the heartbeat's write: its values taken, its commit late
+            writing.set()
+            await go_on.wait()
+        await write(*args, **values)
+
+    monkeypatch.setattr(storage, "update_job_source", first_write_slow)
+    src.state, src.stored = SourceState.DOWNLOADING, 2
+    heartbeat = asyncio.create_task(src.save())
+    await asyncio.wait_for(writing.wait(), 5)
+    src.state, src.stored = SourceState.DONE, 3
+    last = asyncio.create_task(src.save())
+    await asyncio.sleep(0.1)  # the last save's turn, had it not to wait
+    go_on.set()
+    await asyncio.wait_for(asyncio.gather(heartbeat, last), 5)
+
+    saved = await storage.get_job(run.id, None)
+    assert (saved.sources[0].state, saved.sources[0].stored) == (SourceState.DONE, 3)
+    assert calls == 2
+
+
 async def test_a_source_run_whose_every_file_fails_ends_failed_saying_so(
     runtime: tuple[Runtime, list[Event]],
     scripted: Callable[..., Script],

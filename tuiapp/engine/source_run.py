@@ -94,6 +94,9 @@ class SourceRun:
         self._unreachable: dict[str, int] = {}  # connection failures in a row, per host
         self._give_up: SourceError | None = None
         """Set by a download that shows the source cannot go on; the search loop raises it."""
+        self._saving = asyncio.Lock()
+        """One save at a time: a heartbeat's save, begun before the source ended, must not land
+        after the last one (on PostgreSQL each may take a connection of its own)."""
 
     @property
     def runtime(self) -> Runtime:
@@ -115,7 +118,15 @@ class SourceRun:
             self.task.cancel()
 
     async def save(self) -> None:
-        """Write the state and counters to the database (never once the job is lost)."""
+        """Write the state and counters to the database (never once the job is lost).
+
+        Saves are written one after another, each with the values of when its turn came, so the
+        last one written holds the latest state and counters.
+        """
+        async with self._saving:
+            await self._save()
+
+    async def _save(self) -> None:
         if self.job.lost:
             return
         try:
