@@ -7,6 +7,7 @@ from tortoise.models import Model
 
 
 class CachedAnswer(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     source = fields.CharField(max_length=64)
     key = fields.CharField(max_length=64)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 class Asset(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     job: fields.ForeignKeyRelation[Job] = fields.ForeignKeyField(
         "models.Job", related_name="assets", on_delete=fields.CASCADE

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 class MediaBlob(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="blobs", null=True, on_delete=fields.CASCADE
@@ -39,6 +40,7 @@ class MediaBlob(Model):
 
 
 class BlobChunk(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     blob: fields.ForeignKeyRelation[MediaBlob] = fields.ForeignKeyField(
         "models.MediaBlob", related_name="chunks", on_delete=fields.CASCADE

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 class Job(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="jobs", null=True, on_delete=fields.CASCADE
@@ -50,6 +51,7 @@ class Job(Model):
 
 
 class JobSource(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     job: fields.ForeignKeyRelation[Job] = fields.ForeignKeyField(
         "models.Job", related_name="sources", on_delete=fields.CASCADE

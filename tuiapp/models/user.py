@@ -7,6 +7,7 @@ from tortoise.models import Model
 
 
 class User(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64, unique=True)
     token_hash = fields.CharField(max_length=64, unique=True)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 class Watch(Model):
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
     id = fields.IntField(primary_key=True)
     owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="watches", null=True, on_delete=fields.CASCADE

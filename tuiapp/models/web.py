@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class WebSession(Model):
     """A browser signed in as a user: the sha256 of its cookie's value (never the value)."""
 
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
+
     id = fields.IntField(primary_key=True)
     key_hash = fields.CharField(max_length=64, unique=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
@@ -32,6 +34,8 @@ class Thumbnail(Model):
 
     ``data`` is empty when the file could not be made into one (no picture): not tried again.
     """
+
+    _no_comments = True  # no "#:" field comments: the ORM need not read this source
 
     id = fields.IntField(primary_key=True)
     blob: fields.OneToOneRelation[MediaBlob] = fields.OneToOneField(
