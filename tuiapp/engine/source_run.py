@@ -11,9 +11,9 @@ import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from tuiapp import sources as registry
+from tuiapp.engine.giving_up import Failures
 from tuiapp.engine.known import KNOWN_CAP, NewOnly, asked_count, new_asset
 from tuiapp.engine.near_duplicates import hook
 from tuiapp.engine.runtime import (
@@ -32,7 +32,6 @@ from tuiapp.errors import (
     SourceError,
     TuiappError,
     UnavailableError,
-    UnreachableError,
     UnsupportedURLError,
 )
 from tuiapp.events import (
@@ -60,10 +59,6 @@ __all__ = ["SourceRun"]
 
 log = logging.getLogger("tuiapp.engine")
 
-OFFLINE_AFTER = 3
-"""Connection failures in a row to one host after which a source gives up on it."""
-EXTRA_FAILURES = 10
-"""Failed files a source may have beyond its count before it gives up."""
 _STORE_BACKLOG = 256
 _STORE_BACKLOG_BYTES = 16 * 1024 * 1024
 """Files (and bytes) of one source fetched but not yet committed: bounds memory when the
@@ -91,12 +86,10 @@ class SourceRun:
         self._speed = Speed()
         self._last_progress = 0.0
         self._unstored_bytes = 0  # bytes fetched and waiting for the database
-        self._unreachable: dict[str, int] = {}  # connection failures in a row, per host
+        self._failures = Failures()
         self._give_up: SourceError | None = None
         """Set by a download that shows the source cannot go on; the search loop raises it."""
-        self._saving = asyncio.Lock()
-        """One save at a time: a heartbeat's save, begun before the source ended, must not land
-        after the last one (on PostgreSQL each may take a connection of its own)."""
+        self._saving = asyncio.Lock()  # one save at a time: see save
 
     @property
     def runtime(self) -> Runtime:
@@ -120,30 +113,29 @@ class SourceRun:
     async def save(self) -> None:
         """Write the state and counters to the database (never once the job is lost).
 
-        Saves are written one after another, each with the values of when its turn came, so the
-        last one written holds the latest state and counters.
-        """
+        One save at a time, each with the values of when its turn came: a heartbeat's save
+        begun before the source ended never lands after its last one (on PostgreSQL each may
+        take a connection of its own)."""
         async with self._saving:
-            await self._save()
-
-    async def _save(self) -> None:
-        if self.job.lost:
-            return
-        try:
-            await self.runtime.storage.update_job_source(
-                self.job.id,
-                self.name,
-                fence=self.job.fence,
-                state=self.state,
-                **self.counters(),
-                error=None if self.error is None else str(self.error),
-                error_code=None if self.error is None else self.error.code,
-            )
-        except FencedError as exc:
-            self.job.fenced(str(exc))
-        except UnavailableError:
-            # Saved again at the next heartbeat or state change; the work goes on meanwhile.
-            log.info("job %s, %s: counters not saved, the database is away", self.job.id, self.name)
+            if self.job.lost:
+                return
+            try:
+                await self.runtime.storage.update_job_source(
+                    self.job.id,
+                    self.name,
+                    fence=self.job.fence,
+                    state=self.state,
+                    **self.counters(),
+                    error=None if self.error is None else str(self.error),
+                    error_code=None if self.error is None else self.error.code,
+                )
+            except FencedError as exc:
+                self.job.fenced(str(exc))
+            except UnavailableError:
+                # Saved again at the next heartbeat or state change; the work goes on meanwhile.
+                log.info(
+                    "job %s, %s: counters not saved, the database is away", self.job.id, self.name
+                )
 
     def notice(self, text: str) -> None:
         log.info("job %s, %s: %s", self.job.id, self.name, text)
@@ -410,7 +402,10 @@ class SourceRun:
             runtime.spawn_cleanup(sink.abort())  # never cut half-way by a job that stops now
             self.bytes -= added
             self._failed_item(item, exc)
-            self._judge_failure(exc, item.url, spec_count=self.job.info.count)
+            verdict = self._failures.failed(
+                exc, item.url, failed=self.failed, count=self.job.info.count
+            )
+            self._give_up = self._give_up or verdict
             return
         except BaseException:
             self.bytes -= added
@@ -475,22 +470,8 @@ class SourceRun:
         )
         self.progress(force=True)
 
-    def _judge_failure(self, exc: SourceError, url: str, *, spec_count: int) -> None:
-        """Give up on the source when its files keep failing: a dead host, or far too many."""
-        host = urlsplit(url).hostname or url
-        if isinstance(exc, UnreachableError):
-            self._unreachable[host] = self._unreachable.get(host, 0) + 1
-            if self._unreachable[host] >= OFFLINE_AFTER and self._give_up is None:
-                self._give_up = exc
-        else:
-            self._unreachable.pop(host, None)
-        if self.failed >= spec_count + EXTRA_FAILURES and self._give_up is None:
-            self._give_up = SourceError(
-                f"gave up after {self.failed} files failed (the last: {exc})"
-            )
-
     def _stored(self, item: Found, stored: StoredAsset, added: int) -> None:
-        self._unreachable.pop(urlsplit(item.url).hostname or item.url, None)
+        self._failures.stored(item.url)
         self.stored += 1
         self.bytes += stored.size - added
         self.near.announce(
