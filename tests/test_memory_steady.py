@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from tuiapp.live_jobs import Board
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
+
+    import pytest
 
     from tests.replay import ReplayServer
     from tuiapp.engine import Engine, Subscription
@@ -179,3 +182,42 @@ async def test_textual_styles_caches_of_gone_widgets_are_let_go(tmp_path: Path) 
         after = sum(1 for o in gc.get_objects() if type(o) is StylesCache)
         assert StylesCache.get_inner_outer.cache_info().currsize == 0
         assert after < before
+
+
+async def test_toast_holders_left_empty_by_the_toast_rack_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A toast whose notification expired before its own timer fired is removed by the toast
+    rack at the next toast, without its holder; the app's tidying removes such holders (one
+    toast a finished job left a holder behind every few jobs)."""
+    import textual.notifications
+    from textual.widgets._toast import ToastHolder
+
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets import caches
+
+    # Textual's clock for notifications, moved on by hand. A notification's start was read from
+    # the real clock, so the n-th is given 10 s more to live than the one before: each toast is
+    # shown for 5 s of this clock, and has expired once the clock has moved on 10 s.
+    ahead = [0.0]
+    monkeypatch.setattr(textual.notifications, "time", lambda: time.time() + ahead[0])
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.pause()
+        app.clear_notifications()
+        await pilot.pause()
+        for i in range(5):
+            app.notify(f"job {i} done", timeout=5 + ahead[0])
+            await pilot.pause()
+            ahead[0] += 10  # expired for the rack; the toast's own timer has not fired
+        await pilot.pause()
+        holders = list(app.screen.query(ToastHolder))
+        empty = [h for h in holders if not h.children]
+        assert len(holders) == 5
+        assert len(empty) == 4  # the rack removed the expired toasts and kept their holders
+        assert caches.drop_empty_toast_holders(app) == 4
+        await pilot.pause()
+        left = list(app.screen.query(ToastHolder))
+        assert left == [holders[-1]]
+        assert len(left[0].children) == 1  # the last toast, still showing
+        assert caches.drop_empty_toast_holders(app) == 0

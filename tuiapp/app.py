@@ -162,7 +162,7 @@ class TuiApp(App[None]):
         if self._prefs_notice:
             self.notify(self._prefs_notice, title="Preferences ignored", severity="warning")
         self.theme_changed_signal.subscribe(self, self._theme_changed)
-        self.set_interval(caches.EVERY, caches.forget_render_caches)
+        self.set_interval(caches.EVERY, lambda: caches.tidy(self))
 
     def _show_api(self, *, starting: bool = False) -> None:
         who = f"as {self.user_name}" if self.user_name else "as guest"
