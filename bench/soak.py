@@ -9,10 +9,9 @@ The clients submit one 3-picture job a second through the HTTP API and keep 5 ev
 clients reading `/api/events`, each reconnecting (with ``Last-Event-ID``) every few seconds.
 
 Every minute it prints the server's resident memory (RSS, and its anonymous part), its open
-descriptors and threads (from ``/proc``), and the jobs that ended that minute. At the end: RSS
-after the first 2 minutes and at the end, and the growth per 1,000 jobs between them (target:
-within 8 MB, every job done). The server's asyncio tasks are not counted: no endpoint reports
-them, and nothing read from outside the process would be honest about them.
+descriptors and threads (from ``/proc``), its asyncio tasks (``tasks`` in `/api/health`), and
+the jobs that ended that minute. At the end: RSS and tasks after the first 2 minutes and at the
+end, and the growth per 1,000 jobs between them (target: within 8 MB, every job done).
 
 Every loop stops by itself: at most one job a second for N minutes, waits bounded in time.
 """
@@ -27,12 +26,16 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import aiohttp
 from aiohttp import web
 
 from bench.picsum_origin import make_app
 from bench.soak_targets import target
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 TITLES = {
     "serve": "tuiapp serve",
@@ -60,6 +63,15 @@ class Tally:
     @property
     def finished(self) -> int:
         return sum(self.ended.values())
+
+
+class Row(NamedTuple):
+    """One minute's reading."""
+
+    minute: int
+    finished: int
+    rss: int
+    tasks: int
 
 
 def _proc_status(pid: int) -> dict[str, int]:
@@ -148,18 +160,34 @@ async def _events_client(
         tally.reconnects += 1
 
 
+async def _tasks(session: aiohttp.ClientSession, url: str, tally: Tally) -> int:
+    """The server's asyncio tasks now (-1 when its health could not be read)."""
+    try:
+        async with asyncio.timeout(10), session.get(f"{url}/api/health") as resp:
+            return int((await resp.json())["tasks"])
+    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+        tally.errors.append(f"health: {exc!r}")
+        return -1
+
+
 async def _sample(
-    pid: int, tally: Tally, minutes: int, rows: list[tuple[int, int, int]], deadline: float
+    pid: int,
+    tally: Tally,
+    minutes: int,
+    rows: list[Row],
+    deadline: float,
+    health: Callable[[], Awaitable[int]],
 ) -> None:
     start = time.monotonic()
     for minute in range(minutes + 1):
         await asyncio.sleep(max(0.0, start + minute * 60 - time.monotonic()))
-        status, fds = _proc_status(pid), _descriptors(pid)
-        rows.append((minute, tally.finished, status["VmRSS"] * 1024))
+        status, fds, tasks = _proc_status(pid), _descriptors(pid), await health()
+        rows.append(Row(minute, tally.finished, status["VmRSS"] * 1024, tasks))
         print(
             f"  minute {minute:3d}: RSS {status['VmRSS'] / 1024:6.1f} MB"
             f" (anonymous {status['RssAnon'] / 1024:5.1f}), descriptors {fds:3d},"
-            f" threads {status['Threads']:2d}, jobs ended {tally.ended_this_minute:3d}"
+            f" threads {status['Threads']:2d}, tasks {tasks:3d},"
+            f" jobs ended {tally.ended_this_minute:3d}"
             f" (total {tally.finished}), events read {tally.events:,},"
             f" reconnects {tally.reconnects}",
             flush=True,
@@ -173,7 +201,7 @@ async def run(minutes: int, kind: str = "serve") -> None:
     if minutes < BASELINE_MINUTE + 1:
         raise SystemExit(f"soak: run at least {BASELINE_MINUTE + 1} minutes")
     tally = Tally()
-    rows: list[tuple[int, int, int]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="tuiapp-soak-") as tmp:
         origin, origin_url = await _start_origin()
         try:
@@ -190,24 +218,22 @@ async def run(minutes: int, kind: str = "serve") -> None:
     _report(TITLES[kind], minutes, rows, tally)
 
 
-async def _load(
-    pid: int, url: str, minutes: int, tally: Tally, rows: list[tuple[int, int, int]]
-) -> None:
+async def _load(pid: int, url: str, minutes: int, tally: Tally, rows: list[Row]) -> None:
     deadline = time.monotonic() + minutes * 60
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await asyncio.gather(
-            _sample(pid, tally, minutes, rows, deadline + 1),
+            _sample(pid, tally, minutes, rows, deadline + 1, lambda: _tasks(session, url, tally)),
             _submit(session, url, int(minutes * 60 / JOB_EVERY), tally, deadline),
             *(_events_client(session, url, tally, deadline, seed) for seed in range(CLIENTS)),
         )
 
 
-def _report(title: str, minutes: int, rows: list[tuple[int, int, int]], tally: Tally) -> None:
-    base = next(r for r in rows if r[0] == BASELINE_MINUTE)
+def _report(title: str, minutes: int, rows: list[Row], tally: Tally) -> None:
+    base = next(r for r in rows if r.minute == BASELINE_MINUTE)
     end = rows[-1]
-    grown = (end[2] - base[2]) / MB
-    jobs = end[1] - base[1]
+    grown = (end.rss - base.rss) / MB
+    jobs = end.finished - base.finished
     per_1000 = grown / jobs * 1000 if jobs else float("nan")
     all_done = tally.ended.get("done", 0) == tally.submitted and tally.submitted > 0
     ok = all_done and abs(grown) <= TARGET_MB
@@ -215,8 +241,9 @@ def _report(title: str, minutes: int, rows: list[tuple[int, int, int]], tally: T
         print(f"  ! {error}", flush=True)
     print(
         f"soak, {title}: {tally.submitted} jobs in {minutes} min, ended {json.dumps(tally.ended)};"
-        f" RSS {base[2] / MB:.1f} MB after {BASELINE_MINUTE} min, {end[2] / MB:.1f} MB at the end"
-        f" ({grown:+.1f} MB, {per_1000:+.1f} MB per 1,000 jobs)"
+        f" RSS {base.rss / MB:.1f} MB after {BASELINE_MINUTE} min, {end.rss / MB:.1f} MB at the end"
+        f" ({grown:+.1f} MB, {per_1000:+.1f} MB per 1,000 jobs);"
+        f" tasks {base.tasks} after {BASELINE_MINUTE} min, {end.tasks} at the end"
         f" | target every job done, end within {TARGET_MB} MB of minute {BASELINE_MINUTE}:"
         f" {'ok' if ok else 'MISSED'}",
         flush=True,

@@ -60,6 +60,23 @@ async def test_health_answers_ok(client: Client) -> None:
     assert (await resp.json())["status"] == "ok"
 
 
+async def test_health_counts_the_asyncio_tasks_alive(client: Client) -> None:
+    """What the soak benchmark reads every minute: tasks that end are no longer counted."""
+
+    async def tasks() -> int:
+        count: int = (await (await client.get("/api/health")).json())["tasks"]
+        return count
+
+    before = await tasks()
+    gate = asyncio.Event()
+    waiting = [asyncio.create_task(gate.wait()) for _ in range(5)]
+    during = await tasks()
+    gate.set()
+    await asyncio.gather(*waiting)
+    assert during == before + 5
+    assert await tasks() == before
+
+
 async def test_sources_lists_every_source_with_its_key_status(
     client: Client, engine: Engine
 ) -> None:

@@ -26,7 +26,10 @@ table = RouteTable()
 )
 async def health(request: web.Request) -> web.Response:
     live = request.app[ENGINE_KEY].events_live
-    return web.json_response({"status": "ok", "version": __version__, "cross_worker_events": live})
+    tasks = len(asyncio.all_tasks())
+    return web.json_response(
+        {"status": "ok", "version": __version__, "tasks": tasks, "cross_worker_events": live}
+    )
 
 
 @table.route(

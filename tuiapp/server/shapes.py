@@ -52,6 +52,9 @@ class Error:
 class Health:
     status: Literal["ok"]
     version: str
+    tasks: int
+    """asyncio tasks alive in this process now: they follow what runs, not how many jobs ran
+    (the soak benchmark reads it every minute)."""
     cross_worker_events: bool | None = None
     """With a shared queue on PostgreSQL: whether other workers' events reach this process now
     (false while its message channel is being remade after a loss). Null without a shared queue."""
