@@ -221,3 +221,17 @@ async def test_toast_holders_left_empty_by_the_toast_rack_are_removed(
         assert left == [holders[-1]]
         assert len(left[0].children) == 1  # the last toast, still showing
         assert caches.drop_empty_toast_holders(app) == 0
+
+
+async def test_the_app_tidies_on_a_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.tui_helpers import fake_engine, make_app
+    from tuiapp.widgets import caches
+
+    tidied: list[object] = []
+    monkeypatch.setattr(caches, "EVERY", 0.05)
+    monkeypatch.setattr(caches, "tidy", tidied.append)
+    app = make_app(fake_engine(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        assert tidied
+        assert all(seen is app for seen in tidied)
