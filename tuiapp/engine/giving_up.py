@@ -23,7 +23,7 @@ class Failures:
     def failed(self, exc: SourceError, url: str, *, failed: int, count: int) -> SourceError | None:
         """After a file failed (``failed`` so far, ``count`` asked): the error to give up with,
         or None to go on."""
-        host = urlsplit(url).hostname or url
+        host = _host(url)
         if isinstance(exc, UnreachableError):
             self._unreachable[host] = self._unreachable.get(host, 0) + 1
             if self._unreachable[host] >= OFFLINE_AFTER:
@@ -36,4 +36,9 @@ class Failures:
 
     def stored(self, url: str) -> None:
         """A file of ``url``'s host was stored: its failures in a row start again."""
-        self._unreachable.pop(urlsplit(url).hostname or url, None)
+        self._unreachable.pop(_host(url), None)
+
+
+def _host(url: str) -> str:
+    """The host failures are counted by (the URL itself when it names none)."""
+    return urlsplit(url).hostname or url
